@@ -1,0 +1,73 @@
+//! Start-up: builds the core from the settings, and runs the long-lived services.
+//! `main.rs` stays thin; tests build the same pieces with their own clock and database.
+
+use crate::adapters::telegram;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::core::Core;
+use crate::http::{HttpState, app};
+use crate::i18n::Texts;
+use crate::storage::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Opens the database (migrating it) and builds the core.
+pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
+    let vault = settings.vault()?;
+    let store = Store::open(&settings.database_url).await?;
+    Ok(Arc::new(Core::new(
+        store,
+        vault,
+        clock,
+        Arc::new(Texts::load()),
+    )))
+}
+
+/// Binds the HTTP server (port 0 picks a free port) and serves it in the background.
+pub async fn spawn_http(
+    addr: SocketAddr,
+    state: HttpState,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app(state)).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok((bound, handle))
+}
+
+/// `ashyq serve`: HTTP always; Telegram long polling when a token is configured.
+pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyhow::Result<()> {
+    let state = HttpState {
+        store: core.store.clone(),
+        telegram: telegram_on,
+    };
+    let (bound, http_task) = spawn_http(http, state).await?;
+    tracing::info!(%bound, "HTTP listening (GET /healthz)");
+    if telegram_on {
+        let bot = telegram::bot_from_env();
+        if let Err(e) = telegram::set_commands(&bot, &core.texts).await {
+            tracing::warn!(error = %e, "could not set the command menu");
+        }
+        tracing::info!("Telegram long polling started");
+        let mut dispatcher = telegram::dispatcher(bot, core.clone());
+        let token = dispatcher.shutdown_token();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("stopping");
+                let _ = token.shutdown();
+            }
+        });
+        dispatcher.dispatch().await;
+    } else {
+        tracing::warn!(
+            "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; press Ctrl+C to stop."
+        );
+        tokio::signal::ctrl_c().await?;
+    }
+    http_task.abort();
+    core.store.close().await;
+    Ok(())
+}

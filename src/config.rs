@@ -1,0 +1,140 @@
+//! Configuration from the environment and an optional `.env` file. Secrets come from here,
+//! never from the code.
+
+use crate::crypto::Vault;
+use crate::storage::Backend;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ashyq.db";
+pub const DEFAULT_KEY_FILE: &str = "ashyq.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DATABASE_URL must start with sqlite: or postgres://")]
+    UnsupportedDatabase,
+    #[error("ASHYQ_SECRET_KEY is required with PostgreSQL (generate one with `ashyq keygen`)")]
+    SecretRequired,
+    #[error("ASHYQ_SECRET_KEY is invalid: {0}")]
+    BadSecret(#[from] crate::crypto::CryptoError),
+    #[error("key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub secret_key: Option<String>,
+    pub key_file: PathBuf,
+}
+
+impl Settings {
+    /// Reads `.env` (when present) and the environment.
+    pub fn from_env() -> Self {
+        let _ = dotenvy::dotenv();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            secret_key: var("ASHYQ_SECRET_KEY"),
+            key_file: var("ASHYQ_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY_FILE)),
+        }
+    }
+
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        Backend::of_url(&self.database_url).ok_or(ConfigError::UnsupportedDatabase)
+    }
+
+    /// The service keys. Without `ASHYQ_SECRET_KEY`, SQLite (a single-machine setup) reads or
+    /// creates a key file readable only by its owner; PostgreSQL refuses to start.
+    pub fn vault(&self) -> Result<Vault, ConfigError> {
+        if let Some(secret) = &self.secret_key {
+            return Ok(Vault::from_secret(secret)?);
+        }
+        match self.backend()? {
+            Backend::Postgres => Err(ConfigError::SecretRequired),
+            Backend::Sqlite => Ok(Vault::from_secret(&read_or_create_key(&self.key_file)?)?),
+        }
+    }
+}
+
+fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
+    let err = |source| ConfigError::KeyFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) => return Ok(s.trim().to_string()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        Err(_) => {}
+    }
+    let secret = Vault::generate_secret();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options.open(path).map_err(err)?;
+    file.write_all(secret.as_bytes()).map_err(err)?;
+    file.write_all(b"\n").map_err(err)?;
+    tracing::warn!(
+        path = %path.display(),
+        "ASHYQ_SECRET_KEY is not set: generated a new key file. Back it up: without it the stored IINs and phones cannot be read or found."
+    );
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(url: &str, secret: Option<&str>, key_file: PathBuf) -> Settings {
+        Settings {
+            database_url: url.into(),
+            secret_key: secret.map(Into::into),
+            key_file,
+        }
+    }
+
+    #[test]
+    fn sqlite_generates_a_private_key_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let s = settings("sqlite://x.db", None, path.clone());
+        let a = s.vault().unwrap();
+        let b = s.vault().unwrap();
+        assert_eq!(
+            a.lookup_hash(crate::crypto::Field::Iin, "1"),
+            b.lookup_hash(crate::crypto::Field::Iin, "1")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn postgres_requires_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings("postgres://localhost/x", None, dir.path().join("k"));
+        assert!(matches!(s.vault(), Err(ConfigError::SecretRequired)));
+        assert!(!dir.path().join("k").exists());
+        let ok = settings(
+            "postgres://localhost/x",
+            Some(&"ab".repeat(32)),
+            dir.path().join("k"),
+        );
+        assert!(ok.vault().is_ok());
+        let bad = settings("mysql://x", None, dir.path().join("k"));
+        assert!(matches!(bad.vault(), Err(ConfigError::UnsupportedDatabase)));
+    }
+}

@@ -1,0 +1,51 @@
+use serde::{Deserialize, Serialize};
+
+/// Where a conversation stands. Persisted as JSON in `conversations.state`, so a restart
+/// in the middle of a conversation resumes at the same step. New variants and fields must
+/// stay readable from older rows (`#[serde(default)]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum State {
+    /// Nothing asked yet (new, declined consent, or data forgotten).
+    #[default]
+    Idle,
+    /// Waiting for a language button.
+    ChoosingLanguage,
+    /// Waiting for accept / decline of personal-data processing.
+    Consent,
+    /// Consent given at `consent_at_ms`; waiting for the user's own contact.
+    Phone { consent_at_ms: i64 },
+    /// Phone stored; waiting for the IIN.
+    Iin,
+    /// Registered; the main menu.
+    Menu,
+    /// Asked to confirm `/forget`.
+    ConfirmForget,
+}
+
+impl State {
+    /// Steps of the registration, where most commands wait until it is done.
+    pub fn is_registering(&self) -> bool {
+        matches!(
+            self,
+            State::ChoosingLanguage | State::Consent | State::Phone { .. } | State::Iin
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_as_tagged_json() {
+        let s = State::Phone { consent_at_ms: 42 };
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"{"step":"phone","consent_at_ms":42}"#);
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), s);
+        assert_eq!(
+            serde_json::from_str::<State>(r#"{"step":"menu"}"#).unwrap(),
+            State::Menu
+        );
+    }
+}

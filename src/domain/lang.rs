@@ -1,0 +1,83 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The languages every user-facing text exists in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Kk,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language's own name, shown on the language buttons.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::Kk => "Қазақша",
+            Lang::Ru => "Русский",
+            Lang::En => "English",
+        }
+    }
+
+    /// Our code, as stored.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "kk" => Some(Lang::Kk),
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// A messenger's IETF tag (`ru`, `kk`, `ru-RU`, `kk-KZ`). Only Kazakh and Russian are taken
+    /// on trust; anybody else is asked, as the bot serves Kazakhstan.
+    pub fn from_messenger_hint(tag: &str) -> Option<Self> {
+        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "kk" | "kz" => Some(Lang::Kk),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+
+    /// A button label or a typed name ("1", "Русский", "kk", "english").
+    pub fn from_choice(text: &str) -> Option<Self> {
+        let t = text.trim().to_lowercase();
+        Lang::ALL.into_iter().find(|l| {
+            t == l.code() || t == l.native_name().to_lowercase() || (t == "қаз" && *l == Lang::Kk)
+        })
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messenger_hints() {
+        assert_eq!(Lang::from_messenger_hint("kk"), Some(Lang::Kk));
+        assert_eq!(Lang::from_messenger_hint("ru-RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_messenger_hint("en"), None);
+        assert_eq!(Lang::from_messenger_hint("uz"), None);
+        assert_eq!(Lang::from_choice("Қазақша"), Some(Lang::Kk));
+        assert_eq!(Lang::from_choice(" english "), Some(Lang::En));
+        assert_eq!(Lang::from_code("de"), None);
+    }
+}
