@@ -15,5 +15,6 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod qr;
 pub mod status;
 pub mod storage;

@@ -20,13 +20,16 @@ pub(super) async fn step(
     tx: &mut Tx,
     conv: &mut Conversation,
     event: &Event,
-    hinted: Option<Lang>,
+    lang_hint: Option<&str>,
 ) -> Result<Vec<Outbound>, CoreError> {
     // A person deleted through another chat leaves this one unregistered.
     if matches!(conv.state, State::Menu | State::ConfirmForget) && conv.person_id.is_none() {
         conv.state = State::Idle;
     }
-    let lang = conv.lang.or(hinted).unwrap_or(Lang::Ru);
+    let lang = conv
+        .lang
+        .or_else(|| lang_hint.and_then(Lang::guess_from_hint))
+        .unwrap_or(Lang::Ru);
     let mut out = Vec::new();
 
     // Inputs that mean the same at every step.
@@ -78,9 +81,8 @@ pub(super) async fn step(
     match (conv.state.clone(), event) {
         (State::Idle, _) => out.push(prompt(&State::Idle, lang)),
 
-        (State::ChoosingLanguage, _) => {
-            out.push(Outbound::reply(lang, Msg::new("hint-choose-language")));
-            out.push(language_prompt(lang));
+        (State::ChoosingLanguage, Event::Text(_)) => {
+            return Ok(hint(conv, lang, Msg::new("hint-choose-language")));
         }
 
         (State::Consent, Event::Button(b)) if b == "consent:yes" => {

@@ -231,7 +231,8 @@ impl Core {
             conv.lang = hinted;
         }
         let before = conv.clone();
-        let out = conversation::step(self, &mut tx, &mut conv, &inbound.event, hinted).await?;
+        let hint = inbound.lang_hint.as_deref();
+        let out = conversation::step(self, &mut tx, &mut conv, &inbound.event, hint).await?;
         if conv != before || before.is_new {
             storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms).await?;
         }

@@ -51,6 +51,15 @@ impl Lang {
         }
     }
 
+    /// The best language to write in before the user chose one: like
+    /// [`Lang::from_messenger_hint`], and English for English clients.
+    pub fn guess_from_hint(tag: &str) -> Option<Self> {
+        Self::from_messenger_hint(tag).or_else(|| {
+            let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+            (primary == "en").then_some(Lang::En)
+        })
+    }
+
     /// A button label or a typed name ("1", "Русский", "kk", "english").
     pub fn from_choice(text: &str) -> Option<Self> {
         let t = text.trim().to_lowercase();
@@ -76,6 +85,9 @@ mod tests {
         assert_eq!(Lang::from_messenger_hint("ru-RU"), Some(Lang::Ru));
         assert_eq!(Lang::from_messenger_hint("en"), None);
         assert_eq!(Lang::from_messenger_hint("uz"), None);
+        assert_eq!(Lang::guess_from_hint("en-GB"), Some(Lang::En));
+        assert_eq!(Lang::guess_from_hint("ru"), Some(Lang::Ru));
+        assert_eq!(Lang::guess_from_hint("de"), None);
         assert_eq!(Lang::from_choice("Қазақша"), Some(Lang::Kk));
         assert_eq!(Lang::from_choice(" english "), Some(Lang::En));
         assert_eq!(Lang::from_code("de"), None);

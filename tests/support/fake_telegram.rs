@@ -1,0 +1,352 @@
+//! A small fake Telegram Bot API server (axum on port 0): it queues updates for `getUpdates`,
+//! records every call the bot makes, answers them with well-formed objects, and serves file
+//! downloads, so tests run the real teloxide client and dispatcher against it.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const BOT_ID: i64 = 7_000_000_001;
+pub const BOT_USERNAME: &str = "ashyq_test_bot";
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: VecDeque<Value>,
+    calls: Vec<Call>,
+    next_update_id: i64,
+    next_message_id: i64,
+    files: HashMap<String, Vec<u8>>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeTelegram {
+    inner: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+}
+
+impl FakeTelegram {
+    /// Starts the server; returns it and the API URL to give teloxide (`TELOXIDE_API_URL`).
+    pub async fn start() -> (Self, String) {
+        let fake = FakeTelegram::default();
+        {
+            let mut inner = fake.inner.lock().unwrap();
+            inner.next_update_id = 1;
+            inner.next_message_id = 1000;
+        }
+        let app = Router::new()
+            .route("/{bot}/{method}", post(api).get(api))
+            .route("/file/{bot}/{*path}", get(file))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (fake, format!("http://{addr}/"))
+    }
+
+    fn push(&self, make: impl FnOnce(i64, i64) -> Value) -> i64 {
+        let mut inner = self.inner.lock().unwrap();
+        let id = inner.next_update_id;
+        inner.next_update_id += 1;
+        inner.next_message_id += 1;
+        let mid = inner.next_message_id;
+        inner.updates.push_back(make(id, mid));
+        drop(inner);
+        self.changed.notify_waiters();
+        id
+    }
+
+    /// Queues an update verbatim (for redelivery tests); returns its id.
+    pub fn push_raw(&self, update: Value) {
+        self.inner.lock().unwrap().updates.push_back(update);
+        self.changed.notify_waiters();
+    }
+
+    pub fn user(user_id: i64, lang: Option<&str>) -> Value {
+        let mut u = json!({"id": user_id, "is_bot": false, "first_name": "Test"});
+        if let Some(l) = lang {
+            u["language_code"] = json!(l);
+        }
+        u
+    }
+
+    fn chat(user_id: i64) -> Value {
+        json!({"id": user_id, "type": "private", "first_name": "Test"})
+    }
+
+    /// A message update with the given content fields merged in.
+    pub fn message(&self, user_id: i64, lang: Option<&str>, content: Value) -> i64 {
+        self.push(|id, mid| {
+            let mut msg = json!({
+                "message_id": mid,
+                "date": 1_790_000_000,
+                "chat": Self::chat(user_id),
+                "from": Self::user(user_id, lang),
+            });
+            for (k, v) in content.as_object().unwrap() {
+                msg[k] = v.clone();
+            }
+            json!({"update_id": id, "message": msg})
+        })
+    }
+
+    pub fn text(&self, user_id: i64, lang: Option<&str>, text: &str) -> i64 {
+        let mut content = json!({"text": text});
+        if text.starts_with('/') {
+            let len = text
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .encode_utf16()
+                .count();
+            content["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+        }
+        self.message(user_id, lang, content)
+    }
+
+    pub fn contact(
+        &self,
+        user_id: i64,
+        lang: Option<&str>,
+        phone: &str,
+        owner: Option<i64>,
+    ) -> i64 {
+        let mut contact = json!({"phone_number": phone, "first_name": "Test"});
+        if let Some(o) = owner {
+            contact["user_id"] = json!(o);
+        }
+        self.message(user_id, lang, json!({"contact": contact}))
+    }
+
+    pub fn callback(&self, user_id: i64, lang: Option<&str>, data: &str) -> i64 {
+        self.push(|id, mid| {
+            json!({"update_id": id, "callback_query": {
+                "id": format!("cb{id}"),
+                "from": Self::user(user_id, lang),
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": mid,
+                    "date": 1_790_000_000,
+                    "chat": Self::chat(user_id),
+                    "from": {"id": BOT_ID, "is_bot": true, "first_name": "Ashyq"},
+                    "text": "…"
+                }
+            }})
+        })
+    }
+
+    pub fn sticker(&self, user_id: i64, lang: Option<&str>) -> i64 {
+        self.message(
+            user_id,
+            lang,
+            json!({"sticker": {
+                "file_id": "stk", "file_unique_id": "stku", "type": "regular",
+                "width": 512, "height": 512, "is_animated": false, "is_video": false
+            }}),
+        )
+    }
+
+    /// Makes `file_id` downloadable with these bytes (for photo tests).
+    pub fn add_file(&self, file_id: &str, bytes: Vec<u8>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .files
+            .insert(file_id.to_string(), bytes);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Texts of all `sendMessage` calls to `chat_id` so far.
+    pub fn sent_texts(&self, chat_id: i64) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "sendMessage" && c.body["chat_id"] == json!(chat_id))
+            .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// The last `sendMessage` to `chat_id`.
+    pub fn last_message(&self, chat_id: i64) -> Option<Value> {
+        self.calls()
+            .into_iter()
+            .rev()
+            .find(|c| c.method == "sendMessage" && c.body["chat_id"] == json!(chat_id))
+            .map(|c| c.body)
+    }
+
+    /// Waits until `n` messages were sent to `chat_id` in total (panics after 20 s).
+    pub async fn wait_messages(&self, chat_id: i64, n: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let texts = self.sent_texts(chat_id);
+            if texts.len() >= n {
+                return texts;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "expected {n} messages to {chat_id}, got {}: {texts:#?}",
+                    texts.len()
+                );
+            }
+            let notified = self.changed.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+
+    /// Waits until every queued update was fetched and the bot went quiet for a moment.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (pending, calls) = {
+                let i = self.inner.lock().unwrap();
+                (i.updates.len(), i.calls.len())
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now_calls = self.inner.lock().unwrap().calls.len();
+            if pending == 0 && now_calls == calls {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "bot did not settle");
+        }
+    }
+}
+
+fn parse_body(bytes: &Bytes) -> Value {
+    if bytes.is_empty() {
+        return json!({});
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(bytes)}))
+}
+
+fn canonical(method: &str) -> String {
+    let mut chars = method.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn ok(result: Value) -> axum::response::Response {
+    axum::Json(json!({"ok": true, "result": result})).into_response()
+}
+
+async fn api(
+    State(fake): State<FakeTelegram>,
+    Path((_bot, method)): Path<(String, String)>,
+    body: Bytes,
+) -> axum::response::Response {
+    let body = parse_body(&body);
+    // Telegram matches method names case-insensitively; teloxide sends `SendMessage`.
+    let method = canonical(&method);
+    if method == "getUpdates" {
+        let offset = body["offset"].as_i64().unwrap_or(0);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+        loop {
+            let notified = fake.changed.notified();
+            {
+                let mut inner = fake.inner.lock().unwrap();
+                while inner
+                    .updates
+                    .front()
+                    .is_some_and(|u| u["update_id"].as_i64().unwrap_or(0) < offset && offset > 0)
+                {
+                    inner.updates.pop_front();
+                }
+                if !inner.updates.is_empty() {
+                    // One update per poll keeps the order of processing deterministic.
+                    let u = inner.updates.pop_front().unwrap();
+                    return ok(json!([u]));
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return ok(json!([]));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+        }
+    }
+    let result = {
+        let mut inner = fake.inner.lock().unwrap();
+        inner.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+        });
+        match method.as_str() {
+            "getMe" => json!({
+                "id": BOT_ID, "is_bot": true, "first_name": "Ashyq", "username": BOT_USERNAME,
+                "can_join_groups": true, "can_read_all_group_messages": false,
+                "supports_inline_queries": false, "has_main_web_app": false
+            }),
+            "getWebhookInfo" => {
+                json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
+            }
+            "sendMessage" | "sendPhoto" | "sendDocument" => {
+                inner.next_message_id += 1;
+                let mut m = json!({
+                    "message_id": inner.next_message_id,
+                    "date": 1_790_000_000,
+                    "chat": {"id": body["chat_id"], "type": "private", "first_name": "Test"},
+                    "from": {"id": BOT_ID, "is_bot": true, "first_name": "Ashyq"},
+                });
+                if let Some(t) = body.get("text") {
+                    m["text"] = t.clone();
+                }
+                m
+            }
+            "getFile" => {
+                let id = body["file_id"].as_str().unwrap_or_default().to_string();
+                match inner.files.get(&id) {
+                    Some(bytes) => json!({
+                        "file_id": id, "file_unique_id": format!("u{id}"),
+                        "file_size": bytes.len(), "file_path": format!("photos/{id}.jpg")
+                    }),
+                    None => {
+                        drop(inner);
+                        fake.changed.notify_waiters();
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            axum::Json(json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"})),
+                        )
+                            .into_response();
+                    }
+                }
+            }
+            _ => json!(true),
+        }
+    };
+    fake.changed.notify_waiters();
+    ok(result)
+}
+
+async fn file(
+    State(fake): State<FakeTelegram>,
+    Path((_bot, path)): Path<(String, String)>,
+) -> axum::response::Response {
+    let id = path
+        .trim_start_matches("photos/")
+        .trim_end_matches(".jpg")
+        .to_string();
+    match fake.inner.lock().unwrap().files.get(&id) {
+        Some(bytes) => bytes.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

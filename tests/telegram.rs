@@ -1,0 +1,195 @@
+//! Telegram end to end: the real teloxide client and dispatcher against a fake Bot API.
+
+#[macro_use]
+mod support;
+
+use ashyq::adapters::telegram;
+use ashyq::clock::ManualClock;
+use serde_json::json;
+use std::time::Duration;
+use support::fake_telegram::FakeTelegram;
+use support::{SECRET, TestDb, at, count};
+use teloxide::Bot;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+
+const USER: i64 = 424_242;
+const IIN: &str = "900101300017";
+const PHONE: &str = "77011234567";
+
+/// Registers USER through the fake server and checks each reply's text.
+async fn registration_through(fake: &FakeTelegram) {
+    fake.text(USER, Some("ru"), "/start");
+    let texts = fake.wait_messages(USER, 1).await;
+    assert!(texts[0].contains("персональных данных"), "{texts:?}");
+    let consent = fake.last_message(USER).unwrap();
+    assert_eq!(
+        consent["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+        json!("consent:yes")
+    );
+
+    fake.callback(USER, Some("ru"), "consent:yes");
+    fake.wait_messages(USER, 2).await;
+    let phone_prompt = fake.last_message(USER).unwrap();
+    assert_eq!(
+        phone_prompt["reply_markup"]["keyboard"][0][0]["request_contact"],
+        json!(true)
+    );
+
+    // Someone else's contact is refused.
+    fake.contact(USER, Some("ru"), "77029999999", Some(USER + 1));
+    let texts = fake.wait_messages(USER, 4).await;
+    assert!(texts[2].contains("чужой контакт"), "{texts:?}");
+
+    fake.contact(USER, Some("ru"), PHONE, Some(USER));
+    let texts = fake.wait_messages(USER, 6).await;
+    assert!(texts[4].contains("номер подтверждён"), "{texts:?}");
+    assert!(texts[5].contains("ИИН"), "{texts:?}");
+
+    fake.sticker(USER, Some("ru"));
+    let texts = fake.wait_messages(USER, 8).await;
+    assert!(texts[6].contains("Стикер"), "{texts:?}");
+
+    fake.text(USER, Some("ru"), "900101300018");
+    let texts = fake.wait_messages(USER, 9).await;
+    assert!(texts[8].contains("последняя цифра"), "{texts:?}");
+
+    fake.text(USER, Some("ru"), IIN);
+    let texts = fake.wait_messages(USER, 10).await;
+    assert!(texts[9].contains("Регистрация завершена"), "{texts:?}");
+    let menu = fake.last_message(USER).unwrap();
+    assert!(
+        menu["reply_markup"]["keyboard"]
+            .as_array()
+            .is_some_and(|rows| rows.len() == 2)
+    );
+
+    fake.text(USER, Some("ru"), "/me");
+    let texts = fake.wait_messages(USER, 11).await;
+    assert!(texts[10].contains("•••• •••• 0017"), "{texts:?}");
+    assert!(!texts[10].contains(IIN));
+}
+
+/// The binary itself: `ashyq serve` with TELOXIDE_TOKEN and TELOXIDE_API_URL pointing at the
+/// fake server, on a fresh SQLite database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_registers_a_user_through_the_bot_api() {
+    let (fake, url) = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .env("TELOXIDE_TOKEN", "123456:TEST")
+        .env("TELOXIDE_API_URL", &url)
+        .env("DATABASE_URL", &db)
+        .env("ASHYQ_SECRET_KEY", SECRET)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ashyq serve");
+
+    registration_through(&fake).await;
+
+    // The command menu was set in every language.
+    let langs: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "setMyCommands")
+        .map(|c| c.body["language_code"].clone())
+        .collect();
+    for l in ["kk", "ru", "en"] {
+        assert!(langs.contains(&json!(l)), "{langs:?}");
+    }
+    child.kill().await.unwrap();
+}
+
+async fn in_process(db: &TestDb) {
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let bot = Throttle::new_spawn(
+        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
+        Limits::default(),
+    );
+    let mut dispatcher = telegram::dispatcher(bot, core.clone());
+    let token = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+
+    registration_through(&fake).await;
+    assert_eq!(count(&core.store, "people").await, 1);
+
+    // A redelivered update (same update_id) is processed once.
+    let before = fake.sent_texts(USER).len();
+    let update = json!({"update_id": 1, "message": {
+        "message_id": 5, "date": 1_790_000_000,
+        "chat": {"id": USER, "type": "private", "first_name": "T"},
+        "from": {"id": USER, "is_bot": false, "first_name": "T", "language_code": "ru"},
+        "text": "/me"
+    }});
+    fake.push_raw(update.clone());
+    fake.text(USER, Some("ru"), "/help");
+    fake.wait_messages(USER, before + 1).await;
+    fake.settle().await;
+    let after = fake.sent_texts(USER);
+    assert_eq!(after.len(), before + 1, "{:?}", &after[before..]);
+    assert!(
+        after[before].contains("/forget"),
+        "only /help answered: {:?}",
+        &after[before..]
+    );
+
+    // The dialogue storage reads the state the core wrote.
+    let store = std::sync::Arc::new(telegram::DialogueStore(core.store.clone()));
+    let state = teloxide::dispatching::dialogue::Storage::get_dialogue(
+        store,
+        teloxide::types::ChatId(USER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state, Some(ashyq::core::State::Menu));
+
+    token.shutdown().unwrap().await;
+    task.await.unwrap();
+    core.store.close().await;
+}
+
+mod dispatcher_in_process {
+    ashyq_on_both!(super::in_process);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_message_and_a_forward_get_hints() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let bot = Throttle::new_spawn(
+        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
+        Limits::default(),
+    );
+    let mut dispatcher = telegram::dispatcher(bot, core.clone());
+    let token = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+
+    fake.text(USER, Some("en"), "/start");
+    fake.wait_messages(USER, 1).await;
+    fake.message(
+        USER,
+        Some("en"),
+        json!({"text": "hi", "forward_origin": {"type": "hidden_user", "sender_user_name": "X", "date": 1_790_000_000}}),
+    );
+    let texts = fake.wait_messages(USER, 3).await;
+    assert!(texts[1].contains("Forwarded messages"), "{texts:?}");
+    fake.push_raw(json!({"update_id": 900, "edited_message": {
+        "message_id": 7, "date": 1_790_000_000, "edit_date": 1_790_000_100,
+        "chat": {"id": USER, "type": "private", "first_name": "T"},
+        "from": {"id": USER, "is_bot": false, "first_name": "T", "language_code": "en"},
+        "text": "edited"
+    }}));
+    let texts = fake.wait_messages(USER, 5).await;
+    assert!(texts[3].contains("only read new messages"), "{texts:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    token.shutdown().unwrap().await;
+    task.await.unwrap();
+}
