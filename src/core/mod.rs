@@ -214,12 +214,12 @@ impl Core {
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
-        if let Some(key) = &inbound.update_key {
-            if !storage::mark_update(&mut tx, &inbound.chat.channel, key, now_ms).await? {
-                tracing::info!(channel = %inbound.chat.channel, update = %key, "duplicate update ignored");
-                tx.rollback().await?;
-                return Ok(Vec::new());
-            }
+        if let Some(key) = &inbound.update_key
+            && !storage::mark_update(&mut tx, &inbound.chat.channel, key, now_ms).await?
+        {
+            tracing::info!(channel = %inbound.chat.channel, update = %key, "duplicate update ignored");
+            tx.rollback().await?;
+            return Ok(Vec::new());
         }
         let row = storage::conversations::load(&mut tx, &inbound.chat).await?;
         let mut conv = Conversation::from_row(row)?;

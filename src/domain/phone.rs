@@ -55,8 +55,8 @@ impl Phone {
     /// `+7 ••• ••• •• 67`: only the last two digits stay visible.
     pub fn masked(&self) -> String {
         let digits = &self.0[1..];
-        let (cc, rest) = if digits.starts_with('7') {
-            ("7", &digits[1..])
+        let (cc, rest) = if let Some(rest) = digits.strip_prefix('7') {
+            ("7", rest)
         } else {
             digits.split_at(digits.len().saturating_sub(10).max(1))
         };

@@ -74,10 +74,10 @@ pub async fn set_iin(
     iin_enc: &[u8],
     now_ms: i64,
 ) -> Result<Result<(), IinConflict>, StoreError> {
-    if let Some(owner) = find_by_iin_hash(conn, iin_hash).await? {
-        if owner != id {
-            return Ok(Err(IinConflict));
-        }
+    if let Some(owner) = find_by_iin_hash(conn, iin_hash).await?
+        && owner != id
+    {
+        return Ok(Err(IinConflict));
     }
     let res = sqlx::query(
         "UPDATE people SET iin_hash = $1, iin_enc = $2, registered_at = $3 WHERE id = $4",
