@@ -1,0 +1,174 @@
+//! QR decoder benchmark (`cargo bench --bench qr`).
+//!
+//! 1. 60 synthetic 1280x960 "phone photos" of check-in posters, generated
+//!    from a fixed seed (perspective, any rotation, blur up to sigma 2,
+//!    lighting gradient, noise, busy background, JPEG q80).
+//! 2. The zxing-cpp sample photos in `../shared/qr-samples/dev` (when
+//!    present), as given and re-encoded as JPEG q80.
+//!
+//! Each set is decoded by our decoder, plain rxing and plain rqrr, and
+//! zxing-cpp when the `zxingcpp` Python module is installed. Under
+//! `cargo test --all-targets` (no `--bench` argument) it only runs a smoke
+//! check on three posters.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ashyq::qr::bench::{self, Case};
+use ashyq::qr::{Strategy, poster};
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    if !full {
+        smoke();
+        return;
+    }
+    let repeats = std::env::var("QR_BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    println!("machine: {} cores, {}", cores(), cpu_model());
+    println!("load average before: {}", load_average());
+
+    let t = Instant::now();
+    let posters = poster::poster_set(poster::SEED, 60);
+    println!(
+        "generated 60 posters (seed {:#x}) in {:.1} s",
+        poster::SEED,
+        t.elapsed().as_secs_f64()
+    );
+    report_set("posters", &posters, repeats);
+
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/qr-samples/dev");
+    match bench::load_dir(&dev) {
+        Ok(cases) if !cases.is_empty() => {
+            report_set("dev as given", &cases, repeats);
+            let q80 = bench::reencode_jpeg(&cases, 80);
+            report_set("dev JPEG q80", &q80, repeats);
+        }
+        _ => println!("dev set not found at {}: skipped", dev.display()),
+    }
+    println!("load average after: {}", load_average());
+}
+
+fn report_set(name: &str, cases: &[Case], repeats: usize) {
+    println!("\n== {name}: {} images ==", cases.len());
+    for (label, strategy) in [
+        ("ashyq", Strategy::Full),
+        ("rxing plain", Strategy::RxingPlain),
+        ("rqrr plain", Strategy::RqrrPlain),
+    ] {
+        let r = bench::run(label, cases, strategy, repeats);
+        println!("{}", r.summary());
+        if strategy == Strategy::Full && r.correct() < r.total() {
+            println!("  not decoded: {}", r.failures().join(" "));
+        }
+    }
+    if let Some(line) = zxing_cpp(cases) {
+        println!("{line}");
+    }
+}
+
+/// zxing-cpp through its Python module, on the same bytes, when installed.
+fn zxing_cpp(cases: &[Case]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("ashyq-qr-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let ext = c.name.rsplit('.').next().unwrap_or("img");
+        let p = dir.join(format!("{i:04}.{ext}"));
+        std::fs::write(&p, &c.bytes).ok()?;
+        std::fs::write(p.with_extension("txt"), &c.expected).ok()?;
+        files.push((p, c.expected.clone()));
+    }
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(ZXING_PY)
+        .arg(&dir)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.ok()?;
+    if !out.status.success() {
+        return Some("zxing-cpp: not installed (pip install zxing-cpp pillow numpy)".into());
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Decodes every image in a folder with zxing-cpp (text mode Plain, QR
+/// only), compares with the .txt the same way as the Rust side (escapes of
+/// control characters), prints one summary line.
+const ZXING_PY: &str = r#"
+import sys, os, time, re
+import zxingcpp
+from PIL import Image
+NAMES = ["NUL","SOH","STX","ETX","EOT","ENQ","ACK","BEL","BS","HT","LF","VT","FF","CR","SO","SI",
+         "DLE","DC1","DC2","DC3","DC4","NAK","SYN","ETB","CAN","EM","SUB","ESC","FS","GS","RS","US"]
+ESC = {"<TAB>": "\t", "<HT>": "\t", "<LF>": "\n", "<CR>": "\r", "<GS>": "\x1d", "<RS>": "\x1e",
+       "<US>": "\x1f", "<FS>": "\x1c", "<EOT>": "\x04", "<ESC>": "\x1b", "<NUL>": "\x00",
+       "<SOH>": "\x01", "<STX>": "\x02", "<ETX>": "\x03", "<DLE>": "\x10"}
+def canon(s):
+    s = s.rstrip("\r\n")
+    for k, v in ESC.items():
+        s = s.replace(k, v)
+    return "".join("<%s>" % (NAMES[ord(c)] if ord(c) < 32 else "DEL") if ord(c) < 32 or ord(c) == 127 else c for c in s)
+d = sys.argv[1]
+ok = mis = tot = 0
+ts = []
+for f in sorted(os.listdir(d)):
+    if f.endswith(".txt"):
+        continue
+    p = os.path.join(d, f)
+    exp = canon(open(os.path.splitext(p)[0] + ".txt", encoding="utf-8", newline="").read())
+    img = Image.open(p)
+    img.load()
+    t = time.perf_counter()
+    res = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain)
+    ts.append((time.perf_counter() - t) * 1e3)
+    tot += 1
+    texts = [canon(r.text) for r in res]
+    if exp in texts:
+        ok += 1
+    elif texts:
+        mis += 1
+ts.sort()
+pc = lambda q: ts[max(0, -(-q * len(ts) // 100) - 1)]
+print("%-28s %3d/%-3d decoded, %d misread, median %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (once, PIL image already decoded)" % ("zxing-cpp " + zxingcpp.__version__, ok, tot, mis, pc(50), pc(95), pc(99), ts[-1]))
+"#;
+
+fn smoke() {
+    let cases: Vec<Case> = (0..3)
+        .map(|i| {
+            let (rgb, text, _) = poster::render(poster::SEED, i);
+            Case {
+                name: format!("poster-{i}"),
+                bytes: poster::jpeg(&rgb, poster::WIDTH as u32, poster::HEIGHT as u32, 80),
+                expected: text,
+            }
+        })
+        .collect();
+    let r = bench::run("smoke", &cases, Strategy::Full, 1);
+    println!("{}", r.summary());
+    println!("(run `cargo bench --bench qr` for the full benchmark)");
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}

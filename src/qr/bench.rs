@@ -1,0 +1,320 @@
+//! Benchmark and CLI helpers: decode a folder of images with `.txt`
+//! expectations and report decoded/total, misreads and latency percentiles.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use super::{DecodeError, Limits, Strategy, decode_with};
+
+/// One image with the text a correct decode must produce.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub expected: String,
+}
+
+/// Outcome of one image.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub name: String,
+    pub expected: String,
+    pub result: Result<Vec<String>, DecodeError>,
+    /// Wall-clock milliseconds, bytes to texts (grey conversion included):
+    /// the fastest of the report's `repeats` runs.
+    pub ms: f64,
+}
+
+impl Outcome {
+    /// The expected text is among the decoded texts.
+    pub fn correct(&self) -> bool {
+        let want = canonical(&self.expected);
+        matches!(&self.result, Ok(t) if t.iter().any(|s| canonical(s) == want))
+    }
+    /// Something was decoded, but not the expected text.
+    pub fn misread(&self) -> bool {
+        matches!(&self.result, Ok(t) if !t.is_empty()) && !self.correct()
+    }
+}
+
+/// All outcomes of one decoder over one set.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub label: String,
+    pub outcomes: Vec<Outcome>,
+    /// How many times each image was decoded (the fastest run is kept).
+    pub repeats: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl Report {
+    pub fn total(&self) -> usize {
+        self.outcomes.len()
+    }
+    pub fn correct(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.correct()).count()
+    }
+    pub fn misread(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.misread()).count()
+    }
+    /// Latency percentile in milliseconds (nearest rank).
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        let mut v: Vec<f64> = self.outcomes.iter().map(|o| o.ms).collect();
+        v.sort_by(f64::total_cmp);
+        percentile(&v, p)
+    }
+    /// One line: `label: decoded/total, misread, median, p95, p99, max`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:<28} {:>3}/{:<3} decoded, {} misread, median {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms (best of {})",
+            self.label,
+            self.correct(),
+            self.total(),
+            self.misread(),
+            self.percentile_ms(50.0),
+            self.percentile_ms(95.0),
+            self.percentile_ms(99.0),
+            self.percentile_ms(100.0),
+            self.repeats,
+        )
+    }
+    /// Names of the images not decoded correctly.
+    pub fn failures(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter(|o| !o.correct())
+            .map(|o| o.name.as_str())
+            .collect()
+    }
+}
+
+fn strip_eol(s: &str) -> &str {
+    s.trim_end_matches(['\r', '\n'])
+}
+
+/// Comparison form: trailing CR/LF stripped, escapes undone, then every
+/// control character written the way zxing-cpp escapes it. A payload that
+/// literally contains `<LF>` and one holding a line feed written as `<LF>`
+/// in the expectation both compare equal.
+fn canonical(s: &str) -> String {
+    let mut out = String::new();
+    for ch in normalize_expected(s).chars() {
+        let c = ch as u32;
+        if c < 0x20 || c == 0x7f {
+            const NAMES: [&str; 32] = [
+                "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT",
+                "FF", "CR", "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB",
+                "CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US",
+            ];
+            let name = NAMES.get(c as usize).copied().unwrap_or("DEL");
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Expected text as the sample sets write it: trailing CR/LF stripped and
+/// zxing-cpp's escapes of control characters (`<LF>`, `<GS>`, ...) undone.
+pub fn normalize_expected(raw: &str) -> String {
+    const ESC: &[(&str, &str)] = &[
+        ("<NUL>", "\0"),
+        ("<TAB>", "\t"),
+        ("<SOH>", "\u{1}"),
+        ("<STX>", "\u{2}"),
+        ("<ETX>", "\u{3}"),
+        ("<DLE>", "\u{10}"),
+        ("<HT>", "\t"),
+        ("<LF>", "\n"),
+        ("<CR>", "\r"),
+        ("<GS>", "\u{1d}"),
+        ("<RS>", "\u{1e}"),
+        ("<US>", "\u{1f}"),
+        ("<FS>", "\u{1c}"),
+        ("<EOT>", "\u{4}"),
+        ("<ESC>", "\u{1b}"),
+    ];
+    let mut s = strip_eol(raw).to_owned();
+    for (from, to) in ESC {
+        s = s.replace(from, to);
+    }
+    s
+}
+
+fn is_image_name(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("jpg" | "jpeg" | "png" | "webp")
+    )
+}
+
+/// Every image under `dir` (recursively) that has a `.txt` with the same
+/// stem beside it. `*.result.txt` files are metadata and are not read.
+pub fn load_dir(dir: &Path) -> std::io::Result<Vec<Case>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let p = entry?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_image_name(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut cases = Vec::new();
+    for p in files {
+        let txt = p.with_extension("txt");
+        let Ok(raw) = std::fs::read(&txt) else {
+            continue;
+        };
+        let name = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
+        cases.push(Case {
+            name,
+            bytes: std::fs::read(&p)?,
+            expected: normalize_expected(&String::from_utf8_lossy(&raw)),
+        });
+    }
+    Ok(cases)
+}
+
+/// The same images re-encoded as JPEG at `quality` (as a messenger would).
+/// Images that cannot be read are kept as they are.
+pub fn reencode_jpeg(cases: &[Case], quality: u8) -> Vec<Case> {
+    cases
+        .iter()
+        .map(|c| {
+            let bytes = match image::load_from_memory(&c.bytes) {
+                Ok(img) => {
+                    // Flatten alpha onto white like a messenger would.
+                    let rgba = img.into_rgba8();
+                    let (w, h) = rgba.dimensions();
+                    let rgb: Vec<u8> = rgba
+                        .pixels()
+                        .flat_map(|p| {
+                            let a = u32::from(p[3]);
+                            [0, 1, 2].map(|k| ((u32::from(p[k]) * a + 255 * (255 - a)) / 255) as u8)
+                        })
+                        .collect();
+                    super::poster::jpeg(&rgb, w, h, quality)
+                }
+                Err(_) => c.bytes.clone(),
+            };
+            Case {
+                name: c.name.clone(),
+                bytes,
+                expected: c.expected.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Decodes every case `repeats` times with `strategy` and keeps the fastest
+/// run of each (bytes to texts, grey conversion included; the minimum
+/// filters out time stolen by other processes on a shared machine), after
+/// an untimed warm-up over the first few images.
+pub fn run(label: &str, cases: &[Case], strategy: Strategy, repeats: usize) -> Report {
+    let repeats = repeats.max(1);
+    let limits = Limits::default();
+    for c in cases.iter().take(3) {
+        let _ = decode_with(&c.bytes, &limits, strategy);
+    }
+    let outcomes = cases
+        .iter()
+        .map(|c| {
+            let mut ms = f64::INFINITY;
+            let mut result = Err(DecodeError::Internal);
+            for _ in 0..repeats {
+                let t = Instant::now();
+                result = decode_with(&c.bytes, &limits, strategy);
+                ms = ms.min(t.elapsed().as_secs_f64() * 1e3);
+            }
+            Outcome {
+                name: c.name.clone(),
+                expected: c.expected.clone(),
+                result,
+                ms,
+            }
+        })
+        .collect();
+    Report {
+        label: label.to_owned(),
+        outcomes,
+        repeats,
+    }
+}
+
+/// `ashyq bench qr DIR`: our decoder and plain rqrr over the images in `dir`
+/// as given and re-encoded as JPEG q80. Returns the reports; print
+/// [`Report::summary`] of each.
+pub fn run_dir(dir: &Path) -> std::io::Result<Vec<Report>> {
+    let cases = load_dir(dir)?;
+    let q80 = reencode_jpeg(&cases, 80);
+    Ok(vec![
+        run("ashyq, as given", &cases, Strategy::Full, 3),
+        run("rqrr plain, as given", &cases, Strategy::RqrrPlain, 3),
+        run("ashyq, JPEG q80", &q80, Strategy::Full, 3),
+        run("rqrr plain, JPEG q80", &q80, Strategy::RqrrPlain, 3),
+    ])
+}
+
+/// `ashyq qr decode FILE`: one JSON line `{"file":…,"texts":[…],"ms":…}`
+/// (plus `"error"` when the file could not be read or decoded).
+pub fn decode_file_json(path: &Path, limits: &Limits) -> String {
+    let t = Instant::now();
+    let result = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| decode_with(&b, limits, Strategy::Full).map_err(|e| e.to_string()));
+    let ms = (t.elapsed().as_secs_f64() * 1e5).round() / 1e2;
+    let file = path.to_string_lossy();
+    match result {
+        Ok(texts) => serde_json::json!({"file": file, "texts": texts, "ms": ms}).to_string(),
+        Err(e) => serde_json::json!({"file": file, "texts": [], "ms": ms, "error": e}).to_string(),
+    }
+}
+
+/// Per-image detail lines for a report (failures only when `failures_only`).
+pub fn details(report: &Report, failures_only: bool) -> String {
+    let mut s = String::new();
+    for o in &report.outcomes {
+        if failures_only && o.correct() {
+            continue;
+        }
+        let status = if o.correct() {
+            "ok"
+        } else if o.misread() {
+            "MISREAD"
+        } else {
+            "miss"
+        };
+        let _ = writeln!(
+            s,
+            "  {:<7} {:>8.2} ms  {} {:?}",
+            status,
+            o.ms,
+            o.name,
+            o.result.as_ref().map(|t| t.len())
+        );
+    }
+    s
+}

@@ -1,0 +1,303 @@
+//! The decoding pipeline on a grey image.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use rxing::multi::MultipleBarcodeReader;
+use rxing::qrcode::cpp_port::QrReader;
+use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8Source};
+
+use super::DecodeError;
+use super::binarize::Prebinarized;
+use super::load::Gray;
+use super::text::bytes_to_text;
+
+/// Which decoder(s) to run. `Full` is what production uses; the others are
+/// baselines for the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// The tuned pipeline.
+    Full,
+    /// rxing's QR reader once on the whole image, TryHarder + AlsoInverted.
+    RxingPlain,
+    /// rqrr once on the whole image.
+    RqrrPlain,
+}
+
+/// Runs `f`, turning a panic into `None`.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+pub(crate) fn hints() -> DecodeHints {
+    DecodeHints {
+        TryHarder: Some(true),
+        PossibleFormats: Some([BarcodeFormat::QR_CODE].into_iter().collect()),
+        ..DecodeHints::default()
+    }
+}
+
+/// rxing (port of zxing-cpp's QR reader) on `px`, optionally inverted.
+pub(crate) fn rxing_multi(g: &Gray, invert: bool) -> Vec<String> {
+    guarded(|| {
+        let Some(bin) = Prebinarized::hybrid(g) else {
+            return Vec::new();
+        };
+        let mut bitmap = BinaryBitmap::new(bin);
+        if invert {
+            bitmap.invert();
+        }
+        match QrReader.decode_multiple_with_hints(&mut bitmap, &hints()) {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| r.getText().to_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    })
+    .unwrap_or_default()
+}
+
+/// rqrr on `px`. Payloads are taken as bytes, so non-UTF-8 text survives.
+pub(crate) fn rqrr_all(px: &[u8], w: usize, h: usize) -> Vec<String> {
+    guarded(|| {
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+        let mut out = Vec::new();
+        for grid in img.detect_grids() {
+            let mut buf = Vec::new();
+            if grid.decode_to(&mut buf).is_ok() {
+                out.push(bytes_to_text(&buf));
+            }
+        }
+        out
+    })
+    .unwrap_or_default()
+}
+
+fn push_unique(out: &mut Vec<String>, found: Vec<String>) {
+    for t in found {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+}
+
+pub(crate) fn decode_gray(
+    g: &Gray,
+    strategy: Strategy,
+    deadline: Instant,
+) -> Result<Vec<String>, DecodeError> {
+    let mut out = Vec::new();
+    match strategy {
+        Strategy::RqrrPlain => push_unique(&mut out, rqrr_all(&g.px, g.w, g.h)),
+        Strategy::RxingPlain => {
+            push_unique(&mut out, rxing_multi(g, false));
+            if out.is_empty() {
+                push_unique(&mut out, rxing_multi(g, true));
+            }
+        }
+        Strategy::Full => return full(g, deadline),
+    }
+    Ok(out)
+}
+
+/// rxing on the hybrid-binarised image, then on its inverse (same bitmap,
+/// binarised once). When neither decodes, the finder-pattern triples of the
+/// binarised image are returned as candidate regions for the retries.
+fn first_pass(g: &Gray) -> (Vec<String>, Vec<Region>) {
+    use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets};
+    guarded(|| {
+        let Some(bin) = Prebinarized::hybrid(g) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut bitmap = BinaryBitmap::new(bin);
+        let h = hints();
+        let texts = |r: Vec<rxing::RXingResult>| -> Vec<String> {
+            r.into_iter().map(|r| r.getText().to_owned()).collect()
+        };
+        let found = texts(
+            QrReader
+                .decode_multiple_with_hints(&mut bitmap, &h)
+                .unwrap_or_default(),
+        );
+        if !found.is_empty() {
+            return (found, Vec::new());
+        }
+        let mut fps = FindFinderPatterns(bitmap.get_black_matrix(), true, 0);
+        let sets = GenerateFinderPatternSets(&mut fps);
+        let regions = sets
+            .iter()
+            .take(MAX_REGIONS)
+            .map(|s| region_of(g, s))
+            .collect();
+        bitmap.invert();
+        let found = texts(
+            QrReader
+                .decode_multiple_with_hints(&mut bitmap, &h)
+                .unwrap_or_default(),
+        );
+        (found, regions)
+    })
+    .unwrap_or_default()
+}
+
+const MAX_REGIONS: usize = 3;
+
+pub(crate) fn region_of(
+    g: &Gray,
+    s: &rxing::qrcode::cpp_port::detector::FinderPatternSet,
+) -> Region {
+    let (tl, tr, bl) = (s.tl.p, s.tr.p, s.bl.p);
+    let br = (tr.x + bl.x - tl.x, tr.y + bl.y - tl.y);
+    let module = (s.tl.size + s.tr.size + s.bl.size) as f32 / 21.0;
+    let margin = 6.0 * module.max(1.0);
+    let xs = [tl.x, tr.x, bl.x, br.0];
+    let ys = [tl.y, tr.y, bl.y, br.1];
+    let lo = |v: &[f32; 4]| v.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = |v: &[f32; 4]| v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let cx = |v: f32| v.clamp(0.0, g.w as f32) as usize;
+    let cy = |v: f32| v.clamp(0.0, g.h as f32) as usize;
+    Region {
+        x0: cx(lo(&xs) - margin),
+        y0: cy(lo(&ys) - margin),
+        x1: cx(hi(&xs) + margin),
+        y1: cy(hi(&ys) + margin),
+        module,
+    }
+}
+
+/// Crop each candidate region, upscale it `k` times (bilinear) so small
+/// modules get several pixels, binarise with `bin`, decode.
+fn crops(g: &Gray, regions: &[Region], k: f32, bin: Bin) -> Vec<String> {
+    use super::img;
+    let mut out = Vec::new();
+    for r in regions {
+        // Upscaling only pays for small modules; cap the crop's size.
+        let area = ((r.x1 - r.x0) * (r.y1 - r.y0)) as f32 * k * k;
+        if r.x1 <= r.x0 + 8 || r.y1 <= r.y0 + 8 || area > 2.5e6 {
+            continue;
+        }
+        let c = img::crop(g, r.x0, r.y0, r.x1, r.y1);
+        let u = img::resize_bilinear(&c, (c.w as f32 * k) as usize, (c.h as f32 * k) as usize);
+        let m = ((r.module * k) as usize).max(2);
+        let b = match bin {
+            Bin::Hybrid => u,
+            Bin::LocalMean => img::mean_threshold(&u, m, 0),
+            Bin::Unsharp => img::unsharp(&u, m, 1.5),
+        };
+        push_unique(&mut out, rxing_multi(&b, false));
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Bin {
+    Hybrid,
+    LocalMean,
+    Unsharp,
+}
+
+/// One retry stage of the cascade.
+type Stage<'a> = Box<dyn Fn() -> Vec<String> + 'a>;
+
+/// The production cascade. Cheap full-image passes first, then retries on
+/// finder-pattern-guided crops, then rqrr. Stops at the first stage that
+/// decodes anything; checks the deadline before every stage.
+fn full(g: &Gray, deadline: Instant) -> Result<Vec<String>, DecodeError> {
+    use super::img;
+    let (found, regions) = first_pass(g);
+    if !found.is_empty() {
+        let mut out = Vec::new();
+        push_unique(&mut out, found);
+        return Ok(out);
+    }
+    let small = g.w.max(g.h) <= 1000;
+    let inv = || Gray::new(g.w, g.h, g.px.iter().map(|v| 255 - v).collect());
+    let stages: Vec<(bool, Stage)> = vec![
+        (
+            g.w.min(g.h) >= 120,
+            Box::new(|| {
+                let d = img::downscale2(g);
+                rxing_multi(&d, false)
+            }),
+        ),
+        (true, Box::new(|| rxing_global(&g.px, g.w, g.h))),
+        (
+            !regions.is_empty(),
+            Box::new(|| crops(g, &regions, 3.0, Bin::LocalMean)),
+        ),
+        (
+            !regions.is_empty(),
+            Box::new(|| crops(g, &regions, 3.0, Bin::Unsharp)),
+        ),
+        (
+            !regions.is_empty(),
+            Box::new(|| crops(g, &regions, 2.0, Bin::Hybrid)),
+        ),
+        (
+            small,
+            Box::new(|| {
+                let u = img::resize_bilinear(g, g.w * 2, g.h * 2);
+                rxing_multi(&u, false)
+            }),
+        ),
+        (true, Box::new(|| rqrr_all(&g.px, g.w, g.h))),
+        (
+            small,
+            Box::new(|| {
+                let b = img::sauvola(g, (g.w.min(g.h) / 16).max(4), 0.2);
+                rqrr_all(&b.px, b.w, b.h)
+            }),
+        ),
+        (
+            small,
+            Box::new(|| {
+                let i = inv();
+                rqrr_all(&i.px, i.w, i.h)
+            }),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (enabled, stage) in stages {
+        if !enabled {
+            continue;
+        }
+        if Instant::now() > deadline {
+            return Err(DecodeError::Timeout);
+        }
+        push_unique(&mut out, stage());
+        if !out.is_empty() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// rxing with the global-histogram binariser.
+pub(crate) fn rxing_global(px: &[u8], w: usize, h: usize) -> Vec<String> {
+    guarded(|| {
+        let Ok(src) = Luma8Source::new_with_slice(px, w as u32, h as u32) else {
+            return Vec::new();
+        };
+        let mut bitmap = BinaryBitmap::new(rxing::common::GlobalHistogramBinarizer::new(src));
+        match QrReader.decode_multiple_with_hints(&mut bitmap, &hints()) {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| r.getText().to_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    })
+    .unwrap_or_default()
+}
+
+/// A candidate code region found from finder patterns: crop box in pixels
+/// and the estimated module size.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Region {
+    pub x0: usize,
+    pub y0: usize,
+    pub x1: usize,
+    pub y1: usize,
+    pub module: f32,
+}
