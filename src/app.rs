@@ -52,6 +52,12 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
             tracing::warn!(error = %e, "could not set the command menu");
         }
         tracing::info!("Telegram long polling started");
+        let stop_outbox = tokio_util::sync::CancellationToken::new();
+        let outbox = tokio::spawn(telegram::run_outbox(
+            bot.clone(),
+            core.clone(),
+            stop_outbox.clone(),
+        ));
         let mut dispatcher = telegram::dispatcher(bot, core.clone());
         let token = dispatcher.shutdown_token();
         tokio::spawn(async move {
@@ -61,6 +67,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
             }
         });
         dispatcher.dispatch().await;
+        stop_outbox.cancel();
+        let _ = outbox.await;
     } else {
         tracing::warn!(
             "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; press Ctrl+C to stop."

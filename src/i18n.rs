@@ -4,6 +4,7 @@
 use crate::domain::Lang;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::borrow::Cow;
 
 /// The locale sources, per language, as `(file name, text)`.
 pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
@@ -22,7 +23,8 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
 ];
 
 /// An argument of a text.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum Arg {
     Str(String),
     Num(i64),
@@ -38,29 +40,37 @@ impl std::fmt::Debug for Arg {
     }
 }
 
-/// A text to render: a Fluent message id and its arguments.
-#[derive(Debug, Clone, PartialEq)]
+/// A text to render: a Fluent message id and its arguments. Serializable, so messages can
+/// wait in the durable outbox and be rendered when they are sent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Msg {
-    pub key: &'static str,
-    pub args: Vec<(&'static str, Arg)>,
+    pub key: Cow<'static, str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(Cow<'static, str>, Arg)>,
 }
 
 impl Msg {
     pub fn new(key: &'static str) -> Self {
         Self {
-            key,
+            key: Cow::Borrowed(key),
             args: Vec::new(),
         }
     }
 
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.args.push((name, Arg::Str(value.into())));
+        self.args
+            .push((Cow::Borrowed(name), Arg::Str(value.into())));
         self
     }
 
     pub fn num(mut self, name: &'static str, value: i64) -> Self {
-        self.args.push((name, Arg::Num(value)));
+        self.args.push((Cow::Borrowed(name), Arg::Num(value)));
         self
+    }
+
+    /// The key, for comparisons in tests and logs.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -116,22 +126,22 @@ impl Texts {
     /// Renders a text. A missing key is a bug: it is logged and the key itself is shown.
     pub fn render(&self, lang: Lang, msg: &Msg) -> String {
         let bundle = self.bundle(lang);
-        let Some(pattern) = bundle.get_message(msg.key).and_then(|m| m.value()) else {
-            tracing::error!(key = msg.key, lang = lang.code(), "missing text");
+        let Some(pattern) = bundle.get_message(&msg.key).and_then(|m| m.value()) else {
+            tracing::error!(key = %msg.key, lang = lang.code(), "missing text");
             return msg.key.to_string();
         };
         let mut args = FluentArgs::new();
         for (name, value) in &msg.args {
             match value {
-                Arg::Str(s) => args.set(*name, FluentValue::from(s.as_str())),
-                Arg::Num(n) => args.set(*name, FluentValue::from(*n)),
+                Arg::Str(s) => args.set(name.as_ref(), FluentValue::from(s.as_str())),
+                Arg::Num(n) => args.set(name.as_ref(), FluentValue::from(*n)),
             }
         }
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, Some(&args), &mut errors);
         if !errors.is_empty() {
             tracing::error!(
-                key = msg.key,
+                key = %msg.key,
                 lang = lang.code(),
                 ?errors,
                 "text rendered with errors"

@@ -289,7 +289,7 @@ async fn unexpected_input_at_every_step_gets_a_hint_and_changes_nothing() {
         for (event, key) in unexpected() {
             let out = chat.send(event.clone()).await;
             assert!(!out.is_empty(), "silence for {event:?} at {step}");
-            assert_eq!(out[0].text.key, key, "{event:?} at {step}");
+            assert_eq!(out[0].text.key(), key, "{event:?} at {step}");
             assert!(
                 out.len() >= 2,
                 "the step's prompt follows the hint at {step}"

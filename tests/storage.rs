@@ -207,3 +207,71 @@ async fn an_unsupported_url_is_refused() {
         Err(storage::StoreError::UnsupportedUrl)
     ));
 }
+
+async fn outbox_queue_dedupe_and_retries(db: &TestDb) {
+    use ashyq::storage::outbox;
+    let store = Store::open(&db.url).await.unwrap();
+    let a = ChatRef::new("telegram", "1");
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        outbox::enqueue(&mut tx, &a, "{}", Some("n-1"), 100, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !outbox::enqueue(&mut tx, &a, "{}", Some("n-1"), 100, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        outbox::enqueue(&mut tx, &a, "{}", None, 50, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        outbox::enqueue(&mut tx, &a, "{}", None, 500, 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        outbox::enqueue(&mut tx, &ChatRef::new("terminal", "x"), "{}", None, 0, 0)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    let mut conn = store.pool().acquire().await.unwrap();
+    let due = outbox::due(&mut conn, "telegram", 200, 10).await.unwrap();
+    assert_eq!(due.len(), 2, "the one for later is not due");
+    assert!(
+        due[0].id > due[1].id,
+        "ordered by not_before: the earlier-due one first"
+    );
+    outbox::mark_sent(&mut conn, due[0].id, 201).await.unwrap();
+    // A network failure retries later; a refusal gives up.
+    outbox::mark_failed(&mut conn, due[1].id, 201, "timeout", Some(1_000))
+        .await
+        .unwrap();
+    assert!(
+        outbox::due(&mut conn, "telegram", 202, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = outbox::due(&mut conn, "telegram", 1_000, 10).await.unwrap();
+    assert_eq!(later.len(), 2);
+    assert_eq!(
+        later.iter().find(|r| r.id == due[1].id).unwrap().attempts,
+        1
+    );
+    outbox::mark_failed(&mut conn, due[1].id, 1_001, "blocked", None)
+        .await
+        .unwrap();
+    assert_eq!(outbox::counts(&mut conn).await.unwrap(), (2, 1, 1));
+    drop(conn);
+    store.close().await;
+}
+
+mod outbox_table {
+    ashyq_on_both!(super::outbox_queue_dedupe_and_retries);
+}

@@ -193,3 +193,51 @@ async fn an_edited_message_and_a_forward_get_hints() {
     token.shutdown().unwrap().await;
     task.await.unwrap();
 }
+
+/// Messages for other chats go through the durable outbox: delivered once, and not again
+/// after the worker restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_delivers_once_across_restarts() {
+    use ashyq::core::Outbound;
+    use ashyq::domain::Lang;
+    use ashyq::i18n::Msg;
+    use ashyq::storage::{ChatRef, outbox};
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let to = ChatRef::new("telegram", "777");
+    let mut tx = core.store.begin().await.unwrap();
+    for i in 0..3 {
+        let m = Outbound::reply(Lang::En, Msg::new("hint-too-long").num("max", i));
+        let key = format!("k{i}");
+        assert!(
+            core.enqueue(&mut tx, &to, &m, Some(&key), None)
+                .await
+                .unwrap()
+        );
+    }
+    tx.commit().await.unwrap();
+    let bot = || {
+        Throttle::new_spawn(
+            Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
+            Limits::default(),
+        )
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
+    let texts = fake.wait_messages(777, 3).await;
+    assert_eq!(texts[0], "This message is too long: at most 0 characters.");
+    assert!(texts[2].contains("at most 2"));
+    stop.cancel();
+    worker.await.unwrap();
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(fake.sent_texts(777).len(), 3, "nothing sent twice");
+    let mut conn = core.store.pool().acquire().await.unwrap();
+    assert_eq!(outbox::counts(&mut conn).await.unwrap(), (0, 3, 0));
+}

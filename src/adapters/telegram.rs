@@ -8,6 +8,7 @@ use crate::storage::{ChatRef, ConversationRow, Store, StoreError};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
+use teloxide::RequestError;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::dialogue::{self, Storage};
@@ -298,6 +299,20 @@ pub fn markup(texts: &Texts, lang: Lang, keyboard: &Keyboard) -> Option<ReplyMar
     }
 }
 
+/// Sends one message in its language.
+async fn send_one(
+    bot: &TgBot,
+    texts: &Texts,
+    chat: ChatId,
+    message: &Outbound,
+) -> Result<(), RequestError> {
+    let mut request = bot.send_message(chat, texts.render(message.lang, &message.text));
+    if let Some(markup) = markup(texts, message.lang, &message.keyboard) {
+        request = request.reply_markup(markup);
+    }
+    request.await.map(|_| ())
+}
+
 async fn deliver(
     bot: &TgBot,
     texts: &Texts,
@@ -313,13 +328,78 @@ async fn deliver(
                 continue;
             }
         };
-        let mut request = bot.send_message(chat, texts.render(reply.lang, &reply.text));
-        if let Some(markup) = markup(texts, reply.lang, &reply.keyboard) {
-            request = request.reply_markup(markup);
-        }
-        request.await?;
+        send_one(bot, texts, chat, &reply).await?;
     }
     Ok(())
+}
+
+/// Delivers the durable outbox of the Telegram channel until `stop` fires: oldest first,
+/// through the throttled bot (Telegram's limits), marking each message sent right after
+/// Telegram accepted it. Retries on network errors and `RetryAfter`; gives up on a chat
+/// that blocked the bot or does not exist. A crash between Telegram's answer and the mark
+/// can repeat that one message; nothing is lost.
+pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::CancellationToken) {
+    use crate::storage::outbox;
+    loop {
+        let now = core.now_ms();
+        let due = match core.store.pool().acquire().await {
+            Ok(mut conn) => outbox::due(&mut conn, CHANNEL, now, 100).await,
+            Err(e) => Err(e.into()),
+        };
+        let rows = due.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "outbox: cannot read");
+            Vec::new()
+        });
+        if rows.is_empty() {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = core.outbox_ready.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            continue;
+        }
+        for row in rows {
+            if stop.is_cancelled() {
+                return;
+            }
+            let parsed = serde_json::from_str::<Outbound>(&row.payload)
+                .ok()
+                .zip(row.chat_id.parse::<i64>().ok());
+            let result = match parsed {
+                Some((message, chat)) => send_one(&bot, &core.texts, ChatId(chat), &message)
+                    .await
+                    .map_err(Some),
+                None => Err(None),
+            };
+            let now = core.now_ms();
+            let marked = match core.store.pool().acquire().await {
+                Err(e) => Err(e.into()),
+                Ok(mut conn) => match result {
+                    Ok(()) => outbox::mark_sent(&mut conn, row.id, now).await,
+                    Err(None) => {
+                        outbox::mark_failed(&mut conn, row.id, now, "unreadable message", None)
+                            .await
+                    }
+                    Err(Some(e)) => {
+                        let retry = match &e {
+                            RequestError::RetryAfter(after) => {
+                                Some(now + after.duration().as_millis() as i64)
+                            }
+                            RequestError::Network(_) | RequestError::Io(_) => {
+                                Some(now + 2_000 * (1 << row.attempts.min(6)))
+                            }
+                            _ => None,
+                        };
+                        tracing::warn!(id = row.id, error = %e, retry = retry.is_some(), "outbox: delivery failed");
+                        outbox::mark_failed(&mut conn, row.id, now, &e.to_string(), retry).await
+                    }
+                },
+            };
+            if let Err(e) = marked {
+                tracing::error!(id = row.id, error = %e, "outbox: cannot record the attempt");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -97,6 +97,23 @@ pub async fn run(
     Ok(())
 }
 
+/// Takes the outbox messages due for this terminal user and marks them sent.
+async fn own_notices(core: &Core, chat: &ChatRef) -> anyhow::Result<Vec<Outbound>> {
+    use crate::storage::outbox;
+    let mut tx = core.store.begin().await?;
+    let now = core.now_ms();
+    let mut notices = Vec::new();
+    for row in outbox::due_for_chat(&mut tx, chat, now).await? {
+        outbox::mark_sent(&mut tx, row.id, now).await?;
+        match serde_json::from_str::<Outbound>(&row.payload) {
+            Ok(message) => notices.push(message),
+            Err(e) => tracing::error!(id = row.id, error = %e, "unreadable outbox message"),
+        }
+    }
+    tx.commit().await?;
+    Ok(notices)
+}
+
 fn parse_line(line: &str, choices: &[(String, Choice)], own_phone: &str) -> Result<Event, String> {
     let text = line.trim();
     let choice = text

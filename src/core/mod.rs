@@ -102,26 +102,26 @@ pub struct Inbound {
 
 /// A button label: a text key, or a literal that is the same in every language
 /// (a language's own name).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Label {
     Text(Msg),
     Literal(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Button {
     pub label: Label,
     pub data: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplyButton {
     pub label: Label,
     /// Asks the messenger to share the user's own contact.
     pub request_contact: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Keyboard {
     /// Leave whatever keyboard the chat shows.
     #[default]
@@ -135,7 +135,7 @@ pub enum Keyboard {
 }
 
 /// Who a message goes to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Recipient {
     /// The chat the inbound event came from.
     Sender,
@@ -143,7 +143,7 @@ pub enum Recipient {
 }
 
 /// A message to send, to be rendered by an adapter in `lang`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outbound {
     pub to: Recipient,
     pub lang: Lang,
@@ -183,6 +183,8 @@ pub struct Core {
     pub vault: Vault,
     pub clock: Arc<dyn Clock>,
     pub texts: Arc<Texts>,
+    /// Woken whenever a transaction queued messages in the outbox.
+    pub outbox_ready: Arc<tokio::sync::Notify>,
 }
 
 impl fmt::Debug for Core {
@@ -201,7 +203,31 @@ impl Core {
             vault,
             clock,
             texts,
+            outbox_ready: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Queues a message for another chat in the caller's transaction. With a `dedupe_key`
+    /// the same notice is queued once, however often its cause is processed.
+    pub async fn enqueue(
+        &self,
+        conn: &mut storage::Conn,
+        to: &ChatRef,
+        message: &Outbound,
+        dedupe_key: Option<&str>,
+        not_before_ms: Option<i64>,
+    ) -> Result<bool, CoreError> {
+        let now = self.now_ms();
+        let payload = serde_json::to_string(message).map_err(StoreError::from)?;
+        Ok(storage::outbox::enqueue(
+            conn,
+            to,
+            &payload,
+            dedupe_key,
+            not_before_ms.unwrap_or(now),
+            now,
+        )
+        .await?)
     }
 
     pub fn now_ms(&self) -> i64 {

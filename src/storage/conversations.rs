@@ -1,7 +1,7 @@
 use super::{Conn, StoreError};
 
 /// A chat in one channel: `("telegram", "123456")`, `("terminal", "local")`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ChatRef {
     pub channel: String,
     pub chat_id: String,

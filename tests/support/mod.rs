@@ -147,11 +147,11 @@ impl Chat {
             .expect("handled")
     }
 
-    pub async fn text(&self, t: &str) -> Vec<&'static str> {
+    pub async fn text(&self, t: &str) -> Vec<String> {
         keys(&self.send(Event::Text(t.into())).await)
     }
 
-    pub async fn command(&self, name: &str) -> Vec<&'static str> {
+    pub async fn command(&self, name: &str) -> Vec<String> {
         keys(
             &self
                 .send(Event::Command {
@@ -162,7 +162,7 @@ impl Chat {
         )
     }
 
-    pub async fn button(&self, data: &str) -> Vec<&'static str> {
+    pub async fn button(&self, data: &str) -> Vec<String> {
         keys(&self.send(Event::Button(data.into())).await)
     }
 
@@ -177,8 +177,8 @@ impl Chat {
     }
 }
 
-pub fn keys(out: &[Outbound]) -> Vec<&'static str> {
-    out.iter().map(|o| o.text.key).collect()
+pub fn keys(out: &[Outbound]) -> Vec<String> {
+    out.iter().map(|o| o.text.key().to_string()).collect()
 }
 
 pub async fn count(store: &Store, table: &str) -> i64 {
