@@ -15,12 +15,10 @@ use std::sync::Arc;
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
-    Ok(Arc::new(Core::new(
-        store,
-        vault,
-        clock,
-        Arc::new(Texts::load()),
-    )))
+    Ok(Arc::new(
+        Core::new(store, vault, clock, Arc::new(Texts::load()))
+            .with_support(settings.support.clone()),
+    ))
 }
 
 /// Binds the HTTP server (port 0 picks a free port) and serves it in the background.

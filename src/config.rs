@@ -29,6 +29,9 @@ pub struct Settings {
     pub database_url: String,
     pub secret_key: Option<String>,
     pub key_file: PathBuf,
+    /// The support desk: `SUPPORT_CHAT_ID` (the operators' Telegram group), `SUPPORT_HOURS`
+    /// (`09:00-18:00`, Almaty time, Monday to Friday), `SUPPORT_FLOOD` (messages a minute).
+    pub support: crate::core::support::SupportSettings,
 }
 
 impl Settings {
@@ -42,6 +45,7 @@ impl Settings {
             key_file: var("ASHYQ_KEY_FILE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY_FILE)),
+            support: support_settings(&var),
         }
     }
 
@@ -60,6 +64,26 @@ impl Settings {
             Backend::Sqlite => Ok(Vault::from_secret(&read_or_create_key(&self.key_file)?)?),
         }
     }
+}
+
+fn support_settings(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> crate::core::support::SupportSettings {
+    use crate::core::support::{SupportSettings, WorkingHours};
+    let mut s = SupportSettings::default();
+    s.chat = var("SUPPORT_CHAT_ID")
+        .filter(|v| v.trim().parse::<i64>().is_ok())
+        .map(|v| crate::storage::ChatRef::new("telegram", v.trim()));
+    if let Some(h) = var("SUPPORT_HOURS") {
+        s.hours = WorkingHours::parse(&h);
+        if s.hours.is_none() {
+            tracing::warn!("SUPPORT_HOURS is not like 09:00-18:00: support is treated as always open");
+        }
+    }
+    if let Some(n) = var("SUPPORT_FLOOD").and_then(|v| v.trim().parse::<i64>().ok()) {
+        s.flood_per_minute = n.max(1);
+    }
+    s
 }
 
 fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
@@ -100,6 +124,7 @@ mod tests {
             database_url: url.into(),
             secret_key: secret.map(Into::into),
             key_file,
+            support: Default::default(),
         }
     }
 

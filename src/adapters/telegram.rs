@@ -1,10 +1,13 @@
 //! Telegram through teloxide + dptree. One [`schema`] builds the handler tree, used by
 //! `ashyq serve` and by the tests; dependencies are injected with `dptree::deps!`.
 
-use crate::core::{Core, Event, Inbound, Keyboard, Label, MediaKind, Outbound, Recipient, State};
+use crate::core::{
+    Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound, Recipient, Relay,
+    Relayed, State, Topic,
+};
 use crate::domain::Lang;
 use crate::i18n::Texts;
-use crate::storage::{ChatRef, ConversationRow, Store, StoreError};
+use crate::storage::{ChatRef, ConversationRow, Store, StoreError, relay};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use teloxide::dispatching::{DefaultKey, Dispatcher, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
     BotCommand, ButtonRequest, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup,
-    KeyboardButton, KeyboardMarkup, KeyboardRemove, ReplyMarkup,
+    KeyboardButton, KeyboardMarkup, KeyboardRemove, MessageId, ReplyMarkup, ThreadId,
 };
 
 pub const CHANNEL: &str = "telegram";
@@ -88,12 +91,33 @@ impl Storage<State> for DialogueStore {
     }
 }
 
-/// The whole handler tree.
+/// The whole handler tree. Messages in the operators' chat (`SUPPORT_CHAT_ID`) go to the
+/// support desk; everything else is a user's conversation.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
-    dialogue::enter::<Update, DialogueStore, State, _>()
-        .branch(Update::filter_message().endpoint(on_message))
-        .branch(Update::filter_edited_message().endpoint(on_edited))
-        .branch(Update::filter_callback_query().endpoint(on_callback))
+    dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter(|msg: Message, core: Arc<Core>| is_support_chat(&core, msg.chat.id))
+                .endpoint(on_staff),
+        )
+        .branch(
+            Update::filter_edited_message()
+                .filter(|msg: Message, core: Arc<Core>| is_support_chat(&core, msg.chat.id))
+                .endpoint(|| async { anyhow::Ok(()) }),
+        )
+        .branch(
+            dialogue::enter::<Update, DialogueStore, State, _>()
+                .branch(Update::filter_message().endpoint(on_message))
+                .branch(Update::filter_edited_message().endpoint(on_edited))
+                .branch(Update::filter_callback_query().endpoint(on_callback)),
+        )
+}
+
+fn is_support_chat(core: &Core, chat: ChatId) -> bool {
+    core.support
+        .chat
+        .as_ref()
+        .is_some_and(|c| c.channel == CHANNEL && c.chat_id == chat.0.to_string())
 }
 
 /// The dispatcher `serve` runs and the tests drive.
@@ -152,7 +176,11 @@ fn event_of(msg: &Message) -> Event {
     if let Some(text) = msg.text() {
         return command_of(text).unwrap_or_else(|| Event::Text(text.to_string()));
     }
-    let kind = if msg.sticker().is_some() {
+    Event::Unsupported(media_kind(msg))
+}
+
+fn media_kind(msg: &Message) -> MediaKind {
+    if msg.sticker().is_some() {
         MediaKind::Sticker
     } else if msg.photo().is_some() {
         MediaKind::Photo
@@ -170,8 +198,27 @@ fn event_of(msg: &Message) -> Event {
         MediaKind::Poll
     } else {
         MediaKind::Other
-    };
-    Event::Unsupported(kind)
+    }
+}
+
+/// A message as the support relay sees it: a reference to copy it, its text or caption,
+/// its kind, whether it was forwarded.
+fn relayed_of(msg: &Message, topic: Option<String>) -> Relayed {
+    Relayed {
+        source: Some(MessageRef {
+            chat: chat_ref(msg.chat.id),
+            message_id: msg.id.0.to_string(),
+        }),
+        text: msg.text().or(msg.caption()).map(str::to_string),
+        kind: if msg.text().is_some() {
+            None
+        } else {
+            Some(media_kind(msg))
+        },
+        forwarded: msg.forward_origin().is_some(),
+        topic,
+        author: msg.from.as_ref().map(|u| u.id.0.to_string()),
+    }
 }
 
 fn inbound(update: &Update, chat_id: ChatId, lang_hint: Option<String>, event: Event) -> Inbound {
@@ -191,9 +238,43 @@ async fn on_message(
     msg: Message,
 ) -> anyhow::Result<()> {
     let hint = msg.from.as_ref().and_then(|u| u.language_code.clone());
-    let event = event_of(&msg);
+    let is_command = msg.text().is_some_and(|t| command_of(t).is_some());
+    let event = if state.relays() && !is_command && msg.contact().is_none() {
+        // A support conversation: the message is relayed as it is.
+        Event::Relay(relayed_of(&msg, None))
+    } else {
+        event_of(&msg)
+    };
     tracing::debug!(update = update.id.0, step = ?state, event = ?event, "telegram message");
     process(&bot, &core, inbound(&update, msg.chat.id, hint, event)).await
+}
+
+/// A message in the operators' chat: its topic is found from the forum thread, or from the
+/// bot's message it replies to (a group without topics).
+async fn on_staff(bot: TgBot, core: Arc<Core>, update: Update, msg: Message) -> anyhow::Result<()> {
+    if msg.from.as_ref().is_some_and(|u| u.is_bot) {
+        return Ok(());
+    }
+    let relayed = relayed_of(&msg, None);
+    if relayed.text.is_none() && relayed.kind == Some(MediaKind::Other) {
+        // Service messages (members joining, topics edited) are not for anyone.
+        return Ok(());
+    }
+    let chat = chat_ref(msg.chat.id);
+    let mut conn = core.store.pool().acquire().await?;
+    let mut topic = None;
+    if let Some(thread) = msg.thread_id.filter(|_| msg.is_topic_message) {
+        topic = relay::topic_of_thread(&mut conn, &chat, &thread.0.0.to_string()).await?;
+    }
+    if topic.is_none()
+        && let Some(reply) = msg.reply_to_message()
+    {
+        topic = relay::topic_of_message(&mut conn, &chat, &reply.id.0.to_string()).await?;
+    }
+    drop(conn);
+    let event = Event::Relay(Relayed { topic, ..relayed });
+    tracing::debug!(update = update.id.0, event = ?event, "telegram staff message");
+    process(&bot, &core, inbound(&update, msg.chat.id, None, event)).await
 }
 
 async fn on_edited(
@@ -257,7 +338,7 @@ async fn process(bot: &TgBot, core: &Core, inbound: Inbound) -> anyhow::Result<(
             vec![Core::error_reply(lang)]
         }
     };
-    deliver(bot, &core.texts, chat_id, replies).await
+    deliver(bot, core, chat_id, replies).await
 }
 
 fn label(texts: &Texts, lang: Lang, label: &Label) -> String {
@@ -299,23 +380,138 @@ pub fn markup(texts: &Texts, lang: Lang, keyboard: &Keyboard) -> Option<ReplyMar
     }
 }
 
-/// Sends one message in its language.
-async fn send_one(
+/// Sends one message in its language: in its topic (created on first use; a chat without
+/// topics gets the message itself), copied when it is a relayed message, and remembered
+/// for reply-to mapping.
+pub async fn send_outbound(
+    bot: &TgBot,
+    core: &Core,
+    chat: ChatId,
+    message: &Outbound,
+) -> Result<(), RequestError> {
+    let relay = message.relay();
+    let here = chat_ref(chat);
+    let mut thread = match &relay.topic {
+        Some(topic) => ensure_topic(bot, core, chat, topic, message.lang).await?,
+        None => None,
+    };
+    let mut retried = false;
+    loop {
+        match send_raw(bot, &core.texts, chat, message, &relay, thread).await {
+            Ok(id) => {
+                if let Some(topic) = &relay.topic {
+                    let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
+                    relay::link(&mut conn, &here, &id.0.to_string(), &topic.key, core.now_ms())
+                        .await
+                        .map_err(db_error)?;
+                }
+                return Ok(());
+            }
+            Err(e) if !retried && thread.is_some() && thread_gone(&e) => {
+                // The topic was deleted in Telegram: open a new one and post there.
+                retried = true;
+                let topic = relay.topic.as_ref().expect("a thread comes from a topic");
+                tracing::warn!(topic = %topic.key, "topic deleted: creating it again");
+                let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
+                relay::forget_thread(&mut conn, &here, &topic.key)
+                    .await
+                    .map_err(db_error)?;
+                drop(conn);
+                thread = ensure_topic(bot, core, chat, topic, message.lang).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn db_error(e: impl std::fmt::Display) -> RequestError {
+    RequestError::Io(std::sync::Arc::new(std::io::Error::other(e.to_string())))
+}
+
+fn thread_gone(e: &RequestError) -> bool {
+    matches!(e, RequestError::Api(api) if api.to_string().contains("thread not found"))
+}
+
+async fn ensure_topic(
+    bot: &TgBot,
+    core: &Core,
+    chat: ChatId,
+    topic: &Topic,
+    lang: Lang,
+) -> Result<Option<ThreadId>, RequestError> {
+    let here = chat_ref(chat);
+    let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
+    let stored = relay::thread_of(&mut conn, &here, &topic.key)
+        .await
+        .map_err(db_error)?;
+    drop(conn);
+    let thread = match stored {
+        Some(Some(t)) => return Ok(t.parse().ok().map(|t| ThreadId(MessageId(t)))),
+        Some(None) => return Ok(None),
+        None => match bot
+            .create_forum_topic(chat, core.texts.render(lang, &topic.title))
+            .await
+        {
+            Ok(created) => Some(created.thread_id),
+            Err(RequestError::Api(e)) => {
+                tracing::warn!(error = %e, "no forum topics in this chat: replies are mapped by reply-to");
+                None
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
+    let id = thread.map(|t| t.0.0.to_string());
+    relay::set_thread(&mut conn, &here, &topic.key, id.as_deref(), core.now_ms())
+        .await
+        .map_err(db_error)?;
+    Ok(thread)
+}
+
+async fn send_raw(
     bot: &TgBot,
     texts: &Texts,
     chat: ChatId,
     message: &Outbound,
-) -> Result<(), RequestError> {
-    let mut request = bot.send_message(chat, texts.render(message.lang, &message.text));
-    if let Some(markup) = markup(texts, message.lang, &message.keyboard) {
-        request = request.reply_markup(markup);
+    relay: &Relay,
+    thread: Option<ThreadId>,
+) -> Result<MessageId, RequestError> {
+    let markup = markup(texts, message.lang, &message.keyboard);
+    if let Some(source) = relay.copy.as_ref().filter(|s| s.chat.channel == CHANNEL)
+        && let (Ok(from), Ok(id)) = (
+            source.chat.chat_id.parse::<i64>(),
+            source.message_id.parse::<i32>(),
+        )
+    {
+        let mut request = bot.copy_message(chat, ChatId(from), MessageId(id));
+        if let Some(t) = thread {
+            request = request.message_thread_id(t);
+        }
+        if let Some(m) = markup.clone() {
+            request = request.reply_markup(m);
+        }
+        match request.await {
+            Ok(id) => return Ok(id),
+            Err(e @ RequestError::Api(_)) if !thread_gone(&e) => {
+                // The original is gone or cannot be copied: the text says what it was.
+                tracing::warn!(error = %e, "copyMessage failed: sending the text instead");
+            }
+            Err(e) => return Err(e),
+        }
     }
-    request.await.map(|_| ())
+    let mut request = bot.send_message(chat, texts.render(message.lang, &message.text));
+    if let Some(t) = thread {
+        request = request.message_thread_id(t);
+    }
+    if let Some(m) = markup {
+        request = request.reply_markup(m);
+    }
+    request.await.map(|m| m.id)
 }
 
 async fn deliver(
     bot: &TgBot,
-    texts: &Texts,
+    core: &Core,
     sender: ChatId,
     replies: Vec<Outbound>,
 ) -> anyhow::Result<()> {
@@ -328,7 +524,7 @@ async fn deliver(
                 continue;
             }
         };
-        send_one(bot, texts, chat, &reply).await?;
+        send_outbound(bot, core, chat, &reply).await?;
     }
     Ok(())
 }
@@ -365,8 +561,11 @@ pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::Can
             let parsed = serde_json::from_str::<Outbound>(&row.payload)
                 .ok()
                 .zip(row.chat_id.parse::<i64>().ok());
-            let result = match parsed {
-                Some((message, chat)) => send_one(&bot, &core.texts, ChatId(chat), &message)
+            let on_failure = parsed
+                .as_ref()
+                .and_then(|(m, _)| m.relay.as_ref()?.on_failure.clone());
+            let result = match &parsed {
+                Some((message, chat)) => send_outbound(&bot, &core, ChatId(*chat), message)
                     .await
                     .map_err(Some),
                 None => Err(None),
@@ -391,13 +590,48 @@ pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::Can
                             _ => None,
                         };
                         tracing::warn!(id = row.id, error = %e, retry = retry.is_some(), "outbox: delivery failed");
-                        outbox::mark_failed(&mut conn, row.id, now, &e.to_string(), retry).await
+                        let given_up = retry.is_none() || row.attempts + 1 >= outbox::MAX_ATTEMPTS;
+                        match outbox::mark_failed(&mut conn, row.id, now, &e.to_string(), retry)
+                            .await
+                        {
+                            Ok(()) if given_up => {
+                                failure_notice(&core, &mut conn, row.id, on_failure).await
+                            }
+                            other => other,
+                        }
                     }
                 },
             };
             if let Err(e) = marked {
                 tracing::error!(id = row.id, error = %e, "outbox: cannot record the attempt");
             }
+        }
+    }
+}
+
+/// Queues a message's failure notice (e.g. for the operators: the user blocked the bot).
+async fn failure_notice(
+    core: &Core,
+    conn: &mut crate::storage::Conn,
+    id: i64,
+    notice: Option<Outbound>,
+) -> Result<(), StoreError> {
+    let Some(notice) = notice else {
+        return Ok(());
+    };
+    let Recipient::Chat(to) = notice.to.clone() else {
+        return Ok(());
+    };
+    let key = format!("outbox-failed:{id}");
+    match core.enqueue(conn, &to, &notice, Some(&key), None).await {
+        Ok(_) => {
+            core.outbox_ready.notify_waiters();
+            Ok(())
+        }
+        Err(crate::core::CoreError::Store(e)) => Err(e),
+        Err(e) => {
+            tracing::error!(id, error = %e, "outbox: cannot queue the failure notice");
+            Ok(())
         }
     }
 }

@@ -43,6 +43,10 @@ pub async fn run(
     let mut choices: Vec<(String, Choice)> = Vec::new();
     let mut reply_keyboard: Vec<(String, Choice)> = Vec::new();
     let mut serial: u64 = 0;
+    // Distinguishes two runs in one process (update keys must never repeat).
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     if !options.echo {
         write!(out, "> ")?;
         out.flush()?;
@@ -69,7 +73,7 @@ pub async fn run(
         serial += 1;
         let inbound = Inbound {
             chat: chat.clone(),
-            update_key: Some(format!("{}-{serial}", std::process::id())),
+            update_key: Some(format!("{}-{run}-{serial}", std::process::id())),
             lang_hint: options.lang_hint.clone(),
             event,
         };
@@ -82,6 +86,12 @@ pub async fn run(
                 )]
             }
         };
+        let mut replies = replies;
+        // Messages other chats queued for this user (e.g. a support operator's answer).
+        match own_notices(core, &chat).await {
+            Ok(notices) => replies.extend(notices),
+            Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
+        }
         render(
             &core.texts,
             &replies,

@@ -13,7 +13,10 @@ use crate::storage::{Tx, people};
 /// Age from which a person may register (domain.md).
 pub const MIN_AGE: u32 = 18;
 
-const MENU: [[&str; 2]; 2] = [["menu-me", "menu-lang"], ["menu-help", "menu-forget"]];
+const MENU: &[&[&str]] = &[
+    &["menu-me", "menu-lang", "menu-support"],
+    &["menu-help", "menu-forget"],
+];
 
 pub(super) async fn step(
     core: &Core,
@@ -30,6 +33,18 @@ pub(super) async fn step(
         .lang
         .or_else(|| lang_hint.and_then(Lang::guess_from_hint))
         .unwrap_or(Lang::Ru);
+    // A relayable message that arrived when the conversation is not in support.
+    let plain;
+    let event = match event {
+        Event::Relay(r) if !conv.state.is_support() => {
+            plain = r.plain_event();
+            &plain
+        }
+        _ => event,
+    };
+    if let Some(out) = super::support::step(core, tx, conv, event, lang).await? {
+        return Ok(out);
+    }
     let mut out = Vec::new();
 
     // Inputs that mean the same at every step.
@@ -167,7 +182,7 @@ pub(super) async fn step(
             return Ok(hint(conv, lang, Msg::new("hint-contact-not-needed")));
         }
         (_, Event::Text(_)) => return Ok(hint(conv, lang, Msg::new("hint-not-understood"))),
-        (_, Event::Command { .. } | Event::Edited | Event::Forwarded) => {
+        (_, Event::Command { .. } | Event::Edited | Event::Forwarded | Event::Relay(_)) => {
             return Ok(hint(conv, lang, Msg::new("hint-not-understood")));
         }
     }
@@ -301,7 +316,7 @@ async fn me(
 
 fn menu_choice(core: &Core, lang: Lang, text: &str) -> Option<&'static str> {
     let text = text.trim();
-    MENU.iter().flatten().copied().find(|key| {
+    MENU.iter().flat_map(|row| row.iter()).copied().find(|key| {
         // The user's language first; a keyboard left from before a language change too.
         std::iter::once(lang)
             .chain(Lang::ALL)
@@ -375,5 +390,9 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
                 ("forget-no", "forget:no"),
             ]))
         }
+        State::SupportCategory
+        | State::SupportQuestion { .. }
+        | State::SupportFaq { .. }
+        | State::Support { .. } => super::support::prompt(state, lang),
     }
 }

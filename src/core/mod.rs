@@ -7,6 +7,7 @@
 
 mod conversation;
 mod state;
+pub mod support;
 
 pub use state::State;
 
@@ -71,6 +72,60 @@ pub enum Event {
     Forwarded,
     /// An edit of an earlier message.
     Edited,
+    /// A message the channel can relay as-is (support conversations, staff chats).
+    Relay(Relayed),
+}
+
+/// An opaque, channel-scoped reference to one message, so an adapter can copy it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageRef {
+    pub chat: ChatRef,
+    pub message_id: String,
+}
+
+/// A message as a relay sees it: where it is, its text or caption, its kind.
+#[derive(Clone, PartialEq)]
+pub struct Relayed {
+    /// The message itself, to copy it; `None` when the channel cannot copy (terminal).
+    pub source: Option<MessageRef>,
+    /// The text, or a media message's caption.
+    pub text: Option<String>,
+    /// `None` for a plain text message.
+    pub kind: Option<MediaKind>,
+    /// Forwarded from another chat (relayed without its forward metadata).
+    pub forwarded: bool,
+    /// In a staff chat: the key of the topic it was posted in (or replied to), as the core
+    /// named it in [`Relay::topic`].
+    pub topic: Option<String>,
+    /// In a staff chat: an opaque id of the staff member who wrote it.
+    pub author: Option<String>,
+}
+
+impl Relayed {
+    /// The ordinary event this message would be outside a relayed conversation.
+    pub fn plain_event(&self) -> Event {
+        if self.forwarded {
+            return Event::Forwarded;
+        }
+        match (self.kind, &self.text) {
+            (None, Some(t)) => Event::Text(t.clone()),
+            (Some(k), _) => Event::Unsupported(k),
+            (None, None) => Event::Unsupported(MediaKind::Other),
+        }
+    }
+}
+
+impl fmt::Debug for Relayed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Relayed(kind: {}, {} chars, forwarded: {}, topic: {:?})",
+            self.kind.map_or("text", MediaKind::as_str),
+            self.text.as_deref().map_or(0, |t| t.chars().count()),
+            self.forwarded,
+            self.topic
+        )
+    }
 }
 
 impl fmt::Debug for Event {
@@ -85,6 +140,7 @@ impl fmt::Debug for Event {
             Event::Unsupported(k) => write!(f, "Unsupported({})", k.as_str()),
             Event::Forwarded => f.write_str("Forwarded"),
             Event::Edited => f.write_str("Edited"),
+            Event::Relay(r) => write!(f, "{r:?}"),
         }
     }
 }
@@ -149,6 +205,32 @@ pub struct Outbound {
     pub lang: Lang,
     pub text: Msg,
     pub keyboard: Keyboard,
+    /// Relay details (topic, copy, failure notice); `None` for an ordinary message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<Box<Relay>>,
+}
+
+/// How a relayed message is delivered. Adapters that cannot do a part fall back: no topics
+/// means the plain chat, no copy means `text`.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Relay {
+    /// Post in this topic of the recipient chat, creating it when it does not exist yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Topic>,
+    /// Copy this message as-is; `text` is sent instead when it cannot be copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<MessageRef>,
+    /// Queued when this message cannot be delivered for good (e.g. the bot was blocked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<Outbound>,
+}
+
+/// A topic (forum thread) of a chat, named by the core; adapters map the key to their own
+/// thread id and remember the messages they post in it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Topic {
+    pub key: String,
+    pub title: Msg,
 }
 
 impl Outbound {
@@ -158,12 +240,31 @@ impl Outbound {
             lang,
             text,
             keyboard: Keyboard::Keep,
+            relay: None,
+        }
+    }
+
+    /// A message to another chat (queued in the durable outbox by [`Core::handle`]).
+    pub fn to_chat(chat: ChatRef, lang: Lang, text: Msg) -> Self {
+        Self {
+            to: Recipient::Chat(chat),
+            ..Self::reply(lang, text)
         }
     }
 
     pub fn with_keyboard(mut self, keyboard: Keyboard) -> Self {
         self.keyboard = keyboard;
         self
+    }
+
+    pub fn with_relay(mut self, relay: Relay) -> Self {
+        self.relay = Some(Box::new(relay));
+        self
+    }
+
+    /// The relay details, or none.
+    pub fn relay(&self) -> Relay {
+        self.relay.as_deref().cloned().unwrap_or_default()
     }
 }
 
@@ -185,6 +286,8 @@ pub struct Core {
     pub texts: Arc<Texts>,
     /// Woken whenever a transaction queued messages in the outbox.
     pub outbox_ready: Arc<tokio::sync::Notify>,
+    /// The support desk: the operators' chat, working hours, limits.
+    pub support: support::SupportSettings,
 }
 
 impl fmt::Debug for Core {
@@ -204,7 +307,13 @@ impl Core {
             clock,
             texts,
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
+            support: support::SupportSettings::default(),
         }
+    }
+
+    pub fn with_support(mut self, support: support::SupportSettings) -> Self {
+        self.support = support;
+        self
     }
 
     /// Queues a message for another chat in the caller's transaction. With a `dedupe_key`
@@ -247,8 +356,12 @@ impl Core {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
+        if self.support.chat.as_ref() == Some(&inbound.chat) {
+            let out = support::staff(self, &mut tx, &inbound.event).await?;
+            return self.finish(tx, out).await;
+        }
         let row = storage::conversations::load(&mut tx, &inbound.chat).await?;
-        let mut conv = Conversation::from_row(row)?;
+        let mut conv = Conversation::from_row(row, &inbound.chat)?;
         let hinted = inbound
             .lang_hint
             .as_deref()
@@ -262,9 +375,32 @@ impl Core {
         if conv != before || before.is_new {
             storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms).await?;
         }
-        tx.commit().await?;
         tracing::debug!(chat = %inbound.chat.channel, event = ?inbound.event, replies = out.len(), "handled");
-        Ok(out)
+        self.finish(tx, out).await
+    }
+
+    /// Queues the messages for other chats in the outbox, commits, and returns the replies.
+    async fn finish(
+        &self,
+        mut tx: storage::Tx,
+        out: Vec<Outbound>,
+    ) -> Result<Vec<Outbound>, CoreError> {
+        let mut replies = Vec::with_capacity(out.len());
+        let mut queued = false;
+        for message in out {
+            match &message.to {
+                Recipient::Sender => replies.push(message),
+                Recipient::Chat(chat) => {
+                    self.enqueue(&mut tx, chat, &message, None, None).await?;
+                    queued = true;
+                }
+            }
+        }
+        tx.commit().await?;
+        if queued {
+            self.outbox_ready.notify_waiters();
+        }
+        Ok(replies)
     }
 
     /// The language to apologise in when handling failed.
@@ -294,6 +430,7 @@ impl Core {
             ("me", "cmd-me"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
+            ("support", "cmd-support"),
             ("help", "cmd-help"),
         ]
     }
@@ -302,6 +439,8 @@ impl Core {
 /// A conversation as the core sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {
+    /// The chat this conversation is in.
+    pub chat: ChatRef,
     pub lang: Option<Lang>,
     pub state: State,
     pub person_id: Option<i64>,
@@ -309,15 +448,17 @@ pub struct Conversation {
 }
 
 impl Conversation {
-    fn from_row(row: Option<ConversationRow>) -> Result<Self, StoreError> {
+    fn from_row(row: Option<ConversationRow>, chat: &ChatRef) -> Result<Self, StoreError> {
         Ok(match row {
             None => Self {
+                chat: chat.clone(),
                 lang: None,
                 state: State::default(),
                 person_id: None,
                 is_new: true,
             },
             Some(r) => Self {
+                chat: chat.clone(),
                 lang: r.lang.as_deref().and_then(Lang::from_code),
                 state: serde_json::from_str(&r.state)?,
                 person_id: r.person_id,

@@ -21,9 +21,33 @@ pub enum State {
     Menu,
     /// Asked to confirm `/forget`.
     ConfirmForget,
+    /// Support: choosing a category.
+    SupportCategory,
+    /// Support: category chosen, waiting for the question.
+    SupportQuestion { category: String },
+    /// Support: FAQ answers shown for the question; waiting for "helped" / "didn't help".
+    SupportFaq { category: String, question: String },
+    /// Support: talking to the operators in ticket `ticket` (open, or closed and reopenable).
+    Support { ticket: i64 },
 }
 
 impl State {
+    /// Steps of the support conversation.
+    pub fn is_support(&self) -> bool {
+        matches!(
+            self,
+            State::SupportCategory
+                | State::SupportQuestion { .. }
+                | State::SupportFaq { .. }
+                | State::Support { .. }
+        )
+    }
+
+    /// Steps where the user's messages are relayed to the operators as they are.
+    pub fn relays(&self) -> bool {
+        matches!(self, State::SupportQuestion { .. } | State::Support { .. })
+    }
+
     /// Steps of the registration, where most commands wait until it is done.
     pub fn is_registering(&self) -> bool {
         matches!(

@@ -8,6 +8,8 @@
 pub mod conversations;
 pub mod outbox;
 pub mod people;
+pub mod relay;
+pub mod support;
 
 pub use conversations::{ChatRef, ConversationRow};
 pub use people::{IinConflict, PersonRow};

@@ -30,6 +30,13 @@ struct Inner {
     next_update_id: i64,
     next_message_id: i64,
     files: HashMap<String, Vec<u8>>,
+    /// Supergroups with topics (forums).
+    forums: std::collections::HashSet<i64>,
+    /// Chats whose user blocked the bot (every send answers 403).
+    blocked: std::collections::HashSet<i64>,
+    /// Deleted topics: `(chat, thread)`.
+    deleted_topics: std::collections::HashSet<(i64, i64)>,
+    next_thread_id: i64,
 }
 
 #[derive(Clone, Default)]
@@ -46,6 +53,7 @@ impl FakeTelegram {
             let mut inner = fake.inner.lock().unwrap();
             inner.next_update_id = 1;
             inner.next_message_id = 1000;
+            inner.next_thread_id = 50;
         }
         let app = Router::new()
             .route("/{bot}/{method}", post(api).get(api))
@@ -69,6 +77,102 @@ impl FakeTelegram {
         drop(inner);
         self.changed.notify_waiters();
         id
+    }
+
+    /// Makes `chat` a supergroup with topics: `createForumTopic` works there.
+    pub fn set_forum(&self, chat: i64) {
+        self.inner.lock().unwrap().forums.insert(chat);
+    }
+
+    /// Every message to `chat` now fails with 403 "bot was blocked by the user".
+    pub fn block(&self, chat: i64) {
+        self.inner.lock().unwrap().blocked.insert(chat);
+    }
+
+    /// Deletes a topic: posting to it fails with "message thread not found".
+    pub fn delete_topic(&self, chat: i64, thread: i64) {
+        self.inner
+            .lock()
+            .unwrap()
+            .deleted_topics
+            .insert((chat, thread));
+    }
+
+    /// A message in a (super)group from `user`: in topic `thread` when given (a forum topic
+    /// message), replying to the message `reply_to` when given. Returns the message id.
+    pub fn group_message(
+        &self,
+        chat: i64,
+        user: i64,
+        thread: Option<i64>,
+        reply_to: Option<i64>,
+        content: Value,
+    ) -> i64 {
+        let forum = self.inner.lock().unwrap().forums.contains(&chat);
+        let group = json!({"id": chat, "type": "supergroup", "title": "Operators", "is_forum": forum});
+        let mut mid_out = 0;
+        self.push(|id, mid| {
+            mid_out = mid;
+            let mut msg = json!({
+                "message_id": mid,
+                "date": 1_790_000_000,
+                "chat": group,
+                "from": Self::user(user, Some("ru")),
+            });
+            if let Some(t) = thread {
+                msg["message_thread_id"] = json!(t);
+                msg["is_topic_message"] = json!(true);
+            }
+            if let Some(r) = reply_to.or(thread) {
+                msg["reply_to_message"] = json!({
+                    "message_id": r, "date": 1_790_000_000, "chat": group,
+                    "from": {"id": BOT_ID, "is_bot": true, "first_name": "Ashyq"},
+                    "text": "…"
+                });
+            }
+            for (k, v) in content.as_object().unwrap() {
+                msg[k] = v.clone();
+            }
+            json!({"update_id": id, "message": msg})
+        });
+        mid_out
+    }
+
+    /// A photo message content (for `message` / `group_message`).
+    pub fn photo(file_id: &str, caption: Option<&str>) -> Value {
+        let mut v = json!({"photo": [{
+            "file_id": file_id, "file_unique_id": format!("u{file_id}"),
+            "width": 640, "height": 480, "file_size": 1000
+        }]});
+        if let Some(c) = caption {
+            v["caption"] = json!(c);
+        }
+        v
+    }
+
+    /// Calls of `method` whose body's `chat_id` is `chat`.
+    pub fn calls_to(&self, method: &str, chat: i64) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method && c.body["chat_id"] == json!(chat))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Waits until `n` calls of `method` to `chat` were made (panics after 20 s).
+    pub async fn wait_calls(&self, method: &str, chat: i64, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let calls = self.calls_to(method, chat);
+            if calls.len() >= n {
+                return calls;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("expected {n} {method} calls to {chat}, got {}: {calls:#?}", calls.len());
+            }
+            let notified = self.changed.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
     }
 
     /// Queues an update verbatim (for redelivery tests); returns its id.
@@ -299,6 +403,24 @@ async fn api(
             "getWebhookInfo" => {
                 json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
             }
+            "sendMessage" | "sendPhoto" | "sendDocument" | "copyMessage" | "createForumTopic"
+                if let Some(error) = refusal(&inner, &method, &body) =>
+            {
+                drop(inner);
+                fake.changed.notify_waiters();
+                return error;
+            }
+            "createForumTopic" => {
+                inner.next_thread_id += 1;
+                json!({
+                    "message_thread_id": inner.next_thread_id,
+                    "name": body["name"], "icon_color": 7_322_096
+                })
+            }
+            "copyMessage" => {
+                inner.next_message_id += 1;
+                json!({"message_id": inner.next_message_id})
+            }
             "sendMessage" | "sendPhoto" | "sendDocument" => {
                 inner.next_message_id += 1;
                 let mut m = json!({
@@ -309,6 +431,10 @@ async fn api(
                 });
                 if let Some(t) = body.get("text") {
                     m["text"] = t.clone();
+                }
+                if let Some(t) = body.get("message_thread_id") {
+                    m["message_thread_id"] = t.clone();
+                    m["is_topic_message"] = json!(true);
                 }
                 m
             }
@@ -335,6 +461,30 @@ async fn api(
     };
     fake.changed.notify_waiters();
     ok(result)
+}
+
+/// The error Telegram would answer for this call, if any.
+fn refusal(inner: &Inner, method: &str, body: &Value) -> Option<axum::response::Response> {
+    let error = |status: StatusCode, description: &str| {
+        (
+            status,
+            axum::Json(json!({"ok": false, "error_code": status.as_u16(), "description": description})),
+        )
+            .into_response()
+    };
+    let chat = body["chat_id"].as_i64()?;
+    if method == "createForumTopic" {
+        return (!inner.forums.contains(&chat))
+            .then(|| error(StatusCode::BAD_REQUEST, "Bad Request: the chat is not a forum"));
+    }
+    if inner.blocked.contains(&chat) {
+        return Some(error(StatusCode::FORBIDDEN, "Forbidden: bot was blocked by the user"));
+    }
+    let thread = body["message_thread_id"].as_i64()?;
+    inner
+        .deleted_topics
+        .contains(&(chat, thread))
+        .then(|| error(StatusCode::BAD_REQUEST, "Bad Request: message thread not found"))
 }
 
 async fn file(

@@ -112,6 +112,24 @@ pub async fn core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
     ))
 }
 
+/// A core with a support desk configured.
+pub async fn core_with_support(
+    db: &TestDb,
+    clock: &ManualClock,
+    support: ashyq::core::support::SupportSettings,
+) -> Arc<Core> {
+    let store = Store::open(&db.url).await.expect("open store");
+    Arc::new(
+        Core::new(
+            store,
+            Vault::from_secret(SECRET).expect("secret"),
+            Arc::new(clock.clone()),
+            Arc::new(Texts::load()),
+        )
+        .with_support(support),
+    )
+}
+
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// One user talking to the core, as an adapter would.
