@@ -66,9 +66,7 @@ impl Settings {
     }
 }
 
-fn support_settings(
-    var: &dyn Fn(&str) -> Option<String>,
-) -> crate::core::support::SupportSettings {
+fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::support::SupportSettings {
     use crate::core::support::{SupportSettings, WorkingHours};
     let mut s = SupportSettings::default();
     s.chat = var("SUPPORT_CHAT_ID")
@@ -77,7 +75,9 @@ fn support_settings(
     if let Some(h) = var("SUPPORT_HOURS") {
         s.hours = WorkingHours::parse(&h);
         if s.hours.is_none() {
-            tracing::warn!("SUPPORT_HOURS is not like 09:00-18:00: support is treated as always open");
+            tracing::warn!(
+                "SUPPORT_HOURS is not like 09:00-18:00: support is treated as always open"
+            );
         }
     }
     if let Some(n) = var("SUPPORT_FLOOD").and_then(|v| v.trim().parse::<i64>().ok()) {

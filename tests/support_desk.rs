@@ -83,7 +83,10 @@ async fn open_ticket(chat: &Chat) {
     let faq = chat.text("Я переболел, почему я красный?").await;
     assert_eq!(faq[0], "faq-ill-red", "{faq:?}");
     assert_eq!(faq.last().unwrap(), "support-faq-did-it-help");
-    assert_eq!(chat.button("support:faq:no").await, ["support-ticket-opened"]);
+    assert_eq!(
+        chat.button("support:faq:no").await,
+        ["support-ticket-opened"]
+    );
 }
 
 async fn life_cycle(db: &TestDb) {
@@ -102,7 +105,10 @@ async fn life_cycle(db: &TestDb) {
     let title = core.texts.render(first.lang, &topic.title);
     assert_eq!(title, "№1 · граждане (1414)");
     let question = core.texts.render(staff[1].1.lang, &staff[1].1.text);
-    assert!(question.contains("Я переболел, почему я красный?"), "{question}");
+    assert!(
+        question.contains("Я переболел, почему я красный?"),
+        "{question}"
+    );
     assert_eq!(staff[1].1.relay().topic.unwrap().key, "support:1");
 
     // The user adds a detail; an operator answers, writes an internal note.
@@ -135,7 +141,10 @@ async fn life_cycle(db: &TestDb) {
     assert_eq!(keys(&info), ["support-op-info"]);
     let text = core.texts.render(info[0].lang, &info[0].text);
     assert!(text.contains("Регистрация: нет"), "{text}");
-    assert!(text.contains("от пользователя 2, от операторов 1"), "{text}");
+    assert!(
+        text.contains("от пользователя 2, от операторов 1"),
+        "{text}"
+    );
 
     // /assign, /close: the user is asked for a rating and rates once.
     assert_eq!(
@@ -164,7 +173,10 @@ async fn life_cycle(db: &TestDb) {
         ["hint-stale-button", "support-prompt"]
     );
     let other = Chat::new(&core, "502", Some("ru"));
-    assert_eq!(other.button("support:rate:1:2").await[0], "hint-stale-button");
+    assert_eq!(
+        other.button("support:rate:1:2").await[0],
+        "hint-stale-button"
+    );
 
     // Within 48 hours a new message reopens the ticket…
     clock.advance(chrono::Duration::hours(47));
@@ -191,7 +203,10 @@ async fn life_cycle(db: &TestDb) {
     );
 
     // Leaving support keeps the ticket; /support resumes it.
-    assert_eq!(user.text("⬅️ В меню").await, ["support-left", "idle-prompt"]);
+    assert_eq!(
+        user.text("⬅️ В меню").await,
+        ["support-left", "idle-prompt"]
+    );
     assert_eq!(user.command("support").await, ["support-resumed"]);
 
     let stats = SupportStats::load(&core.store).await.unwrap();
@@ -199,10 +214,7 @@ async fn life_cycle(db: &TestDb) {
     assert_eq!(stats.ratings, [0, 0, 0, 0, 1]);
     assert_eq!(stats.median_first_response_ms, Some(0));
     // Ticket 1: opened 10:00, closed last 10:00 + 30 min + 47 h.
-    assert_eq!(
-        stats.median_resolution_ms,
-        Some((47 * 60 + 30) * 60 * 1000)
-    );
+    assert_eq!(stats.median_resolution_ms, Some((47 * 60 + 30) * 60 * 1000));
     core.store.close().await;
 }
 
@@ -334,7 +346,9 @@ async fn operators_and_limits(db: &TestDb) {
     let other = Chat::new(&core, "602", Some("en"));
     other.command("support").await;
     other.button("support:cat:voucher").await;
-    let faq = other.text("what does the 2#1 reply to a voucher mean").await;
+    let faq = other
+        .text("what does the 2#1 reply to a voucher mean")
+        .await;
     assert_eq!(faq[0], "faq-vouchers");
     assert_eq!(
         other.button("support:faq:yes").await,
@@ -355,7 +369,12 @@ async fn without_an_operators_chat_the_call_centres_are_named() {
     let clock = ManualClock::new(at("2026-11-23T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
     let user = Chat::new(&core, "701", Some("ru"));
-    let out = user.send(Event::Command { name: "support".into(), arg: String::new() }).await;
+    let out = user
+        .send(Event::Command {
+            name: "support".into(),
+            arg: String::new(),
+        })
+        .await;
     assert_eq!(keys(&out), ["support-unavailable"]);
     let text = core.texts.render(out[0].lang, &out[0].text);
     assert!(text.contains("1414") && text.contains("1432"), "{text}");
@@ -400,7 +419,10 @@ async fn the_terminal_user_reaches_support() {
         .await
         .unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("💬 Support:\nWe are checking the lab record."), "{out}");
+    assert!(
+        out.contains("💬 Support:\nWe are checking the lab record."),
+        "{out}"
+    );
     let mut conn = core.store.pool().acquire().await.unwrap();
     let (pending, sent, _) = outbox::counts(&mut conn).await.unwrap();
     assert_eq!(sent, 1, "the terminal took its own message");

@@ -132,7 +132,11 @@ support-op-info =
     Ticket #{ $ticket } ({ $status ->
         [open] open
        *[closed] closed
-    }), opened { $opened }, category: { $category }
+    }), opened { $opened }, category: { $category ->
+        [business] businesses (1432)
+        [voucher] vouchers
+       *[citizen] citizens (1414)
+    }
     Language: { $language }
     Registered: { $registered ->
         [yes] yes

@@ -132,7 +132,11 @@ support-op-info =
     №{ $ticket } өтініш ({ $status ->
         [open] ашық
        *[closed] жабық
-    }), құрылған уақыты { $opened }, санаты: { $category }
+    }), құрылған уақыты { $opened }, санаты: { $category ->
+        [business] бизнес (1432)
+        [voucher] ваучерлер
+       *[citizen] азаматтар (1414)
+    }
     Тілі: { $language }
     Тіркелуі: { $registered ->
         [yes] бар

@@ -134,7 +134,11 @@ support-op-info =
     Обращение №{ $ticket } ({ $status ->
         [open] открыто
        *[closed] закрыто
-    }), создано { $opened }, категория: { $category }
+    }), создано { $opened }, категория: { $category ->
+        [business] бизнес (1432)
+        [voucher] ваучеры
+       *[citizen] граждане (1414)
+    }
     Язык: { $language }
     Регистрация: { $registered ->
         [yes] есть

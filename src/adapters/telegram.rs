@@ -401,9 +401,15 @@ pub async fn send_outbound(
             Ok(id) => {
                 if let Some(topic) = &relay.topic {
                     let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
-                    relay::link(&mut conn, &here, &id.0.to_string(), &topic.key, core.now_ms())
-                        .await
-                        .map_err(db_error)?;
+                    relay::link(
+                        &mut conn,
+                        &here,
+                        &id.0.to_string(),
+                        &topic.key,
+                        core.now_ms(),
+                    )
+                    .await
+                    .map_err(db_error)?;
                 }
                 return Ok(());
             }

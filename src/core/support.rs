@@ -256,7 +256,9 @@ fn exit_keyboard() -> Keyboard {
 
 fn is_label(core: &Core, text: &str, key: &'static str) -> bool {
     let text = text.trim();
-    Lang::ALL.iter().any(|l| core.texts.get(*l, key).trim() == text)
+    Lang::ALL
+        .iter()
+        .any(|l| core.texts.get(*l, key).trim() == text)
 }
 
 /// What the bot says to ask for a support step's input.
@@ -330,19 +332,26 @@ pub(super) async fn step(
     }
     match event {
         Event::Command { name, .. } if matches!(name.as_str(), "cancel" | "menu" | "stop") => {
-            return exit(core, tx, conv, lang, Msg::new("support-left")).await.map(Some);
+            return exit(core, tx, conv, lang, Msg::new("support-left"))
+                .await
+                .map(Some);
         }
         Event::Command { name, .. } if name == "start" => {
             conv.state = back_state(tx, conv).await?;
             return Ok(None);
         }
         Event::Text(t) if is_label(core, t, "support-exit") => {
-            return exit(core, tx, conv, lang, Msg::new("support-left")).await.map(Some);
+            return exit(core, tx, conv, lang, Msg::new("support-left"))
+                .await
+                .map(Some);
         }
         Event::Relay(r)
-            if r.kind.is_none() && is_label(core, r.text.as_deref().unwrap_or(""), "support-exit") =>
+            if r.kind.is_none()
+                && is_label(core, r.text.as_deref().unwrap_or(""), "support-exit") =>
         {
-            return exit(core, tx, conv, lang, Msg::new("support-left")).await.map(Some);
+            return exit(core, tx, conv, lang, Msg::new("support-left"))
+                .await
+                .map(Some);
         }
         _ => {}
     }
@@ -350,12 +359,10 @@ pub(super) async fn step(
         return Ok(None);
     };
     match conv.state.clone() {
-        State::SupportCategory => {
-            Ok(Some(vec![
-                Outbound::reply(lang, Msg::new("support-use-buttons")),
-                prompt(&conv.state, lang),
-            ]))
-        }
+        State::SupportCategory => Ok(Some(vec![
+            Outbound::reply(lang, Msg::new("support-use-buttons")),
+            prompt(&conv.state, lang),
+        ])),
         State::SupportQuestion { category } | State::SupportFaq { category, .. } => {
             if let UserMessage::Text(question) = &message {
                 let found = match_faq(&core.texts, question);
@@ -488,7 +495,9 @@ async fn button(
             out.extend(to_topic(
                 core,
                 ticket,
-                Msg::new("support-op-rated").num("ticket", ticket).num("rating", n),
+                Msg::new("support-op-rated")
+                    .num("ticket", ticket)
+                    .num("rating", n),
                 staff,
             ));
             Ok(out)
@@ -634,9 +643,8 @@ async fn relay_to_staff(
     };
     let staff = core.support.staff_lang;
     let id = ticket.id;
-    let in_topic = |text: Msg| {
-        Outbound::to_chat(chat.clone(), staff, text).with_relay(topic_relay(id, None))
-    };
+    let in_topic =
+        |text: Msg| Outbound::to_chat(chat.clone(), staff, text).with_relay(topic_relay(id, None));
     let mut out = Vec::new();
     let quoted = |t: &str| {
         t.lines()
@@ -648,7 +656,9 @@ async fn relay_to_staff(
         UserMessage::Text(text) => {
             for part in split_text(&text, PART_CHARS) {
                 out.push(in_topic(
-                    Msg::new("support-op-user-text").num("ticket", id).arg("text", part),
+                    Msg::new("support-op-user-text")
+                        .num("ticket", id)
+                        .arg("text", part),
                 ));
             }
         }
@@ -760,7 +770,16 @@ pub(super) async fn staff(
         let Some(ticket) = ticket.clone() else {
             return Ok(vec![here(Msg::new("support-op-not-in-ticket"))]);
         };
-        return command(core, tx, &ticket, &name, arg.trim(), r.author.as_deref(), here).await;
+        return command(
+            core,
+            tx,
+            &ticket,
+            &name,
+            arg.trim(),
+            r.author.as_deref(),
+            here,
+        )
+        .await;
     }
     if r.kind.is_none() && text.to_lowercase().starts_with("#note") {
         return Ok(Vec::new());
@@ -804,7 +823,9 @@ pub(super) async fn staff(
         }
     }
     if !ticket.is_open() {
-        out.push(here(Msg::new("support-op-ticket-closed-note").num("ticket", ticket.id)));
+        out.push(here(
+            Msg::new("support-op-ticket-closed-note").num("ticket", ticket.id),
+        ));
     }
     tickets::count_operator_message(tx, ticket.id, core.now_ms()).await?;
     Ok(out)
@@ -840,7 +861,9 @@ async fn command(
     Ok(match name {
         "close" => {
             if !tickets::close(tx, id, now).await? {
-                vec![here(Msg::new("support-op-already-closed").num("ticket", id))]
+                vec![here(
+                    Msg::new("support-op-already-closed").num("ticket", id),
+                )]
             } else {
                 let rating = Keyboard::Inline(vec![
                     (1..=5)
@@ -903,7 +926,10 @@ async fn command(
 /// `/info`: language, registration, masked phone and counts. Never the IIN.
 async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreError> {
     let user = ticket.user();
-    let person = match conversations::load(tx, &user).await?.and_then(|c| c.person_id) {
+    let person = match conversations::load(tx, &user)
+        .await?
+        .and_then(|c| c.person_id)
+    {
         Some(id) => people::get(tx, id).await?,
         None => None,
     };
@@ -912,7 +938,14 @@ async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreE
         Some(p) => {
             let phone = core.vault.open(Field::Phone, &p.phone_enc)?;
             let masked = Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default();
-            (if p.registered_at.is_some() { "yes" } else { "phone" }, masked)
+            (
+                if p.registered_at.is_some() {
+                    "yes"
+                } else {
+                    "phone"
+                },
+                masked,
+            )
         }
     };
     let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
@@ -921,7 +954,14 @@ async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreE
         .arg("category", ticket.category.clone())
         .arg("language", lang.native_name())
         .arg("registered", registered)
-        .arg("phone", if phone.is_empty() { "—".to_string() } else { phone })
+        .arg(
+            "phone",
+            if phone.is_empty() {
+                "—".to_string()
+            } else {
+                phone
+            },
+        )
         .arg("status", if ticket.is_open() { "open" } else { "closed" })
         .num("tickets", tickets::count_for(tx, &user).await?)
         .num("from_user", ticket.user_messages)
@@ -1089,7 +1129,10 @@ mod tests {
         assert_eq!(id("как бизнесу получить QR-код"), Some("business-qr"));
         assert_eq!(id("что значит ответ 2#1 на ваучер"), Some("vouchers"));
         assert_eq!(id("how do I check out of a venue"), Some("checkout"));
-        assert_eq!(id("режим охранника, как проверить посетителя"), Some("guard"));
+        assert_eq!(
+            id("режим охранника, как проверить посетителя"),
+            Some("guard")
+        );
         assert_eq!(id("what happens to my personal data"), Some("data"));
         assert_eq!(id("сколько длится зеленый статус"), Some("colours"));
         assert!(match_faq(&t, "здравствуйте").is_empty());

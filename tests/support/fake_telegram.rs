@@ -37,6 +37,8 @@ struct Inner {
     /// Deleted topics: `(chat, thread)`.
     deleted_topics: std::collections::HashSet<(i64, i64)>,
     next_thread_id: i64,
+    /// `(chat, message id)` of every message the bot sent or copied, in order.
+    sent_ids: Vec<(i64, i64)>,
 }
 
 #[derive(Clone, Default)]
@@ -109,7 +111,8 @@ impl FakeTelegram {
         content: Value,
     ) -> i64 {
         let forum = self.inner.lock().unwrap().forums.contains(&chat);
-        let group = json!({"id": chat, "type": "supergroup", "title": "Operators", "is_forum": forum});
+        let group =
+            json!({"id": chat, "type": "supergroup", "title": "Operators", "is_forum": forum});
         let mut mid_out = 0;
         self.push(|id, mid| {
             mid_out = mid;
@@ -150,6 +153,17 @@ impl FakeTelegram {
         v
     }
 
+    /// The id of the last message the bot sent or copied to `chat`.
+    pub fn last_sent_id(&self, chat: i64) -> Option<i64> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .sent_ids
+            .iter()
+            .rev()
+            .find(|(c, _)| *c == chat)
+            .map(|(_, id)| *id)
+    }
+
     /// Calls of `method` whose body's `chat_id` is `chat`.
     pub fn calls_to(&self, method: &str, chat: i64) -> Vec<Value> {
         self.calls()
@@ -168,7 +182,10 @@ impl FakeTelegram {
                 return calls;
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("expected {n} {method} calls to {chat}, got {}: {calls:#?}", calls.len());
+                panic!(
+                    "expected {n} {method} calls to {chat}, got {}: {calls:#?}",
+                    calls.len()
+                );
             }
             let notified = self.changed.notified();
             let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
@@ -419,10 +436,18 @@ async fn api(
             }
             "copyMessage" => {
                 inner.next_message_id += 1;
-                json!({"message_id": inner.next_message_id})
+                let id = inner.next_message_id;
+                if let Some(chat) = body["chat_id"].as_i64() {
+                    inner.sent_ids.push((chat, id));
+                }
+                json!({"message_id": id})
             }
             "sendMessage" | "sendPhoto" | "sendDocument" => {
                 inner.next_message_id += 1;
+                let id = inner.next_message_id;
+                if let Some(chat) = body["chat_id"].as_i64() {
+                    inner.sent_ids.push((chat, id));
+                }
                 let mut m = json!({
                     "message_id": inner.next_message_id,
                     "date": 1_790_000_000,
@@ -468,23 +493,34 @@ fn refusal(inner: &Inner, method: &str, body: &Value) -> Option<axum::response::
     let error = |status: StatusCode, description: &str| {
         (
             status,
-            axum::Json(json!({"ok": false, "error_code": status.as_u16(), "description": description})),
+            axum::Json(
+                json!({"ok": false, "error_code": status.as_u16(), "description": description}),
+            ),
         )
             .into_response()
     };
     let chat = body["chat_id"].as_i64()?;
     if method == "createForumTopic" {
-        return (!inner.forums.contains(&chat))
-            .then(|| error(StatusCode::BAD_REQUEST, "Bad Request: the chat is not a forum"));
+        return (!inner.forums.contains(&chat)).then(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: the chat is not a forum",
+            )
+        });
     }
     if inner.blocked.contains(&chat) {
-        return Some(error(StatusCode::FORBIDDEN, "Forbidden: bot was blocked by the user"));
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            "Forbidden: bot was blocked by the user",
+        ));
     }
     let thread = body["message_thread_id"].as_i64()?;
-    inner
-        .deleted_topics
-        .contains(&(chat, thread))
-        .then(|| error(StatusCode::BAD_REQUEST, "Bad Request: message thread not found"))
+    inner.deleted_topics.contains(&(chat, thread)).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message thread not found",
+        )
+    })
 }
 
 async fn file(
