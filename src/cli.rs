@@ -47,6 +47,17 @@ pub enum Command {
     Migrate,
     /// Print a new random secret for ASHYQ_SECRET_KEY.
     Keygen,
+    /// The support desk.
+    Support {
+        #[command(subcommand)]
+        action: SupportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Open and closed tickets, median first response and resolution times, ratings.
+    Stats,
 }
 
 fn init_logging(default: &str) {
@@ -125,6 +136,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = crate::storage::Store::open(&settings.database_url).await?;
             store.close().await;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Support {
+            action: SupportCommand::Stats,
+        } => {
+            init_logging("warn");
+            let store = crate::storage::Store::open(&settings.database_url).await?;
+            let stats = crate::core::support::SupportStats::load(&store).await?;
+            store.close().await;
+            print!("{stats}");
             Ok(())
         }
         Command::Keygen => {

@@ -68,10 +68,12 @@ impl Settings {
 
 fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::support::SupportSettings {
     use crate::core::support::{SupportSettings, WorkingHours};
-    let mut s = SupportSettings::default();
-    s.chat = var("SUPPORT_CHAT_ID")
-        .filter(|v| v.trim().parse::<i64>().is_ok())
-        .map(|v| crate::storage::ChatRef::new("telegram", v.trim()));
+    let mut s = SupportSettings {
+        chat: var("SUPPORT_CHAT_ID")
+            .filter(|v| v.trim().parse::<i64>().is_ok())
+            .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
+        ..SupportSettings::default()
+    };
     if let Some(h) = var("SUPPORT_HOURS") {
         s.hours = WorkingHours::parse(&h);
         if s.hours.is_none() {

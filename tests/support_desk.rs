@@ -427,4 +427,16 @@ async fn the_terminal_user_reaches_support() {
     let (pending, sent, _) = outbox::counts(&mut conn).await.unwrap();
     assert_eq!(sent, 1, "the terminal took its own message");
     assert!(pending >= 4);
+    drop(conn);
+
+    // `ashyq support stats` reads the same database.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["support", "stats"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run ashyq");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("tickets open:              1"), "{stdout}");
+    assert!(stdout.contains("median first response:     0h 00m"), "{stdout}");
 }

@@ -301,6 +301,12 @@ async fn a_group_without_topics_maps_replies() {
         "the ticket number heads the message"
     );
     let replied = fake.last_sent_id(GROUP).expect("the relayed question");
+    // The worker links a message to its ticket right after Telegram accepted it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while support::count(&run.core.store, "relay_links").await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "links recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     fake.group_message(
         GROUP,
         OPERATOR,
