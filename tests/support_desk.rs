@@ -438,5 +438,8 @@ async fn the_terminal_user_reaches_support() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("tickets open:              1"), "{stdout}");
-    assert!(stdout.contains("median first response:     0h 00m"), "{stdout}");
+    assert!(
+        stdout.contains("median first response:     0h 00m"),
+        "{stdout}"
+    );
 }

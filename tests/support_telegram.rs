@@ -173,6 +173,7 @@ async fn forum(db: &TestDb) {
     );
     let copies = fake.wait_calls("copyMessage", USER, 1).await;
     assert_eq!(copies[0]["from_chat_id"], json!(GROUP));
+    assert_eq!(copies[0]["caption"], json!("💬 Поддержка"));
     fake.settle().await;
     assert_eq!(fake.sent_texts(USER).len(), 8, "the #note was not relayed");
 

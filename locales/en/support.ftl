@@ -45,6 +45,7 @@ support-off-hours = Operators work on weekdays, { $hours } (Almaty time). Your m
 support-reply =
     💬 Support:
     { $text }
+support-reply-signature = 💬 Support
 support-reply-media = 💬 Support sent { $kind ->
         [sticker] a sticker
         [photo] a photo

@@ -45,6 +45,7 @@ support-off-hours = Операторлар жұмыс күндері { $hours } 
 support-reply =
     💬 Қолдау қызметі:
     { $text }
+support-reply-signature = 💬 Қолдау қызметі
 support-reply-media = 💬 Қолдау қызметі тіркеме жіберді, бірақ оны жеткізу мүмкін болмады ({ $kind ->
         [sticker] Стикер
         [photo] Фото

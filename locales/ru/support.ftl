@@ -47,6 +47,7 @@ support-off-hours = Операторы работают по будням, { $ho
 support-reply =
     💬 Поддержка:
     { $text }
+support-reply-signature = 💬 Поддержка
 support-reply-media = 💬 Поддержка отправила вложение, но его не удалось доставить ({ $kind ->
         [sticker] Стикер
         [photo] Фото

@@ -496,6 +496,9 @@ async fn send_raw(
         if let Some(m) = markup.clone() {
             request = request.reply_markup(m);
         }
+        if let Some(caption) = &relay.caption {
+            request = request.caption(texts.render(message.lang, caption));
+        }
         match request.await {
             Ok(id) => return Ok(id),
             Err(e @ RequestError::Api(_)) if !thread_gone(&e) => {

@@ -220,6 +220,9 @@ pub struct Relay {
     /// Copy this message as-is; `text` is sent instead when it cannot be copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy: Option<MessageRef>,
+    /// The caption a copy gets instead of its own (where the kind of message has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<Msg>,
     /// Queued when this message cannot be delivered for good (e.g. the bot was blocked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<Outbound>,

@@ -796,11 +796,20 @@ pub(super) async fn staff(
         Msg::new("support-op-delivery-failed").num("ticket", ticket.id),
         staff,
     );
+    // Copies are signed "Support" in their caption; operators stay anonymous.
+    let caption = match (r.kind, r.text.as_deref()) {
+        (Some(MediaKind::Location), _) | (None, _) => None,
+        (Some(_), Some(c)) if !c.trim().is_empty() => {
+            Some(Msg::new("support-reply").arg("text", c.to_string()))
+        }
+        (Some(_), _) => Some(Msg::new("support-reply-signature")),
+    };
     let for_user = |text: Msg, copy| {
         Outbound::to_chat(user.clone(), lang, text).with_relay(Relay {
-            topic: None,
             copy,
+            caption: caption.clone(),
             on_failure: failed.clone(),
+            ..Relay::default()
         })
     };
     let mut out = Vec::new();
@@ -1138,6 +1147,23 @@ mod tests {
         assert!(match_faq(&t, "здравствуйте").is_empty());
         assert!(match_faq(&t, "").is_empty());
         assert!(match_faq(&t, "красный зелёный желтый статус QR").len() <= 3);
+    }
+
+    #[test]
+    fn faq_and_category_texts_exist_in_every_language() {
+        let t = Texts::load();
+        for lang in Lang::ALL {
+            for (_, keywords, answer) in FAQ {
+                assert!(
+                    t.has(lang, keywords) && t.has(lang, answer),
+                    "{lang:?} {answer}"
+                );
+                assert!(!normalise(&t.get(lang, keywords)).is_empty());
+            }
+            for (_, label) in CATEGORIES {
+                assert!(t.has(lang, label), "{lang:?} {label}");
+            }
+        }
     }
 
     #[test]
