@@ -202,12 +202,33 @@ async fn life_cycle(db: &TestDb) {
         r#"{"step":"support","ticket":2}"#
     );
 
+    // Operators' commands mean nothing in a user's chat.
+    let before = queued(&core).await.len();
+    assert_eq!(
+        user.command("close").await,
+        ["hint-unknown-command", "support-prompt"]
+    );
+    assert_eq!(queued(&core).await.len(), before);
+
     // Leaving support keeps the ticket; /support resumes it.
     assert_eq!(
         user.text("⬅️ В меню").await,
         ["support-left", "idle-prompt"]
     );
     assert_eq!(user.command("support").await, ["support-resumed"]);
+    user.text("⬅️ В меню").await;
+    // A relayable message that arrives outside support is the plain event it would be.
+    let late = user
+        .send(Event::Relay(Relayed {
+            source: None,
+            text: None,
+            kind: Some(MediaKind::Voice),
+            forwarded: false,
+            topic: None,
+            author: None,
+        }))
+        .await;
+    assert_eq!(keys(&late), ["idle-prompt"], "as any input when idle");
 
     let stats = SupportStats::load(&core.store).await.unwrap();
     assert_eq!((stats.open, stats.closed), (1, 1));
