@@ -290,6 +290,17 @@ async fn operators_and_limits(db: &TestDb) {
         !text.contains("900101300017") && !text.contains("0017") && !text.contains("1234567"),
         "{text}"
     );
+    // An IIN typed into support never reaches the operators or the database.
+    assert!(user.text("Менің ЖСН 900101300017").await.is_empty());
+    let (_, last) = queued(&core).await.pop().unwrap();
+    let shown = core.texts.render(last.lang, &last.text);
+    assert!(shown.ends_with("Менің ЖСН •••• •••• ••••"), "{shown}");
+    let (leaks,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%900101300017%'")
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(leaks, 0);
     // A sticker is described to the operators; the user is told.
     assert_eq!(
         keys(&user.send(Event::Unsupported(MediaKind::Sticker)).await),

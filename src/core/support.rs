@@ -205,6 +205,31 @@ pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
     (d <= chrono::Duration::days(366)).then_some(d)
 }
 
+/// Hides every valid IIN (12 digits in a row) in a user's text before it leaves for the
+/// operators or is kept: operators never see an IIN, and none is stored in plain text.
+pub fn mask_iins(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() == 12 && crate::domain::Iin::parse(digits).is_ok() {
+            out.push_str("•••• •••• ••••");
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
 fn local_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
@@ -235,11 +260,14 @@ enum UserMessage {
 impl UserMessage {
     fn of(event: &Event) -> Option<Self> {
         Some(match event {
-            Event::Text(t) => UserMessage::Text(t.clone()),
+            Event::Text(t) => UserMessage::Text(mask_iins(t)),
             Event::Relay(r) if r.kind.is_none() && !r.forwarded => {
-                UserMessage::Text(r.text.clone().unwrap_or_default())
+                UserMessage::Text(mask_iins(r.text.as_deref().unwrap_or_default()))
             }
-            Event::Relay(r) => UserMessage::Relayed(r.clone()),
+            Event::Relay(r) => UserMessage::Relayed(Relayed {
+                text: r.text.as_deref().map(mask_iins),
+                ..r.clone()
+            }),
             Event::Unsupported(k) => UserMessage::Media(*k),
             Event::Image(_) => UserMessage::Media(MediaKind::Photo),
             _ => return None,
@@ -666,6 +694,14 @@ async fn relay_to_staff(
             (Some(kind), Some(source)) if copyable(kind) => {
                 let mut relay = topic_relay(id, None);
                 relay.copy = Some(source);
+                // A caption that held an IIN is replaced by its masked text.
+                if let Some(caption) = r.text.as_deref().filter(|c| c.contains("••••")) {
+                    relay.caption = Some(
+                        Msg::new("support-op-user-caption")
+                            .num("ticket", id)
+                            .arg("text", caption.to_string()),
+                    );
+                }
                 out.push(
                     Outbound::to_chat(
                         chat.clone(),
@@ -1164,6 +1200,19 @@ mod tests {
                 assert!(t.has(lang, label), "{lang:?} {label}");
             }
         }
+    }
+
+    #[test]
+    fn iins_are_masked_in_relayed_texts() {
+        assert_eq!(
+            mask_iins("ИИН 900101300017, тел 87011234567"),
+            "ИИН •••• •••• ••••, тел 87011234567"
+        );
+        // Not an IIN: wrong check digit, or longer runs of digits.
+        assert_eq!(mask_iins("900101300018"), "900101300018");
+        assert_eq!(mask_iins("9001013000171"), "9001013000171");
+        assert_eq!(mask_iins(""), "");
+        assert_eq!(mask_iins("a900101300017"), "a•••• •••• ••••");
     }
 
     #[test]
