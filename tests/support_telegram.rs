@@ -125,6 +125,7 @@ async fn forum(db: &TestDb) {
     let copies = fake.wait_calls("copyMessage", GROUP, 1).await;
     assert_eq!(copies[0]["from_chat_id"], json!(USER));
     assert_eq!(copies[0]["message_thread_id"], json!(thread));
+    assert_eq!(copies[0]["caption"], json!("👤 №1: справка"));
 
     // A sticker is described to the operators; the user is told it was not passed on.
     fake.sticker(USER, Some("ru"));

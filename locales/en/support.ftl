@@ -79,6 +79,7 @@ support-op-new-ticket =
 support-op-user-text =
     👤 #{ $ticket }:
     { $text }
+support-op-user-signature = 👤 #{ $ticket }
 support-op-user-caption = 👤 #{ $ticket }: { $text }
 support-op-user-forwarded =
     👤 #{ $ticket } forwarded a message:

@@ -81,6 +81,7 @@ support-op-new-ticket =
 support-op-user-text =
     👤 №{ $ticket }:
     { $text }
+support-op-user-signature = 👤 №{ $ticket }
 support-op-user-caption = 👤 №{ $ticket }: { $text }
 support-op-user-forwarded =
     👤 №{ $ticket } переслал сообщение:

@@ -694,14 +694,17 @@ async fn relay_to_staff(
             (Some(kind), Some(source)) if copyable(kind) => {
                 let mut relay = topic_relay(id, None);
                 relay.copy = Some(source);
-                // A caption that held an IIN is replaced by its masked text.
-                if let Some(caption) = r.text.as_deref().filter(|c| c.contains("••••")) {
-                    relay.caption = Some(
+                // The copy is headed by the ticket number (a group without topics needs it),
+                // with the caption's text, IINs masked.
+                relay.caption = match (kind, r.text.as_deref()) {
+                    (MediaKind::Location, _) => None,
+                    (_, Some(c)) if !c.trim().is_empty() => Some(
                         Msg::new("support-op-user-caption")
                             .num("ticket", id)
-                            .arg("text", caption.to_string()),
-                    );
-                }
+                            .arg("text", c.to_string()),
+                    ),
+                    _ => Some(Msg::new("support-op-user-signature").num("ticket", id)),
+                };
                 out.push(
                     Outbound::to_chat(
                         chat.clone(),
