@@ -252,7 +252,8 @@ async fn on_message(
 /// A message in the operators' chat: its topic is found from the forum thread, or from the
 /// bot's message it replies to (a group without topics).
 async fn on_staff(bot: TgBot, core: Arc<Core>, update: Update, msg: Message) -> anyhow::Result<()> {
-    if msg.from.as_ref().is_some_and(|u| u.is_bot) {
+    // Other bots are ignored; an anonymous admin writes as the group (`sender_chat`).
+    if msg.from.as_ref().is_some_and(|u| u.is_bot) && msg.sender_chat.is_none() {
         return Ok(());
     }
     let relayed = relayed_of(&msg, None);
