@@ -52,12 +52,43 @@ pub enum Command {
         #[command(subcommand)]
         action: SupportCommand,
     },
+    /// QR code tools.
+    Qr {
+        #[command(subcommand)]
+        command: QrCommand,
+    },
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SupportCommand {
     /// Open and closed tickets, median first response and resolution times, ratings.
     Stats,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QrCommand {
+    /// Decode image files: one JSON line per file, `{"file":…,"texts":[…],"ms":…}`.
+    Decode {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Decode rate and latency over a folder of images with `.txt` expectations (plain rqrr
+    /// measured in the same run), as given and re-encoded as JPEG q80.
+    Qr {
+        dir: std::path::PathBuf,
+        /// Also list every image that was not decoded correctly.
+        #[arg(long)]
+        failures: bool,
+    },
 }
 
 fn init_logging(default: &str) {
@@ -150,6 +181,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keygen => {
             println!("{}", crate::crypto::Vault::generate_secret());
+            Ok(())
+        }
+        Command::Qr {
+            command: QrCommand::Decode { files },
+        } => {
+            let limits = crate::qr::Limits::default();
+            for file in files {
+                println!("{}", crate::qr::bench::decode_file_json(&file, &limits));
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Qr { dir, failures },
+        } => {
+            let reports =
+                tokio::task::spawn_blocking(move || crate::qr::bench::run_dir(&dir)).await??;
+            for report in &reports {
+                println!("{}", report.summary());
+                if failures {
+                    print!("{}", crate::qr::bench::details(report, true));
+                }
+            }
             Ok(())
         }
     }

@@ -86,12 +86,6 @@ pub async fn run(
                 )]
             }
         };
-        let mut replies = replies;
-        // Messages other chats queued for this user (e.g. a support operator's answer).
-        match own_notices(core, &chat).await {
-            Ok(notices) => replies.extend(notices),
-            Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
-        }
         render(
             &core.texts,
             &replies,
@@ -99,6 +93,17 @@ pub async fn run(
             &mut choices,
             &mut reply_keyboard,
         )?;
+        // Notices queued for this user (by this or another chat) are shown as they come.
+        let notices = own_notices(core, &chat).await?;
+        if !notices.is_empty() {
+            render(
+                &core.texts,
+                &notices,
+                &mut out,
+                &mut choices,
+                &mut reply_keyboard,
+            )?;
+        }
         if !options.echo {
             write!(out, "> ")?;
         }

@@ -103,6 +103,7 @@ pub(crate) fn header_dims(format: Format, b: &[u8]) -> Option<(u32, u32)> {
     };
     match format {
         Format::Png if b.get(12..16) == Some(b"IHDR") => Some((be32(16)?, be32(20)?)),
+        Format::Jpeg => jpeg_sof_dims(b),
         Format::Webp => match b.get(12..16)? {
             b"VP8 " => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
             b"VP8L" => {
@@ -112,8 +113,35 @@ pub(crate) fn header_dims(format: Format, b: &[u8]) -> Option<(u32, u32)> {
             b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
             _ => None,
         },
-        _ => None,
+        Format::Png => None,
     }
+}
+
+/// Walks the JPEG marker segments to the first SOFn and reads its size.
+fn jpeg_sof_dims(b: &[u8]) -> Option<(u32, u32)> {
+    let mut i = 2;
+    // A few hundred segments at most before the frame header in practice.
+    for _ in 0..1000 {
+        while *b.get(i)? == 0xFF && *b.get(i + 1)? == 0xFF {
+            i += 1; // fill bytes
+        }
+        if *b.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *b.get(i + 1)?;
+        let len = usize::from(u16::from_be_bytes([*b.get(i + 2)?, *b.get(i + 3)?]));
+        let is_sof = (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let h = u32::from(u16::from_be_bytes([*b.get(i + 5)?, *b.get(i + 6)?]));
+            let w = u32::from(u16::from_be_bytes([*b.get(i + 7)?, *b.get(i + 8)?]));
+            return Some((w, h));
+        }
+        if marker == 0xDA || len < 2 {
+            return None; // scan data before any frame header
+        }
+        i += 2 + len;
+    }
+    None
 }
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
@@ -173,6 +201,7 @@ fn jpeg_luma(bytes: &[u8], limits: &Limits) -> Result<Gray, DecodeError> {
         .set_max_height(limits.max_side as usize);
     let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
     dec.decode_headers().map_err(|e| match e {
+        // Normally caught from the SOF header before; kept as a backstop.
         zune_jpeg::errors::DecodeErrors::LargeDimensions(_) => DecodeError::DimensionsTooLarge {
             width: 0,
             height: 0,
@@ -296,5 +325,8 @@ mod tests {
         .expect("png");
         assert_eq!(header_dims(Format::Png, &png), Some((37, 53)));
         assert_eq!(header_dims(Format::Webp, b"RIFF\0\0\0\0WEBPVP8 "), None);
+        let jpeg = super::super::poster::jpeg(&[128; 37 * 53 * 3], 37, 53, 80);
+        assert_eq!(header_dims(Format::Jpeg, &jpeg), Some((37, 53)));
+        assert_eq!(header_dims(Format::Jpeg, &jpeg[..20]), None);
     }
 }

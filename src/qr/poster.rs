@@ -191,6 +191,7 @@ pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
     let light_angle = rng.range(0.0, std::f64::consts::TAU);
 
     let mut to_img = None;
+    let mut bbox = (0usize, 0usize, WIDTH, HEIGHT);
     for _attempt in 0..200 {
         let (sn, cs) = rotation.sin_cos();
         let cx = rng.range(0.3, 0.7) * WIDTH as f64;
@@ -221,6 +222,16 @@ pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
         if inside {
             to_img = homography(&corners_i, &corners_p);
             if to_img.is_some() {
+                let xs = corners_i.map(|c| c.0);
+                let ys = corners_i.map(|c| c.1);
+                let lo = |v: [f64; 4]| v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = |v: [f64; 4]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                bbox = (
+                    lo(xs).floor().clamp(0.0, WIDTH as f64) as usize,
+                    lo(ys).floor().clamp(0.0, HEIGHT as f64) as usize,
+                    (hi(xs).ceil() + 1.0).clamp(0.0, WIDTH as f64) as usize,
+                    (hi(ys).ceil() + 1.0).clamp(0.0, HEIGHT as f64) as usize,
+                );
                 break;
             }
         }
@@ -266,10 +277,10 @@ pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
         }
     }
 
-    // The poster, 2x2 supersampled.
+    // The poster, 2x2 supersampled, within its bounding box.
     let paper = [0.95f32, 0.94, 0.9];
-    for y in 0..h {
-        for x in 0..w {
+    for y in bbox.1..bbox.3 {
+        for x in bbox.0..bbox.2 {
             let mut acc = [0f32; 3];
             let mut hits = 0;
             for (sx, sy) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
@@ -346,12 +357,19 @@ pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
     (out, text, params)
 }
 
-/// Encodes RGB pixels as JPEG at `quality`.
+/// Encodes RGB pixels as a baseline JPEG at `quality` with 4:2:0 chroma
+/// subsampling, as phone cameras and messengers write them.
 pub fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    image::ImageEncoder::write_image(enc, rgb, w, h, image::ExtendedColorType::Rgb8)
-        .expect("in-memory JPEG encoding of a valid buffer");
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    let (w16, h16) = (w.min(65535) as u16, h.min(65535) as u16);
+    if enc
+        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+        .is_err()
+    {
+        out.clear();
+    }
     out
 }
 
