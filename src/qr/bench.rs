@@ -224,20 +224,8 @@ pub fn reencode_jpeg(cases: &[Case], quality: u8) -> Vec<Case> {
     cases
         .iter()
         .map(|c| {
-            let bytes = match image::load_from_memory(&c.bytes) {
-                Ok(img) => {
-                    // Flatten alpha onto white like a messenger would.
-                    let rgba = img.into_rgba8();
-                    let (w, h) = rgba.dimensions();
-                    let rgb: Vec<u8> = rgba
-                        .pixels()
-                        .flat_map(|p| {
-                            let a = u32::from(p[3]);
-                            [0, 1, 2].map(|k| ((u32::from(p[k]) * a + 255 * (255 - a)) / 255) as u8)
-                        })
-                        .collect();
-                    super::poster::jpeg(&rgb, w, h, quality)
-                }
+            let bytes = match super::load::load_rgb(&c.bytes, &Limits::default()) {
+                Ok((w, h, rgb)) => super::poster::jpeg(&rgb, w as u32, h as u32, quality),
                 Err(_) => c.bytes.clone(),
             };
             Case {

@@ -115,13 +115,22 @@ fn first_pass(g: &Gray) -> (Vec<String>, Vec<Region>) {
         let texts = |r: Vec<rxing::RXingResult>| -> Vec<String> {
             r.into_iter().map(|r| r.getText().to_owned()).collect()
         };
-        let found = texts(
-            QrReader
-                .decode_multiple_with_hints(&mut bitmap, &h)
-                .unwrap_or_default(),
-        );
-        if !found.is_empty() {
-            return (found, Vec::new());
+        // Without TryHarder rxing scans every 7th row of a 960-row photo
+        // instead of every 3rd: 0.3 ms less. The binarised bitmap is cached,
+        // so the TryHarder retry costs only the finder scan.
+        let fast = DecodeHints {
+            TryHarder: Some(false),
+            ..hints()
+        };
+        for pass in [&fast, &h] {
+            let found = texts(
+                QrReader
+                    .decode_multiple_with_hints(&mut bitmap, pass)
+                    .unwrap_or_default(),
+            );
+            if !found.is_empty() {
+                return (found, Vec::new());
+            }
         }
         let mut fps = FindFinderPatterns(bitmap.get_black_matrix(), true, 0);
         let sets = GenerateFinderPatternSets(&mut fps);

@@ -3,7 +3,6 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat};
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -160,35 +159,193 @@ pub(crate) fn load_gray(bytes: &[u8], limits: &Limits) -> Result<Gray, DecodeErr
     if let Some((w, h)) = header_dims(format, bytes) {
         check_dims(w, h, limits)?;
     }
-    if format == Format::Jpeg {
-        match jpeg_luma(bytes, limits) {
-            Ok(g) => return Ok(g),
-            Err(e @ DecodeError::DimensionsTooLarge { .. }) => return Err(e),
-            // Colour spaces zune cannot give as luma (e.g. CMYK): fall back
-            // to the general path below.
-            Err(_) => {}
+    match format {
+        Format::Jpeg => match jpeg_luma(bytes, limits) {
+            Ok(g) => Ok(g),
+            Err(e @ DecodeError::DimensionsTooLarge { .. }) => Err(e),
+            // Colour spaces zune cannot give as luma (CMYK, YCCK): decode to
+            // RGB (zune converts) and take the luma of that.
+            Err(_) => {
+                let (w, h, rgb) = jpeg_rgb(bytes, limits)?;
+                Ok(Gray::new(w, h, rgb.chunks_exact(3).map(luma3).collect()))
+            }
+        },
+        Format::Png => png_gray(bytes, limits),
+        Format::Webp => webp_gray(bytes, limits),
+    }
+}
+
+/// Memory a decoder may allocate: the largest accepted image as 16-bit RGBA
+/// plus slack.
+fn max_alloc(limits: &Limits) -> usize {
+    usize::try_from(limits.max_pixels.saturating_mul(8))
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 << 20)
+}
+
+fn png_reader<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<png::Reader<Cursor<&'a [u8]>>, DecodeError> {
+    let mut dec = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits {
+            bytes: max_alloc(limits),
+        },
+    );
+    // Palette and low bit depths to 8 bits, tRNS to alpha, 16 bits to 8.
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let reader = dec.read_info().map_err(corrupt)?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    check_dims(w, h, limits)?;
+    Ok(reader)
+}
+
+/// PNG to grey (any colour type and bit depth).
+fn png_gray(bytes: &[u8], limits: &Limits) -> Result<Gray, DecodeError> {
+    let mut reader = png_reader(bytes, limits)?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| DecodeError::Corrupt("PNG too large".into()))?;
+    let mut buf = vec![0u8; size];
+    let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let stride = frame.line_size;
+    let (color, _) = reader.output_color_type();
+    let channels = color.samples();
+    let mut px = Vec::with_capacity(w * h);
+    for row in buf.chunks(stride).take(h) {
+        let row = row
+            .get(..w * channels)
+            .ok_or_else(|| DecodeError::Corrupt("short PNG row".into()))?;
+        match color {
+            png::ColorType::Grayscale => px.extend_from_slice(row),
+            png::ColorType::GrayscaleAlpha => px.extend(
+                row.chunks_exact(2)
+                    .map(|p| over_white(u32::from(p[0]), u32::from(p[1]))),
+            ),
+            png::ColorType::Rgb => px.extend(row.chunks_exact(3).map(luma3)),
+            png::ColorType::Rgba => px.extend(row.chunks_exact(4).map(luma4)),
+            // EXPAND turns indexed colour into RGB(A).
+            png::ColorType::Indexed => {
+                return Err(DecodeError::Corrupt("unexpanded palette".into()));
+            }
         }
     }
-    let fmt = match format {
-        Format::Jpeg => ImageFormat::Jpeg,
-        Format::Png => ImageFormat::Png,
-        Format::Webp => ImageFormat::WebP,
-    };
-    // The header is read without limits so that the dimensions can be
-    // checked (and reported) before any pixel buffer is allocated.
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
-    reader.no_limits();
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
-    let (w, h) = decoder.dimensions();
+    if px.len() != w * h {
+        return Err(DecodeError::Corrupt("truncated PNG".into()));
+    }
+    Ok(Gray::new(w, h, px))
+}
+
+fn webp_decoder<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<image_webp::WebPDecoder<Cursor<&'a [u8]>>, DecodeError> {
+    let mut dec = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+    let (w, h) = dec.dimensions();
     check_dims(w, h, limits)?;
-    let mut il = image::Limits::default();
-    il.max_image_width = Some(limits.max_side);
-    il.max_image_height = Some(limits.max_side);
-    // Enough for the largest accepted image as 16-bit RGBA, plus slack.
-    il.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
-    decoder.set_limits(il).map_err(corrupt)?;
-    let img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    Ok(to_gray(img))
+    dec.set_memory_limit(max_alloc(limits));
+    Ok(dec)
+}
+
+/// WebP (lossy or lossless, first frame of an animation) to grey.
+fn webp_gray(bytes: &[u8], limits: &Limits) -> Result<Gray, DecodeError> {
+    let mut dec = webp_decoder(bytes, limits)?;
+    let (w, h) = dec.dimensions();
+    let size = dec
+        .output_buffer_size()
+        .ok_or_else(|| DecodeError::Corrupt("WebP too large".into()))?;
+    let mut buf = vec![0u8; size];
+    dec.read_image(&mut buf).map_err(corrupt)?;
+    let px: Vec<u8> = if dec.has_alpha() {
+        buf.chunks_exact(4).map(luma4).collect()
+    } else {
+        buf.chunks_exact(3).map(luma3).collect()
+    };
+    if px.len() != w as usize * h as usize {
+        return Err(DecodeError::Corrupt("unexpected WebP size".into()));
+    }
+    Ok(Gray::new(w as usize, h as usize, px))
+}
+
+/// Any supported image as 8-bit RGB, alpha composited over white (the
+/// benchmark re-encodes the sample set with it).
+pub(crate) fn load_rgb(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(usize, usize, Vec<u8>), DecodeError> {
+    let flatten = |p: &[u8]| {
+        let a = u32::from(p[3]);
+        [0, 1, 2].map(|k| over_white(u32::from(p[k]), a))
+    };
+    match sniff(bytes)? {
+        Format::Jpeg => jpeg_rgb(bytes, limits),
+        Format::Png => {
+            let mut reader = png_reader(bytes, limits)?;
+            let size = reader
+                .output_buffer_size()
+                .ok_or_else(|| DecodeError::Corrupt("PNG too large".into()))?;
+            let mut buf = vec![0u8; size];
+            let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
+            let (w, h) = (frame.width as usize, frame.height as usize);
+            let (color, _) = reader.output_color_type();
+            let n = color.samples();
+            let mut rgb = Vec::with_capacity(w * h * 3);
+            for row in buf.chunks(frame.line_size).take(h) {
+                let row = row
+                    .get(..w * n)
+                    .ok_or_else(|| DecodeError::Corrupt("short PNG row".into()))?;
+                for p in row.chunks_exact(n) {
+                    rgb.extend_from_slice(&match color {
+                        png::ColorType::Grayscale => [p[0]; 3],
+                        png::ColorType::GrayscaleAlpha => {
+                            [over_white(u32::from(p[0]), u32::from(p[1])); 3]
+                        }
+                        png::ColorType::Rgb => [p[0], p[1], p[2]],
+                        _ => flatten(p),
+                    });
+                }
+            }
+            Ok((w, h, rgb))
+        }
+        Format::Webp => {
+            let mut dec = webp_decoder(bytes, limits)?;
+            let (w, h) = dec.dimensions();
+            let size = dec
+                .output_buffer_size()
+                .ok_or_else(|| DecodeError::Corrupt("WebP too large".into()))?;
+            let mut buf = vec![0u8; size];
+            dec.read_image(&mut buf).map_err(corrupt)?;
+            let rgb = if dec.has_alpha() {
+                buf.chunks_exact(4).flat_map(flatten).collect()
+            } else {
+                buf
+            };
+            Ok((w as usize, h as usize, rgb))
+        }
+    }
+}
+
+/// JPEG to RGB with zune-jpeg (CMYK and YCCK converted by zune).
+fn jpeg_rgb(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), DecodeError> {
+    let opts = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_strict_mode(false)
+        .set_max_width(limits.max_side as usize)
+        .set_max_height(limits.max_side as usize);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
+    dec.decode_headers().map_err(corrupt)?;
+    let info = dec
+        .info()
+        .ok_or_else(|| DecodeError::Corrupt("no dimensions".into()))?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    check_dims(w as u32, h as u32, limits)?;
+    let rgb = dec.decode().map_err(corrupt)?;
+    if rgb.len() != w * h * 3 {
+        return Err(DecodeError::Corrupt("unexpected RGB size".into()));
+    }
+    Ok((w, h, rgb))
 }
 
 /// JPEG straight to luma: the Y channel is decoded and no colour conversion
@@ -230,76 +387,22 @@ fn luma(r: u32, g: u32, b: u32) -> u8 {
     ((77 * r + 150 * g + 29 * b + 128) >> 8) as u8
 }
 
+#[inline]
+fn luma3(p: &[u8]) -> u8 {
+    luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2]))
+}
+
+/// Luma of an RGBA pixel composited over white.
+#[inline]
+fn luma4(p: &[u8]) -> u8 {
+    over_white(u32::from(luma3(p)), u32::from(p[3]))
+}
+
 /// Transparent pixels are composited over white (codes drawn on a
 /// transparent background are dark modules on nothing).
 #[inline]
 fn over_white(l: u32, a: u32) -> u8 {
     ((l * a + 255 * (255 - a) + 127) / 255) as u8
-}
-
-fn to_gray(img: DynamicImage) -> Gray {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let px: Vec<u8> = match img {
-        DynamicImage::ImageLuma8(b) => b.into_raw(),
-        DynamicImage::ImageLumaA8(b) => b
-            .as_raw()
-            .chunks_exact(2)
-            .map(|p| over_white(u32::from(p[0]), u32::from(p[1])))
-            .collect(),
-        DynamicImage::ImageRgb8(b) => b
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2])))
-            .collect(),
-        DynamicImage::ImageRgba8(b) => b
-            .as_raw()
-            .chunks_exact(4)
-            .map(|p| {
-                let l = luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2]));
-                over_white(u32::from(l), u32::from(p[3]))
-            })
-            .collect(),
-        DynamicImage::ImageLuma16(b) => b.as_raw().iter().map(|&v| (v >> 8) as u8).collect(),
-        DynamicImage::ImageLumaA16(b) => b
-            .as_raw()
-            .chunks_exact(2)
-            .map(|p| over_white(u32::from(p[0] >> 8), u32::from(p[1] >> 8)))
-            .collect(),
-        DynamicImage::ImageRgb16(b) => b
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| {
-                luma(
-                    u32::from(p[0] >> 8),
-                    u32::from(p[1] >> 8),
-                    u32::from(p[2] >> 8),
-                )
-            })
-            .collect(),
-        DynamicImage::ImageRgba16(b) => b
-            .as_raw()
-            .chunks_exact(4)
-            .map(|p| {
-                let l = luma(
-                    u32::from(p[0] >> 8),
-                    u32::from(p[1] >> 8),
-                    u32::from(p[2] >> 8),
-                );
-                over_white(u32::from(l), u32::from(p[3] >> 8))
-            })
-            .collect(),
-        other => {
-            let rgba = other.into_rgba8();
-            rgba.as_raw()
-                .chunks_exact(4)
-                .map(|p| {
-                    let l = luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2]));
-                    over_white(u32::from(l), u32::from(p[3]))
-                })
-                .collect()
-        }
-    };
-    Gray::new(w, h, px)
 }
 
 #[cfg(test)]
@@ -308,21 +411,22 @@ mod tests {
 
     #[test]
     fn webp_and_png_header_dims() {
-        let img = image::GrayImage::from_fn(37, 53, |x, y| image::Luma([(x * y) as u8]));
+        let px: Vec<u8> = (0..37 * 53).map(|i| (i * 7) as u8).collect();
         let mut webp = Vec::new();
-        image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
-            .encode(img.as_raw(), 37, 53, image::ExtendedColorType::L8)
+        image_webp::WebPEncoder::new(&mut webp)
+            .encode(&px, 37, 53, image_webp::ColorType::L8)
             .expect("webp");
         assert_eq!(header_dims(Format::Webp, &webp), Some((37, 53)));
+        let g = load_gray(&webp, &Limits::default()).expect("lossless webp");
+        assert_eq!((g.w, g.h, &g.px[..5]), (37, 53, &px[..5]));
         let mut png = Vec::new();
-        image::ImageEncoder::write_image(
-            image::codecs::png::PngEncoder::new(&mut png),
-            img.as_raw(),
-            37,
-            53,
-            image::ExtendedColorType::L8,
-        )
-        .expect("png");
+        {
+            let mut enc = png::Encoder::new(&mut png, 37, 53);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().expect("png header");
+            w.write_image_data(&px).expect("png data");
+        }
         assert_eq!(header_dims(Format::Png, &png), Some((37, 53)));
         assert_eq!(header_dims(Format::Webp, b"RIFF\0\0\0\0WEBPVP8 "), None);
         let jpeg = super::super::poster::jpeg(&[128; 37 * 53 * 3], 37, 53, 80);

@@ -122,47 +122,78 @@ pub fn decode_traced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageBuffer, ImageEncoder, Luma, LumaA, Rgba};
 
     const TEXT: &str = "https://ashyq.kz/c/TEST1234?s=0123456789abcdef";
 
-    /// The code for `text` as a grey image: `px` pixels per module, 4-module
-    /// quiet zone.
-    fn draw(text: &str, px: u32) -> image::GrayImage {
+    /// A grey test image.
+    struct Img {
+        w: u32,
+        h: u32,
+        px: Vec<u8>,
+    }
+
+    impl Img {
+        fn from_fn(w: u32, h: u32, mut f: impl FnMut(u32, u32) -> u8) -> Self {
+            let px = (0..h)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .map(|(x, y)| f(x, y))
+                .collect();
+            Self { w, h, px }
+        }
+        fn at(&self, x: u32, y: u32) -> u8 {
+            self.px[(y * self.w + x) as usize]
+        }
+    }
+
+    /// The code for `text`: `px` pixels per module, 4-module quiet zone.
+    fn draw(text: &str, px: u32) -> Img {
         let code = qrcode::QrCode::new(text.as_bytes()).expect("fits");
         let n = code.width() as u32;
         let colors = code.to_colors();
         let side = (n + 8) * px;
-        ImageBuffer::from_fn(side, side, |x, y| {
+        Img::from_fn(side, side, |x, y| {
             let (mx, my) = ((x / px) as i64 - 4, (y / px) as i64 - 4);
             let dark = mx >= 0
                 && my >= 0
                 && (mx as u32) < n
                 && (my as u32) < n
                 && colors[(my as u32 * n + mx as u32) as usize] == qrcode::Color::Dark;
-            Luma([if dark { 20 } else { 235 }])
+            if dark { 20 } else { 235 }
         })
     }
 
-    fn png<P: image::PixelWithColorType>(img: &ImageBuffer<P, Vec<P::Subpixel>>) -> Vec<u8>
-    where
-        [P::Subpixel]: image::EncodableLayout,
-    {
+    /// PNG of raw samples (16-bit samples big-endian, as PNG stores them).
+    fn png_raw(
+        w: u32,
+        h: u32,
+        color: png::ColorType,
+        depth: png::BitDepth,
+        data: &[u8],
+    ) -> Vec<u8> {
         let mut out = Vec::new();
-        image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(
-                image::EncodableLayout::as_bytes(img.as_raw().as_slice()),
-                img.width(),
-                img.height(),
-                P::COLOR_TYPE,
-            )
-            .expect("png");
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(color);
+            enc.set_depth(depth);
+            let mut wr = enc.write_header().expect("png header");
+            wr.write_image_data(data).expect("png data");
+        }
         out
     }
 
-    fn jpeg_gray(img: &image::GrayImage, q: u8) -> Vec<u8> {
-        let rgb: Vec<u8> = img.as_raw().iter().flat_map(|&v| [v, v, v]).collect();
-        poster::jpeg(&rgb, img.width(), img.height(), q)
+    fn png(img: &Img) -> Vec<u8> {
+        png_raw(
+            img.w,
+            img.h,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &img.px,
+        )
+    }
+
+    fn jpeg_gray(img: &Img, q: u8) -> Vec<u8> {
+        let rgb: Vec<u8> = img.px.iter().flat_map(|&v| [v, v, v]).collect();
+        poster::jpeg(&rgb, img.w, img.h, q)
     }
 
     /// A PNG consisting of a signature and an IHDR chunk only.
@@ -261,7 +292,7 @@ mod tests {
     fn decompression_bomb_refused() {
         // 7000x7000 grey (49 Mpx, above max_pixels) compresses to a few kB.
         let limits = Limits::default();
-        let bomb = png(&image::GrayImage::new(7000, 7000));
+        let bomb = png(&Img::from_fn(7000, 7000, |_, _| 0));
         assert!(bomb.len() < 1_000_000, "{}", bomb.len());
         assert!(matches!(
             decode(&bomb, &limits),
@@ -294,53 +325,102 @@ mod tests {
 
     #[test]
     fn one_pixel_image_has_no_code() {
-        let one = png(&image::GrayImage::from_pixel(1, 1, Luma([255])));
+        let one = png(&Img::from_fn(1, 1, |_, _| 255));
         assert_eq!(decode(&one, &Limits::default()), Ok(vec![]));
     }
 
     #[test]
-    fn grey_alpha_and_16_bit_pngs() {
+    fn grey_alpha_16_bit_and_palette_pngs() {
+        use png::{BitDepth, ColorType};
         let g = draw(TEXT, 3);
+        let (w, h) = (g.w, g.h);
         let want = Ok(vec![TEXT.to_owned()]);
-        assert_eq!(decode(&png(&g), &Limits::default()), want);
+        let l = Limits::default();
+        assert_eq!(decode(&png(&g), &l), want);
         // 16-bit grey.
-        let g16: ImageBuffer<Luma<u16>, Vec<u16>> =
-            ImageBuffer::from_fn(g.width(), g.height(), |x, y| {
-                Luma([u16::from(g.get_pixel(x, y)[0]) * 257])
-            });
-        assert_eq!(decode(&png(&g16), &Limits::default()), want);
+        let g16: Vec<u8> =
+            g.px.iter()
+                .flat_map(|&v| (u16::from(v) * 257).to_be_bytes())
+                .collect();
+        assert_eq!(
+            decode(
+                &png_raw(w, h, ColorType::Grayscale, BitDepth::Sixteen, &g16),
+                &l
+            ),
+            want
+        );
         // Dark modules on a transparent background.
-        let la: ImageBuffer<LumaA<u8>, Vec<u8>> =
-            ImageBuffer::from_fn(g.width(), g.height(), |x, y| {
-                let dark = g.get_pixel(x, y)[0] < 128;
-                LumaA([0, if dark { 255 } else { 0 }])
-            });
-        assert_eq!(decode(&png(&la), &Limits::default()), want);
+        let la: Vec<u8> =
+            g.px.iter()
+                .flat_map(|&v| [0, if v < 128 { 255 } else { 0 }])
+                .collect();
+        assert_eq!(
+            decode(
+                &png_raw(w, h, ColorType::GrayscaleAlpha, BitDepth::Eight, &la),
+                &l
+            ),
+            want
+        );
         // RGBA, 16-bit.
-        let rgba16: ImageBuffer<Rgba<u16>, Vec<u16>> =
-            ImageBuffer::from_fn(g.width(), g.height(), |x, y| {
-                let v = u16::from(g.get_pixel(x, y)[0]) * 257;
-                Rgba([v, v, v, 65535])
-            });
-        assert_eq!(decode(&png(&rgba16), &Limits::default()), want);
+        let rgba16: Vec<u8> =
+            g.px.iter()
+                .flat_map(|&v| {
+                    let s = (u16::from(v) * 257).to_be_bytes();
+                    [s[0], s[1], s[0], s[1], s[0], s[1], 255, 255]
+                })
+                .collect();
+        assert_eq!(
+            decode(
+                &png_raw(w, h, ColorType::Rgba, BitDepth::Sixteen, &rgba16),
+                &l
+            ),
+            want
+        );
+        // RGB, 8-bit, coloured: dark blue modules on yellow paper.
+        let rgb: Vec<u8> =
+            g.px.iter()
+                .flat_map(|&v| {
+                    if v < 128 {
+                        [20, 30, 120]
+                    } else {
+                        [250, 230, 120]
+                    }
+                })
+                .collect();
+        assert_eq!(
+            decode(&png_raw(w, h, ColorType::Rgb, BitDepth::Eight, &rgb), &l),
+            want
+        );
+        // 1-bit grey (palette-like low bit depth, expanded to 8 bits).
+        let mut bits = Vec::new();
+        for y in 0..h {
+            let row: Vec<u8> = (0..w).map(|x| u8::from(g.at(x, y) >= 128)).collect();
+            bits.extend(row.chunks(8).map(|c| {
+                c.iter()
+                    .enumerate()
+                    .fold(0u8, |b, (i, &v)| b | (v << (7 - i)))
+            }));
+        }
+        assert_eq!(
+            decode(
+                &png_raw(w, h, ColorType::Grayscale, BitDepth::One, &bits),
+                &l
+            ),
+            want
+        );
     }
 
     #[test]
     fn cmyk_jpeg() {
         let g = draw(TEXT, 4);
-        let mut cmyk = Vec::with_capacity(g.as_raw().len() * 4);
-        for &v in g.as_raw() {
+        let mut cmyk = Vec::with_capacity(g.px.len() * 4);
+        for &v in &g.px {
             // Black ink only: 255 - grey.
             cmyk.extend_from_slice(&[0, 0, 0, 255 - v]);
         }
         let mut out = Vec::new();
         jpeg_encoder::Encoder::new(&mut out, 90)
-            .encode(
-                &cmyk,
-                g.width() as u16,
-                g.height() as u16,
-                jpeg_encoder::ColorType::Cmyk,
-            )
+            .encode(&cmyk, g.w as u16, g.h as u16, jpeg_encoder::ColorType::Cmyk)
             .expect("cmyk jpeg");
         let r = decode(&out, &Limits::default());
         assert_eq!(r, Ok(vec![TEXT.to_owned()]));
@@ -350,11 +430,11 @@ mod tests {
     fn time_budget_is_reported() {
         // Noise: no code, every stage runs unless the budget stops it.
         let mut s = 1u32;
-        let noise = image::GrayImage::from_fn(300, 300, |_, _| {
+        let noise = Img::from_fn(300, 300, |_, _| {
             s ^= s << 13;
             s ^= s >> 17;
             s ^= s << 5;
-            Luma([s as u8])
+            s as u8
         });
         let limits = Limits {
             time_budget: Duration::ZERO,
