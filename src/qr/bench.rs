@@ -327,3 +327,43 @@ pub fn details(report: &Report, failures_only: bool) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_compare_with_escapes() {
+        let o = |expected: &str, got: &str| Outcome {
+            name: "x".into(),
+            expected: normalize_expected(expected),
+            result: Ok(vec![got.to_owned()]),
+            ms: 0.0,
+            stage: None,
+        };
+        assert!(o("a<LF>b\r\n", "a\nb").correct());
+        // A payload that literally contains "<LF>" matches too.
+        assert!(o("a<LF>b", "a<LF>b").correct());
+        assert!(o("\u{1}\u{10}AD", "\u{1}\u{10}AD\r\n").correct());
+        assert!(o("abc", "abd").misread());
+        let none = Outcome {
+            result: Ok(vec![]),
+            ..o("abc", "")
+        };
+        assert!(!none.correct() && !none.misread());
+    }
+
+    #[test]
+    fn decode_file_json_lines() {
+        let path = std::env::temp_dir().join(format!("ashyq-qr-json-{}.txt", std::process::id()));
+        std::fs::write(&path, b"not an image").expect("temp file");
+        let line = decode_file_json(&path, &Limits::default());
+        let _ = std::fs::remove_file(&path);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(v["texts"], serde_json::json!([]));
+        assert_eq!(v["error"], "not an image");
+        assert!(v["ms"].is_number() && v["file"].is_string());
+        let missing = decode_file_json(Path::new("/nonexistent/ashyq.png"), &Limits::default());
+        assert!(missing.contains("\"error\""));
+    }
+}
