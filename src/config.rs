@@ -29,6 +29,8 @@ pub struct Settings {
     pub database_url: String,
     pub secret_key: Option<String>,
     pub key_file: PathBuf,
+    /// The bot's @username, for the deep links printed on posters and in invites.
+    pub bot_username: Option<String>,
 }
 
 impl Settings {
@@ -42,6 +44,8 @@ impl Settings {
             key_file: var("ASHYQ_KEY_FILE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY_FILE)),
+            bot_username: var("ASHYQ_BOT_USERNAME")
+                .map(|u| u.trim().trim_start_matches('@').to_string()),
         }
     }
 
@@ -100,6 +104,7 @@ mod tests {
             database_url: url.into(),
             secret_key: secret.map(Into::into),
             key_file,
+            bot_username: None,
         }
     }
 

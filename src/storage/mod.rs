@@ -8,6 +8,7 @@
 pub mod conversations;
 pub mod outbox;
 pub mod people;
+pub mod venues;
 
 pub use conversations::{ChatRef, ConversationRow};
 pub use people::{IinConflict, PersonRow};
