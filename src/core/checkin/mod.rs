@@ -140,6 +140,14 @@ fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
     vec![Outbound::reply(lang, msg)]
 }
 
+/// A refusal, then the current step's prompt again (the conversation goes on where it was).
+fn refuse(conv: &Conversation, lang: Lang, msg: Msg) -> Vec<Outbound> {
+    vec![
+        Outbound::reply(lang, msg),
+        conversation::prompt(&conv.state, lang),
+    ]
+}
+
 fn button(key: &'static str, data: String) -> Button {
     Button {
         label: Label::Text(Msg::new(key)),
@@ -207,12 +215,12 @@ pub(super) async fn intercept(
             Ok(Some(by_scan(core, tx, conv, chat, lang, scan).await?))
         }
         Event::Unsupported(MediaKind::OversizedImage) => {
-            Ok(Some(reply(lang, Msg::new("checkin-image-too-large"))))
+            Ok(Some(refuse(conv, lang, Msg::new("checkin-image-too-large"))))
         }
         Event::Unsupported(MediaKind::Document)
             if matches!(conv.state, State::Menu | State::Idle) =>
         {
-            Ok(Some(reply(lang, Msg::new("checkin-not-an-image"))))
+            Ok(Some(refuse(conv, lang, Msg::new("checkin-not-an-image"))))
         }
         Event::Button(data) if data.starts_with("ci:") => {
             Ok(Some(on_button(core, tx, conv, chat, lang, &data[3..]).await?))
@@ -231,7 +239,7 @@ pub(super) async fn intercept(
                         check_in(core, tx, conv, chat, lang, entrance_id, kind, Via::Code).await?,
                     ))
                 }
-                None => Ok(Some(reply(lang, Msg::new("checkin-code-unknown")))),
+                None => Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown")))),
             }
         }
         _ => Ok(None),
@@ -319,7 +327,7 @@ async fn by_token(
             };
             tracing::info!(error = %e, via = via.as_str(), "check-in token refused");
             audit_refusal(core, tx, chat, conv.person_id, outcome, None).await?;
-            Ok(reply(lang, Msg::new(key)))
+            Ok(refuse(conv, lang, Msg::new(key)))
         }
     }
 }
@@ -336,15 +344,17 @@ async fn by_scan(
     let texts = match scan {
         Ok(texts) => texts,
         Err(E::TooLarge { .. } | E::DimensionsTooLarge { .. }) => {
-            return Ok(reply(lang, Msg::new("checkin-image-too-large")));
+            return Ok(refuse(conv, lang, Msg::new("checkin-image-too-large")));
         }
         Err(E::NotAnImage | E::UnsupportedFormat(_) | E::Corrupt(_)) => {
-            return Ok(reply(lang, Msg::new("checkin-image-unreadable")));
+            return Ok(refuse(conv, lang, Msg::new("checkin-image-unreadable")));
         }
-        Err(E::Timeout | E::Internal) => return Ok(reply(lang, Msg::new("checkin-no-qr"))),
+        Err(E::Timeout | E::Internal) => {
+            return Ok(refuse(conv, lang, Msg::new("checkin-no-qr")));
+        }
     };
     if texts.is_empty() {
-        return Ok(reply(lang, Msg::new("checkin-no-qr")));
+        return Ok(refuse(conv, lang, Msg::new("checkin-no-qr")));
     }
     // A photo may hold several codes; the first one of ours that verifies counts.
     let keys = token_keys(core, tx).await?;
@@ -369,9 +379,9 @@ async fn by_scan(
                 _ => ("bad_token", "checkin-code-invalid"),
             };
             audit_refusal(core, tx, chat, conv.person_id, outcome, None).await?;
-            Ok(reply(lang, Msg::new(key)))
+            Ok(refuse(conv, lang, Msg::new(key)))
         }
-        None => Ok(reply(lang, Msg::new("checkin-not-ashyq"))),
+        None => Ok(refuse(conv, lang, Msg::new("checkin-not-ashyq"))),
     }
 }
 
@@ -381,26 +391,22 @@ async fn usable_door(
     tx: &mut Tx,
     chat: &ChatRef,
     person_id: Option<i64>,
-    lang: Lang,
     entrance_id: i64,
-) -> Result<Result<Door, Vec<Outbound>>, CoreError> {
+) -> Result<Result<Door, Msg>, CoreError> {
     let now = core.now_ms();
     let Some(door) = venues::door(tx, entrance_id).await? else {
         audit_refusal(core, tx, chat, person_id, "unknown_entrance", None).await?;
-        return Ok(Err(reply(lang, Msg::new("checkin-code-revoked"))));
+        return Ok(Err(Msg::new("checkin-code-revoked")));
     };
     if door.entrance_revoked_at.is_some() || door.venue_revoked_at.is_some() {
         audit_refusal(core, tx, chat, person_id, "revoked", Some(&door)).await?;
-        return Ok(Err(reply(lang, Msg::new("checkin-code-revoked"))));
+        return Ok(Err(Msg::new("checkin-code-revoked")));
     }
     if let Some(until) = door.suspended_until.filter(|u| *u > now) {
         audit_refusal(core, tx, chat, person_id, "suspended", Some(&door)).await?;
-        return Ok(Err(reply(
-            lang,
-            Msg::new("checkin-venue-suspended")
-                .arg("venue", door.venue_name.clone())
-                .arg("until", local_date(until)),
-        )));
+        return Ok(Err(Msg::new("checkin-venue-suspended")
+            .arg("venue", door.venue_name.clone())
+            .arg("until", local_date(until))));
     }
     Ok(Ok(door))
 }
@@ -417,9 +423,9 @@ async fn check_in(
     via: Via,
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
-    let door = match usable_door(core, tx, chat, conv.person_id, lang, entrance_id).await? {
+    let door = match usable_door(core, tx, chat, conv.person_id, entrance_id).await? {
         Ok(door) => door,
-        Err(out) => return Ok(out),
+        Err(msg) => return Ok(refuse(conv, lang, msg)),
     };
     let Some(person) = registered_person(conv) else {
         // Registration first; the check-in completes by itself afterwards.
@@ -442,7 +448,8 @@ async fn check_in(
                 None => {
                     audit_refusal(core, tx, chat, Some(person), "exit_without_entry", Some(&door))
                         .await?;
-                    Ok(reply(
+                    Ok(refuse(
+                        conv,
                         lang,
                         Msg::new("checkin-exit-without-entry").arg("venue", door.venue_name),
                     ))
@@ -1141,6 +1148,113 @@ mod tests {
         assert_eq!(decide(&evaluate(&[], &[], now), Ordinary).colour, Blue);
         assert!(alerts_sanitary_control(Red) && alerts_sanitary_control(Yellow));
         assert!(!alerts_sanitary_control(Green) && !alerts_sanitary_control(Blue));
+    }
+
+    /// Red and yellow attempts alert the region's sanitary-control chat through the outbox;
+    /// every attempt reaches the staff feed; neither carries personal data. (The colours come
+    /// from the seam `status::person_status`, blue until PCR records exist, so the decision
+    /// is injected here.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn red_and_yellow_attempts_alert_sanitary_control() {
+        use crate::clock::ManualClock;
+        use crate::crypto::Vault;
+        use crate::i18n::Texts;
+        use crate::storage::{Store, outbox, people};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00+05:00")
+            .unwrap()
+            .to_utc();
+        let core = Core::new(
+            store,
+            Vault::from_secret(&"ab".repeat(32)).unwrap(),
+            Arc::new(ManualClock::new(start)),
+            Arc::new(Texts::load()),
+        );
+        let added = admin::add_venue(
+            &core,
+            &admin::AddVenue {
+                name: "Kino".into(),
+                bin: admin::DEMO_BIN.into(),
+                address: "Abai 1".into(),
+                region: " Almaty ".into(),
+                category: "ordinary".into(),
+                entrances: 1,
+                max_stay_ms: None,
+            },
+            "bot",
+        )
+        .await
+        .unwrap();
+        let sanitary = ChatRef::new("telegram", "-100500");
+        admin::set_alert_chat(&core, "ALMATY", &sanitary).await.unwrap();
+        let staff = ChatRef::new("telegram", "77");
+        let visitor = ChatRef::new("telegram", "88");
+        let mut tx = core.store.begin().await.unwrap();
+        venues::add_staff(&mut tx, added.venue_id, &staff, None, "staff", 0)
+            .await
+            .unwrap();
+        let person = people::insert(&mut tx, b"phone-hash", b"sealed", 0, 0)
+            .await
+            .unwrap();
+        let entrance = venues::entrances_of(&mut tx, added.venue_id).await.unwrap()[0].id;
+        let door = venues::door(&mut tx, entrance).await.unwrap().unwrap();
+        let mut codes = Vec::new();
+        for (colour, admit) in [
+            (Colour::Red, false),
+            (Colour::Yellow, false),
+            (Colour::Green, true),
+            (Colour::Blue, true),
+        ] {
+            let view = record_entry(
+                &core,
+                &mut tx,
+                &door_target(&door),
+                Entrant {
+                    person_id: Some(person),
+                    iin_hash: None,
+                    chat: Some(&visitor),
+                    via: Via::Photo,
+                    actor: &visitor,
+                },
+                Decision { colour, admit },
+            )
+            .await
+            .unwrap();
+            assert_eq!(view.admitted == 1, admit);
+            codes.push(view.check_code);
+        }
+        tx.commit().await.unwrap();
+        let mut conn = core.store.pool().acquire().await.unwrap();
+        let now = core.now_ms();
+        let alerts = outbox::due_for_chat(&mut conn, &sanitary, now).await.unwrap();
+        assert_eq!(alerts.len(), 2, "red and yellow only");
+        let texts: Vec<String> = alerts
+            .iter()
+            .map(|r| {
+                let m: Outbound = serde_json::from_str(&r.payload).unwrap();
+                assert_eq!(m.text.key(), "checkin-sanitary-alert");
+                core.texts.render(Lang::Ru, &m.text)
+            })
+            .collect();
+        assert!(texts[0].contains("КРАСНЫЙ") && texts[0].contains("Kino"), "{}", texts[0]);
+        assert!(texts[1].contains("ЖЁЛТЫЙ") && texts[1].contains("A-"), "{}", texts[1]);
+        let feed = outbox::due_for_chat(&mut conn, &staff, now).await.unwrap();
+        assert_eq!(feed.len(), 4, "every attempt reaches the staff feed");
+        for (row, code) in feed.iter().zip(&codes) {
+            let m: Outbound = serde_json::from_str(&row.payload).unwrap();
+            let text = core.texts.render(Lang::Ru, &m.text);
+            assert!(text.contains(code.as_str()), "{text}");
+        }
+        // Check codes are distinct within the venue.
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len());
+        // Only the last (admitted) visit is open: each admitted entry closed the one before.
+        assert_eq!(venues::occupancy(&mut conn, added.venue_id).await.unwrap(), 1);
     }
 
     #[test]
