@@ -120,6 +120,8 @@ pub enum RegionCommand {
     /// Set the sanitary-control chat of a region.
     SetAlertChat {
         region: String,
+        /// The chat's id (Telegram group ids are negative, e.g. -1001234567890).
+        #[arg(allow_hyphen_values = true)]
         chat_id: String,
         #[arg(long, default_value = "telegram")]
         channel: String,
