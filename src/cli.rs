@@ -167,7 +167,11 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
             .await?;
             println!("{}", serde_json::to_string(&added)?);
         }
-        VenueCommand::Poster { venue_id, out, font } => {
+        VenueCommand::Poster {
+            venue_id,
+            out,
+            font,
+        } => {
             let bot = bot_username(settings)?;
             let (venue, codes) = admin::codes(&core, venue_id, &bot).await?;
             match poster::write_all(&core.texts, &venue, &codes, &out, font.as_deref()) {
@@ -177,7 +181,10 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
                     }
                 }
                 Err(poster::PosterError::NoFont) => {
-                    eprintln!("warning: {}; only the SVG posters were written", poster::PosterError::NoFont);
+                    eprintln!(
+                        "warning: {}; only the SVG posters were written",
+                        poster::PosterError::NoFont
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }

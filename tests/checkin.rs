@@ -155,9 +155,15 @@ async fn the_whole_flow(db: &TestDb) {
     let code = arg(result, "code");
     assert_eq!(code.len(), 4);
     let rendered = core.texts.render(ashyq::domain::Lang::Ru, &result.text);
-    assert!(rendered.contains("🟦") && rendered.contains("ВПУСКАТЬ"), "{rendered}");
+    assert!(
+        rendered.contains("🟦") && rendered.contains("ВПУСКАТЬ"),
+        "{rendered}"
+    );
     let data = buttons(result);
-    assert!(data[0].starts_with("ci:r:") && data[1].starts_with("ci:l:"), "{data:?}");
+    assert!(
+        data[0].starts_with("ci:r:") && data[1].starts_with("ci:l:"),
+        "{data:?}"
+    );
 
     // The staff chat got the same check code, and no personal data.
     let feed = queued_for(&core.store, &staff.chat).await;
@@ -281,7 +287,9 @@ async fn the_whole_flow(db: &TestDb) {
     assert!(count(&core.store, "checkin_audit").await >= audits + 4);
 
     // A revoked entrance, a suspended venue, a revoked key.
-    admin::revoke(&core, cafe.venue_id, Some("2")).await.unwrap();
+    admin::revoke(&core, cafe.venue_id, Some("2"))
+        .await
+        .unwrap();
     assert_eq!(v.text(&e1.entry_code).await[0], "checkin-code-revoked");
     assert_eq!(
         keys(&v.send(start(&e1.entry_token)).await)[0],
@@ -337,7 +345,10 @@ async fn automatic_check_out(db: &TestDb) {
     .await;
     let v = Chat::new(&core, "visitor", Some("kk"));
     register(&v, IIN).await;
-    assert_eq!(v.text(&gym.entrances[0].entry_code).await, ["checkin-result"]);
+    assert_eq!(
+        v.text(&gym.entrances[0].entry_code).await,
+        ["checkin-result"]
+    );
 
     clock.advance(chrono::Duration::minutes(44));
     assert_eq!(checkin::run_due(&core).await.unwrap(), 0);
@@ -360,11 +371,10 @@ async fn automatic_check_out(db: &TestDb) {
         keys(&v.send(command("left", "")).await),
         ["checkin-not-inside"]
     );
-    let (how, left_at): (String, i64) =
-        sqlx::query_as("SELECT left_how, left_at FROM checkins")
-            .fetch_one(core.store.pool())
-            .await
-            .unwrap();
+    let (how, left_at): (String, i64) = sqlx::query_as("SELECT left_how, left_at FROM checkins")
+        .fetch_one(core.store.pool())
+        .await
+        .unwrap();
     assert_eq!(how, "auto");
     assert_eq!(left_at, at("2026-11-21T11:00:00+05:00").timestamp_millis());
     core.store.close().await;
@@ -394,12 +404,17 @@ async fn guard(db: &TestDb) {
     assert_eq!(count(&core.store, "checkin_audit").await, 1);
 
     let staff = Chat::new(&core, "guard", Some("ru"));
-    staff.send(start(&invite(&core, airport.venue_id).await)).await;
+    staff
+        .send(start(&invite(&core, airport.venue_id).await))
+        .await;
     assert_eq!(staff.command("guard").await, ["guard-enter-iin"]);
     assert_eq!(staff.text("123").await, ["iin-wrong-length"]);
     assert_eq!(staff.text(IIN).await, ["guard-confirm-consent"]);
     let state = staff.stored_state().await.unwrap();
-    assert!(state.contains("guard_confirm") && !state.contains(IIN), "{state}");
+    assert!(
+        state.contains("guard_confirm") && !state.contains(IIN),
+        "{state}"
+    );
     let out = staff.send(Event::Button("ci:gy".into())).await;
     assert_eq!(keys(&out), ["guard-result"]);
     // Blue at a venue that requires a PCR test: not admitted.
@@ -411,19 +426,18 @@ async fn guard(db: &TestDb) {
             .fetch_one(core.store.pool())
             .await
             .unwrap();
-    assert_eq!((via.as_str(), person.is_some(), admitted), ("guard", true, 0));
-    // The audit knows who looked whom up, by hash only.
-    let (chat_id, hash): (String, Vec<u8>) = sqlx::query_as(
-        "SELECT chat_id, iin_hash FROM checkin_audit WHERE action = 'guard_lookup'",
-    )
-    .fetch_one(core.store.pool())
-    .await
-    .unwrap();
-    assert_eq!(chat_id, "guard");
     assert_eq!(
-        hash,
-        core.vault.lookup_hash(ashyq::crypto::Field::Iin, IIN)
+        (via.as_str(), person.is_some(), admitted),
+        ("guard", true, 0)
     );
+    // The audit knows who looked whom up, by hash only.
+    let (chat_id, hash): (String, Vec<u8>) =
+        sqlx::query_as("SELECT chat_id, iin_hash FROM checkin_audit WHERE action = 'guard_lookup'")
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(chat_id, "guard");
+    assert_eq!(hash, core.vault.lookup_hash(ashyq::crypto::Field::Iin, IIN));
 
     // Cancel, and a look-up of an IIN with no account.
     assert_eq!(

@@ -33,9 +33,22 @@ fn venue_commands() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let add = [
-        "venue", "add", "--name", "Кинотеатр Арман", "--bin", "210540012341", "--address",
-        "Almaty, Abai 1", "--region", "Almaty", "--category", "ordinary", "--entrances", "2",
-        "--max-stay", "2h30m",
+        "venue",
+        "add",
+        "--name",
+        "Кинотеатр Арман",
+        "--bin",
+        "210540012341",
+        "--address",
+        "Almaty, Abai 1",
+        "--region",
+        "Almaty",
+        "--category",
+        "ordinary",
+        "--entrances",
+        "2",
+        "--max-stay",
+        "2h30m",
     ];
     let (ok, _, err) = ashyq(d, &add, None);
     assert!(!ok && err.contains("ASHYQ_BOT_USERNAME"), "{err}");
@@ -48,25 +61,52 @@ fn venue_commands() {
     for e in entrances {
         for key in ["entry_token", "exit_token"] {
             let t = e[key].as_str().unwrap();
-            assert!(t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(
+                t.len() <= 64
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
         }
         let link = e["entry_link"].as_str().unwrap();
         assert_eq!(
             link,
-            format!("https://t.me/ashyq_bot?start={}", e["entry_token"].as_str().unwrap())
+            format!(
+                "https://t.me/ashyq_bot?start={}",
+                e["entry_token"].as_str().unwrap()
+            )
         );
         assert_eq!(e["entry_code"].as_str().unwrap().len(), 8);
     }
 
     let bad = [
-        "venue", "add", "--name", "X", "--bin", "210540012342", "--address", "A", "--region",
-        "R", "--category", "ordinary",
+        "venue",
+        "add",
+        "--name",
+        "X",
+        "--bin",
+        "210540012342",
+        "--address",
+        "A",
+        "--region",
+        "R",
+        "--category",
+        "ordinary",
     ];
     let (ok, _, err) = ashyq(d, &bad, Some("ashyq_bot"));
     assert!(!ok && err.contains("BIN"), "{err}");
     let bad_category = [
-        "venue", "add", "--name", "X", "--bin", "210540012341", "--address", "A", "--region",
-        "R", "--category", "casino",
+        "venue",
+        "add",
+        "--name",
+        "X",
+        "--bin",
+        "210540012341",
+        "--address",
+        "A",
+        "--region",
+        "R",
+        "--category",
+        "casino",
     ];
     let (ok, _, err) = ashyq(d, &bad_category, Some("ashyq_bot"));
     assert!(!ok && err.contains("category"), "{err}");
@@ -83,7 +123,10 @@ fn venue_commands() {
         Some("ashyq_bot"),
     );
     assert!(ok, "{err}");
-    assert!(out.trim().starts_with("https://t.me/ashyq_bot?start=inv_"), "{out}");
+    assert!(
+        out.trim().starts_with("https://t.me/ashyq_bot?start=inv_"),
+        "{out}"
+    );
 
     let (ok, _, err) = ashyq(d, &["region", "set-alert-chat", "Almaty", "-100123"], None);
     assert!(ok, "{err}");
@@ -91,13 +134,22 @@ fn venue_commands() {
     let posters = d.join("posters");
     let (ok, out, err) = ashyq(
         d,
-        &["venue", "poster", &venue_id.to_string(), "--out", posters.to_str().unwrap()],
+        &[
+            "venue",
+            "poster",
+            &venue_id.to_string(),
+            "--out",
+            posters.to_str().unwrap(),
+        ],
         Some("ashyq_bot"),
     );
     assert!(ok, "{err}");
     let svg = posters.join(format!("venue-{venue_id}-1-entry.svg"));
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(text.contains("Кинотеатр Арман") && text.contains("ВХОД"), "{text}");
+    assert!(
+        text.contains("Кинотеатр Арман") && text.contains("ВХОД"),
+        "{text}"
+    );
     assert!(text.contains(entrances[0]["entry_code"].as_str().unwrap()));
     let png = posters.join(format!("venue-{venue_id}-1-entry.png"));
     if png.exists() {
@@ -105,7 +157,11 @@ fn venue_commands() {
         let bytes = std::fs::read(&png).unwrap();
         let decoded = ashyq::qr::decode(&bytes, &ashyq::qr::Limits::default()).unwrap();
         assert_eq!(decoded, [entrances[0]["entry_link"].as_str().unwrap()]);
-        assert!(posters.join(format!("venue-{venue_id}-2-exit.pdf")).exists());
+        assert!(
+            posters
+                .join(format!("venue-{venue_id}-2-exit.pdf"))
+                .exists()
+        );
         assert_eq!(out.lines().count(), 12, "{out}");
     } else {
         eprintln!("notice: no poster font on this machine; PNG/PDF posters not checked ({err})");

@@ -130,7 +130,14 @@ async fn photo_check_in(db: &TestDb) {
     );
 
     // A document that is not an image, and an image document of something else.
-    fake.document(USER, Some("ru"), "doc1", "menu.pdf", "application/pdf", 5_000);
+    fake.document(
+        USER,
+        Some("ru"),
+        "doc1",
+        "menu.pdf",
+        "application/pdf",
+        5_000,
+    );
     let texts = fake.wait_messages(USER, 10).await;
     assert!(texts[8].contains("не изображение"), "{texts:?}");
     fake.add_file("doc2", qr_png("https://example.com/menu"));
@@ -142,7 +149,10 @@ async fn photo_check_in(db: &TestDb) {
     fake.add_file("exit", qr_png(&e.exit_link));
     fake.document(USER, Some("ru"), "exit", "exit.png", "image/png", 3_000);
     let texts = fake.wait_messages(USER, 13).await;
-    assert!(texts[12].contains("Выход из «Kinopark» записан"), "{texts:?}");
+    assert!(
+        texts[12].contains("Выход из «Kinopark» записан"),
+        "{texts:?}"
+    );
 
     assert_eq!(count(&core.store, "checkins").await, 1);
     stop.cancel();

@@ -211,10 +211,7 @@ fn image_of(msg: &Message) -> Option<ImageRef> {
         );
     }
     let doc = msg.document()?;
-    let is_image = doc
-        .mime_type
-        .as_ref()
-        .is_some_and(|m| m.type_() == "image")
+    let is_image = doc.mime_type.as_ref().is_some_and(|m| m.type_() == "image")
         || doc.file_name.as_deref().is_some_and(|n| {
             let n = n.to_ascii_lowercase();
             [".jpg", ".jpeg", ".png", ".webp"]
@@ -268,8 +265,13 @@ async fn on_message(
                 tracing::warn!(error = %e, "image download failed");
                 let chat = chat_ref(msg.chat.id);
                 let lang = core.language_of(&chat, hint.as_deref()).await;
-                return deliver(&bot, &core.texts, msg.chat.id, vec![Core::error_reply(lang)])
-                    .await;
+                return deliver(
+                    &bot,
+                    &core.texts,
+                    msg.chat.id,
+                    vec![Core::error_reply(lang)],
+                )
+                .await;
             }
         },
     };

@@ -276,9 +276,8 @@ async fn iin(
         Err(people::IinConflict) => Ok(vec![Outbound::reply(lang, Msg::new("iin-taken"))]),
         Ok(()) => {
             conv.state = State::Menu;
-            let mut out = vec![
-                Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard()),
-            ];
+            let mut out =
+                vec![Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard())];
             // A check-in that was waiting for the registration completes now.
             out.extend(super::checkin::after_registration(core, tx, conv, chat, lang).await?);
             Ok(out)

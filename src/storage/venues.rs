@@ -116,11 +116,12 @@ pub async fn venues(conn: &mut Conn) -> Result<Vec<VenueRow>, StoreError> {
 }
 
 pub async fn revoke_venue(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE venues SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE venues SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -331,25 +332,29 @@ pub async fn recent_at_entrance(
     entrance_id: i64,
     since_ms: i64,
 ) -> Result<Option<CheckinView>, StoreError> {
-    Ok(sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-        "{VIEW} WHERE c.person_id = $1 AND c.entrance_id = $2 AND c.entered_at >= $3
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.person_id = $1 AND c.entrance_id = $2 AND c.entered_at >= $3
          ORDER BY c.entered_at DESC, c.id DESC LIMIT 1"
-    )))
-    .bind(person_id)
-    .bind(entrance_id)
-    .bind(since_ms)
-    .fetch_optional(&mut *conn)
-    .await?)
+        )))
+        .bind(person_id)
+        .bind(entrance_id)
+        .bind(since_ms)
+        .fetch_optional(&mut *conn)
+        .await?,
+    )
 }
 
 /// Open visits of a person (normally at most one).
 pub async fn open_visits(conn: &mut Conn, person_id: i64) -> Result<Vec<CheckinView>, StoreError> {
-    Ok(sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-        "{VIEW} WHERE c.person_id = $1 AND c.admitted = 1 AND c.left_at IS NULL ORDER BY c.id"
-    )))
-    .bind(person_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.person_id = $1 AND c.admitted = 1 AND c.left_at IS NULL ORDER BY c.id"
+        )))
+        .bind(person_id)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 /// Closes an open visit; `false` when it was already closed.
@@ -395,14 +400,16 @@ pub async fn due_reminders(
     by_ms: i64,
     limit: i64,
 ) -> Result<Vec<CheckinView>, StoreError> {
-    Ok(sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-        "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.reminded_at IS NULL
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.reminded_at IS NULL
            AND c.closes_at <= $1 ORDER BY c.closes_at, c.id LIMIT $2"
-    )))
-    .bind(by_ms)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+        )))
+        .bind(by_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 pub async fn mark_reminded(conn: &mut Conn, id: i64, now_ms: i64) -> Result<(), StoreError> {
@@ -420,14 +427,16 @@ pub async fn due_closes(
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<CheckinView>, StoreError> {
-    Ok(sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-        "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.closes_at <= $1
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.closes_at <= $1
          ORDER BY c.closes_at, c.id LIMIT $2"
-    )))
-    .bind(now_ms)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+        )))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 /// People inside a venue now.

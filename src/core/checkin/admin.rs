@@ -207,7 +207,9 @@ pub async fn codes(
     let venue = venues::venue(&mut conn, venue_id)
         .await?
         .ok_or(AdminError::NoVenue(venue_id))?;
-    let keys = token_keys(core, &mut conn).await?.ok_or(AdminError::NoKey)?;
+    let keys = token_keys(core, &mut conn)
+        .await?
+        .ok_or(AdminError::NoKey)?;
     let codes = venues::entrances_of(&mut conn, venue_id)
         .await?
         .iter()
@@ -299,7 +301,12 @@ pub fn invite_hash(token: &str) -> Vec<u8> {
 }
 
 /// Creates a one-time invite and returns its deep link.
-pub async fn invite(core: &Core, venue_id: i64, role: &str, bot: &str) -> Result<String, AdminError> {
+pub async fn invite(
+    core: &Core,
+    venue_id: i64,
+    role: &str,
+    bot: &str,
+) -> Result<String, AdminError> {
     if !ROLES.contains(&role) {
         return Err(AdminError::Role(role.into()));
     }

@@ -181,10 +181,14 @@ pub(super) async fn intercept(
     match event {
         Event::Command { name, arg } if name == "start" && !arg.is_empty() => {
             if let Some(invite) = arg.strip_prefix(admin::INVITE_PREFIX) {
-                return Ok(Some(accept_invite(core, tx, conv, chat, lang, invite).await?));
+                return Ok(Some(
+                    accept_invite(core, tx, conv, chat, lang, invite).await?,
+                ));
             }
             leave_guard(conv);
-            Ok(Some(by_token(core, tx, conv, chat, lang, arg, Via::Link).await?))
+            Ok(Some(
+                by_token(core, tx, conv, chat, lang, arg, Via::Link).await?,
+            ))
         }
         Event::Command { name, arg } if name == "guard" => {
             Ok(Some(guard_start(core, tx, conv, chat, lang, arg).await?))
@@ -214,17 +218,19 @@ pub(super) async fn intercept(
             };
             Ok(Some(by_scan(core, tx, conv, chat, lang, scan).await?))
         }
-        Event::Unsupported(MediaKind::OversizedImage) => {
-            Ok(Some(refuse(conv, lang, Msg::new("checkin-image-too-large"))))
-        }
+        Event::Unsupported(MediaKind::OversizedImage) => Ok(Some(refuse(
+            conv,
+            lang,
+            Msg::new("checkin-image-too-large"),
+        ))),
         Event::Unsupported(MediaKind::Document)
             if matches!(conv.state, State::Menu | State::Idle) =>
         {
             Ok(Some(refuse(conv, lang, Msg::new("checkin-not-an-image"))))
         }
-        Event::Button(data) if data.starts_with("ci:") => {
-            Ok(Some(on_button(core, tx, conv, chat, lang, &data[3..]).await?))
-        }
+        Event::Button(data) if data.starts_with("ci:") => Ok(Some(
+            on_button(core, tx, conv, chat, lang, &data[3..]).await?,
+        )),
         Event::Text(text) if matches!(conv.state, State::GuardIin { .. }) => {
             Ok(Some(guard_iin(core, tx, conv, chat, lang, text).await?))
         }
@@ -267,7 +273,17 @@ pub(super) async fn after_registration(
         return Ok(Vec::new());
     }
     let kind = Kind::parse(&kind).unwrap_or(Kind::Entry);
-    check_in(core, tx, conv, chat, lang, entrance_id, kind, Via::parse(&via)).await
+    check_in(
+        core,
+        tx,
+        conv,
+        chat,
+        lang,
+        entrance_id,
+        kind,
+        Via::parse(&via),
+    )
+    .await
 }
 
 fn resume(menu: bool) -> State {
@@ -364,8 +380,17 @@ async fn by_scan(
             match keys.as_ref().map(|k| k.verify(raw)) {
                 Some(Ok(t)) => {
                     leave_guard(conv);
-                    return check_in(core, tx, conv, chat, lang, t.entrance_id, t.kind, Via::Photo)
-                        .await;
+                    return check_in(
+                        core,
+                        tx,
+                        conv,
+                        chat,
+                        lang,
+                        t.entrance_id,
+                        t.kind,
+                        Via::Photo,
+                    )
+                    .await;
                 }
                 Some(Err(e)) => refused = Some(e),
                 None => refused = Some(TokenError::UnknownKey),
@@ -446,8 +471,15 @@ async fn check_in(
                     leave(core, tx, lang, &v, "exit_code").await
                 }
                 None => {
-                    audit_refusal(core, tx, chat, Some(person), "exit_without_entry", Some(&door))
-                        .await?;
+                    audit_refusal(
+                        core,
+                        tx,
+                        chat,
+                        Some(person),
+                        "exit_without_entry",
+                        Some(&door),
+                    )
+                    .await?;
                     Ok(refuse(
                         conv,
                         lang,
@@ -478,8 +510,8 @@ async fn check_in(
                 .await?;
                 return Ok(vec![result(&prev, lang)]);
             }
-            let status = crate::status::person_status(tx, &core.vault, person, core.clock.now())
-                .await?;
+            let status =
+                crate::status::person_status(tx, &core.vault, person, core.clock.now()).await?;
             let category = VenueCategory::parse(&door.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
             let view = record_entry(
@@ -546,8 +578,7 @@ async fn record_entry(
     }
     let mut code = token::new_check_code();
     for _ in 0..20 {
-        if !venues::check_code_taken(tx, target.venue_id, &code, now - CHECK_CODE_WINDOW_MS)
-            .await?
+        if !venues::check_code_taken(tx, target.venue_id, &code, now - CHECK_CODE_WINDOW_MS).await?
         {
             break;
         }
@@ -621,7 +652,10 @@ async fn record_entry(
     if alerts_sanitary_control(decision.colour) {
         match venues::alert_chat(tx, &view.region).await? {
             Some((to, lang)) => {
-                let lang = lang.as_deref().and_then(Lang::from_code).unwrap_or(Lang::Ru);
+                let lang = lang
+                    .as_deref()
+                    .and_then(Lang::from_code)
+                    .unwrap_or(Lang::Ru);
                 let alert = Outbound {
                     to: Recipient::Chat(to.clone()),
                     lang,
@@ -810,7 +844,9 @@ async fn occupancy(tx: &mut Tx, chat: &ChatRef, lang: Lang) -> Result<Vec<Outbou
         let n = venues::occupancy(tx, venue_id).await?;
         out.push(Outbound::reply(
             lang,
-            Msg::new("occupancy-line").arg("venue", name).num("count", n),
+            Msg::new("occupancy-line")
+                .arg("venue", name)
+                .num("count", n),
         ));
     }
     Ok(out)
@@ -918,7 +954,9 @@ async fn guard_iin(
                 IinError::BadChecksum => Msg::new("iin-bad-checksum"),
                 IinError::ImpossibleDate => Msg::new("iin-impossible-date"),
             };
-            return Ok(vec![Outbound::reply(lang, msg).with_keyboard(cancel_keyboard())]);
+            return Ok(vec![
+                Outbound::reply(lang, msg).with_keyboard(cancel_keyboard()),
+            ]);
         }
     };
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
@@ -1037,8 +1075,14 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
                     format!("ci:l:{}", v.id),
                 )]]),
             };
-            core.enqueue(&mut tx, &to, &msg, Some(&format!("ci-remind-{}", v.id)), None)
-                .await?;
+            core.enqueue(
+                &mut tx,
+                &to,
+                &msg,
+                Some(&format!("ci-remind-{}", v.id)),
+                None,
+            )
+            .await?;
         }
         done += 1;
     }
@@ -1189,7 +1233,9 @@ mod tests {
         .await
         .unwrap();
         let sanitary = ChatRef::new("telegram", "-100500");
-        admin::set_alert_chat(&core, "ALMATY", &sanitary).await.unwrap();
+        admin::set_alert_chat(&core, "ALMATY", &sanitary)
+            .await
+            .unwrap();
         let staff = ChatRef::new("telegram", "77");
         let visitor = ChatRef::new("telegram", "88");
         let mut tx = core.store.begin().await.unwrap();
@@ -1229,7 +1275,9 @@ mod tests {
         tx.commit().await.unwrap();
         let mut conn = core.store.pool().acquire().await.unwrap();
         let now = core.now_ms();
-        let alerts = outbox::due_for_chat(&mut conn, &sanitary, now).await.unwrap();
+        let alerts = outbox::due_for_chat(&mut conn, &sanitary, now)
+            .await
+            .unwrap();
         assert_eq!(alerts.len(), 2, "red and yellow only");
         let texts: Vec<String> = alerts
             .iter()
@@ -1239,8 +1287,16 @@ mod tests {
                 core.texts.render(Lang::Ru, &m.text)
             })
             .collect();
-        assert!(texts[0].contains("КРАСНЫЙ") && texts[0].contains("Kino"), "{}", texts[0]);
-        assert!(texts[1].contains("ЖЁЛТЫЙ") && texts[1].contains("A-"), "{}", texts[1]);
+        assert!(
+            texts[0].contains("КРАСНЫЙ") && texts[0].contains("Kino"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[1].contains("ЖЁЛТЫЙ") && texts[1].contains("A-"),
+            "{}",
+            texts[1]
+        );
         let feed = outbox::due_for_chat(&mut conn, &staff, now).await.unwrap();
         assert_eq!(feed.len(), 4, "every attempt reaches the staff feed");
         for (row, code) in feed.iter().zip(&codes) {
@@ -1254,7 +1310,10 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), codes.len());
         // Only the last (admitted) visit is open: each admitted entry closed the one before.
-        assert_eq!(venues::occupancy(&mut conn, added.venue_id).await.unwrap(), 1);
+        assert_eq!(
+            venues::occupancy(&mut conn, added.venue_id).await.unwrap(),
+            1
+        );
     }
 
     #[test]

@@ -125,7 +125,11 @@ fn qr_modules(link: &str) -> Result<(usize, Vec<bool>), PosterError> {
 }
 
 fn accent(exit: bool) -> [u8; 3] {
-    if exit { [0xB0, 0x3A, 0x2E] } else { [0x1E, 0x7D, 0x4F] }
+    if exit {
+        [0xB0, 0x3A, 0x2E]
+    } else {
+        [0x1E, 0x7D, 0x4F]
+    }
 }
 
 fn xml_escape(s: &str) -> String {
@@ -167,7 +171,9 @@ pub fn svg(p: &PosterText) -> Result<String, PosterError> {
     out.push('\n');
     out.push_str(r#"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297">"#);
     out.push_str(r##"<rect width="210" height="297" fill="#ffffff"/>"##);
-    out.push_str(&format!(r#"<rect width="210" height="28" fill="{colour}"/>"#));
+    out.push_str(&format!(
+        r#"<rect width="210" height="28" fill="{colour}"/>"#
+    ));
     out.push_str(&text(19.0, 14.0, "bold", "#ffffff", "ASHYQ"));
     out.push_str(&text(44.0, 11.0, "bold", "#111111", &p.venue));
     out.push_str(&text(60.0, 10.0, "bold", &colour, &p.kind));
@@ -299,8 +305,22 @@ pub fn raster(p: &PosterText, font: &FontVec) -> Result<Vec<u8>, PosterError> {
     let y = below as f32;
     c.text(font, &p.code_label, y + 30.0, 34.0, [51, 51, 51], wmax);
     c.text(font, &p.code, y + 110.0, 110.0, [17, 17, 17], wmax);
-    c.text(font, &p.instructions[0], y + 200.0, 32.0, [17, 17, 17], wmax);
-    c.text(font, &p.instructions[1], y + 245.0, 32.0, [17, 17, 17], wmax);
+    c.text(
+        font,
+        &p.instructions[0],
+        y + 200.0,
+        32.0,
+        [17, 17, 17],
+        wmax,
+    );
+    c.text(
+        font,
+        &p.instructions[1],
+        y + 245.0,
+        32.0,
+        [17, 17, 17],
+        wmax,
+    );
     c.text(font, &p.staff[0], y + 310.0, 25.0, [85, 85, 85], wmax);
     c.text(font, &p.staff[1], y + 345.0, 25.0, [85, 85, 85], wmax);
     Ok(c.rgb)
@@ -354,7 +374,9 @@ fn pdf(jpeg: &[u8], w: u32, h: u32) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }

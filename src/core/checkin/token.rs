@@ -87,7 +87,11 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TokenKeys(live: {:?}, current: {})", self.live, self.current)
+        write!(
+            f,
+            "TokenKeys(live: {:?}, current: {})",
+            self.live, self.current
+        )
     }
 }
 
@@ -114,8 +118,7 @@ impl TokenKeys {
     }
 
     fn mac(&self, kid: u16, body: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.key(kid)).expect("any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key(kid)).expect("any key length");
         mac.update(b"ashyq-venue-token/v1:");
         mac.update(body);
         let full = mac.finalize().into_bytes();
@@ -170,7 +173,11 @@ impl TokenKeys {
         }
         let id = u32::from_be_bytes([bytes[2], bytes[3], bytes[4], bytes[5]]);
         Ok(VerifiedToken {
-            kind: if bytes[1] == 0 { Kind::Entry } else { Kind::Exit },
+            kind: if bytes[1] == 0 {
+                Kind::Entry
+            } else {
+                Kind::Exit
+            },
             entrance_id: i64::from(id),
             kid,
         })
@@ -199,9 +206,15 @@ pub enum Payload<'a> {
 pub fn payload_of(text: &str) -> Payload<'_> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
-    let is_tg = ["https://t.me/", "http://t.me/", "t.me/", "https://telegram.me/", "tg://resolve"]
-        .iter()
-        .any(|p| lower.starts_with(p));
+    let is_tg = [
+        "https://t.me/",
+        "http://t.me/",
+        "t.me/",
+        "https://telegram.me/",
+        "tg://resolve",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p));
     if is_tg && let Some(q) = text.find('?') {
         for pair in text[q + 1..].split('&') {
             if let Some(v) = pair.strip_prefix("start=") {
@@ -268,11 +281,18 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_fit_telegram() {
         let k = keys();
-        for (kind, id) in [(Kind::Entry, 1), (Kind::Exit, 1), (Kind::Entry, 4_000_000_000)] {
+        for (kind, id) in [
+            (Kind::Entry, 1),
+            (Kind::Exit, 1),
+            (Kind::Entry, 4_000_000_000),
+        ] {
             let t = k.sign(kind, id);
             assert_eq!(t.len(), TOKEN_CHARS);
             assert!(t.len() <= 64);
-            assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(
+                t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
             let v = k.verify(&t).unwrap();
             assert_eq!((v.kind, v.entrance_id, v.kid), (kind, id, 2));
         }
@@ -289,7 +309,10 @@ mod tests {
         let unknown = k.sign_with(3, Kind::Entry, 9);
         assert_eq!(k.verify(&unknown), Err(TokenError::UnknownKey));
         let other = TokenKeys::new(&[8u8; 32], &[1, 2]).unwrap();
-        assert_eq!(other.verify(&k.sign(Kind::Entry, 9)), Err(TokenError::BadMac));
+        assert_eq!(
+            other.verify(&k.sign(Kind::Entry, 9)),
+            Err(TokenError::BadMac)
+        );
         assert!(TokenKeys::new(&[7u8; 32], &[]).is_none());
     }
 
@@ -304,7 +327,10 @@ mod tests {
             payload_of(&format!("tg://resolve?domain=x&start={t}")),
             Payload::Token(&t)
         );
-        assert_eq!(payload_of("https://example.com/?start=abc"), Payload::Foreign);
+        assert_eq!(
+            payload_of("https://example.com/?start=abc"),
+            Payload::Foreign
+        );
         assert_eq!(payload_of("https://t.me/somebody"), Payload::Foreign);
         assert_eq!(payload_of("WIFI:S:cafe;T:WPA;P:secret;;"), Payload::Foreign);
     }
@@ -320,7 +346,11 @@ mod tests {
         }
         assert_eq!(parse_short_code("k7p-2qx9"), Some("K7P-2QX9".into()));
         assert_eq!(parse_short_code("K7P2QX9"), Some("K7P-2QX9".into()));
-        assert_eq!(parse_short_code("K7P-2QX0"), None, "0 is not in the alphabet");
+        assert_eq!(
+            parse_short_code("K7P-2QX0"),
+            None,
+            "0 is not in the alphabet"
+        );
         assert_eq!(parse_short_code("I7P-2QX9"), None);
         assert_eq!(parse_short_code("K7P-2QX"), None);
         assert_eq!(parse_short_code("900101300017"), None);
