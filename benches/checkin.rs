@@ -325,14 +325,12 @@ fn main() {
             }
         }
         // Alternate venues so that every photo is a new visit, not a repeat.
-        let pairs = photos[0].len().min(photos[1].len());
         let visitor = &chats[0];
         let mut photo_lat = Vec::new();
         for _round in 0..3 {
-            for k in 0..pairs {
-                for side in [0, 1] {
-                    let jpeg = photos[side][k].clone();
-                    let took = check_in(&core, visitor, Event::Image(jpeg)).await;
+            for (first, second) in photos[0].iter().zip(&photos[1]) {
+                for jpeg in [first, second] {
+                    let took = check_in(&core, visitor, Event::Image(jpeg.clone())).await;
                     photo_lat.push(took.as_secs_f64() * 1000.0);
                 }
             }

@@ -219,9 +219,8 @@ impl Canvas {
         }
         let i = ((y as u32 * self.w + x as u32) * 3) as usize;
         let a = a.clamp(0.0, 1.0);
-        for k in 0..3 {
-            let old = f32::from(self.rgb[i + k]);
-            self.rgb[i + k] = (old * (1.0 - a) + f32::from(c[k]) * a).round() as u8;
+        for (px, ink) in self.rgb[i..i + 3].iter_mut().zip(c) {
+            *px = (f32::from(*px) * (1.0 - a) + f32::from(ink) * a).round() as u8;
         }
     }
 
