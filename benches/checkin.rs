@@ -233,8 +233,11 @@ fn main() {
         );
         return;
     };
-    let secs = env_num("BENCH_SECS", 15);
-    let clients = env_num("BENCH_CLIENTS", 8);
+    // `cargo test --all-targets` runs this without `--bench`: a short smoke run only.
+    let full = std::env::args().any(|a| a == "--bench");
+    let secs = if full { env_num("BENCH_SECS", 15) } else { 1 };
+    let clients = if full { env_num("BENCH_CLIENTS", 8) } else { 2 };
+    let photo_count = if full { 60 } else { 4 };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -295,7 +298,15 @@ fn main() {
         );
 
         // pgbench -N on the same server, same clients, same duration.
-        match pgbench(&admin_url, clients, secs).await {
+        let pgbench_tps = if full {
+            pgbench(&admin_url, clients, secs).await
+        } else {
+            None
+        };
+        match pgbench_tps {
+            _ if !full => {
+                println!("(smoke run: `cargo bench --bench checkin` runs pgbench and the full set)")
+            }
             Some(tps) => println!(
                 "pgbench -N ({clients} clients, 2 threads, {secs} s, scale 4): {tps:.0} tps; ratio core/pgbench = {:.2}",
                 ours / tps
@@ -306,7 +317,7 @@ fn main() {
         // 2. Photo check-ins: 1280x960 JPEG photos of posters, decode + database + reply.
         let mut photos: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
         let mut tried = 0;
-        for i in 0..60 {
+        for i in 0..photo_count {
             let side = i % 2;
             let link = if side == 0 { &a.entry_link } else { &b.entry_link };
             let (rgb, _, _) =
