@@ -234,16 +234,28 @@ pub struct Door {
     pub max_stay_ms: i64,
     pub venue_revoked_at: Option<i64>,
     pub suspended_until: Option<i64>,
+    /// 1 when the signing key id asked about is live (always 1 when none was asked).
+    pub key_live: i64,
 }
 
-pub async fn door(conn: &mut Conn, entrance_id: i64) -> Result<Option<Door>, StoreError> {
+/// An entrance and its venue; with `kid`, also whether that signing key is live (one round
+/// trip for both).
+pub async fn door(
+    conn: &mut Conn,
+    entrance_id: i64,
+    kid: Option<i64>,
+) -> Result<Option<Door>, StoreError> {
     Ok(sqlx::query_as::<_, Door>(
         "SELECT e.id AS entrance_id, e.name AS entrance_name, e.revoked_at AS entrance_revoked_at,
                 v.id AS venue_id, v.name AS venue_name, v.region, v.category, v.max_stay_ms,
-                v.revoked_at AS venue_revoked_at, v.suspended_until
+                v.revoked_at AS venue_revoked_at, v.suspended_until,
+                CASE WHEN $2 < 0 THEN 1 ELSE
+                    (SELECT COUNT(*) FROM qr_keys k WHERE k.kid = $2 AND k.revoked_at IS NULL)
+                END AS key_live
          FROM entrances e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
     )
     .bind(entrance_id)
+    .bind(kid.unwrap_or(-1))
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -265,11 +277,20 @@ pub struct NewCheckin<'a> {
     pub closes_at: i64,
 }
 
-pub async fn insert_checkin(conn: &mut Conn, c: &NewCheckin<'_>) -> Result<i64, StoreError> {
-    let (id,): (i64,) = sqlx::query_as(
+/// Inserts a check-in unless its check code was already used at the venue since
+/// `code_since_ms`: `None` then (draw another code and retry).
+pub async fn insert_checkin(
+    conn: &mut Conn,
+    c: &NewCheckin<'_>,
+    code_since_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO checkins (venue_id, entrance_id, person_id, iin_hash, channel, chat_id, via,
             colour, admitted, check_code, entered_at, closes_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+         WHERE NOT EXISTS (SELECT 1 FROM checkins o
+                           WHERE o.venue_id = $1 AND o.check_code = $10 AND o.entered_at >= $13)
+         RETURNING id",
     )
     .bind(c.venue_id)
     .bind(c.entrance_id)
@@ -283,9 +304,10 @@ pub async fn insert_checkin(conn: &mut Conn, c: &NewCheckin<'_>) -> Result<i64, 
     .bind(c.check_code)
     .bind(c.entered_at)
     .bind(c.closes_at)
-    .fetch_one(&mut *conn)
+    .bind(code_since_ms)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(row.map(|r| r.0))
 }
 
 /// A check-in with the names a reply shows.
@@ -325,22 +347,25 @@ pub async fn checkin(conn: &mut Conn, id: i64) -> Result<Option<CheckinView>, St
     )
 }
 
-/// The person's latest attempt at this entrance since `since_ms` (a repeated scan).
-pub async fn recent_at_entrance(
+/// In one query: the person's open visits and their attempts at `entrance_id` since
+/// `since_ms`, newest first.
+pub async fn person_visits(
     conn: &mut Conn,
     person_id: i64,
     entrance_id: i64,
     since_ms: i64,
-) -> Result<Option<CheckinView>, StoreError> {
+) -> Result<Vec<CheckinView>, StoreError> {
     Ok(
         sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-            "{VIEW} WHERE c.person_id = $1 AND c.entrance_id = $2 AND c.entered_at >= $3
-         ORDER BY c.entered_at DESC, c.id DESC LIMIT 1"
+            "{VIEW} WHERE c.person_id = $1
+           AND ((c.admitted = 1 AND c.left_at IS NULL)
+                OR (c.entrance_id = $2 AND c.entered_at >= $3))
+         ORDER BY c.entered_at DESC, c.id DESC"
         )))
         .bind(person_id)
         .bind(entrance_id)
         .bind(since_ms)
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?,
     )
 }
@@ -373,25 +398,6 @@ pub async fn close_visit(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Whether a check code is already used at the venue since `since_ms`.
-pub async fn check_code_taken(
-    conn: &mut Conn,
-    venue_id: i64,
-    code: &str,
-    since_ms: i64,
-) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM checkins WHERE venue_id = $1 AND check_code = $2 AND entered_at >= $3
-         LIMIT 1",
-    )
-    .bind(venue_id)
-    .bind(code)
-    .bind(since_ms)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
 }
 
 /// Open visits that reach their maximum stay by `by_ms`, with no reminder sent yet.

@@ -240,9 +240,13 @@ pub(super) async fn intercept(
             };
             match venues::entrance_by_code(tx, &code).await? {
                 Some((entrance_id, exit)) => {
-                    let kind = if exit { Kind::Exit } else { Kind::Entry };
+                    let code = Code {
+                        entrance_id,
+                        kind: if exit { Kind::Exit } else { Kind::Entry },
+                        kid: None,
+                    };
                     Ok(Some(
-                        check_in(core, tx, conv, chat, lang, entrance_id, kind, Via::Code).await?,
+                        check_in(core, tx, conv, chat, lang, code, Via::Code).await?,
                     ))
                 }
                 None => Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown")))),
@@ -272,18 +276,12 @@ pub(super) async fn after_registration(
     if core.now_ms() - created_at > 3_600_000 {
         return Ok(Vec::new());
     }
-    let kind = Kind::parse(&kind).unwrap_or(Kind::Entry);
-    check_in(
-        core,
-        tx,
-        conv,
-        chat,
-        lang,
+    let code = Code {
         entrance_id,
-        kind,
-        Via::parse(&via),
-    )
-    .await
+        kind: Kind::parse(&kind).unwrap_or(Kind::Entry),
+        kid: None,
+    };
+    check_in(core, tx, conv, chat, lang, code, Via::parse(&via)).await
 }
 
 fn resume(menu: bool) -> State {
@@ -330,12 +328,16 @@ async fn by_token(
     raw: &str,
     via: Via,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let verified = match token_keys(core, tx).await? {
-        Some(keys) => keys.verify(raw),
-        None => Err(TokenError::UnknownKey),
-    };
-    match verified {
-        Ok(t) => check_in(core, tx, conv, chat, lang, t.entrance_id, t.kind, via).await,
+    // The MAC is checked here; whether its key id is live, with the door, in one query.
+    match TokenKeys::unchecked(core.vault.signing_key()).verify(raw) {
+        Ok(t) => {
+            let code = Code {
+                entrance_id: t.entrance_id,
+                kind: t.kind,
+                kid: Some(t.kid),
+            };
+            check_in(core, tx, conv, chat, lang, code, via).await
+        }
         Err(e) => {
             let (outcome, key) = match e {
                 TokenError::UnknownKey => ("revoked_key", "checkin-code-revoked"),
@@ -373,27 +375,21 @@ async fn by_scan(
         return Ok(refuse(conv, lang, Msg::new("checkin-no-qr")));
     }
     // A photo may hold several codes; the first one of ours that verifies counts.
-    let keys = token_keys(core, tx).await?;
+    let keys = TokenKeys::unchecked(core.vault.signing_key());
     let mut refused = None;
     for text in texts {
         if let Payload::Token(raw) = token::payload_of(text) {
-            match keys.as_ref().map(|k| k.verify(raw)) {
-                Some(Ok(t)) => {
+            match keys.verify(raw) {
+                Ok(t) => {
                     leave_guard(conv);
-                    return check_in(
-                        core,
-                        tx,
-                        conv,
-                        chat,
-                        lang,
-                        t.entrance_id,
-                        t.kind,
-                        Via::Photo,
-                    )
-                    .await;
+                    let code = Code {
+                        entrance_id: t.entrance_id,
+                        kind: t.kind,
+                        kid: Some(t.kid),
+                    };
+                    return check_in(core, tx, conv, chat, lang, code, Via::Photo).await;
                 }
-                Some(Err(e)) => refused = Some(e),
-                None => refused = Some(TokenError::UnknownKey),
+                Err(e) => refused = Some(e),
             }
         }
     }
@@ -416,13 +412,18 @@ async fn usable_door(
     tx: &mut Tx,
     chat: &ChatRef,
     person_id: Option<i64>,
-    entrance_id: i64,
+    code: Code,
 ) -> Result<Result<Door, Msg>, CoreError> {
     let now = core.now_ms();
-    let Some(door) = venues::door(tx, entrance_id).await? else {
+    let kid = code.kid.map(i64::from);
+    let Some(door) = venues::door(tx, code.entrance_id, kid).await? else {
         audit_refusal(core, tx, chat, person_id, "unknown_entrance", None).await?;
         return Ok(Err(Msg::new("checkin-code-revoked")));
     };
+    if door.key_live == 0 {
+        audit_refusal(core, tx, chat, person_id, "revoked_key", Some(&door)).await?;
+        return Ok(Err(Msg::new("checkin-code-revoked")));
+    }
     if door.entrance_revoked_at.is_some() || door.venue_revoked_at.is_some() {
         audit_refusal(core, tx, chat, person_id, "revoked", Some(&door)).await?;
         return Ok(Err(Msg::new("checkin-code-revoked")));
@@ -436,19 +437,28 @@ async fn usable_door(
     Ok(Ok(door))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A code that named an entrance: by token (with its key id) or by short code.
+#[derive(Debug, Clone, Copy)]
+struct Code {
+    entrance_id: i64,
+    kind: Kind,
+    kid: Option<u16>,
+}
+
 async fn check_in(
     core: &Core,
     tx: &mut Tx,
     conv: &mut Conversation,
     chat: &ChatRef,
     lang: Lang,
-    entrance_id: i64,
-    kind: Kind,
+    code: Code,
     via: Via,
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
-    let door = match usable_door(core, tx, chat, conv.person_id, entrance_id).await? {
+    let Code {
+        entrance_id, kind, ..
+    } = code;
+    let door = match usable_door(core, tx, chat, conv.person_id, code).await? {
         Ok(door) => door,
         Err(msg) => return Ok(refuse(conv, lang, msg)),
     };
@@ -489,8 +499,12 @@ async fn check_in(
             }
         }
         Kind::Entry => {
-            if let Some(prev) =
-                venues::recent_at_entrance(tx, person, entrance_id, now - REPEAT_WINDOW_MS).await?
+            let since = now - REPEAT_WINDOW_MS;
+            let visits = venues::person_visits(tx, person, entrance_id, since).await?;
+            let recent = visits
+                .iter()
+                .find(|v| v.entrance_id == Some(entrance_id) && v.entered_at >= since);
+            if let Some(prev) = recent
                 && prev.left_at.is_none()
             {
                 venues::audit(
@@ -508,7 +522,7 @@ async fn check_in(
                     now,
                 )
                 .await?;
-                return Ok(vec![result(&prev, lang)]);
+                return Ok(vec![result(prev, lang)]);
             }
             let status =
                 crate::status::person_status(tx, &core.vault, person, core.clock.now()).await?;
@@ -524,6 +538,13 @@ async fn check_in(
                     chat: Some(chat),
                     via,
                     actor: chat,
+                    open: Some(
+                        visits
+                            .iter()
+                            .filter(|v| v.admitted == 1 && v.left_at.is_none())
+                            .map(|v| v.id)
+                            .collect(),
+                    ),
                 },
                 decision,
             )
@@ -536,14 +557,22 @@ async fn check_in(
 /// Where an entry is recorded.
 struct Target {
     venue_id: i64,
+    venue_name: String,
+    region: String,
+    category: String,
     entrance_id: Option<i64>,
+    entrance_name: Option<String>,
     max_stay_ms: i64,
 }
 
 fn door_target(door: &Door) -> Target {
     Target {
         venue_id: door.venue_id,
+        venue_name: door.venue_name.clone(),
+        region: door.region.clone(),
+        category: door.category.clone(),
         entrance_id: Some(door.entrance_id),
+        entrance_name: Some(door.entrance_name.clone()),
         max_stay_ms: door.max_stay_ms,
     }
 }
@@ -557,6 +586,8 @@ struct Entrant<'a> {
     via: Via,
     /// The chat that caused the entry (the visitor, or the guard).
     actor: &'a ChatRef,
+    /// The person's open visits when the caller already read them.
+    open: Option<Vec<i64>>,
 }
 
 /// Records an entry attempt: closes the person's other open visits when admitted, writes the
@@ -572,21 +603,23 @@ async fn record_entry(
     if decision.admit
         && let Some(person) = who.person_id
     {
-        for open in venues::open_visits(tx, person).await? {
-            venues::close_visit(tx, open.id, now, "next_entry").await?;
+        let open = match who.open {
+            Some(ids) => ids,
+            None => venues::open_visits(tx, person)
+                .await?
+                .into_iter()
+                .map(|v| v.id)
+                .collect(),
+        };
+        for visit in open {
+            venues::close_visit(tx, visit, now, "next_entry").await?;
         }
     }
-    let mut code = token::new_check_code();
+    // A fresh check code, unique at the venue for a day (the insert refuses a taken one).
+    let mut inserted = None;
     for _ in 0..20 {
-        if !venues::check_code_taken(tx, target.venue_id, &code, now - CHECK_CODE_WINDOW_MS).await?
-        {
-            break;
-        }
-        code = token::new_check_code();
-    }
-    let id = venues::insert_checkin(
-        tx,
-        &NewCheckin {
+        let code = token::new_check_code();
+        let row = NewCheckin {
             venue_id: target.venue_id,
             entrance_id: target.entrance_id,
             person_id: who.person_id,
@@ -598,9 +631,17 @@ async fn record_entry(
             check_code: &code,
             entered_at: now,
             closes_at: now + target.max_stay_ms,
-        },
-    )
-    .await?;
+        };
+        if let Some(id) = venues::insert_checkin(tx, &row, now - CHECK_CODE_WINDOW_MS).await? {
+            inserted = Some((id, code));
+            break;
+        }
+    }
+    let (id, code) = inserted.ok_or_else(|| {
+        StoreError::Db(sqlx::Error::Protocol(
+            "no free check code at the venue".into(),
+        ))
+    })?;
     let audit_id = venues::audit(
         tx,
         &AuditLine {
@@ -620,9 +661,25 @@ async fn record_entry(
         now,
     )
     .await?;
-    let view = venues::checkin(tx, id)
-        .await?
-        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+    let view = CheckinView {
+        id,
+        venue_id: target.venue_id,
+        venue_name: target.venue_name.clone(),
+        region: target.region.clone(),
+        category: target.category.clone(),
+        entrance_id: target.entrance_id,
+        entrance_name: target.entrance_name.clone(),
+        person_id: who.person_id,
+        channel: who.chat.map(|c| c.channel.clone()),
+        chat_id: who.chat.map(|c| c.chat_id.clone()),
+        via: who.via.as_str().to_string(),
+        colour: decision.colour.as_str().to_string(),
+        admitted: i64::from(decision.admit),
+        check_code: code.clone(),
+        entered_at: now,
+        closes_at: now + target.max_stay_ms,
+        left_at: None,
+    };
     // The live staff feed: every attempt, no name, no IIN.
     for staff in venues::staff_chats(tx, target.venue_id).await? {
         let to = ChatRef::new(&staff.channel, staff.chat_id.clone());
@@ -1024,7 +1081,11 @@ async fn guard_confirm(
         tx,
         &Target {
             venue_id,
+            venue_name: venue.name.clone(),
+            region: venue.region.clone(),
+            category: venue.category.clone(),
             entrance_id: None,
+            entrance_name: None,
             max_stay_ms: venue.max_stay_ms,
         },
         Entrant {
@@ -1033,6 +1094,7 @@ async fn guard_confirm(
             chat: None,
             via: Via::Guard,
             actor: chat,
+            open: None,
         },
         decision,
     )
@@ -1246,7 +1308,7 @@ mod tests {
             .await
             .unwrap();
         let entrance = venues::entrances_of(&mut tx, added.venue_id).await.unwrap()[0].id;
-        let door = venues::door(&mut tx, entrance).await.unwrap().unwrap();
+        let door = venues::door(&mut tx, entrance, None).await.unwrap().unwrap();
         let mut codes = Vec::new();
         for (colour, admit) in [
             (Colour::Red, false),
@@ -1264,6 +1326,7 @@ mod tests {
                     chat: Some(&visitor),
                     via: Via::Photo,
                     actor: &visitor,
+                    open: None,
                 },
                 Decision { colour, admit },
             )
