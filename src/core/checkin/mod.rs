@@ -1308,7 +1308,10 @@ mod tests {
             .await
             .unwrap();
         let entrance = venues::entrances_of(&mut tx, added.venue_id).await.unwrap()[0].id;
-        let door = venues::door(&mut tx, entrance, None).await.unwrap().unwrap();
+        let door = venues::door(&mut tx, entrance, None)
+            .await
+            .unwrap()
+            .unwrap();
         let mut codes = Vec::new();
         for (colour, admit) in [
             (Colour::Red, false),
