@@ -44,6 +44,13 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     };
     let (bound, http_task) = spawn_http(http, state).await?;
     tracing::info!(%bound, "HTTP listening (GET /healthz)");
+    // Automatic check-out and its reminders.
+    let stop_due = tokio_util::sync::CancellationToken::new();
+    let due = tokio::spawn(crate::core::checkin::run_due_loop(
+        core.clone(),
+        std::time::Duration::from_secs(30),
+        stop_due.clone(),
+    ));
     if telegram_on {
         let bot = telegram::bot_from_env();
         if let Err(e) = telegram::set_commands(&bot, &core.texts).await {
@@ -73,6 +80,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         );
         tokio::signal::ctrl_c().await?;
     }
+    stop_due.cancel();
+    let _ = due.await;
     http_task.abort();
     core.store.close().await;
     Ok(())

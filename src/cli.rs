@@ -43,6 +43,16 @@ pub enum Command {
         #[arg(long, env = "ASHYQ_HTTP", default_value = "127.0.0.1:8080")]
         http: SocketAddr,
     },
+    /// Venues: add, list, posters, invites, revocation.
+    Venue {
+        #[command(subcommand)]
+        command: VenueCommand,
+    },
+    /// Regions: the sanitary-control chat alerted about red and yellow attempts.
+    Region {
+        #[command(subcommand)]
+        command: RegionCommand,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Print a new random secret for ASHYQ_SECRET_KEY.
@@ -89,6 +99,165 @@ pub enum BenchCommand {
         #[arg(long)]
         failures: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VenueCommand {
+    /// Register a venue; prints its codes as one JSON object.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        region: String,
+        /// ordinary, pcr_required or essential.
+        #[arg(long)]
+        category: String,
+        #[arg(long, default_value_t = 1)]
+        entrances: u32,
+        /// Maximum stay before automatic check-out (`3h`, `90m`, `2h30m`).
+        #[arg(long, default_value = "3h")]
+        max_stay: String,
+    },
+    /// Write printable posters (PNG, SVG, PDF) of every code of a venue.
+    Poster {
+        venue_id: i64,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// A TrueType font with Cyrillic for the PNG/PDF (else ASHYQ_POSTER_FONT or a system font).
+        #[arg(long)]
+        font: Option<std::path::PathBuf>,
+    },
+    /// List venues as JSON lines.
+    List,
+    /// Revoke a venue or one of its entrances: its codes stop working.
+    Revoke {
+        venue_id: i64,
+        #[arg(long)]
+        entrance: Option<String>,
+    },
+    /// Suspend a venue for some days (0 lifts the suspension).
+    Suspend {
+        venue_id: i64,
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+    /// Print a one-time invitation link for a staff member or an owner.
+    Invite {
+        venue_id: i64,
+        #[arg(long, default_value = "staff")]
+        role: String,
+    },
+    /// Add a new QR signing key id; new posters use it, old codes keep working.
+    RotateKey,
+    /// Revoke a QR signing key id: every code signed with it stops working.
+    RevokeKey { kid: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegionCommand {
+    /// Set the sanitary-control chat of a region.
+    SetAlertChat {
+        region: String,
+        /// The chat's id (Telegram group ids are negative, e.g. -1001234567890).
+        #[arg(allow_hyphen_values = true)]
+        chat_id: String,
+        #[arg(long, default_value = "telegram")]
+        channel: String,
+    },
+}
+
+fn bot_username(settings: &Settings) -> anyhow::Result<String> {
+    settings
+        .bot_username
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!(crate::core::checkin::admin::AdminError::NoBotUsername))
+}
+
+async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Result<()> {
+    use crate::core::checkin::{admin, poster};
+    let core = app::build_core(settings, Arc::new(SystemClock)).await?;
+    match command {
+        VenueCommand::Add {
+            name,
+            bin,
+            address,
+            region,
+            category,
+            entrances,
+            max_stay,
+        } => {
+            let bot = bot_username(settings)?;
+            let max_stay_ms = admin::parse_duration_ms(&max_stay)
+                .ok_or_else(|| anyhow::anyhow!("--max-stay: use a duration like 3h or 90m"))?;
+            let added = admin::add_venue(
+                &core,
+                &admin::AddVenue {
+                    name,
+                    bin,
+                    address,
+                    region,
+                    category,
+                    entrances,
+                    max_stay_ms: Some(max_stay_ms),
+                },
+                &bot,
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&added)?);
+        }
+        VenueCommand::Poster {
+            venue_id,
+            out,
+            font,
+        } => {
+            let bot = bot_username(settings)?;
+            let (venue, codes) = admin::codes(&core, venue_id, &bot).await?;
+            match poster::write_all(&core.texts, &venue, &codes, &out, font.as_deref()) {
+                Ok(files) => {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                }
+                Err(poster::PosterError::NoFont) => {
+                    eprintln!(
+                        "warning: {}; only the SVG posters were written",
+                        poster::PosterError::NoFont
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        VenueCommand::List => {
+            for v in admin::list(&core).await? {
+                println!("{}", serde_json::to_string(&v)?);
+            }
+        }
+        VenueCommand::Revoke { venue_id, entrance } => {
+            admin::revoke(&core, venue_id, entrance.as_deref()).await?;
+            println!("revoked");
+        }
+        VenueCommand::Suspend { venue_id, days } => {
+            match admin::suspend(&core, venue_id, days).await? {
+                Some(until) => println!("suspended until {until} (ms since epoch)"),
+                None => println!("suspension lifted"),
+            }
+        }
+        VenueCommand::Invite { venue_id, role } => {
+            let bot = bot_username(settings)?;
+            println!("{}", admin::invite(&core, venue_id, &role, &bot).await?);
+        }
+        VenueCommand::RotateKey => println!("{}", admin::rotate_key(&core).await?),
+        VenueCommand::RevokeKey { kid } => {
+            admin::revoke_key(&core, kid).await?;
+            println!("revoked");
+        }
+    }
+    core.store.close().await;
+    Ok(())
 }
 
 fn init_logging(default: &str) {
@@ -138,12 +307,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 1234,
             );
             println!(
-                "{}\n",
+                "{}",
                 core.texts.render(
                     banner_lang,
                     &Msg::new("terminal-banner")
                         .arg("phone", phone.clone())
                         .arg("iin", demo_iin.expose()),
+                )
+            );
+            let (venue, entry, exit) =
+                crate::core::checkin::admin::ensure_demo_venue(&core).await?;
+            println!(
+                "{}\n",
+                core.texts.render(
+                    banner_lang,
+                    &Msg::new("checkin-demo-venue")
+                        .arg("venue", venue)
+                        .arg("entry", entry)
+                        .arg("exit", exit),
                 )
             );
             let options = TerminalOptions {
@@ -161,6 +342,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let telegram_on = std::env::var("TELOXIDE_TOKEN").is_ok_and(|t| !t.trim().is_empty());
             let core = app::build_core(&settings, Arc::new(SystemClock)).await?;
             app::serve(core, http, telegram_on).await
+        }
+        Command::Venue { command } => {
+            init_logging("warn");
+            venue_command(&settings, command).await
+        }
+        Command::Region {
+            command:
+                RegionCommand::SetAlertChat {
+                    region,
+                    chat_id,
+                    channel,
+                },
+        } => {
+            init_logging("warn");
+            let core = app::build_core(&settings, Arc::new(SystemClock)).await?;
+            let chat = crate::storage::ChatRef::new(&channel, chat_id);
+            crate::core::checkin::admin::set_alert_chat(&core, &region, &chat).await?;
+            core.store.close().await;
+            println!("alert chat set");
+            Ok(())
         }
         Command::Migrate => {
             init_logging("info");

@@ -32,6 +32,8 @@ pub struct Settings {
     /// The support desk: `SUPPORT_CHAT_ID` (the operators' Telegram group), `SUPPORT_HOURS`
     /// (`09:00-18:00`, Almaty time, Monday to Friday), `SUPPORT_FLOOD` (messages a minute).
     pub support: crate::core::support::SupportSettings,
+    /// The bot's @username, for the deep links printed on posters and in invites.
+    pub bot_username: Option<String>,
 }
 
 impl Settings {
@@ -46,6 +48,8 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_KEY_FILE)),
             support: support_settings(&var),
+            bot_username: var("ASHYQ_BOT_USERNAME")
+                .map(|u| u.trim().trim_start_matches('@').to_string()),
         }
     }
 
@@ -127,6 +131,7 @@ mod tests {
             secret_key: secret.map(Into::into),
             key_file,
             support: Default::default(),
+            bot_username: None,
         }
     }
 

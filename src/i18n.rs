@@ -13,6 +13,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
         &[
             ("main.ftl", include_str!("../locales/kk/main.ftl")),
             ("support.ftl", include_str!("../locales/kk/support.ftl")),
+            ("checkin.ftl", include_str!("../locales/kk/checkin.ftl")),
         ],
     ),
     (
@@ -20,6 +21,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
         &[
             ("main.ftl", include_str!("../locales/ru/main.ftl")),
             ("support.ftl", include_str!("../locales/ru/support.ftl")),
+            ("checkin.ftl", include_str!("../locales/ru/checkin.ftl")),
         ],
     ),
     (
@@ -27,6 +29,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
         &[
             ("main.ftl", include_str!("../locales/en/main.ftl")),
             ("support.ftl", include_str!("../locales/en/support.ftl")),
+            ("checkin.ftl", include_str!("../locales/en/checkin.ftl")),
         ],
     ),
 ];

@@ -244,7 +244,7 @@ async fn unexpected_input_at_every_step_gets_a_hint_and_changes_nothing() {
     let unexpected = || {
         vec![
             (Event::Unsupported(MediaKind::Sticker), "hint-unsupported"),
-            (Event::Image(vec![1, 2, 3]), "hint-unsupported"),
+            (Event::Image(vec![1, 2, 3]), "checkin-image-unreadable"),
             (Event::Unsupported(MediaKind::Voice), "hint-unsupported"),
             (Event::Unsupported(MediaKind::Location), "hint-unsupported"),
             (Event::Text("x".repeat(5000)), "hint-too-long"),

@@ -230,6 +230,71 @@ fn inbound(update: &Update, chat_id: ChatId, lang_hint: Option<String>, event: E
     }
 }
 
+/// An image in a message: a photo (the largest size within the limit) or an image document.
+#[derive(Debug, Clone, PartialEq)]
+enum ImageRef {
+    Fetch(teloxide::types::FileId),
+    /// Every size is over the limit: refused without downloading.
+    Oversized,
+}
+
+/// Telegram reports `u32::MAX` when it did not give a size.
+fn within_limit(size: u32) -> bool {
+    size == u32::MAX || (size as usize) <= crate::core::checkin::MAX_IMAGE_BYTES
+}
+
+fn image_of(msg: &Message) -> Option<ImageRef> {
+    if msg.forward_origin().is_some() {
+        return None;
+    }
+    if let Some(sizes) = msg.photo() {
+        return Some(
+            sizes
+                .iter()
+                .filter(|p| within_limit(p.file.size))
+                .max_by_key(|p| u64::from(p.width) * u64::from(p.height))
+                .map(|p| ImageRef::Fetch(p.file.id.clone()))
+                .unwrap_or(ImageRef::Oversized),
+        );
+    }
+    let doc = msg.document()?;
+    let is_image = doc.mime_type.as_ref().is_some_and(|m| m.type_() == "image")
+        || doc.file_name.as_deref().is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            [".jpg", ".jpeg", ".png", ".webp"]
+                .iter()
+                .any(|e| n.ends_with(e))
+        });
+    if !is_image {
+        return None;
+    }
+    Some(if within_limit(doc.file.size) {
+        ImageRef::Fetch(doc.file.id.clone())
+    } else {
+        ImageRef::Oversized
+    })
+}
+
+/// Downloads an image, stopping (and refusing) as soon as it exceeds the limit.
+async fn download_image(bot: &TgBot, id: teloxide::types::FileId) -> anyhow::Result<Event> {
+    use futures::StreamExt;
+    use teloxide::net::Download;
+    let file = bot.get_file(id).await?;
+    if !within_limit(file.size) {
+        return Ok(Event::Unsupported(MediaKind::OversizedImage));
+    }
+    let mut stream = bot.inner().download_file_stream(&file.path);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if bytes.len() + chunk.len() > crate::core::checkin::MAX_IMAGE_BYTES {
+            return Ok(Event::Unsupported(MediaKind::OversizedImage));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Event::Image(bytes))
+}
+
 async fn on_message(
     bot: TgBot,
     core: Arc<Core>,
@@ -243,7 +308,19 @@ async fn on_message(
         // A support conversation: the message is relayed as it is.
         Event::Relay(relayed_of(&msg, None))
     } else {
-        event_of(&msg)
+        match image_of(&msg) {
+            None => event_of(&msg),
+            Some(ImageRef::Oversized) => Event::Unsupported(MediaKind::OversizedImage),
+            Some(ImageRef::Fetch(id)) => match download_image(&bot, id).await {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::warn!(error = %e, "image download failed");
+                    let chat = chat_ref(msg.chat.id);
+                    let lang = core.language_of(&chat, hint.as_deref()).await;
+                    return deliver(&bot, &core, msg.chat.id, vec![Core::error_reply(lang)]).await;
+                }
+            },
+        }
     };
     tracing::debug!(update = update.id.0, step = ?state, event = ?event, "telegram message");
     process(&bot, &core, inbound(&update, msg.chat.id, hint, event)).await

@@ -86,6 +86,12 @@ pub async fn run(
                 )]
             }
         };
+        let mut replies = replies;
+        // Notices for this user queued elsewhere (reminders, check-outs, staff feeds).
+        match own_notices(core, &chat).await {
+            Ok(notices) => replies.extend(notices),
+            Err(e) => tracing::error!(error = %e, "cannot read this chat's notices"),
+        }
         render(
             &core.texts,
             &replies,

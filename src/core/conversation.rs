@@ -8,12 +8,13 @@ use super::{
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang, Phone};
 use crate::i18n::Msg;
-use crate::storage::{Tx, people};
+use crate::storage::{ChatRef, Tx, people};
 
 /// Age from which a person may register (domain.md).
 pub const MIN_AGE: u32 = 18;
 
 const MENU: &[&[&str]] = &[
+    &["menu-checkin"],
     &["menu-me", "menu-lang", "menu-support"],
     &["menu-help", "menu-forget"],
 ];
@@ -24,6 +25,8 @@ pub(super) async fn step(
     conv: &mut Conversation,
     event: &Event,
     lang_hint: Option<&str>,
+    chat: &ChatRef,
+    scan: Option<&super::checkin::Scan>,
 ) -> Result<Vec<Outbound>, CoreError> {
     // A person deleted through another chat leaves this one unregistered.
     if matches!(conv.state, State::Menu | State::ConfirmForget) && conv.person_id.is_none() {
@@ -46,6 +49,13 @@ pub(super) async fn step(
         return Ok(out);
     }
     let mut out = Vec::new();
+
+    // Venue check-in, staff and guard mode (src/core/checkin).
+    if let Some(replies) =
+        super::checkin::intercept(core, tx, conv, chat, event, scan, lang).await?
+    {
+        return Ok(replies);
+    }
 
     // Inputs that mean the same at every step.
     match event {
@@ -142,9 +152,10 @@ pub(super) async fn step(
             return Ok(hint(conv, lang, Msg::new("phone-use-button")));
         }
 
-        (State::Iin, Event::Text(text)) => return iin(core, tx, conv, lang, text).await,
+        (State::Iin, Event::Text(text)) => return iin(core, tx, conv, lang, text, chat).await,
 
         (State::Menu, Event::Text(text)) => match menu_choice(core, lang, text) {
+            Some("menu-checkin") => out.push(super::checkin::instructions(lang)),
             Some("menu-me") => out.push(me(core, tx, conv, lang).await?),
             Some("menu-lang") => out.push(language_prompt(lang)),
             Some("menu-help") => {
@@ -202,7 +213,7 @@ fn hint(conv: &Conversation, lang: Lang, msg: Msg) -> Vec<Outbound> {
     vec![Outbound::reply(lang, msg), prompt(&conv.state, lang)]
 }
 
-fn start(conv: &mut Conversation, lang: Lang) -> Vec<Outbound> {
+pub(super) fn start(conv: &mut Conversation, lang: Lang) -> Vec<Outbound> {
     if is_registered(conv) {
         conv.state = State::Menu;
         return vec![
@@ -236,6 +247,7 @@ async fn iin(
     conv: &mut Conversation,
     lang: Lang,
     text: &str,
+    chat: &ChatRef,
 ) -> Result<Vec<Outbound>, CoreError> {
     let iin = match Iin::parse(text) {
         Ok(iin) => iin,
@@ -276,9 +288,11 @@ async fn iin(
         Err(people::IinConflict) => Ok(vec![Outbound::reply(lang, Msg::new("iin-taken"))]),
         Ok(()) => {
             conv.state = State::Menu;
-            Ok(vec![
-                Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard()),
-            ])
+            let mut out =
+                vec![Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard())];
+            // A check-in that was waiting for the registration completes now.
+            out.extend(super::checkin::after_registration(core, tx, conv, chat, lang).await?);
+            Ok(out)
         }
     }
 }
@@ -384,6 +398,8 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
         State::Menu => {
             Outbound::reply(lang, Msg::new("menu-prompt")).with_keyboard(menu_keyboard())
         }
+        State::GuardIin { .. } => Outbound::reply(lang, Msg::new("guard-enter-iin")),
+        State::GuardConfirm { .. } => Outbound::reply(lang, Msg::new("guard-confirm-consent")),
         State::ConfirmForget => {
             Outbound::reply(lang, Msg::new("forget-confirm")).with_keyboard(inline(&[
                 ("forget-yes", "forget:yes"),

@@ -5,6 +5,7 @@
 //! buttons, images) in the recipient's language. Every write of one inbound event happens
 //! in one transaction, and the replies are returned only after it committed.
 
+pub mod checkin;
 mod conversation;
 mod state;
 pub mod support;
@@ -30,6 +31,8 @@ pub enum MediaKind {
     Location,
     Document,
     Poll,
+    /// A photo or image document larger than the check-in limit (not downloaded).
+    OversizedImage,
     Other,
 }
 
@@ -44,6 +47,7 @@ impl MediaKind {
             MediaKind::Location => "location",
             MediaKind::Document => "document",
             MediaKind::Poll => "poll",
+            MediaKind::OversizedImage => "oversized_image",
             MediaKind::Other => "other",
         }
     }
@@ -350,6 +354,12 @@ impl Core {
     /// transaction and returns the replies after it committed. A repeated delivery of the
     /// same update returns no replies and writes nothing.
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
+        // Images are decoded before the transaction, on the blocking pool, so no lock is
+        // held while the decoder runs.
+        let scan = match &inbound.event {
+            Event::Image(bytes) => Some(checkin::scan(bytes.clone()).await),
+            _ => None,
+        };
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
         if let Some(key) = &inbound.update_key
@@ -374,7 +384,16 @@ impl Core {
         }
         let before = conv.clone();
         let hint = inbound.lang_hint.as_deref();
-        let out = conversation::step(self, &mut tx, &mut conv, &inbound.event, hint).await?;
+        let out = conversation::step(
+            self,
+            &mut tx,
+            &mut conv,
+            &inbound.event,
+            hint,
+            &inbound.chat,
+            scan.as_ref(),
+        )
+        .await?;
         if conv != before || before.is_new {
             storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms).await?;
         }
@@ -389,20 +408,17 @@ impl Core {
         out: Vec<Outbound>,
     ) -> Result<Vec<Outbound>, CoreError> {
         let mut replies = Vec::with_capacity(out.len());
-        let mut queued = false;
         for message in out {
             match &message.to {
                 Recipient::Sender => replies.push(message),
                 Recipient::Chat(chat) => {
                     self.enqueue(&mut tx, chat, &message, None, None).await?;
-                    queued = true;
                 }
             }
         }
         tx.commit().await?;
-        if queued {
-            self.outbox_ready.notify_waiters();
-        }
+        // Messages may have been queued here or by a feature (feeds, alerts): wake the worker.
+        self.outbox_ready.notify_waiters();
         Ok(replies)
     }
 
@@ -431,6 +447,9 @@ impl Core {
         &[
             ("start", "cmd-start"),
             ("me", "cmd-me"),
+            ("left", "cmd-left"),
+            ("occupancy", "cmd-occupancy"),
+            ("guard", "cmd-guard"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
             ("support", "cmd-support"),

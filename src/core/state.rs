@@ -29,6 +29,21 @@ pub enum State {
     SupportFaq { category: String, question: String },
     /// Support: talking to the operators in ticket `ticket` (open, or closed and reopenable).
     Support { ticket: i64 },
+    /// Guard mode (venue staff): waiting for a visitor's IIN. `menu`: the chat returns to
+    /// the main menu afterwards (else to `Idle`).
+    GuardIin {
+        venue_id: i64,
+        #[serde(default)]
+        menu: bool,
+    },
+    /// Guard mode: the IIN's keyed hash (hex, never the IIN), waiting for the staff member to
+    /// confirm that the visitor consented.
+    GuardConfirm {
+        venue_id: i64,
+        iin_hash: String,
+        #[serde(default)]
+        menu: bool,
+    },
 }
 
 impl State {

@@ -151,8 +151,15 @@ fn payload(rng: &mut Rng, i: usize) -> String {
 /// Renders poster `index` of the set drawn from `seed`: returns RGB bytes,
 /// the payload and the drawn parameters.
 pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
+    render_text(seed, index, None)
+}
+
+/// [`render`] with the code holding `text` instead of the drawn payload (same pose, light
+/// and background as poster `index` of `seed`).
+pub fn render_text(seed: u64, index: usize, text: Option<&str>) -> (Vec<u8>, String, PosterParams) {
     let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
-    let text = payload(&mut rng, index);
+    let drawn = payload(&mut rng, index);
+    let text = text.map(str::to_owned).unwrap_or(drawn);
     let ec = [qrcode::EcLevel::L, qrcode::EcLevel::M, qrcode::EcLevel::Q][rng.below(3)];
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), ec)
         .or_else(|_| qrcode::QrCode::new(text.as_bytes()))

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod people;
 pub mod relay;
 pub mod support;
+pub mod venues;
 
 pub use conversations::{ChatRef, ConversationRow};
 pub use people::{IinConflict, PersonRow};

@@ -283,6 +283,44 @@ impl FakeTelegram {
         )
     }
 
+    /// A photo message offering `sizes` as `(file_id, width, height, file_size)`, smallest
+    /// first as Telegram sends them.
+    pub fn photo_sizes(
+        &self,
+        user_id: i64,
+        lang: Option<&str>,
+        sizes: &[(&str, u32, u32, u64)],
+    ) -> i64 {
+        let sizes: Vec<Value> = sizes
+            .iter()
+            .map(|(id, w, h, size)| {
+                json!({"file_id": id, "file_unique_id": format!("u{id}"),
+                       "width": w, "height": h, "file_size": size})
+            })
+            .collect();
+        self.message(user_id, lang, json!({"photo": sizes}))
+    }
+
+    /// A document message.
+    pub fn document(
+        &self,
+        user_id: i64,
+        lang: Option<&str>,
+        file_id: &str,
+        file_name: &str,
+        mime_type: &str,
+        size: u64,
+    ) -> i64 {
+        self.message(
+            user_id,
+            lang,
+            json!({"document": {
+                "file_id": file_id, "file_unique_id": format!("u{file_id}"),
+                "file_name": file_name, "mime_type": mime_type, "file_size": size
+            }}),
+        )
+    }
+
     /// Makes `file_id` downloadable with these bytes (for photo tests).
     pub fn add_file(&self, file_id: &str, bytes: Vec<u8>) {
         self.inner

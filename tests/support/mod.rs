@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_telegram;
+pub mod images;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::{Core, Event, Inbound, Outbound};

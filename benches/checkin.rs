@@ -1,0 +1,379 @@
+//! Check-in benchmark (docs/PERFORMANCE.md, "Venue check-in").
+//!
+//! 1. Check-ins per second through the core (`Core::handle` of `/start <token>`, the deep-link
+//!    path: one transaction with the update id, the conversation, the token keys, the door,
+//!    the repeat check, closing the previous visit, the status seam, the check-in row, the
+//!    audit line and the staff-feed outbox row) on PostgreSQL, against `pgbench -N` run on
+//!    the same server in the same run with the same number of clients.
+//! 2. p50/p99 latency of a photo check-in (download excluded): decode of a 1280x960 JPEG
+//!    photo of a poster + database + reply built.
+//!
+//! `BENCH_POSTGRES_URL` (or `TEST_POSTGRES_URL`) names a server where scratch databases are
+//! created and dropped; without it the benchmark prints a notice and exits.
+//! `BENCH_SECS` (default 15) and `BENCH_CLIENTS` (default 8) tune the runs.
+//!
+//! Run: `cargo bench --bench checkin`
+
+use ashyq::clock::SystemClock;
+use ashyq::core::checkin::admin;
+use ashyq::core::{Core, Event, Inbound};
+use ashyq::crypto::{Field, Vault};
+use ashyq::domain::{Iin, Sex};
+use ashyq::i18n::Texts;
+use ashyq::storage::{ChatRef, ConversationRow, Store, conversations, people, venues};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn scratch_db(admin: &str, prefix: &str) -> (String, String) {
+    let name = format!("{prefix}_{}", hex::encode(rand::random::<[u8; 4]>()));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
+        .await
+        .expect("connect to the benchmark server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create scratch database");
+    let mut url = url::Url::parse(admin).expect("a URL");
+    url.set_path(&name);
+    (name, url.to_string())
+}
+
+async fn drop_db(admin: &str, name: &str) {
+    if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
+/// `pgbench -N` on a scratch database; returns its TPS.
+async fn pgbench(admin: &str, clients: u64, secs: u64) -> Option<f64> {
+    let (name, url) = scratch_db(admin, "ashyq_pgbench").await;
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", "4", &url])
+        .output();
+    let tps = match init {
+        Ok(o) if o.status.success() => {
+            let run = Command::new("pgbench")
+                .args([
+                    "-N",
+                    "-c",
+                    &clients.to_string(),
+                    "-j",
+                    "2",
+                    "-T",
+                    &secs.to_string(),
+                    &url,
+                ])
+                .output()
+                .ok()?;
+            let out = String::from_utf8_lossy(&run.stdout).into_owned();
+            out.lines()
+                .find(|l| l.starts_with("tps = "))
+                .and_then(|l| l[6..].split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok())
+        }
+        Ok(o) => {
+            eprintln!("pgbench -i failed: {}", String::from_utf8_lossy(&o.stderr));
+            None
+        }
+        Err(e) => {
+            eprintln!("pgbench is not available: {e}");
+            None
+        }
+    };
+    drop_db(admin, &name).await;
+    tps
+}
+
+/// Registered visitors straight in the tables (registration is not what is measured).
+async fn visitors(core: &Core, n: usize) -> Vec<ChatRef> {
+    let now = core.now_ms();
+    let mut tx = core.store.begin().await.unwrap();
+    let mut chats = Vec::new();
+    for i in 0..n {
+        let phone = format!("+7701{:07}", i);
+        // Serials three apart: a skipped serial (bad check digit) never meets the next one.
+        let iin = Iin::synthetic(
+            chrono::NaiveDate::from_ymd_opt(1985, 3, 14).unwrap(),
+            Sex::Female,
+            (i * 3) as u16,
+        );
+        let id = people::insert(
+            &mut tx,
+            &core.vault.lookup_hash(Field::Phone, &phone),
+            &core.vault.seal(Field::Phone, &phone),
+            now,
+            now,
+        )
+        .await
+        .unwrap();
+        people::set_iin(
+            &mut tx,
+            id,
+            &core.vault.lookup_hash(Field::Iin, &iin.expose()),
+            &core.vault.seal(Field::Iin, &iin.expose()),
+            now,
+        )
+        .await
+        .unwrap()
+        .expect("unique IIN");
+        let chat = ChatRef::new("bench", format!("v{i}"));
+        conversations::save(
+            &mut tx,
+            &chat,
+            &ConversationRow {
+                lang: Some("ru".into()),
+                state: r#"{"step":"menu"}"#.into(),
+                person_id: Some(id),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        chats.push(chat);
+    }
+    tx.commit().await.unwrap();
+    chats
+}
+
+async fn venue(core: &Core, name: &str, bin: &str) -> admin::EntranceCodes {
+    let added = admin::add_venue(
+        core,
+        &admin::AddVenue {
+            name: name.into(),
+            bin: bin.into(),
+            address: "Almaty".into(),
+            region: "almaty".into(),
+            category: "ordinary".into(),
+            entrances: 1,
+            max_stay_ms: None,
+        },
+        "ashyq_bench_bot",
+    )
+    .await
+    .unwrap();
+    let mut tx = core.store.begin().await.unwrap();
+    let staff = ChatRef::new("bench", format!("staff-{}", added.venue_id));
+    venues::add_staff(&mut tx, added.venue_id, &staff, None, "staff", 0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    added.entrances.into_iter().next().unwrap()
+}
+
+static UPDATE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+async fn check_in(core: &Core, chat: &ChatRef, event: Event) -> Duration {
+    let t = Instant::now();
+    let out = core
+        .handle(Inbound {
+            chat: chat.clone(),
+            update_key: Some(
+                UPDATE
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .to_string(),
+            ),
+            lang_hint: None,
+            event,
+        })
+        .await
+        .expect("handled");
+    let took = t.elapsed();
+    assert_eq!(
+        out.first().map(|o| o.text.key()),
+        Some("checkin-result"),
+        "a real check-in was measured"
+    );
+    took
+}
+
+/// CPU seconds (user + system) this process used so far, from /proc (Linux only).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 per second on Linux.
+    Some((utime + stime) / 100.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{n} cores ({cpu})")
+}
+
+fn main() {
+    let Some(admin_url) = std::env::var("BENCH_POSTGRES_URL")
+        .ok()
+        .or_else(|| std::env::var("TEST_POSTGRES_URL").ok())
+    else {
+        eprintln!(
+            "notice: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL to run the check-in benchmark"
+        );
+        return;
+    };
+    // `cargo test --all-targets` runs this without `--bench`: a short smoke run only.
+    let full = std::env::args().any(|a| a == "--bench");
+    let secs = if full { env_num("BENCH_SECS", 15) } else { 1 };
+    let clients = if full { env_num("BENCH_CLIENTS", 8) } else { 2 };
+    let photo_count = if full { 60 } else { 4 };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        sqlx::any::install_default_drivers();
+        println!("machine: {}", machine());
+        let (name, url) = scratch_db(&admin_url, "ashyq_bench").await;
+        let store = Store::open(&url).await.expect("open");
+        let core = Arc::new(Core::new(
+            store,
+            Vault::from_secret(SECRET).unwrap(),
+            Arc::new(SystemClock),
+            Arc::new(Texts::load()),
+        ));
+        let a = venue(&core, "Cinema", "210540012341").await;
+        let b = venue(&core, "Cafe", "190940001116").await;
+        let per_client = 64usize;
+        let chats = visitors(&core, per_client * clients as usize).await;
+
+        // 1. Link check-ins, `clients` concurrent chats, each visitor alternating venues.
+        let tokens = Arc::new([a.entry_token.clone(), b.entry_token.clone()]);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let started = Instant::now();
+        let cpu_before = cpu_seconds();
+        let mut tasks = Vec::new();
+        for c in 0..clients as usize {
+            let core = core.clone();
+            let tokens = tokens.clone();
+            let mine: Vec<ChatRef> = chats[c * per_client..(c + 1) * per_client].to_vec();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = 0usize;
+                while Instant::now() < deadline {
+                    let chat = &mine[i % per_client];
+                    let token = &tokens[(i / per_client) % 2];
+                    let event = Event::Command {
+                        name: "start".into(),
+                        arg: token.clone(),
+                    };
+                    lat.push(check_in(&core, chat, event).await.as_secs_f64() * 1000.0);
+                    i += 1;
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+        lat.sort_by(f64::total_cmp);
+        let ours = lat.len() as f64 / elapsed;
+        println!(
+            "core check-ins (link, {clients} clients, {secs} s): {} in {elapsed:.1} s = {ours:.0}/s; latency p50 {:.2} ms, p99 {:.2} ms",
+            lat.len(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+        if let Some(cpu) = cpu {
+            println!(
+                "  this process used {cpu:.1} CPU-s in {elapsed:.1} s ({:.0} µs per check-in; the rest of the 2 cores is PostgreSQL and others)",
+                cpu / lat.len() as f64 * 1e6
+            );
+        }
+
+        // pgbench -N on the same server, same clients, same duration.
+        let pgbench_tps = if full {
+            pgbench(&admin_url, clients, secs).await
+        } else {
+            None
+        };
+        match pgbench_tps {
+            _ if !full => {
+                println!("(smoke run: `cargo bench --bench checkin` runs pgbench and the full set)")
+            }
+            Some(tps) => println!(
+                "pgbench -N ({clients} clients, 2 threads, {secs} s, scale 4): {tps:.0} tps; ratio core/pgbench = {:.2}",
+                ours / tps
+            ),
+            None => println!("pgbench -N: not measured (pgbench unavailable)"),
+        }
+
+        // 2. Photo check-ins: 1280x960 JPEG photos of posters, decode + database + reply.
+        let mut photos: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        let mut tried = 0;
+        for i in 0..photo_count {
+            let side = i % 2;
+            let link = if side == 0 { &a.entry_link } else { &b.entry_link };
+            let (rgb, _, _) =
+                ashyq::qr::poster::render_text(ashyq::qr::poster::SEED, i, Some(link));
+            let jpeg = ashyq::qr::poster::jpeg(
+                &rgb,
+                ashyq::qr::poster::WIDTH as u32,
+                ashyq::qr::poster::HEIGHT as u32,
+                80,
+            );
+            tried += 1;
+            if ashyq::qr::decode(&jpeg, &ashyq::core::checkin::limits())
+                .is_ok_and(|t| t.contains(link))
+            {
+                photos[side].push(jpeg);
+            }
+        }
+        // Alternate venues so that every photo is a new visit, not a repeat.
+        let visitor = &chats[0];
+        let mut photo_lat = Vec::new();
+        for _round in 0..3 {
+            for (first, second) in photos[0].iter().zip(&photos[1]) {
+                for jpeg in [first, second] {
+                    let took = check_in(&core, visitor, Event::Image(jpeg.clone())).await;
+                    photo_lat.push(took.as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        let decodable = photos[0].len() + photos[1].len();
+        photo_lat.sort_by(f64::total_cmp);
+        println!(
+            "photo check-in (1280x960 JPEG q80 poster photos, {decodable} decodable of {tried}, {} check-ins): p50 {:.1} ms, p99 {:.1} ms",
+            photo_lat.len(),
+            percentile(&photo_lat, 0.5),
+            percentile(&photo_lat, 0.99)
+        );
+        core.store.close().await;
+        drop_db(&admin_url, &name).await;
+    });
+}

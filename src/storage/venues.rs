@@ -1,0 +1,709 @@
+//! Venues, entrances, check-ins, staff, invites, regional alert chats, pending check-ins and
+//! the check-in audit trail (migration 0004).
+
+use super::{ChatRef, Conn, StoreError, is_unique_violation};
+
+// ---------------------------------------------------------------- keys
+
+/// Key ids not revoked, for [`crate::core::checkin::token::TokenKeys`].
+pub async fn live_key_ids(conn: &mut Conn) -> Result<Vec<u16>, StoreError> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT kid FROM qr_keys WHERE revoked_at IS NULL ORDER BY kid")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| u16::try_from(r.0).ok())
+        .collect())
+}
+
+/// Adds a new key id (the highest, so new codes use it); returns it.
+pub async fn rotate_key(conn: &mut Conn, now_ms: i64) -> Result<i64, StoreError> {
+    let (kid,): (i64,) = sqlx::query_as(
+        "INSERT INTO qr_keys (kid, created_at)
+         SELECT COALESCE(MAX(kid), 0) + 1, $1 FROM qr_keys RETURNING kid",
+    )
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(kid)
+}
+
+pub async fn revoke_key(conn: &mut Conn, kid: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE qr_keys SET revoked_at = $1 WHERE kid = $2 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(kid)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- venues
+
+#[derive(Debug, Clone)]
+pub struct NewVenue<'a> {
+    pub name: &'a str,
+    pub bin: &'a str,
+    pub address: &'a str,
+    pub region: &'a str,
+    pub category: &'a str,
+    pub max_stay_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VenueRow {
+    pub id: i64,
+    pub name: String,
+    pub bin: String,
+    pub address: String,
+    pub region: String,
+    pub category: String,
+    pub max_stay_ms: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub suspended_until: Option<i64>,
+}
+
+const VENUE_COLS: &str = "id, name, bin, address, region, category, max_stay_ms, created_at, \
+                          revoked_at, suspended_until";
+
+pub async fn insert_venue(
+    conn: &mut Conn,
+    v: &NewVenue<'_>,
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO venues (name, bin, address, region, category, max_stay_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(v.name)
+    .bind(v.bin)
+    .bind(v.address)
+    .bind(v.region)
+    .bind(v.category)
+    .bind(v.max_stay_ms)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn venue(conn: &mut Conn, id: i64) -> Result<Option<VenueRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VenueRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VENUE_COLS} FROM venues WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn venue_by_bin(conn: &mut Conn, bin: &str) -> Result<Option<VenueRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VenueRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VENUE_COLS} FROM venues WHERE bin = $1 AND revoked_at IS NULL ORDER BY id LIMIT 1"
+    )))
+    .bind(bin)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn venues(conn: &mut Conn) -> Result<Vec<VenueRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VenueRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VENUE_COLS} FROM venues ORDER BY id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn revoke_venue(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE venues SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Suspends a venue until `until_ms` (`None` lifts a suspension).
+pub async fn suspend_venue(
+    conn: &mut Conn,
+    id: i64,
+    until_ms: Option<i64>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE venues SET suspended_until = $1 WHERE id = $2")
+        .bind(until_ms)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- entrances
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EntranceRow {
+    pub id: i64,
+    pub venue_id: i64,
+    pub name: String,
+    pub entry_code: String,
+    pub exit_code: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// Inserts an entrance; `Ok(None)` when a short code collided (draw new ones and retry).
+pub async fn insert_entrance(
+    conn: &mut Conn,
+    venue_id: i64,
+    name: &str,
+    entry_code: &str,
+    exit_code: &str,
+    now_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO entrances (venue_id, name, entry_code, exit_code, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(venue_id)
+    .bind(name)
+    .bind(entry_code)
+    .bind(exit_code)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await;
+    match res {
+        Ok((id,)) => Ok(Some(id)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn entrances_of(conn: &mut Conn, venue_id: i64) -> Result<Vec<EntranceRow>, StoreError> {
+    Ok(sqlx::query_as::<_, EntranceRow>(
+        "SELECT id, venue_id, name, entry_code, exit_code, revoked_at FROM entrances
+         WHERE venue_id = $1 ORDER BY id",
+    )
+    .bind(venue_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// `(entrance id, is exit)` of a canonical short code.
+pub async fn entrance_by_code(
+    conn: &mut Conn,
+    code: &str,
+) -> Result<Option<(i64, bool)>, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT id, CASE WHEN exit_code = $1 THEN 1 ELSE 0 END FROM entrances
+         WHERE entry_code = $1 OR exit_code = $1",
+    )
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(id, exit)| (id, exit == 1)))
+}
+
+pub async fn revoke_entrance(
+    conn: &mut Conn,
+    venue_id: i64,
+    name: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE entrances SET revoked_at = $1
+         WHERE venue_id = $2 AND name = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(venue_id)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An entrance with what a check-in needs of its venue.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Door {
+    pub entrance_id: i64,
+    pub entrance_name: String,
+    pub entrance_revoked_at: Option<i64>,
+    pub venue_id: i64,
+    pub venue_name: String,
+    pub region: String,
+    pub category: String,
+    pub max_stay_ms: i64,
+    pub venue_revoked_at: Option<i64>,
+    pub suspended_until: Option<i64>,
+    /// 1 when the signing key id asked about is live (always 1 when none was asked).
+    pub key_live: i64,
+}
+
+/// An entrance and its venue; with `kid`, also whether that signing key is live (one round
+/// trip for both).
+pub async fn door(
+    conn: &mut Conn,
+    entrance_id: i64,
+    kid: Option<i64>,
+) -> Result<Option<Door>, StoreError> {
+    Ok(sqlx::query_as::<_, Door>(
+        "SELECT e.id AS entrance_id, e.name AS entrance_name, e.revoked_at AS entrance_revoked_at,
+                v.id AS venue_id, v.name AS venue_name, v.region, v.category, v.max_stay_ms,
+                v.revoked_at AS venue_revoked_at, v.suspended_until,
+                CASE WHEN $2 < 0 THEN 1 ELSE
+                    (SELECT COUNT(*) FROM qr_keys k WHERE k.kid = $2 AND k.revoked_at IS NULL)
+                END AS key_live
+         FROM entrances e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
+    )
+    .bind(entrance_id)
+    .bind(kid.unwrap_or(-1))
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------- check-ins
+
+#[derive(Debug, Clone)]
+pub struct NewCheckin<'a> {
+    pub venue_id: i64,
+    pub entrance_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub iin_hash: Option<&'a [u8]>,
+    pub chat: Option<&'a ChatRef>,
+    pub via: &'a str,
+    pub colour: &'a str,
+    pub admitted: bool,
+    pub check_code: &'a str,
+    pub entered_at: i64,
+    pub closes_at: i64,
+}
+
+/// Inserts a check-in unless its check code was already used at the venue since
+/// `code_since_ms`: `None` then (draw another code and retry).
+pub async fn insert_checkin(
+    conn: &mut Conn,
+    c: &NewCheckin<'_>,
+    code_since_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO checkins (venue_id, entrance_id, person_id, iin_hash, channel, chat_id, via,
+            colour, admitted, check_code, entered_at, closes_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+         WHERE NOT EXISTS (SELECT 1 FROM checkins o
+                           WHERE o.venue_id = $1 AND o.check_code = $10 AND o.entered_at >= $13)
+         RETURNING id",
+    )
+    .bind(c.venue_id)
+    .bind(c.entrance_id)
+    .bind(c.person_id)
+    .bind(c.iin_hash)
+    .bind(c.chat.map(|ch| ch.channel.as_str()))
+    .bind(c.chat.map(|ch| ch.chat_id.as_str()))
+    .bind(c.via)
+    .bind(c.colour)
+    .bind(i64::from(c.admitted))
+    .bind(c.check_code)
+    .bind(c.entered_at)
+    .bind(c.closes_at)
+    .bind(code_since_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// A check-in with the names a reply shows.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CheckinView {
+    pub id: i64,
+    pub venue_id: i64,
+    pub venue_name: String,
+    pub region: String,
+    pub category: String,
+    pub entrance_id: Option<i64>,
+    pub entrance_name: Option<String>,
+    pub person_id: Option<i64>,
+    pub channel: Option<String>,
+    pub chat_id: Option<String>,
+    pub via: String,
+    pub colour: String,
+    pub admitted: i64,
+    pub check_code: String,
+    pub entered_at: i64,
+    pub closes_at: i64,
+    pub left_at: Option<i64>,
+}
+
+const VIEW: &str = "SELECT c.id, c.venue_id, v.name AS venue_name, v.region, v.category,
+        c.entrance_id, e.name AS entrance_name, c.person_id, c.channel, c.chat_id, c.via,
+        c.colour, c.admitted, c.check_code, c.entered_at, c.closes_at, c.left_at
+    FROM checkins c JOIN venues v ON v.id = c.venue_id
+    LEFT JOIN entrances e ON e.id = c.entrance_id";
+
+pub async fn checkin(conn: &mut Conn, id: i64) -> Result<Option<CheckinView>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!("{VIEW} WHERE c.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// In one query: the person's open visits and their attempts at `entrance_id` since
+/// `since_ms`, newest first.
+pub async fn person_visits(
+    conn: &mut Conn,
+    person_id: i64,
+    entrance_id: i64,
+    since_ms: i64,
+) -> Result<Vec<CheckinView>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.person_id = $1
+           AND ((c.admitted = 1 AND c.left_at IS NULL)
+                OR (c.entrance_id = $2 AND c.entered_at >= $3))
+         ORDER BY c.entered_at DESC, c.id DESC"
+        )))
+        .bind(person_id)
+        .bind(entrance_id)
+        .bind(since_ms)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
+}
+
+/// Open visits of a person (normally at most one).
+pub async fn open_visits(conn: &mut Conn, person_id: i64) -> Result<Vec<CheckinView>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.person_id = $1 AND c.admitted = 1 AND c.left_at IS NULL ORDER BY c.id"
+        )))
+        .bind(person_id)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
+}
+
+/// Closes an open visit; `false` when it was already closed.
+pub async fn close_visit(
+    conn: &mut Conn,
+    id: i64,
+    at_ms: i64,
+    how: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE checkins SET left_at = $1, left_how = $2 WHERE id = $3 AND left_at IS NULL",
+    )
+    .bind(at_ms)
+    .bind(how)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Open visits that reach their maximum stay by `by_ms`, with no reminder sent yet.
+pub async fn due_reminders(
+    conn: &mut Conn,
+    by_ms: i64,
+    limit: i64,
+) -> Result<Vec<CheckinView>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.reminded_at IS NULL
+           AND c.closes_at <= $1 ORDER BY c.closes_at, c.id LIMIT $2"
+        )))
+        .bind(by_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
+}
+
+pub async fn mark_reminded(conn: &mut Conn, id: i64, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE checkins SET reminded_at = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Open visits past their maximum stay at `now_ms`.
+pub async fn due_closes(
+    conn: &mut Conn,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<CheckinView>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
+            "{VIEW} WHERE c.admitted = 1 AND c.left_at IS NULL AND c.closes_at <= $1
+         ORDER BY c.closes_at, c.id LIMIT $2"
+        )))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
+}
+
+/// People inside a venue now.
+pub async fn occupancy(conn: &mut Conn, venue_id: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkins WHERE venue_id = $1 AND admitted = 1 AND left_at IS NULL",
+    )
+    .bind(venue_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+// ---------------------------------------------------------------- staff and invites
+
+/// A staff chat of a venue with its conversation language, if known.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StaffChat {
+    pub id: i64,
+    pub channel: String,
+    pub chat_id: String,
+    pub role: String,
+    pub lang: Option<String>,
+}
+
+pub async fn staff_chats(conn: &mut Conn, venue_id: i64) -> Result<Vec<StaffChat>, StoreError> {
+    Ok(sqlx::query_as::<_, StaffChat>(
+        "SELECT s.id, s.channel, s.chat_id, s.role, c.lang FROM venue_staff s
+         LEFT JOIN conversations c ON c.channel = s.channel AND c.chat_id = s.chat_id
+         WHERE s.venue_id = $1 AND s.removed_at IS NULL ORDER BY s.id",
+    )
+    .bind(venue_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Venues where a chat is staff, most recently added first: `(venue id, name, role)`.
+pub async fn staff_venues(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT v.id, v.name, s.role FROM venue_staff s JOIN venues v ON v.id = s.venue_id
+         WHERE s.channel = $1 AND s.chat_id = $2 AND s.removed_at IS NULL
+           AND v.revoked_at IS NULL
+         ORDER BY s.added_at DESC, s.id DESC",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Adds a chat to a venue's staff (again a no-op when it already is).
+pub async fn add_staff(
+    conn: &mut Conn,
+    venue_id: i64,
+    chat: &ChatRef,
+    person_id: Option<i64>,
+    role: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let existing: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM venue_staff WHERE venue_id = $1 AND channel = $2 AND chat_id = $3
+         AND removed_at IS NULL",
+    )
+    .bind(venue_id)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if existing.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO venue_staff (venue_id, channel, chat_id, person_id, role, added_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(venue_id)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(person_id)
+    .bind(role)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_invite(
+    conn: &mut Conn,
+    venue_id: i64,
+    role: &str,
+    token_hash: &[u8],
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO venue_invites (venue_id, role, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(venue_id)
+    .bind(role)
+    .bind(token_hash)
+    .bind(now_ms)
+    .bind(expires_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Uses an invite once: `(venue id, role)` when it was unused and unexpired.
+pub async fn take_invite(
+    conn: &mut Conn,
+    token_hash: &[u8],
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE venue_invites SET used_at = $1, used_channel = $2, used_chat_id = $3
+         WHERE token_hash = $4 AND used_at IS NULL AND expires_at > $1
+         RETURNING venue_id, role",
+    )
+    .bind(now_ms)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------- regions
+
+pub async fn set_alert_chat(
+    conn: &mut Conn,
+    region: &str,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO region_alerts (region, channel, chat_id, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (region) DO UPDATE SET channel = $2, chat_id = $3, updated_at = $4",
+    )
+    .bind(region)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The alert chat of a region with its conversation language, if known.
+pub async fn alert_chat(
+    conn: &mut Conn,
+    region: &str,
+) -> Result<Option<(ChatRef, Option<String>)>, StoreError> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT r.channel, r.chat_id, c.lang FROM region_alerts r
+         LEFT JOIN conversations c ON c.channel = r.channel AND c.chat_id = r.chat_id
+         WHERE r.region = $1",
+    )
+    .bind(region)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(ch, id, lang)| (ChatRef::new(&ch, id), lang)))
+}
+
+// ---------------------------------------------------------------- pending
+
+pub async fn set_pending(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    entrance_id: i64,
+    kind: &str,
+    via: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO pending_checkins (channel, chat_id, entrance_id, kind, via, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (channel, chat_id) DO UPDATE
+           SET entrance_id = $3, kind = $4, via = $5, created_at = $6",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(entrance_id)
+    .bind(kind)
+    .bind(via)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes the chat's pending check-in: `(entrance id, kind, via, created at)`.
+pub async fn take_pending(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Option<(i64, String, String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "DELETE FROM pending_checkins WHERE channel = $1 AND chat_id = $2
+         RETURNING entrance_id, kind, via, created_at",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditLine<'a> {
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub venue_id: Option<i64>,
+    pub entrance_id: Option<i64>,
+    pub checkin_id: Option<i64>,
+    pub chat: Option<&'a ChatRef>,
+    pub person_id: Option<i64>,
+    pub iin_hash: Option<&'a [u8]>,
+}
+
+pub async fn audit(conn: &mut Conn, line: &AuditLine<'_>, now_ms: i64) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO checkin_audit (at, action, outcome, venue_id, entrance_id, checkin_id,
+            channel, chat_id, person_id, iin_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(now_ms)
+    .bind(line.action)
+    .bind(line.outcome)
+    .bind(line.venue_id)
+    .bind(line.entrance_id)
+    .bind(line.checkin_id)
+    .bind(line.chat.map(|c| c.channel.as_str()))
+    .bind(line.chat.map(|c| c.chat_id.as_str()))
+    .bind(line.person_id)
+    .bind(line.iin_hash)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// How many audit lines of `action` a chat produced since `since_ms`.
+pub async fn count_audit(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    action: &str,
+    since_ms: i64,
+) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkin_audit
+         WHERE channel = $1 AND chat_id = $2 AND action = $3 AND at >= $4",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(action)
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
