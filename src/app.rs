@@ -43,9 +43,15 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     let state = HttpState {
         store: core.store.clone(),
         telegram: telegram_on,
+        core: Some(core.clone()),
     };
     let (bound, http_task) = spawn_http(http, state).await?;
-    tracing::info!(%bound, "HTTP listening (GET /healthz)");
+    tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
+    let stop_notifier = tokio_util::sync::CancellationToken::new();
+    let notifier = tokio::spawn(crate::core::status::run_notifier(
+        core.clone(),
+        stop_notifier.clone(),
+    ));
     if telegram_on {
         let bot = telegram::bot_from_env();
         if let Err(e) = telegram::set_commands(&bot, &core.texts).await {
@@ -75,6 +81,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         );
         tokio::signal::ctrl_c().await?;
     }
+    stop_notifier.cancel();
+    let _ = notifier.await;
     http_task.abort();
     core.store.close().await;
     Ok(())

@@ -1,5 +1,7 @@
 //! The command line. Each subcommand is a few lines over the library.
 
+mod health;
+
 use crate::adapters::terminal::{self, TerminalOptions};
 use crate::app;
 use crate::clock::SystemClock;
@@ -47,6 +49,8 @@ pub enum Command {
     Migrate,
     /// Print a new random secret for ASHYQ_SECRET_KEY.
     Keygen,
+    #[command(flatten)]
+    Health(health::HealthCommand),
 }
 
 fn init_logging(default: &str) {
@@ -130,6 +134,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen => {
             println!("{}", crate::crypto::Vault::generate_secret());
             Ok(())
+        }
+        Command::Health(command) => {
+            init_logging("warn");
+            health::run(&settings, command).await
         }
     }
 }

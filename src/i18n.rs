@@ -10,15 +10,24 @@ use std::borrow::Cow;
 pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
     (
         Lang::Kk,
-        &[("main.ftl", include_str!("../locales/kk/main.ftl"))],
+        &[
+            ("main.ftl", include_str!("../locales/kk/main.ftl")),
+            ("status.ftl", include_str!("../locales/kk/status.ftl")),
+        ],
     ),
     (
         Lang::Ru,
-        &[("main.ftl", include_str!("../locales/ru/main.ftl"))],
+        &[
+            ("main.ftl", include_str!("../locales/ru/main.ftl")),
+            ("status.ftl", include_str!("../locales/ru/status.ftl")),
+        ],
     ),
     (
         Lang::En,
-        &[("main.ftl", include_str!("../locales/en/main.ftl"))],
+        &[
+            ("main.ftl", include_str!("../locales/en/main.ftl")),
+            ("status.ftl", include_str!("../locales/en/status.ftl")),
+        ],
     ),
 ];
 

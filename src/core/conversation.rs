@@ -13,7 +13,11 @@ use crate::storage::{Tx, people};
 /// Age from which a person may register (domain.md).
 pub const MIN_AGE: u32 = 18;
 
-const MENU: [[&str; 2]; 2] = [["menu-me", "menu-lang"], ["menu-help", "menu-forget"]];
+const MENU: &[&[&str]] = &[
+    &["menu-status"],
+    &["menu-me", "menu-lang"],
+    &["menu-help", "menu-forget"],
+];
 
 pub(super) async fn step(
     core: &Core,
@@ -65,10 +69,11 @@ pub(super) async fn step(
                 out.push(prompt(&conv.state, lang));
                 return Ok(out);
             }
-            "me" | "forget" if !is_registered(conv) => {
+            "me" | "forget" | "status" if !is_registered(conv) => {
                 return Ok(hint(conv, lang, Msg::new("hint-register-first")));
             }
             "me" => return Ok(vec![me(core, tx, conv, lang).await?]),
+            "status" => return Ok(vec![status_reply(core, tx, conv, lang).await?]),
             "forget" => {
                 conv.state = State::ConfirmForget;
                 return Ok(vec![prompt(&conv.state, lang)]);
@@ -130,6 +135,7 @@ pub(super) async fn step(
         (State::Iin, Event::Text(text)) => return iin(core, tx, conv, lang, text).await,
 
         (State::Menu, Event::Text(text)) => match menu_choice(core, lang, text) {
+            Some("menu-status") => out.push(status_reply(core, tx, conv, lang).await?),
             Some("menu-me") => out.push(me(core, tx, conv, lang).await?),
             Some("menu-lang") => out.push(language_prompt(lang)),
             Some("menu-help") => {
@@ -260,6 +266,7 @@ async fn iin(
     match people::set_iin(tx, person, &hash, &sealed, core.now_ms()).await? {
         Err(people::IinConflict) => Ok(vec![Outbound::reply(lang, Msg::new("iin-taken"))]),
         Ok(()) => {
+            super::status::on_registered(core, tx, person, &hash).await?;
             conv.state = State::Menu;
             Ok(vec![
                 Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard()),
@@ -299,9 +306,23 @@ async fn me(
     .with_keyboard(menu_keyboard()))
 }
 
+async fn status_reply(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &Conversation,
+    lang: Lang,
+) -> Result<Outbound, CoreError> {
+    match conv.person_id {
+        Some(id) => Ok(super::status::reply(core, tx, id, lang)
+            .await?
+            .with_keyboard(menu_keyboard())),
+        None => Ok(Outbound::reply(lang, Msg::new("hint-register-first"))),
+    }
+}
+
 fn menu_choice(core: &Core, lang: Lang, text: &str) -> Option<&'static str> {
     let text = text.trim();
-    MENU.iter().flatten().copied().find(|key| {
+    MENU.iter().flat_map(|row| row.iter()).copied().find(|key| {
         // The user's language first; a keyboard left from before a language change too.
         std::iter::once(lang)
             .chain(Lang::ALL)

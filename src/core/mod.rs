@@ -6,7 +6,10 @@
 //! in one transaction, and the replies are returned only after it committed.
 
 mod conversation;
+pub mod feeds;
+pub mod import;
 mod state;
+pub mod status;
 
 pub use state::State;
 
@@ -291,6 +294,7 @@ impl Core {
     pub fn commands() -> &'static [(&'static str, &'static str)] {
         &[
             ("start", "cmd-start"),
+            ("status", "cmd-status"),
             ("me", "cmd-me"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
