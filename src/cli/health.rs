@@ -73,7 +73,10 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
             action: ApikeyAction::Create { name, scopes },
         } => {
             let key = feeds::create_api_key(core, &name, &scopes).await?;
-            eprintln!("API key {name:?} created (id {}). It is shown only once:", key.id);
+            eprintln!(
+                "API key {name:?} created (id {}). It is shown only once:",
+                key.id
+            );
             println!("{}", key.secret);
         }
         HealthCommand::Apikey {
@@ -102,7 +105,8 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
             let handle = std::fs::File::open(&file)?;
             let bar = import::progress_bar(handle.metadata()?.len());
             let started = std::time::Instant::now();
-            let report = import::import_csv(core, kind, std::io::BufReader::new(handle), &bar).await?;
+            let report =
+                import::import_csv(core, kind, std::io::BufReader::new(handle), &bar).await?;
             bar.finish_and_clear();
             for r in &report.rejected {
                 eprintln!("line {}: {}", r.index, r.reason);

@@ -519,7 +519,8 @@ pub async fn create_api_key(
     {
         Ok(id) => id,
         Err(crate::storage::StoreError::Db(e))
-            if e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation()) =>
         {
             return Err(ApiKeyError::NameTaken(name.to_string()));
         }

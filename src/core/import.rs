@@ -15,7 +15,14 @@ use std::io::Read;
 /// Rows per transaction.
 pub const BATCH_ROWS: usize = 5000;
 
-pub const PCR_COLUMNS: [&str; 6] = ["iin", "taken_at", "result_at", "result", "lab", "external_id"];
+pub const PCR_COLUMNS: [&str; 6] = [
+    "iin",
+    "taken_at",
+    "result_at",
+    "result",
+    "lab",
+    "external_id",
+];
 pub const CONTACT_COLUMNS: [&str; 4] = ["iin", "contact_date", "case_id", "external_id"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

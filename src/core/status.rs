@@ -8,7 +8,7 @@
 //! instant it next changes by itself. A feed that changes the colour queues one notice per
 //! chat of the person in that chat's language, in the feed's transaction; [`run_due`] wakes
 //! at `next_change_at`, recomputes and queues "now blue". Every notice has the dedupe key
-//! `status:{person}:{colour}:{since_ms}:{channel}:{chat}`, so a batch posted twice, a
+//! `status:{person}:{from}>{to}:{since_ms}:{channel}:{chat}`, so a batch posted twice, a
 //! notifier run twice, or a restart between queueing and sending never notifies twice.
 
 use super::{Core, CoreError, Outbound, Recipient};
@@ -69,11 +69,7 @@ pub async fn status_of_hash(
 }
 
 /// The status for an IIN at `at` (operators and auditors: `ashyq status --iin`).
-pub async fn status_of_iin(
-    core: &Core,
-    iin: &Iin,
-    at: DateTime<Utc>,
-) -> Result<Status, CoreError> {
+pub async fn status_of_iin(core: &Core, iin: &Iin, at: DateTime<Utc>) -> Result<Status, CoreError> {
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     let mut conn = core.store.pool().acquire().await.map_err(CoreError::Db)?;
     status_of_hash(&mut conn, &hash, at).await
@@ -83,9 +79,8 @@ pub async fn status_of_iin(
 /// `{"colour","since","until","cause":{"kind","date"}}`. `since` is `null` only for someone
 /// who has never been anything but blue.
 pub fn status_json(status: &Status) -> serde_json::Value {
-    let time = |t: Option<DateTime<Utc>>| {
-        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    };
+    let time =
+        |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     serde_json::json!({
         "colour": status.colour.as_str(),
         "since": time(status.since),
@@ -213,13 +208,18 @@ async fn notify(
     core: &Core,
     conn: &mut Conn,
     person_id: i64,
+    from: Option<Colour>,
     st: &Status,
 ) -> Result<usize, CoreError> {
+    let from = from.map_or("none", Colour::as_str);
     let now = core.clock.now();
     let since_ms = st.since.map_or(0, |t| t.timestamp_millis());
     let mut queued = 0;
     for (chat, lang) in health::chats_of_person(conn, person_id).await? {
-        let lang = lang.as_deref().and_then(Lang::from_code).unwrap_or(Lang::Ru);
+        let lang = lang
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or(Lang::Ru);
         let out = Outbound {
             to: Recipient::Chat(chat.clone()),
             lang,
@@ -227,7 +227,7 @@ async fn notify(
             keyboard: super::Keyboard::Keep,
         };
         let key = format!(
-            "status:{person_id}:{}:{since_ms}:{}:{}",
+            "status:{person_id}:{from}>{}:{since_ms}:{}:{}",
             st.colour, chat.channel, chat.chat_id
         );
         if core.enqueue(conn, &chat, &out, Some(&key), None).await? {
@@ -290,7 +290,7 @@ pub async fn on_records_changed(
         let before = status::evaluate(&old_pcr, &old_contacts, now);
         let after = status::evaluate(&pcr, &contacts, now);
         if before.colour != after.colour {
-            queued += notify(core, conn, person_id, &after).await?;
+            queued += notify(core, conn, person_id, Some(before.colour), &after).await?;
         }
         put_watch(core, conn, person_id, &after, &pcr, &contacts).await?;
     }
@@ -326,7 +326,7 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
             let st = status::evaluate(&pcr, &contacts, now);
             let before = watch.as_ref().and_then(|w| Colour::parse(&w.colour));
             if before != Some(st.colour) {
-                queued += notify(core, &mut tx, person_id, &st).await?;
+                queued += notify(core, &mut tx, person_id, before, &st).await?;
             }
             put_watch(core, &mut tx, person_id, &st, &pcr, &contacts).await?;
         }

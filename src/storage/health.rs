@@ -459,10 +459,9 @@ pub async fn watch_due(conn: &mut Conn, now_ms: i64, limit: i64) -> Result<Vec<i
 
 /// The earliest pending change, for the notifier's sleep.
 pub async fn watch_next(conn: &mut Conn) -> Result<Option<i64>, StoreError> {
-    let (next,): (Option<i64>,) =
-        sqlx::query_as("SELECT MIN(next_change_at) FROM status_watch")
-            .fetch_one(&mut *conn)
-            .await?;
+    let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(next_change_at) FROM status_watch")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(next)
 }
 
