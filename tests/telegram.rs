@@ -61,7 +61,7 @@ async fn registration_through(fake: &FakeTelegram) {
     assert!(
         menu["reply_markup"]["keyboard"]
             .as_array()
-            .is_some_and(|rows| rows.len() == 2)
+            .is_some_and(|rows| rows.len() == 3)
     );
 
     fake.text(USER, Some("ru"), "/me");

@@ -33,21 +33,26 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into(), "items": []}))).into_response()
 }
 
-fn core_of(state: &HttpState) -> Result<&Arc<Core>, Response> {
-    state
-        .core
-        .as_ref()
-        .ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "feeds are not enabled"))
+/// Early answers are boxed: a `Response` is large.
+type Early<T> = Result<T, Box<Response>>;
+
+fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
+    state.core.as_ref().ok_or_else(|| {
+        Box::new(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "feeds are not enabled",
+        ))
+    })
 }
 
-async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Result<i64, Response> {
+async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
     let unauthorised = || {
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
         r.headers_mut().insert(
             axum::http::header::WWW_AUTHENTICATE,
             axum::http::HeaderValue::from_static("Bearer"),
         );
-        r
+        Box::new(r)
     };
     let Some(secret) = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -63,39 +68,46 @@ async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Result<i64,
         Ok(None) => return Err(unauthorised()),
         Err(e) => {
             tracing::error!(error = %e, "API key look-up failed");
-            return Err(error(StatusCode::SERVICE_UNAVAILABLE, "try again later"));
+            return Err(Box::new(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "try again later",
+            )));
         }
     };
     if !key.has_scope(scope) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::FORBIDDEN,
             format!("this API key lacks the `{scope}` scope"),
-        ));
+        )));
     }
     Ok(key.id)
 }
 
-fn parse_batch(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, Response> {
+fn early(status: StatusCode, message: impl Into<String>) -> Box<Response> {
+    Box::new(error(status, message))
+}
+
+fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            error(
+            early(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body exceeds {MAX_BODY_BYTES} bytes; send at most {MAX_BATCH} items per request"),
             )
         } else {
-            error(StatusCode::BAD_REQUEST, "the body could not be read")
+            early(StatusCode::BAD_REQUEST, "the body could not be read")
         }
     })?;
     let batch: Batch = serde_json::from_slice(&body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+        .map_err(|e| early(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
     if batch.items.is_empty() {
-        return Err(error(
+        return Err(early(
             StatusCode::UNPROCESSABLE_ENTITY,
             "empty batch: `items` has no item",
         ));
     }
     if batch.items.len() > MAX_BATCH {
-        return Err(error(
+        return Err(early(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "batch of {} items exceeds the limit of {MAX_BATCH}; split it",
@@ -146,15 +158,15 @@ pub(super) async fn post_pcr(
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let key = match authorise(&core, &headers, "pcr").await {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items = match parse_batch(body) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let total = items.len();
     match feeds::ingest_pcr(&core, items, Some(key)).await {
@@ -170,15 +182,15 @@ pub(super) async fn post_contacts(
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let key = match authorise(&core, &headers, "contacts").await {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items = match parse_batch(body) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let total = items.len();
     match feeds::ingest_contacts(&core, items, Some(key)).await {
