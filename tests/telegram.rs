@@ -241,3 +241,104 @@ async fn the_outbox_delivers_once_across_restarts() {
     let mut conn = core.store.pool().acquire().await.unwrap();
     assert_eq!(outbox::counts(&mut conn).await.unwrap(), (0, 3, 0));
 }
+
+/// Without TELOXIDE_TOKEN, `serve` says Telegram is off and keeps serving HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_without_a_token_keeps_http_running() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["serve", "--http", &format!("127.0.0.1:{port}")])
+        .env_remove("TELOXIDE_TOKEN")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("x.db").display()),
+        )
+        .env_remove("ASHYQ_SECRET_KEY")
+        .env("ASHYQ_KEY_FILE", dir.path().join("k"))
+        .env("RUST_LOG", "info")
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let said_off = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("Telegram is off") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(said_off, "serve must say that Telegram is off");
+    assert!(
+        dir.path().join("k").exists(),
+        "a key file was generated for SQLite"
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"telegram\":false"), "{response}");
+    child.kill().await.unwrap();
+}
+
+/// PostgreSQL without ASHYQ_SECRET_KEY refuses to start.
+#[tokio::test]
+async fn postgres_without_a_secret_refuses_to_start() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+        .env_remove("ASHYQ_SECRET_KEY")
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ASHYQ_SECRET_KEY is required"), "{stderr}");
+}
+
+/// A failure inside the core reaches the user only as the localised apology.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_error_gets_the_localised_apology_only() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let bot = Throttle::new_spawn(
+        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
+        Limits::default(),
+    );
+    let mut dispatcher = telegram::dispatcher(bot, core.clone());
+    let token = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    fake.text(USER, Some("kk"), "/start");
+    fake.wait_messages(USER, 1).await;
+    // Break the database under the running bot.
+    sqlx::query("DROP TABLE processed_updates")
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    fake.text(USER, Some("kk"), "/help");
+    let texts = fake.wait_messages(USER, 2).await;
+    assert_eq!(
+        texts[1],
+        "Бізде бірдеңе дұрыс болмады. Бір минуттан кейін қайталап көріңіз."
+    );
+    token.shutdown().unwrap().await;
+    task.await.unwrap();
+}

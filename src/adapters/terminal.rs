@@ -89,6 +89,17 @@ pub async fn run(
             &mut choices,
             &mut reply_keyboard,
         )?;
+        // Notices queued for this user (by this or another chat) are shown as they come.
+        let notices = own_notices(core, &chat).await?;
+        if !notices.is_empty() {
+            render(
+                &core.texts,
+                &notices,
+                &mut out,
+                &mut choices,
+                &mut reply_keyboard,
+            )?;
+        }
         if !options.echo {
             write!(out, "> ")?;
         }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{DecodeError, Limits, Strategy, decode_with};
+use super::{DecodeError, Limits, Strategy, decode_traced, decode_with};
 
 /// One image with the text a correct decode must produce.
 #[derive(Clone, Debug)]
@@ -24,6 +24,8 @@ pub struct Outcome {
     /// Wall-clock milliseconds, bytes to texts (grey conversion included):
     /// the fastest of the report's `repeats` runs.
     pub ms: f64,
+    /// The pipeline stage that decoded it.
+    pub stage: Option<&'static str>,
 }
 
 impl Outcome {
@@ -86,6 +88,24 @@ impl Report {
             self.repeats,
         )
     }
+    /// How many images each pipeline stage decoded, in pipeline order of
+    /// first appearance: `first 52, down2 3, crop-mean 4`.
+    pub fn stages(&self) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for o in self.outcomes.iter().filter(|o| o.correct()) {
+            let name = o.stage.unwrap_or("?");
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+            .iter()
+            .map(|(n, c)| format!("{n} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Names of the images not decoded correctly.
     pub fn failures(&self) -> Vec<&str> {
         self.outcomes
@@ -243,17 +263,18 @@ pub fn run(label: &str, cases: &[Case], strategy: Strategy, repeats: usize) -> R
         .iter()
         .map(|c| {
             let mut ms = f64::INFINITY;
-            let mut result = Err(DecodeError::Internal);
+            let mut traced = (Err(DecodeError::Internal), None);
             for _ in 0..repeats {
                 let t = Instant::now();
-                result = decode_with(&c.bytes, &limits, strategy);
+                traced = decode_traced(&c.bytes, &limits, strategy);
                 ms = ms.min(t.elapsed().as_secs_f64() * 1e3);
             }
             Outcome {
                 name: c.name.clone(),
                 expected: c.expected.clone(),
-                result,
+                result: traced.0,
                 ms,
+                stage: traced.1,
             }
         })
         .collect();

@@ -51,6 +51,23 @@ impl Bits {
     }
 }
 
+/// Bit i of the result is set when byte i of `p` (little-endian) is `<= t`.
+/// SWAR: each byte is widened into a 16-bit lane, `(t | 0x100) - p` keeps
+/// bit 8 exactly when `p <= t`, and a multiply gathers the four lane bits.
+#[inline]
+fn le_mask8(p: u64, t: u8) -> u8 {
+    const LO: u64 = 0x00FF_00FF_00FF_00FF;
+    const NINE: u64 = 0x0100_0100_0100_0100;
+    // Moves bit 16k (k = 0..3) to bit 56 + 2k; no two products overlap.
+    const GATHER: u64 = (1 << 56) | (1 << 42) | (1 << 28) | (1 << 14);
+    let tt = u64::from(t) * 0x0001_0001_0001_0001;
+    let even = (((tt | NINE) - (p & LO)) & NINE) >> 8;
+    let odd = (((tt | NINE) - ((p >> 8) & LO)) & NINE) >> 8;
+    let e = (even.wrapping_mul(GATHER) >> 56) as u8;
+    let o = (odd.wrapping_mul(GATHER) >> 56) as u8;
+    e | (o << 1)
+}
+
 /// Threshold every pixel against the threshold of its 8x8 block
 /// (`thresholds` is `sub_w` x `sub_h`; a partial last block uses the last
 /// threshold).
@@ -63,10 +80,8 @@ fn threshold_blocks(g: &Gray, sub_w: usize, sub_h: usize, thresholds: &[u8]) -> 
         let row = &g.px[y * g.w..(y + 1) * g.w];
         let out = &mut bits.words[y * bits.row_words..(y + 1) * bits.row_words];
         for (bx, (chunk, &t)) in row.chunks_exact(BLOCK).zip(trow).enumerate() {
-            let mut byte = 0usize;
-            for (i, &p) in chunk.iter().enumerate() {
-                byte |= usize::from(p <= t) << i;
-            }
+            let p = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let byte = le_mask8(p, t) as usize;
             let bit = bx * BLOCK;
             out[bit / WORD] |= byte << (bit % WORD);
         }
@@ -230,5 +245,34 @@ impl<'a> Binarizer for Prebinarized<'a> {
 
     fn get_height(&self) -> usize {
         self.source.get_height()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swar_mask_matches_scalar() {
+        let mut x = 0x1234_5678_9ABC_DEF0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = (x >> 3) as u8;
+            let p = x.rotate_left(11);
+            let want = p
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .fold(0u8, |m, (i, &b)| m | (u8::from(b <= t) << i));
+            assert_eq!(le_mask8(p, t), want, "{p:016x} {t}");
+        }
+        for t in [0u8, 1, 127, 128, 254, 255] {
+            for v in [0u8, 1, 127, 128, 254, 255] {
+                let p = u64::from_le_bytes([v; 8]);
+                assert_eq!(le_mask8(p, t), if v <= t { 0xFF } else { 0 });
+            }
+        }
     }
 }

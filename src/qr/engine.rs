@@ -82,11 +82,10 @@ fn push_unique(out: &mut Vec<String>, found: Vec<String>) {
     }
 }
 
-pub(crate) fn decode_gray(
-    g: &Gray,
-    strategy: Strategy,
-    deadline: Instant,
-) -> Result<Vec<String>, DecodeError> {
+/// Decoded texts and the name of the stage that found them.
+pub(crate) type Traced = (Result<Vec<String>, DecodeError>, Option<&'static str>);
+
+pub(crate) fn decode_gray(g: &Gray, strategy: Strategy, deadline: Instant) -> Traced {
     let mut out = Vec::new();
     match strategy {
         Strategy::RqrrPlain => push_unique(&mut out, rqrr_all(&g.px, g.w, g.h)),
@@ -98,7 +97,8 @@ pub(crate) fn decode_gray(
         }
         Strategy::Full => return full(g, deadline),
     }
-    Ok(out)
+    let stage = (!out.is_empty()).then_some("plain");
+    (Ok(out), stage)
 }
 
 /// rxing on the hybrid-binarised image, then on its inverse (same bitmap,
@@ -197,52 +197,83 @@ enum Bin {
     Unsharp,
 }
 
+/// Above this side, the first pass runs on a downscaled copy first.
+const LARGE_SIDE: usize = 1600;
+/// Up to this many pixels, the upscaled and rqrr retries run.
+const SMALL_PIXELS: usize = 640 * 640;
+
 /// One retry stage of the cascade.
 type Stage<'a> = Box<dyn Fn() -> Vec<String> + 'a>;
 
 /// The production cascade. Cheap full-image passes first, then retries on
 /// finder-pattern-guided crops, then rqrr. Stops at the first stage that
 /// decodes anything; checks the deadline before every stage.
-fn full(g: &Gray, deadline: Instant) -> Result<Vec<String>, DecodeError> {
+fn full(g: &Gray, deadline: Instant) -> Traced {
     use super::img;
+    // Large photos (documents straight from a camera): try a downscaled
+    // copy first; codes in such photos usually have large modules.
+    if g.w.max(g.h) > LARGE_SIDE {
+        let mut d = img::downscale2(g);
+        while d.w.max(d.h) > LARGE_SIDE {
+            d = img::downscale2(&d);
+        }
+        let (found, _) = first_pass(&d);
+        if !found.is_empty() {
+            let mut out = Vec::new();
+            push_unique(&mut out, found);
+            return (Ok(out), Some("first-downscaled"));
+        }
+        if Instant::now() > deadline {
+            return (Err(DecodeError::Timeout), None);
+        }
+    }
     let (found, regions) = first_pass(g);
     if !found.is_empty() {
         let mut out = Vec::new();
         push_unique(&mut out, found);
-        return Ok(out);
+        return (Ok(out), Some("first"));
     }
-    let small = g.w.max(g.h) <= 1000;
+    // rqrr never decoded a large image that rxing missed (PERFORMANCE.md)
+    // and costs ~25 ms per megapixel: only small images get it.
+    let small = g.w * g.h <= SMALL_PIXELS;
     let inv = || Gray::new(g.w, g.h, g.px.iter().map(|v| 255 - v).collect());
-    let stages: Vec<(bool, Stage)> = vec![
+    let has_regions = !regions.is_empty();
+    let stages: Vec<(&'static str, bool, Stage)> = vec![
         (
+            "down2",
             g.w.min(g.h) >= 120,
             Box::new(|| {
                 let d = img::downscale2(g);
                 rxing_multi(&d, false)
             }),
         ),
-        (true, Box::new(|| rxing_global(&g.px, g.w, g.h))),
+        ("global", true, Box::new(|| rxing_global(&g.px, g.w, g.h))),
         (
-            !regions.is_empty(),
+            "crop-mean",
+            has_regions,
             Box::new(|| crops(g, &regions, 3.0, Bin::LocalMean)),
         ),
         (
-            !regions.is_empty(),
+            "crop-unsharp",
+            has_regions,
             Box::new(|| crops(g, &regions, 3.0, Bin::Unsharp)),
         ),
         (
-            !regions.is_empty(),
+            "crop-x2",
+            has_regions,
             Box::new(|| crops(g, &regions, 2.0, Bin::Hybrid)),
         ),
         (
+            "up2",
             small,
             Box::new(|| {
                 let u = img::resize_bilinear(g, g.w * 2, g.h * 2);
                 rxing_multi(&u, false)
             }),
         ),
-        (true, Box::new(|| rqrr_all(&g.px, g.w, g.h))),
+        ("rqrr", small, Box::new(|| rqrr_all(&g.px, g.w, g.h))),
         (
+            "rqrr-sauvola",
             small,
             Box::new(|| {
                 let b = img::sauvola(g, (g.w.min(g.h) / 16).max(4), 0.2);
@@ -250,6 +281,7 @@ fn full(g: &Gray, deadline: Instant) -> Result<Vec<String>, DecodeError> {
             }),
         ),
         (
+            "rqrr-inv",
             small,
             Box::new(|| {
                 let i = inv();
@@ -257,20 +289,20 @@ fn full(g: &Gray, deadline: Instant) -> Result<Vec<String>, DecodeError> {
             }),
         ),
     ];
-    let mut out = Vec::new();
-    for (enabled, stage) in stages {
+    for (name, enabled, stage) in stages {
         if !enabled {
             continue;
         }
         if Instant::now() > deadline {
-            return Err(DecodeError::Timeout);
+            return (Err(DecodeError::Timeout), None);
         }
+        let mut out = Vec::new();
         push_unique(&mut out, stage());
         if !out.is_empty() {
-            break;
+            return (Ok(out), Some(name));
         }
     }
-    Ok(out)
+    (Ok(Vec::new()), None)
 }
 
 /// rxing with the global-histogram binariser.

@@ -99,14 +99,23 @@ pub fn decode_with(
     limits: &Limits,
     strategy: Strategy,
 ) -> Result<Vec<String>, DecodeError> {
-    let start = Instant::now();
-    let deadline = start + limits.time_budget;
-    match catch_unwind(AssertUnwindSafe(|| {
-        let gray = load::load_gray(bytes, limits)?;
-        engine::decode_gray(&gray, strategy, deadline)
+    decode_traced(bytes, limits, strategy).0
+}
+
+/// [`decode_with`], also naming the pipeline stage that found the code
+/// (`"first"`, `"down2"`, `"crop-mean"`, ...; `None` when nothing was found).
+pub fn decode_traced(
+    bytes: &[u8],
+    limits: &Limits,
+    strategy: Strategy,
+) -> (Result<Vec<String>, DecodeError>, Option<&'static str>) {
+    let deadline = Instant::now() + limits.time_budget;
+    match catch_unwind(AssertUnwindSafe(|| match load::load_gray(bytes, limits) {
+        Ok(gray) => engine::decode_gray(&gray, strategy, deadline),
+        Err(e) => (Err(e), None),
     })) {
-        Ok(result) => result,
-        Err(_) => Err(DecodeError::Internal),
+        Ok(traced) => traced,
+        Err(_) => (Err(DecodeError::Internal), None),
     }
 }
 

@@ -346,12 +346,19 @@ pub fn render(seed: u64, index: usize) -> (Vec<u8>, String, PosterParams) {
     (out, text, params)
 }
 
-/// Encodes RGB pixels as JPEG at `quality`.
+/// Encodes RGB pixels as a baseline JPEG at `quality` with 4:2:0 chroma
+/// subsampling, as phone cameras and messengers write them.
 pub fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    image::ImageEncoder::write_image(enc, rgb, w, h, image::ExtendedColorType::Rgb8)
-        .expect("in-memory JPEG encoding of a valid buffer");
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    let (w16, h16) = (w.min(65535) as u16, h.min(65535) as u16);
+    if enc
+        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+        .is_err()
+    {
+        out.clear();
+    }
     out
 }
 

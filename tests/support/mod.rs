@@ -62,20 +62,19 @@ impl TestDb {
 
     /// Drops a PostgreSQL test database (SQLite's goes with its temp dir).
     pub async fn cleanup(self) {
-        if let Some((admin, db)) = &self.pg_admin {
-            if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
+        if let Some((admin, db)) = &self.pg_admin
+            && let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
 
 /// Runs the same async test body on SQLite and (when configured) PostgreSQL.
-
 #[allow(unused_macros)]
 macro_rules! ashyq_on_both {
     ($body:path) => {
