@@ -9,7 +9,7 @@
 //!    (everything already stored).
 //!
 //! Environment: `BENCH_N` (people and CSV rows), `BENCH_SECS` (look-up duration),
-//! `BENCH_CONCURRENCY`. Under `cargo test --all-targets` (no `--bench`) it runs a smoke
+//! `BENCH_CONCURRENCY`, `BENCH_SQLITE_IMPORT=0` (skip the import on SQLite). Under `cargo test --all-targets` (no `--bench`) it runs a smoke
 //! check with 2 000 people.
 
 use ashyq::clock::SystemClock;
@@ -65,7 +65,9 @@ fn main() {
                 run_backend("PostgreSQL", &url, &iins, secs, concurrency, full).await;
                 drop_pg(&admin, &db).await;
             }
-            None => println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped"),
+            None => {
+                println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped")
+            }
         }
     });
 }
@@ -113,7 +115,13 @@ async fn run_backend(
             .expect("analyze");
     }
     lookups(&core, iins, secs, concurrency).await;
-    import_bench(&core, iins, full).await;
+    let skip = core.store.backend() == Backend::Sqlite
+        && std::env::var("BENCH_SQLITE_IMPORT").is_ok_and(|v| v == "0");
+    if skip {
+        println!("CSV import on SQLite skipped (BENCH_SQLITE_IMPORT=0)");
+    } else {
+        import_bench(&core, iins, full).await;
+    }
     core.store.close().await;
 }
 
@@ -252,7 +260,12 @@ async fn lookups(core: &Arc<Core>, iins: &Arc<Vec<String>>, secs: usize, concurr
     let total = done.load(Ordering::Relaxed);
     let mix: Vec<String> = Colour::ALL
         .iter()
-        .map(|c| format!("{c} {}", colours[c.severity() as usize].load(Ordering::Relaxed)))
+        .map(|c| {
+            format!(
+                "{c} {}",
+                colours[c.severity() as usize].load(Ordering::Relaxed)
+            )
+        })
         .collect();
     println!(
         "status look-ups: {total} in {elapsed:.1} s = {:.0}/s ({})",

@@ -195,6 +195,9 @@ async fn storage_conformance(db: &TestDb) {
     );
     let contacts = health::contacts_for(&mut tx, &hash).await.unwrap();
     assert_eq!(contacts[0].contact_date, "2026-11-01");
+    let (p, c) = health::records_for(&mut tx, &hash).await.unwrap();
+    assert_eq!(p, health::pcr_for(&mut tx, &hash).await.unwrap());
+    assert_eq!(c, contacts);
 
     let key = health::create_api_key(&mut tx, "lab-1", &[7; 32], "pcr,contacts", 5)
         .await

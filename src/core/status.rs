@@ -45,9 +45,7 @@ pub async fn records_of(
     conn: &mut Conn,
     iin_hash: &[u8],
 ) -> Result<(Vec<PcrRow>, Vec<ContactRow>), CoreError> {
-    let pcr = health::pcr_for(conn, iin_hash).await?;
-    let contacts = health::contacts_for(conn, iin_hash).await?;
-    Ok((pcr, contacts))
+    Ok(health::records_for(conn, iin_hash).await?)
 }
 
 fn engine_records(pcr: &[PcrRow], contacts: &[ContactRow]) -> (Vec<PcrRecord>, Vec<ContactRecord>) {

@@ -260,6 +260,47 @@ pub async fn pcr_for(conn: &mut Conn, iin_hash: &[u8]) -> Result<Vec<PcrRow>, St
     .await?)
 }
 
+/// A person's PCR results and contacts in one round trip (the status look-up path).
+pub async fn records_for(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+) -> Result<(Vec<PcrRow>, Vec<ContactRow>), StoreError> {
+    type Row = (i64, i64, i64, i64, i64, Option<i64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT) AS kind, id, taken_at, result_at, positive, withdrawn_at,
+                CAST(NULL AS TEXT) AS contact_date
+         FROM pcr_results WHERE iin_hash = $1
+         UNION ALL
+         SELECT CAST(1 AS BIGINT), id, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
+                CAST(NULL AS BIGINT), contact_date
+         FROM contacts WHERE iin_hash = $1",
+    )
+    .bind(iin_hash)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut pcr = Vec::new();
+    let mut contacts = Vec::new();
+    for (kind, id, taken_at, result_at, positive, withdrawn_at, contact_date) in rows {
+        if kind == 0 {
+            pcr.push(PcrRow {
+                id,
+                taken_at,
+                result_at,
+                positive,
+                withdrawn_at,
+            });
+        } else {
+            contacts.push(ContactRow {
+                id,
+                contact_date: contact_date.unwrap_or_default(),
+            });
+        }
+    }
+    pcr.sort_by_key(|r| r.id);
+    contacts.sort_by_key(|r| r.id);
+    Ok((pcr, contacts))
+}
+
 // ---------- contacts ----------
 
 /// Inserts one contact; `None` when its external id is already stored.
