@@ -914,4 +914,68 @@ async fn status_json_has_the_documented_shape() {
     assert_eq!(v["since"], "2026-11-14T19:00:00Z");
     assert_eq!(v["until"], Value::Null);
     assert_eq!(v["cause"]["kind"], "none");
+    assert_eq!(
+        ashyq::core::status::status_json_line(&st),
+        r#"{"colour":"blue","since":"2026-11-14T19:00:00Z","until":null,"cause":{"kind":"none","date":null}}"#
+    );
+}
+
+// ---------- the binary ----------
+
+#[test]
+fn the_binary_creates_keys_imports_and_prints_a_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+            .args(args)
+            .current_dir(dir.path())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("b.db").display()),
+            )
+            .env("ASHYQ_SECRET_KEY", support::SECRET)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, key, _) = run(&["apikey", "create", "--name", "lab-1", "--scopes", "pcr"]);
+    assert!(
+        ok && key.trim().starts_with("ashyq_") && key.trim().len() == 70,
+        "{key}"
+    );
+    let (ok, list, _) = run(&["apikey", "list"]);
+    assert!(ok && list.contains("lab-1\tpcr") && !list.contains(key.trim()));
+    let csv = dir.path().join("p.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "iin,taken_at,result_at,result,lab,external_id\n\
+             {IIN},2025-11-01T09:00:00+05:00,2025-11-02T12:00:00+05:00,positive,Lab A,r-1\n\
+             900101300018,2025-11-01T09:00:00+05:00,2025-11-02T12:00:00+05:00,positive,Lab A,r-2\n"
+        ),
+    )
+    .unwrap();
+    let path = csv.to_str().unwrap();
+    let (ok, out, err) = run(&["import", "pcr", path]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("imported 1, already stored 0, rejected 1"),
+        "{out}"
+    );
+    assert!(err.contains("line 3: invalid IIN"), "{err}");
+    let (_, out, _) = run(&["import", "pcr", path]);
+    assert!(out.contains("imported 0, already stored 1"), "{out}");
+    let (ok, out, _) = run(&["status", "--iin", IIN, "--at", "2025-11-05T10:00:00+05:00"]);
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        r#"{"colour":"red","since":"2025-11-02T07:00:00Z","until":"2025-11-14T19:00:00Z","cause":{"kind":"pcr_positive","date":"2025-11-01"}}"#
+    );
+    let (ok, _, err) = run(&["status", "--iin", "123"]);
+    assert!(!ok && err.contains("invalid IIN"), "{err}");
 }

@@ -129,7 +129,7 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
                 None => core.clock.now(),
             };
             let st = crate::core::status::status_of_iin(core, &iin, at).await?;
-            println!("{}", crate::core::status::status_json(&st));
+            println!("{}", crate::core::status::status_json_line(&st));
         }
     }
     Ok(())

@@ -73,21 +73,47 @@ pub async fn status_of_iin(core: &Core, iin: &Iin, at: DateTime<Utc>) -> Result<
     status_of_hash(&mut conn, &hash, at).await
 }
 
-/// The JSON object `ashyq status` prints:
+/// The JSON object `ashyq status` prints, fields in this order:
 /// `{"colour","since","until","cause":{"kind","date"}}`. `since` is `null` only for someone
 /// who has never been anything but blue.
 pub fn status_json(status: &Status) -> serde_json::Value {
-    let time =
-        |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    serde_json::json!({
-        "colour": status.colour.as_str(),
-        "since": time(status.since),
-        "until": time(status.until),
-        "cause": {
-            "kind": status.cause_kind.as_str(),
-            "date": status.cause_date.map(|d| d.format("%Y-%m-%d").to_string()),
-        },
-    })
+    serde_json::to_value(StatusJson::from(status)).unwrap_or_default()
+}
+
+/// [`status_json`] as one line of text, fields in the documented order.
+pub fn status_json_line(status: &Status) -> String {
+    serde_json::to_string(&StatusJson::from(status)).unwrap_or_default()
+}
+
+#[derive(serde::Serialize)]
+struct StatusJson {
+    colour: &'static str,
+    since: Option<String>,
+    until: Option<String>,
+    cause: CauseJson,
+}
+
+#[derive(serde::Serialize)]
+struct CauseJson {
+    kind: &'static str,
+    date: Option<String>,
+}
+
+impl From<&Status> for StatusJson {
+    fn from(st: &Status) -> Self {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        Self {
+            colour: st.colour.as_str(),
+            since: time(st.since),
+            until: time(st.until),
+            cause: CauseJson {
+                kind: st.cause_kind.as_str(),
+                date: st.cause_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            },
+        }
+    }
 }
 
 /// "15 November" in `lang`.
