@@ -75,7 +75,11 @@ fn main() {
 /// A distinct valid IIN per index (birth dates from 1940, serials spaced by 10).
 fn iin_of(i: usize) -> String {
     let birth = NaiveDate::from_ymd_opt(1940, 1, 1).unwrap() + Duration::days((i / 500) as i64);
-    let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+    let sex = if i.is_multiple_of(2) {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
     Iin::synthetic(birth, sex, ((i % 500) * 20) as u16).expose()
 }
 
@@ -289,11 +293,11 @@ async fn import_bench(core: &Arc<Core>, iins: &[String], full: bool) {
         writeln!(f, "iin,taken_at,result_at,result,lab,external_id").unwrap();
         let base = Utc::now() - Duration::days(40);
         let n = iins.len();
-        for i in 0..n {
+        for (i, registered) in iins.iter().enumerate() {
             // People not on file (results usually arrive for unregistered people); with
             // BENCH_IMPORT_REGISTERED=K, every K-th row is a registered person's result.
             let iin = match registered_every {
-                Some(k) if i % k == 0 => iins[i].clone(),
+                Some(k) if i.is_multiple_of(k) => registered.clone(),
                 _ => iin_of(n + i),
             };
             let taken = base + Duration::minutes((i % 50_000) as i64);
