@@ -9,7 +9,7 @@
 //!    (everything already stored).
 //!
 //! Environment: `BENCH_N` (people and CSV rows), `BENCH_SECS` (look-up duration),
-//! `BENCH_CONCURRENCY`, `BENCH_SQLITE_IMPORT=0` (skip the import on SQLite). Under `cargo test --all-targets` (no `--bench`) it runs a smoke
+//! `BENCH_CONCURRENCY`, `BENCH_SQLITE_IMPORT=0` (skip the import on SQLite), `BENCH_SQLITE=0` (PostgreSQL only). Under `cargo test --all-targets` (no `--bench`) it runs a smoke
 //! check with 2 000 people.
 
 use ashyq::clock::SystemClock;
@@ -53,8 +53,12 @@ fn main() {
         println!("generated {n} IINs in {:.1} s", t.elapsed().as_secs_f64());
 
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        run_backend("SQLite", &url, &iins, secs, concurrency, full).await;
+        if std::env::var("BENCH_SQLITE").is_ok_and(|v| v == "0") {
+            println!("\nSQLite: skipped (BENCH_SQLITE=0)");
+        } else {
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            run_backend("SQLite", &url, &iins, secs, concurrency, full).await;
+        }
 
         let pg = std::env::var("BENCH_POSTGRES_URL")
             .or_else(|_| std::env::var("TEST_POSTGRES_URL"))

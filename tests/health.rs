@@ -534,9 +534,14 @@ async fn import_flow(db: &TestDb) {
          {o},2026-11-01T09:00:00+05:00,2026-11-02T12:00:00+05:00,negative,Lab C,r-3\n",
         o = other_iin(3)
     );
-    let report = import::import_csv(&core, Kind::Pcr, csv.as_bytes(), &())
-        .await
-        .unwrap();
+    let report = import::import_csv(
+        &core,
+        Kind::Pcr,
+        std::io::Cursor::new(csv.clone().into_bytes()),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.accepted, 2);
     let lines: Vec<(usize, &str)> = report
         .rejected
@@ -555,9 +560,14 @@ async fn import_flow(db: &TestDb) {
     assert_eq!(count(&core.store, "pcr_results").await, 2);
 
     // A re-run imports nothing twice.
-    let again = import::import_csv(&core, Kind::Pcr, csv.as_bytes(), &())
-        .await
-        .unwrap();
+    let again = import::import_csv(
+        &core,
+        Kind::Pcr,
+        std::io::Cursor::new(csv.clone().into_bytes()),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!((again.accepted, again.duplicates), (0, 2));
     assert_eq!(count(&core.store, "pcr_results").await, 2);
 
@@ -571,13 +581,23 @@ async fn import_flow(db: &TestDb) {
         ));
     }
     let cut = big.lines().take(3001).collect::<Vec<_>>().join("\n") + "\n";
-    let part = import::import_csv(&core, Kind::Pcr, cut.as_bytes(), &())
-        .await
-        .unwrap();
+    let part = import::import_csv(
+        &core,
+        Kind::Pcr,
+        std::io::Cursor::new(cut.clone().into_bytes()),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(part.accepted, 3000);
-    let full = import::import_csv(&core, Kind::Pcr, big.as_bytes(), &())
-        .await
-        .unwrap();
+    let full = import::import_csv(
+        &core,
+        Kind::Pcr,
+        std::io::Cursor::new(big.clone().into_bytes()),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (full.accepted, full.duplicates),
         (import::BATCH_ROWS + 1200 - 3000, 3000)
@@ -591,15 +611,25 @@ async fn import_flow(db: &TestDb) {
     let contacts = format!(
         "iin,contact_date,case_id,external_id\n{IIN},2026-11-03,case-1,k-1\n{IIN},2026-12-01,case-1,k-2\n"
     );
-    let report = import::import_csv(&core, Kind::Contacts, contacts.as_bytes(), &())
-        .await
-        .unwrap();
+    let report = import::import_csv(
+        &core,
+        Kind::Contacts,
+        std::io::Cursor::new(contacts.clone().into_bytes()),
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.accepted, 1);
     assert_eq!(report.rejected[0].index, 3);
     assert!(report.rejected[0].reason.contains("future"));
-    let err = import::import_csv(&core, Kind::Contacts, "iin,date\n".as_bytes(), &())
-        .await
-        .unwrap_err();
+    let err = import::import_csv(
+        &core,
+        Kind::Contacts,
+        std::io::Cursor::new(b"iin,date\n".to_vec()),
+        &(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("iin,contact_date,case_id,external_id")

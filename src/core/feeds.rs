@@ -11,7 +11,7 @@
 
 use super::status::{Changes, on_records_changed};
 use super::{Core, CoreError};
-use crate::crypto::Field;
+use crate::crypto::{Field, Vault};
 use crate::domain::{Iin, IinError};
 use crate::storage::health::{self, Existing, NewContact, NewPcr};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -126,7 +126,7 @@ fn content_hash(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Checks one PCR item and prepares its row.
-pub fn validate_pcr(core: &Core, item: &PcrItem, now: DateTime<Utc>) -> Result<NewPcr, String> {
+pub fn validate_pcr(vault: &Vault, item: &PcrItem, now: DateTime<Utc>) -> Result<NewPcr, String> {
     let external_id = text_field("external_id", &item.external_id)?;
     let iin = Iin::parse(&item.iin).map_err(iin_reason)?;
     let taken = time_field("taken_at", &item.taken_at, now)?;
@@ -143,7 +143,7 @@ pub fn validate_pcr(core: &Core, item: &PcrItem, now: DateTime<Utc>) -> Result<N
         _ => return Err("result must be \"positive\" or \"negative\"".into()),
     };
     let lab = text_field("lab", &item.lab)?;
-    let iin_hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
+    let iin_hash = vault.lookup_hash(Field::Iin, &iin.expose());
     let hash = content_hash(&[
         &iin_hash,
         &taken.timestamp_millis().to_be_bytes(),
@@ -165,7 +165,7 @@ pub fn validate_pcr(core: &Core, item: &PcrItem, now: DateTime<Utc>) -> Result<N
 
 /// Checks one contact item and prepares its row.
 pub fn validate_contact(
-    core: &Core,
+    vault: &Vault,
     item: &ContactItem,
     now: DateTime<Utc>,
 ) -> Result<NewContact, String> {
@@ -180,7 +180,7 @@ pub fn validate_contact(
         return Err("contact_date is before the person's birth date".into());
     }
     let case_id = text_field("case_id", &item.case_id)?;
-    let iin_hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
+    let iin_hash = vault.lookup_hash(Field::Iin, &iin.expose());
     let contact_date = date.format("%Y-%m-%d").to_string();
     let hash = content_hash(&[&iin_hash, contact_date.as_bytes(), case_id.as_bytes()]);
     Ok(NewContact {
@@ -403,7 +403,7 @@ pub async fn ingest_pcr(
     let mut good = Vec::new();
     for (index, parsed) in parse_items::<PcrItem>(raw) {
         match parsed.and_then(|item| {
-            validate_pcr(core, &item, now).map_err(|reason| Rejection {
+            validate_pcr(&core.vault, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
                 reason,
@@ -431,7 +431,7 @@ pub async fn ingest_contacts(
     let mut good = Vec::new();
     for (index, parsed) in parse_items::<ContactItem>(raw) {
         match parsed.and_then(|item| {
-            validate_contact(core, &item, now).map_err(|reason| Rejection {
+            validate_contact(&core.vault, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
                 reason,

@@ -10,6 +10,9 @@ use super::feeds::{
     write_pcr,
 };
 use super::{Core, CoreError};
+use crate::crypto::Vault;
+use crate::storage::health::{NewContact, NewPcr};
+use chrono::{DateTime, Utc};
 use std::io::Read;
 
 /// Rows per transaction.
@@ -83,8 +86,23 @@ fn cell(record: &csv::StringRecord, at: &[usize], i: usize) -> String {
     record.get(at[i]).unwrap_or_default().to_string()
 }
 
+/// What the reading thread hands to the writer.
+enum Chunk {
+    Rows {
+        pcr: Vec<(usize, NewPcr)>,
+        contacts: Vec<(usize, NewContact)>,
+        rejected: Vec<Rejection>,
+        bytes: u64,
+        rows: u64,
+    },
+    Failed(ImportError),
+}
+
 /// Imports one CSV file. Rejections carry the line number in `index`.
-pub async fn import_csv<R: Read>(
+///
+/// A reading thread parses and validates the next rows while this task writes the
+/// previous batch, so on two cores the CPU work overlaps the database's.
+pub async fn import_csv<R: Read + Send + 'static>(
     core: &Core,
     kind: Kind,
     input: R,
@@ -111,93 +129,138 @@ pub async fn import_csv<R: Read>(
             });
         }
     };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+    let vault = core.vault.clone();
     let now = core.clock.now();
+    let reading = std::thread::spawn(move || read_rows(reader, kind, positions, vault, now, tx));
     let mut report = Report::default();
+    let mut result = Ok(());
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Chunk::Failed(e) => {
+                result = Err(e);
+                break;
+            }
+            Chunk::Rows {
+                pcr,
+                contacts,
+                rejected,
+                bytes,
+                rows,
+            } => {
+                report.rejected.extend(rejected);
+                if !pcr.is_empty() {
+                    report.merge(write_pcr(core, pcr, None).await?);
+                }
+                if !contacts.is_empty() {
+                    report.merge(write_contacts(core, contacts, None).await?);
+                }
+                progress.update(bytes, rows);
+            }
+        }
+    }
+    drop(rx);
+    let _ = reading.join();
+    result?;
+    report.rejected.sort_by_key(|r| r.index);
+    Ok(report)
+}
+
+/// The reading thread: parses and validates rows, sends them in batches of
+/// [`BATCH_ROWS`]. Stops when the writer hangs up.
+fn read_rows<R: Read>(
+    mut reader: csv::Reader<R>,
+    kind: Kind,
+    positions: Vec<usize>,
+    vault: Vault,
+    now: DateTime<Utc>,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+) {
+    let expected = kind.columns().len();
     let mut pcr = Vec::new();
     let mut contacts = Vec::new();
+    let mut rejected = Vec::new();
     let mut rows = 0u64;
     let mut record = csv::StringRecord::new();
     loop {
         let more = match reader.read_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    let _ = tx.blocking_send(Chunk::Failed(e.into()));
+                    return;
+                }
                 // A broken record (e.g. invalid UTF-8): report its line and go on.
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                report.rejected.push(Rejection {
+                rejected.push(Rejection {
                     index: line,
                     external_id: None,
                     reason: format!("unreadable row: {e}"),
                 });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e.into());
-                }
                 continue;
             }
         };
-        if !more {
-            break;
-        }
-        rows += 1;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        if record.len() != expected.len() {
-            report.rejected.push(Rejection {
-                index: line,
-                external_id: None,
-                reason: format!("{} columns instead of {}", record.len(), expected.len()),
-            });
-            continue;
-        }
-        let c = |i| cell(&record, &positions, i);
-        match kind {
-            Kind::Pcr => {
-                let item = PcrItem {
-                    iin: c(0),
-                    taken_at: c(1),
-                    result_at: c(2),
-                    result: c(3),
-                    lab: c(4),
-                    external_id: c(5),
-                    withdrawn: false,
-                };
-                match validate_pcr(core, &item, now) {
-                    Ok(row) => pcr.push((line, row)),
-                    Err(reason) => report.rejected.push(Rejection {
-                        index: line,
-                        external_id: Some(item.external_id),
-                        reason,
-                    }),
+        if more {
+            rows += 1;
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            if record.len() != expected {
+                rejected.push(Rejection {
+                    index: line,
+                    external_id: None,
+                    reason: format!("{} columns instead of {expected}", record.len()),
+                });
+            } else {
+                let c = |i| cell(&record, &positions, i);
+                match kind {
+                    Kind::Pcr => {
+                        let item = PcrItem {
+                            iin: c(0),
+                            taken_at: c(1),
+                            result_at: c(2),
+                            result: c(3),
+                            lab: c(4),
+                            external_id: c(5),
+                            withdrawn: false,
+                        };
+                        match validate_pcr(&vault, &item, now) {
+                            Ok(row) => pcr.push((line, row)),
+                            Err(reason) => rejected.push(Rejection {
+                                index: line,
+                                external_id: Some(item.external_id),
+                                reason,
+                            }),
+                        }
+                    }
+                    Kind::Contacts => {
+                        let item = ContactItem {
+                            iin: c(0),
+                            contact_date: c(1),
+                            case_id: c(2),
+                            external_id: c(3),
+                        };
+                        match validate_contact(&vault, &item, now) {
+                            Ok(row) => contacts.push((line, row)),
+                            Err(reason) => rejected.push(Rejection {
+                                index: line,
+                                external_id: Some(item.external_id),
+                                reason,
+                            }),
+                        }
+                    }
                 }
             }
-            Kind::Contacts => {
-                let item = ContactItem {
-                    iin: c(0),
-                    contact_date: c(1),
-                    case_id: c(2),
-                    external_id: c(3),
-                };
-                match validate_contact(core, &item, now) {
-                    Ok(row) => contacts.push((line, row)),
-                    Err(reason) => report.rejected.push(Rejection {
-                        index: line,
-                        external_id: Some(item.external_id),
-                        reason,
-                    }),
-                }
+        }
+        if !more || pcr.len() + contacts.len() >= BATCH_ROWS {
+            let chunk = Chunk::Rows {
+                pcr: std::mem::take(&mut pcr),
+                contacts: std::mem::take(&mut contacts),
+                rejected: std::mem::take(&mut rejected),
+                bytes: reader.position().byte(),
+                rows,
+            };
+            if tx.blocking_send(chunk).is_err() || !more {
+                return;
             }
-        }
-        if pcr.len() >= BATCH_ROWS {
-            report.merge(write_pcr(core, std::mem::take(&mut pcr), None).await?);
-        }
-        if contacts.len() >= BATCH_ROWS {
-            report.merge(write_contacts(core, std::mem::take(&mut contacts), None).await?);
-        }
-        if rows.is_multiple_of(1000) {
-            progress.update(record.position().map_or(0, |p| p.byte()), rows);
         }
     }
-    report.merge(write_pcr(core, pcr, None).await?);
-    report.merge(write_contacts(core, contacts, None).await?);
-    progress.update(reader.position().byte(), rows);
-    report.rejected.sort_by_key(|r| r.index);
-    Ok(report)
 }
