@@ -41,15 +41,22 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     let state = HttpState {
         store: core.store.clone(),
         telegram: telegram_on,
+        core: Some(core.clone()),
     };
     let (bound, http_task) = spawn_http(http, state).await?;
-    tracing::info!(%bound, "HTTP listening (GET /healthz)");
+    tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
     // Automatic check-out and its reminders.
     let stop_due = tokio_util::sync::CancellationToken::new();
     let due = tokio::spawn(crate::core::checkin::run_due_loop(
         core.clone(),
         std::time::Duration::from_secs(30),
         stop_due.clone(),
+    ));
+    // Status changes that happen by themselves ("now blue").
+    let stop_notifier = tokio_util::sync::CancellationToken::new();
+    let notifier = tokio::spawn(crate::core::status::run_notifier(
+        core.clone(),
+        stop_notifier.clone(),
     ));
     if telegram_on {
         let bot = telegram::bot_from_env();
@@ -81,7 +88,9 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         tokio::signal::ctrl_c().await?;
     }
     stop_due.cancel();
+    stop_notifier.cancel();
     let _ = due.await;
+    let _ = notifier.await;
     http_task.abort();
     core.store.close().await;
     Ok(())

@@ -1,5 +1,7 @@
 //! The command line. Each subcommand is a few lines over the library.
 
+mod health;
+
 use crate::adapters::terminal::{self, TerminalOptions};
 use crate::app;
 use crate::clock::SystemClock;
@@ -72,6 +74,9 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Health-data feeds: API keys, CSV imports, a person's status.
+    #[command(flatten)]
+    Health(health::HealthCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,6 +410,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Health(command) => {
+            init_logging("warn");
+            health::run(&settings, command).await
         }
     }
 }

@@ -1,21 +1,31 @@
-//! The HTTP side: health now; the data feeds of later issues mount here.
+//! The HTTP side: health, and the health-data feeds under `/api/v1` (`feeds`).
 
+pub mod feeds;
+
+use crate::core::Core;
 use crate::storage::Store;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct HttpState {
     pub store: Store,
     pub telegram: bool,
+    /// The core, for the feeds; without it they answer 503.
+    pub core: Option<Arc<Core>>,
 }
 
 pub fn app(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/v1/pcr-results", post(feeds::post_pcr))
+        .route("/api/v1/contacts", post(feeds::post_contacts))
+        .route("/api/v1/openapi.json", get(feeds::openapi))
+        .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("main.ftl", include_str!("../locales/kk/main.ftl")),
             ("support.ftl", include_str!("../locales/kk/support.ftl")),
             ("checkin.ftl", include_str!("../locales/kk/checkin.ftl")),
+            ("status.ftl", include_str!("../locales/kk/status.ftl")),
         ],
     ),
     (
@@ -22,6 +23,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("main.ftl", include_str!("../locales/ru/main.ftl")),
             ("support.ftl", include_str!("../locales/ru/support.ftl")),
             ("checkin.ftl", include_str!("../locales/ru/checkin.ftl")),
+            ("status.ftl", include_str!("../locales/ru/status.ftl")),
         ],
     ),
     (
@@ -30,6 +32,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("main.ftl", include_str!("../locales/en/main.ftl")),
             ("support.ftl", include_str!("../locales/en/support.ftl")),
             ("checkin.ftl", include_str!("../locales/en/checkin.ftl")),
+            ("status.ftl", include_str!("../locales/en/status.ftl")),
         ],
     ),
 ];

@@ -16,6 +16,7 @@ async fn healthz_reports_the_database() {
     let router = app(HttpState {
         store: store.clone(),
         telegram: false,
+        core: None,
     });
     let res = router
         .clone()

@@ -14,7 +14,7 @@ use crate::storage::{ChatRef, Tx, people};
 pub const MIN_AGE: u32 = 18;
 
 const MENU: &[&[&str]] = &[
-    &["menu-checkin"],
+    &["menu-status", "menu-checkin"],
     &["menu-me", "menu-lang", "menu-support"],
     &["menu-help", "menu-forget"],
 ];
@@ -90,10 +90,11 @@ pub(super) async fn step(
                 out.push(prompt(&conv.state, lang));
                 return Ok(out);
             }
-            "me" | "forget" if !is_registered(conv) => {
+            "me" | "forget" | "status" if !is_registered(conv) => {
                 return Ok(hint(conv, lang, Msg::new("hint-register-first")));
             }
             "me" => return Ok(vec![me(core, tx, conv, lang).await?]),
+            "status" => return Ok(vec![status_reply(core, tx, conv, lang).await?]),
             "forget" => {
                 conv.state = State::ConfirmForget;
                 return Ok(vec![prompt(&conv.state, lang)]);
@@ -156,6 +157,7 @@ pub(super) async fn step(
 
         (State::Menu, Event::Text(text)) => match menu_choice(core, lang, text) {
             Some("menu-checkin") => out.push(super::checkin::instructions(lang)),
+            Some("menu-status") => out.push(status_reply(core, tx, conv, lang).await?),
             Some("menu-me") => out.push(me(core, tx, conv, lang).await?),
             Some("menu-lang") => out.push(language_prompt(lang)),
             Some("menu-help") => {
@@ -287,6 +289,7 @@ async fn iin(
     match people::set_iin(tx, person, &hash, &sealed, core.now_ms()).await? {
         Err(people::IinConflict) => Ok(vec![Outbound::reply(lang, Msg::new("iin-taken"))]),
         Ok(()) => {
+            super::status::on_registered(core, tx, person, &hash).await?;
             conv.state = State::Menu;
             let mut out =
                 vec![Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard())];
@@ -326,6 +329,20 @@ async fn me(
             .arg("language", lang.native_name()),
     )
     .with_keyboard(menu_keyboard()))
+}
+
+async fn status_reply(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &Conversation,
+    lang: Lang,
+) -> Result<Outbound, CoreError> {
+    match conv.person_id {
+        Some(id) => Ok(super::status::reply(core, tx, id, lang)
+            .await?
+            .with_keyboard(menu_keyboard())),
+        None => Ok(Outbound::reply(lang, Msg::new("hint-register-first"))),
+    }
 }
 
 fn menu_choice(core: &Core, lang: Lang, text: &str) -> Option<&'static str> {

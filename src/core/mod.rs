@@ -7,7 +7,10 @@
 
 pub mod checkin;
 mod conversation;
+pub mod feeds;
+pub mod import;
 mod state;
+pub mod status;
 pub mod support;
 
 pub use state::State;
@@ -446,6 +449,7 @@ impl Core {
     pub fn commands() -> &'static [(&'static str, &'static str)] {
         &[
             ("start", "cmd-start"),
+            ("status", "cmd-status"),
             ("me", "cmd-me"),
             ("left", "cmd-left"),
             ("occupancy", "cmd-occupancy"),

@@ -1,36 +1,33 @@
-//! The seam between stored records and the pure engine: a person's status now.
-//!
-//! PCR results and contact records are stored by another part of the service (issue 3). Until
-//! that lands, nobody has a record, so everybody is blue: `evaluate(&[], &[], now)`. When the
-//! record tables exist, these two functions are replaced by the real queries (records of the
-//! person, or of the IIN's keyed hash, fed into [`super::evaluate`]); their callers
-//! (check-in, guard mode) do not change.
+//! The seam between stored records and the pure engine: a person's status now, used by
+//! check-in and guard mode. Records are stored under the IIN's keyed hash
+//! (`storage::health`), so an IIN without an account has a status too.
 
-use super::{Status, evaluate};
+use super::Status;
+use crate::core::CoreError;
 use crate::crypto::Vault;
-use crate::storage::{Conn, StoreError};
+use crate::storage::{Conn, people};
 use chrono::{DateTime, Utc};
 
-/// The status of a registered person at `now`.
+/// The status of a registered person at `now` (blue for a person without an IIN yet).
 pub async fn person_status(
-    _conn: &mut Conn,
-    _vault: &Vault,
-    _person_id: i64,
+    conn: &mut Conn,
+    vault: &Vault,
+    person_id: i64,
     now: DateTime<Utc>,
-) -> Result<Status, StoreError> {
-    Ok(evaluate(&[], &[], now))
+) -> Result<Status, CoreError> {
+    match people::get(conn, person_id).await?.and_then(|p| p.iin_hash) {
+        Some(hash) => iin_status(conn, vault, &hash, now).await,
+        None => Ok(super::evaluate(&[], &[], now)),
+    }
 }
 
 /// The status of whoever holds the IIN with this keyed hash (guard mode: the visitor may
 /// have no account), at `now`.
 pub async fn iin_status(
     conn: &mut Conn,
-    vault: &Vault,
+    _vault: &Vault,
     iin_hash: &[u8],
     now: DateTime<Utc>,
-) -> Result<Status, StoreError> {
-    match crate::storage::people::find_by_iin_hash(conn, iin_hash).await? {
-        Some(id) => person_status(conn, vault, id, now).await,
-        None => Ok(evaluate(&[], &[], now)),
-    }
+) -> Result<Status, CoreError> {
+    crate::core::status::status_of_hash(conn, iin_hash, now).await
 }

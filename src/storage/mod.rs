@@ -6,6 +6,7 @@
 //! (`&mut *tx`); a confirmation is sent only after that transaction commits.
 
 pub mod conversations;
+pub mod health;
 pub mod outbox;
 pub mod people;
 pub mod relay;

@@ -1,0 +1,385 @@
+//! The citizen's colour status over stored records: look-up by IIN, the `/status` reply,
+//! change notices after a feed, and the notifier for colours that run out by themselves.
+//!
+//! The rules are the pure engine in [`crate::status`]; this module only loads records,
+//! renders and queues.
+//!
+//! Notices: a registered person's last known colour is kept in `status_watch` with the
+//! instant it next changes by itself. A feed that changes the colour queues one notice per
+//! chat of the person in that chat's language, in the feed's transaction; [`run_due`] wakes
+//! at `next_change_at`, recomputes and queues "now blue". Every notice has the dedupe key
+//! `status:{person}:{from}>{to}:{since_ms}:{channel}:{chat}`, so a batch posted twice, a
+//! notifier run twice, or a restart between queueing and sending never notifies twice.
+
+use super::{Core, CoreError, Outbound, Recipient};
+use crate::crypto::Field;
+use crate::domain::{Iin, Lang};
+use crate::i18n::Msg;
+use crate::status::{self, CauseKind, Colour, ContactRecord, PcrRecord, Status};
+use crate::storage::health::{self, ContactRow, PcrRow, WatchRow};
+use crate::storage::{Conn, people};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use std::collections::HashSet;
+
+fn ms_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn pcr_record(row: &PcrRow) -> PcrRecord {
+    PcrRecord {
+        taken_at: ms_to_time(row.taken_at),
+        result_at: ms_to_time(row.result_at),
+        positive: row.positive != 0,
+        withdrawn: row.withdrawn_at.is_some(),
+    }
+}
+
+fn contact_record(row: &ContactRow) -> Option<ContactRecord> {
+    NaiveDate::parse_from_str(&row.contact_date, "%Y-%m-%d")
+        .ok()
+        .map(|contact_date| ContactRecord { contact_date })
+}
+
+/// The stored records of one IIN hash, as the engine takes them.
+pub async fn records_of(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+) -> Result<(Vec<PcrRow>, Vec<ContactRow>), CoreError> {
+    Ok(health::records_for(conn, iin_hash).await?)
+}
+
+fn engine_records(pcr: &[PcrRow], contacts: &[ContactRow]) -> (Vec<PcrRecord>, Vec<ContactRecord>) {
+    (
+        pcr.iter().map(pcr_record).collect(),
+        contacts.iter().filter_map(contact_record).collect(),
+    )
+}
+
+/// The status of whoever has this IIN hash (registered or not) at `at`.
+pub async fn status_of_hash(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+    at: DateTime<Utc>,
+) -> Result<Status, CoreError> {
+    let (pcr, contacts) = records_of(conn, iin_hash).await?;
+    let (pcr, contacts) = engine_records(&pcr, &contacts);
+    Ok(status::evaluate(&pcr, &contacts, at))
+}
+
+/// The status for an IIN at `at` (operators and auditors: `ashyq status --iin`).
+pub async fn status_of_iin(core: &Core, iin: &Iin, at: DateTime<Utc>) -> Result<Status, CoreError> {
+    let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
+    let mut conn = core.store.pool().acquire().await.map_err(CoreError::Db)?;
+    status_of_hash(&mut conn, &hash, at).await
+}
+
+/// The JSON object `ashyq status` prints, fields in this order:
+/// `{"colour","since","until","cause":{"kind","date"}}`. `since` is `null` only for someone
+/// who has never been anything but blue.
+pub fn status_json(status: &Status) -> serde_json::Value {
+    serde_json::to_value(StatusJson::from(status)).unwrap_or_default()
+}
+
+/// [`status_json`] as one line of text, fields in the documented order.
+pub fn status_json_line(status: &Status) -> String {
+    serde_json::to_string(&StatusJson::from(status)).unwrap_or_default()
+}
+
+#[derive(serde::Serialize)]
+struct StatusJson {
+    colour: &'static str,
+    since: Option<String>,
+    until: Option<String>,
+    cause: CauseJson,
+}
+
+#[derive(serde::Serialize)]
+struct CauseJson {
+    kind: &'static str,
+    date: Option<String>,
+}
+
+impl From<&Status> for StatusJson {
+    fn from(st: &Status) -> Self {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        Self {
+            colour: st.colour.as_str(),
+            since: time(st.since),
+            until: time(st.until),
+            cause: CauseJson {
+                kind: st.cause_kind.as_str(),
+                date: st.cause_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            },
+        }
+    }
+}
+
+/// "15 November" in `lang`.
+fn date_text(core: &Core, lang: Lang, date: NaiveDate) -> String {
+    use chrono::Datelike;
+    core.texts.render(
+        lang,
+        &Msg::new("status-date")
+            .num("day", i64::from(date.day()))
+            .num("month", i64::from(date.month())),
+    )
+}
+
+/// "15 November, 00:00" (local time) in `lang`.
+fn date_time_text(core: &Core, lang: Lang, at: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let local = at.with_timezone(&status::ALMATY);
+    core.texts.render(
+        lang,
+        &Msg::new("status-date-time")
+            .num("day", i64::from(local.day()))
+            .num("month", i64::from(local.month()))
+            .arg("time", format!("{:02}:{:02}", local.hour(), local.minute())),
+    )
+}
+
+/// Fills a status text (`status-reply` or `status-changed`) with the colour, what it
+/// allows, until when (with the days left, for plurals) and why. Never the laboratory.
+fn status_args(core: &Core, lang: Lang, msg: Msg, st: &Status, now: DateTime<Utc>) -> Msg {
+    let (has_until, until, days_left) = match st.until {
+        Some(until) => {
+            let secs = (until - now).num_seconds().max(0);
+            let days = (secs + 86_399) / 86_400;
+            ("yes", date_time_text(core, lang, until), days)
+        }
+        None => ("no", String::new(), 0),
+    };
+    let cause_date = st
+        .cause_date
+        .map(|d| date_text(core, lang, d))
+        .unwrap_or_default();
+    let cause = match st.cause_kind {
+        CauseKind::None => "none",
+        k => k.as_str(),
+    };
+    msg.arg("colour", st.colour.as_str())
+        .arg("has_until", has_until)
+        .arg("until", until)
+        .num("days_left", days_left)
+        .arg("cause", cause)
+        .arg("cause_date", cause_date)
+}
+
+/// The `/status` reply for a registered person. Also starts watching the person, so a
+/// colour that runs out later is announced.
+pub(super) async fn reply(
+    core: &Core,
+    conn: &mut Conn,
+    person_id: i64,
+    lang: Lang,
+) -> Result<Outbound, CoreError> {
+    let now = core.clock.now();
+    let Some(person) = people::get(conn, person_id).await? else {
+        return Ok(Outbound::reply(lang, Msg::new("hint-register-first")));
+    };
+    let Some(hash) = person.iin_hash else {
+        return Ok(Outbound::reply(lang, Msg::new("hint-register-first")));
+    };
+    let (pcr, contacts) = records_of(conn, &hash).await?;
+    let (pcr, contacts) = engine_records(&pcr, &contacts);
+    let st = status::evaluate(&pcr, &contacts, now);
+    if health::watch_get(conn, person_id).await?.is_none() {
+        put_watch(core, conn, person_id, &st, &pcr, &contacts).await?;
+    }
+    Ok(Outbound::reply(
+        lang,
+        status_args(core, lang, Msg::new("status-reply"), &st, now),
+    ))
+}
+
+async fn put_watch(
+    core: &Core,
+    conn: &mut Conn,
+    person_id: i64,
+    st: &Status,
+    pcr: &[PcrRecord],
+    contacts: &[ContactRecord],
+) -> Result<(), CoreError> {
+    let now = core.clock.now();
+    let row = WatchRow {
+        person_id,
+        colour: st.colour.as_str().to_string(),
+        since_at: st.since.map(|t| t.timestamp_millis()),
+        next_change_at: status::next_change(pcr, contacts, now).map(|t| t.timestamp_millis()),
+    };
+    health::watch_put(conn, &row, core.now_ms()).await?;
+    Ok(())
+}
+
+/// Starts watching a person who just registered (records may have arrived before); no notice.
+pub(super) async fn on_registered(
+    core: &Core,
+    conn: &mut Conn,
+    person_id: i64,
+    iin_hash: &[u8],
+) -> Result<(), CoreError> {
+    let (pcr, contacts) = records_of(conn, iin_hash).await?;
+    let (pcr, contacts) = engine_records(&pcr, &contacts);
+    let st = status::evaluate(&pcr, &contacts, core.clock.now());
+    put_watch(core, conn, person_id, &st, &pcr, &contacts).await
+}
+
+/// Queues the "your status changed" notice to every chat of the person, in each chat's
+/// language. Returns how many were queued (0 when already queued before).
+async fn notify(
+    core: &Core,
+    conn: &mut Conn,
+    person_id: i64,
+    from: Option<Colour>,
+    st: &Status,
+) -> Result<usize, CoreError> {
+    let from = from.map_or("none", Colour::as_str);
+    let now = core.clock.now();
+    let since_ms = st.since.map_or(0, |t| t.timestamp_millis());
+    let mut queued = 0;
+    for (chat, lang) in health::chats_of_person(conn, person_id).await? {
+        let lang = lang
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or(Lang::Ru);
+        let out = Outbound {
+            to: Recipient::Chat(chat.clone()),
+            lang,
+            text: status_args(core, lang, Msg::new("status-changed"), st, now),
+            keyboard: super::Keyboard::Keep,
+            relay: None,
+        };
+        let key = format!(
+            "status:{person_id}:{from}>{}:{since_ms}:{}:{}",
+            st.colour, chat.channel, chat.chat_id
+        );
+        if core.enqueue(conn, &chat, &out, Some(&key), None).await? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Records just written or withdrawn by a feed, to tell the colour before from after.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub iin_hashes: Vec<Vec<u8>>,
+    pub new_pcr: HashSet<i64>,
+    pub new_contacts: HashSet<i64>,
+    pub withdrawn_pcr: HashSet<i64>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.iin_hashes.is_empty()
+    }
+}
+
+/// After a feed wrote records (in the same transaction): for every registered person
+/// among them, compares the colour now with the colour on the records known before, queues
+/// a notice when it changed and updates the watch. Returns the notices queued.
+pub async fn on_records_changed(
+    core: &Core,
+    conn: &mut Conn,
+    changes: &Changes,
+) -> Result<usize, CoreError> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let mut hashes = changes.iin_hashes.clone();
+    hashes.sort();
+    hashes.dedup();
+    let now = core.clock.now();
+    let mut queued = 0;
+    for (person_id, hash) in health::people_by_iin_hashes(conn, &hashes).await? {
+        let (pcr_rows, contact_rows) = records_of(conn, &hash).await?;
+        let old_pcr: Vec<PcrRecord> = pcr_rows
+            .iter()
+            .filter(|r| !changes.new_pcr.contains(&r.id))
+            .map(|r| {
+                let mut rec = pcr_record(r);
+                if changes.withdrawn_pcr.contains(&r.id) {
+                    rec.withdrawn = false;
+                }
+                rec
+            })
+            .collect();
+        let old_contacts: Vec<ContactRecord> = contact_rows
+            .iter()
+            .filter(|r| !changes.new_contacts.contains(&r.id))
+            .filter_map(contact_record)
+            .collect();
+        let (pcr, contacts) = engine_records(&pcr_rows, &contact_rows);
+        let before = status::evaluate(&old_pcr, &old_contacts, now);
+        let after = status::evaluate(&pcr, &contacts, now);
+        if before.colour != after.colour {
+            queued += notify(core, conn, person_id, Some(before.colour), &after).await?;
+        }
+        put_watch(core, conn, person_id, &after, &pcr, &contacts).await?;
+    }
+    Ok(queued)
+}
+
+/// The notifier's one pass: every watched person whose colour was due to change by
+/// `now` is re-evaluated; a changed colour is announced and the watch moves on. Safe to
+/// run twice and after a restart (the watch and the dedupe keys are in the database).
+/// Returns the notices queued.
+pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
+    let mut queued = 0;
+    loop {
+        let now = core.clock.now();
+        let mut tx = core.store.begin().await?;
+        let due = health::watch_due(&mut tx, now.timestamp_millis(), 200).await?;
+        if due.is_empty() {
+            tx.rollback().await?;
+            break;
+        }
+        for person_id in due {
+            let watch = health::watch_get(&mut tx, person_id).await?;
+            let hash = people::get(&mut tx, person_id)
+                .await?
+                .and_then(|p| p.iin_hash);
+            let (pcr, contacts) = match &hash {
+                Some(h) => {
+                    let (p, c) = records_of(&mut tx, h).await?;
+                    engine_records(&p, &c)
+                }
+                None => (Vec::new(), Vec::new()),
+            };
+            let st = status::evaluate(&pcr, &contacts, now);
+            let before = watch.as_ref().and_then(|w| Colour::parse(&w.colour));
+            if before != Some(st.colour) {
+                queued += notify(core, &mut tx, person_id, before, &st).await?;
+            }
+            put_watch(core, &mut tx, person_id, &st, &pcr, &contacts).await?;
+        }
+        tx.commit().await?;
+    }
+    if queued > 0 {
+        core.outbox_ready.notify_waiters();
+    }
+    Ok(queued)
+}
+
+/// The background notifier (`ashyq serve`): runs [`run_due`] whenever a change is due,
+/// checking at least every minute so new watches are seen.
+pub async fn run_notifier(core: std::sync::Arc<Core>, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        if let Err(e) = run_due(&core).await {
+            tracing::error!(error = %e, "status notifier pass failed");
+        }
+        let wait_ms = match core.store.pool().acquire().await {
+            Ok(mut conn) => match health::watch_next(&mut conn).await {
+                Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
+                _ => 60_000,
+            },
+            Err(_) => 60_000,
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64 + 10)) => {}
+        }
+    }
+}
