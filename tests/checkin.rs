@@ -521,3 +521,91 @@ async fn terminal(db: &TestDb) {
 mod terminal_adapter {
     ashyq_on_both!(super::terminal);
 }
+
+/// With real health records: a positive PCR makes the visitor red, the door says do not
+/// admit, and the region's sanitary-control chat is alerted without a name or an IIN; a
+/// contact makes a visitor yellow, admitted at an essential venue only.
+async fn red_and_yellow_visitors(db: &TestDb) {
+    use ashyq::crypto::Field;
+    use ashyq::storage::health::{self, NewPcr};
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = core(db, &clock).await;
+    let cafe = add_venue(&core, "Cafe Alma", "210540012341", "ordinary", 1, None).await;
+    let shop = add_venue(&core, "Magnum", "190940001116", "essential", 1, None).await;
+    let sanitary = ChatRef::new("test", "sanitary");
+    admin::set_alert_chat(&core, "almaty", &sanitary)
+        .await
+        .unwrap();
+    let v = Chat::new(&core, "red-visitor", Some("ru"));
+    register(&v, IIN).await;
+
+    // A positive sample taken on 18 November, known since the 19th: red until 2 December.
+    let mut tx = core.store.begin().await.unwrap();
+    let pcr = NewPcr {
+        iin_hash: core.vault.lookup_hash(Field::Iin, IIN),
+        taken_at: at("2026-11-18T09:00:00+05:00").timestamp_millis(),
+        result_at: at("2026-11-19T09:00:00+05:00").timestamp_millis(),
+        positive: true,
+        lab: "Lab 1".into(),
+        external_id: "lab1-0001".into(),
+        content_hash: vec![1; 32],
+        withdrawn: false,
+    };
+    assert!(
+        health::insert_pcr(&mut tx, &pcr, None, core.now_ms())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.commit().await.unwrap();
+
+    for venue in [&cafe, &shop] {
+        let out = v.send(start(&venue.entrances[0].entry_token)).await;
+        assert_eq!(keys(&out), ["checkin-result"]);
+        assert_eq!(arg(&out[0], "colour"), "red");
+        assert_eq!(arg(&out[0], "verdict"), "deny");
+    }
+    let alerts = queued_for(&core.store, &sanitary).await;
+    assert_eq!(alerts.len(), 2, "one alert per attempt");
+    for alert in &alerts {
+        let text = core.texts.render(alert.lang, &alert.text);
+        assert!(
+            !text.contains(IIN) && !text.contains("7011234567"),
+            "{text}"
+        );
+    }
+
+    // A close contact of 20 November: yellow; the grocery admits, the café does not.
+    let y = Chat::new(&core, "yellow-visitor", Some("ru"));
+    register(&y, IIN2).await;
+    let mut tx = core.store.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO contacts (iin_hash, contact_date, case_id, external_id, content_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(core.vault.lookup_hash(Field::Iin, IIN2))
+    .bind("2026-11-20")
+    .bind("case-7")
+    .bind("cc-0001")
+    .bind(vec![2u8; 32])
+    .bind(core.now_ms())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let out = y.send(start(&shop.entrances[0].entry_token)).await;
+    assert_eq!(
+        (arg(&out[0], "colour"), arg(&out[0], "verdict")),
+        ("yellow".into(), "admit".into())
+    );
+    let out = y.send(start(&cafe.entrances[0].entry_token)).await;
+    assert_eq!(
+        (arg(&out[0], "colour"), arg(&out[0], "verdict")),
+        ("yellow".into(), "deny".into())
+    );
+    assert_eq!(queued_for(&core.store, &sanitary).await.len(), 4);
+}
+
+mod red_and_yellow {
+    ashyq_on_both!(super::red_and_yellow_visitors);
+}
