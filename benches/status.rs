@@ -150,22 +150,7 @@ async fn seed(core: &Core, iins: &[String]) {
                 "INSERT INTO people (phone_hash, phone_enc, iin_hash, iin_enc, consent_at,
                     registered_at, created_at) VALUES ",
             );
-            for k in 0..part.len() {
-                let b = k * 7;
-                if k > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
-            }
+            sql.push_str(&ashyq::storage::values_placeholders(part.len(), 7));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (k, h) in part.iter().enumerate() {
                 let i = base + p * 1000 + k;

@@ -4,16 +4,12 @@
 
 mod support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::Event;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{FakeTelegram, RunningBot};
 use support::{Chat, TestDb, at};
-use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use tracing_subscriber::util::SubscriberInitExt;
 
 const IIN: &str = "880315400042";
@@ -60,13 +56,7 @@ async fn neither_iin_nor_phone_reach_logs_or_database() {
 
     // Through Telegram.
     let (fake, url) = FakeTelegram::start().await;
-    let bot = Throttle::new_spawn(
-        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-        Limits::default(),
-    );
-    let mut dispatcher = telegram::dispatcher(bot, core.clone());
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    let bot = RunningBot::spawn(&url, core.clone());
     let user = 5150;
     fake.text(user, Some("ru"), "/start");
     fake.wait_messages(user, 1).await;
@@ -79,8 +69,7 @@ async fn neither_iin_nor_phone_reach_logs_or_database() {
     assert!(texts[4].contains("Регистрация завершена"), "{texts:?}");
     fake.text(user, Some("ru"), "/me");
     fake.wait_messages(user, 6).await;
-    token.shutdown().unwrap().await;
-    task.await.unwrap();
+    bot.stop().await;
 
     // Through the core (a second person, typing errors included).
     let chat = Chat::new(&core, "p2", Some("kk"));

@@ -13,11 +13,8 @@ use ashyq::core::support::SupportSettings;
 use ashyq::storage::ChatRef;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{FakeTelegram, test_bot};
 use support::{TestDb, at};
-use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 
 const GROUP: i64 = -100_555_000;
 const USER: i64 = 515_151;
@@ -42,12 +39,7 @@ async fn start(db: &TestDb, forum: bool) -> Running {
         ..SupportSettings::default()
     };
     let core = support::core_with_support(db, &clock, settings).await;
-    let bot = || {
-        Throttle::new_spawn(
-            Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-            Limits::default(),
-        )
-    };
+    let bot = || test_bot(&url);
     let mut dispatcher = telegram::dispatcher(bot(), core.clone());
     let token = dispatcher.shutdown_token();
     let stop = tokio_util::sync::CancellationToken::new();

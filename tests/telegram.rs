@@ -7,11 +7,8 @@ use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use serde_json::json;
 use std::time::Duration;
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{FakeTelegram, RunningBot, test_bot};
 use support::{SECRET, TestDb, at, count};
-use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 
 const USER: i64 = 424_242;
 const IIN: &str = "900101300017";
@@ -108,13 +105,7 @@ async fn in_process(db: &TestDb) {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
-    let bot = Throttle::new_spawn(
-        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-        Limits::default(),
-    );
-    let mut dispatcher = telegram::dispatcher(bot, core.clone());
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    let bot = RunningBot::spawn(&url, core.clone());
 
     registration_through(&fake).await;
     assert_eq!(count(&core.store, "people").await, 1);
@@ -149,8 +140,7 @@ async fn in_process(db: &TestDb) {
     .unwrap();
     assert_eq!(state, Some(ashyq::core::State::Menu));
 
-    token.shutdown().unwrap().await;
-    task.await.unwrap();
+    bot.stop().await;
     core.store.close().await;
 }
 
@@ -164,13 +154,7 @@ async fn an_edited_message_and_a_forward_get_hints() {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
-    let bot = Throttle::new_spawn(
-        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-        Limits::default(),
-    );
-    let mut dispatcher = telegram::dispatcher(bot, core.clone());
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    let bot = RunningBot::spawn(&url, core.clone());
 
     fake.text(USER, Some("en"), "/start");
     fake.wait_messages(USER, 1).await;
@@ -190,8 +174,7 @@ async fn an_edited_message_and_a_forward_get_hints() {
     let texts = fake.wait_messages(USER, 5).await;
     assert!(texts[3].contains("only read new messages"), "{texts:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    token.shutdown().unwrap().await;
-    task.await.unwrap();
+    bot.stop().await;
 }
 
 /// Messages for other chats go through the durable outbox: delivered once, and not again
@@ -218,12 +201,7 @@ async fn the_outbox_delivers_once_across_restarts() {
         );
     }
     tx.commit().await.unwrap();
-    let bot = || {
-        Throttle::new_spawn(
-            Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-            Limits::default(),
-        )
-    };
+    let bot = || test_bot(&url);
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
     let texts = fake.wait_messages(777, 3).await;
@@ -319,13 +297,7 @@ async fn an_internal_error_gets_the_localised_apology_only() {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
-    let bot = Throttle::new_spawn(
-        Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-        Limits::default(),
-    );
-    let mut dispatcher = telegram::dispatcher(bot, core.clone());
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    let bot = RunningBot::spawn(&url, core.clone());
     fake.text(USER, Some("kk"), "/start");
     fake.wait_messages(USER, 1).await;
     // Break the database under the running bot.
@@ -339,6 +311,5 @@ async fn an_internal_error_gets_the_localised_apology_only() {
         texts[1],
         "Бізде бірдеңе дұрыс болмады. Бір минуттан кейін қайталап көріңіз."
     );
-    token.shutdown().unwrap().await;
-    task.await.unwrap();
+    bot.stop().await;
 }

@@ -8,12 +8,9 @@ use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::admin;
 use serde_json::json;
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{FakeTelegram, test_bot};
 use support::images::qr_png;
 use support::{TestDb, at, count};
-use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 
 const USER: i64 = 515_151;
 const STAFF: i64 = 626_262;
@@ -32,12 +29,7 @@ async fn photo_check_in(db: &TestDb) {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
-    let bot = || {
-        Throttle::new_spawn(
-            Bot::new("123456:TEST").set_api_url(url.parse().unwrap()),
-            Limits::default(),
-        )
-    };
+    let bot = || test_bot(&url);
     let mut dispatcher = telegram::dispatcher(bot(), core.clone());
     let shutdown = dispatcher.shutdown_token();
     let task = tokio::spawn(async move { dispatcher.dispatch().await });

@@ -171,25 +171,7 @@ pub async fn insert_pcr_many(
             "INSERT INTO pcr_results (iin_hash, taken_at, result_at, positive, lab, external_id,
                 content_hash, withdrawn_at, api_key_id, created_at) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 10;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10
-            ));
-        }
+        sql.push_str(&super::values_placeholders(chunk.len(), 10));
         sql.push_str(" ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id");
         let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
         for item in chunk {
@@ -341,22 +323,7 @@ pub async fn insert_contacts_many(
             "INSERT INTO contacts (iin_hash, contact_date, case_id, external_id, content_hash,
                 api_key_id, created_at) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 7;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
+        sql.push_str(&super::values_placeholders(chunk.len(), 7));
         sql.push_str(" ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id");
         let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
         for item in chunk {

@@ -177,7 +177,37 @@ pub async fn prune_updates(conn: &mut Conn, before_ms: i64) -> Result<u64, Store
     Ok(done.rows_affected())
 }
 
+/// The `VALUES` list of a multi-row insert: `($1,$2),($3,$4)` for 2 rows of 2 columns.
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for col in 0..columns {
+            if col > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + col + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|e| e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_placeholders_number_every_row() {
+        assert_eq!(super::values_placeholders(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(super::values_placeholders(1, 1), "($1)");
+        assert_eq!(super::values_placeholders(0, 4), "");
+    }
 }

@@ -574,3 +574,31 @@ async fn file(
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// A throttled bot client pointed at the fake server (`url` from [`FakeTelegram::start`]).
+pub fn test_bot(url: &str) -> ashyq::adapters::telegram::TgBot {
+    teloxide::adaptors::Throttle::new_spawn(
+        teloxide::Bot::new("123456:TEST").set_api_url(url.parse().expect("fake server URL")),
+        teloxide::adaptors::throttle::Limits::default(),
+    )
+}
+
+/// The real dispatcher running against the fake server; stop it with [`RunningBot::stop`].
+pub struct RunningBot {
+    token: teloxide::dispatching::ShutdownToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningBot {
+    pub fn spawn(url: &str, core: std::sync::Arc<ashyq::core::Core>) -> Self {
+        let mut dispatcher = ashyq::adapters::telegram::dispatcher(test_bot(url), core);
+        let token = dispatcher.shutdown_token();
+        let task = tokio::spawn(async move { dispatcher.dispatch().await });
+        Self { token, task }
+    }
+
+    pub async fn stop(self) {
+        self.token.shutdown().expect("dispatcher running").await;
+        self.task.await.expect("dispatcher task");
+    }
+}
