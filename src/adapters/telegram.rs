@@ -2,7 +2,7 @@
 //! `ashyq serve` and by the tests; dependencies are injected with `dptree::deps!`.
 
 use crate::core::{
-    Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound, Recipient, Relay,
+    AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound, Recipient, Relay,
     Relayed, State, Topic,
 };
 use crate::domain::Lang;
@@ -18,7 +18,7 @@ use teloxide::dispatching::dialogue::{self, Storage};
 use teloxide::dispatching::{DefaultKey, Dispatcher, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, ButtonRequest, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup,
+    BotCommand, ButtonRequest, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
     KeyboardButton, KeyboardMarkup, KeyboardRemove, MessageId, ReplyMarkup, ThreadId,
 };
 
@@ -586,7 +586,44 @@ async fn send_raw(
             Err(e) => return Err(e),
         }
     }
-    let mut request = bot.send_message(chat, texts.render(message.lang, &message.text));
+    let text = texts.render(message.lang, &message.text);
+    if let Some(file) = &message.attachment {
+        // Telegram's captions are shorter than its messages: a long text follows the file.
+        let fits = text.chars().count() <= MAX_CAPTION_CHARS;
+        let input = InputFile::memory(file.bytes.clone()).file_name(file.file_name.clone());
+        let sent = match file.kind {
+            AttachmentKind::Photo => {
+                let mut request = bot.send_photo(chat, input);
+                if let Some(t) = thread {
+                    request = request.message_thread_id(t);
+                }
+                if fits {
+                    request = request.caption(text.clone());
+                    if let Some(m) = markup.clone() {
+                        request = request.reply_markup(m);
+                    }
+                }
+                request.await?
+            }
+            AttachmentKind::Document => {
+                let mut request = bot.send_document(chat, input);
+                if let Some(t) = thread {
+                    request = request.message_thread_id(t);
+                }
+                if fits {
+                    request = request.caption(text.clone());
+                    if let Some(m) = markup.clone() {
+                        request = request.reply_markup(m);
+                    }
+                }
+                request.await?
+            }
+        };
+        if fits {
+            return Ok(sent.id);
+        }
+    }
+    let mut request = bot.send_message(chat, text);
     if let Some(t) = thread {
         request = request.message_thread_id(t);
     }
@@ -595,6 +632,9 @@ async fn send_raw(
     }
     request.await.map(|m| m.id)
 }
+
+/// Telegram's limit for a photo's or a document's caption.
+const MAX_CAPTION_CHARS: usize = 1024;
 
 async fn deliver(
     bot: &TgBot,

@@ -196,6 +196,21 @@ fn label(texts: &Texts, lang: Lang, label: &Label) -> String {
     }
 }
 
+/// Saves an attachment where the person at the terminal can open it and says where.
+fn save_attachment(file: &crate::core::Attachment) -> String {
+    let dir = std::env::temp_dir().join("ashyq-chat");
+    // Only the last path component of the name: a name never writes outside `dir`.
+    let name = std::path::Path::new(&file.file_name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".to_string());
+    let path = dir.join(name);
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.bytes)) {
+        Ok(()) => format!("[{} bytes: {}]", file.bytes.len(), path.display()),
+        Err(e) => format!("[{} bytes, not saved: {e}]", file.bytes.len()),
+    }
+}
+
 fn render(
     texts: &Texts,
     replies: &[Outbound],
@@ -206,6 +221,9 @@ fn render(
     let mut inline: Option<Vec<(String, Choice)>> = None;
     for reply in replies {
         writeln!(out, "{}", texts.render(reply.lang, &reply.text))?;
+        if let Some(file) = &reply.attachment {
+            writeln!(out, "{}", save_attachment(file))?;
+        }
         match &reply.keyboard {
             Keyboard::Keep => {}
             Keyboard::Remove => reply_keyboard.clear(),

@@ -215,6 +215,55 @@ pub struct Outbound {
     /// Relay details (topic, copy, failure notice); `None` for an ordinary message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<Box<Relay>>,
+    /// An image or a file sent with the text as its caption; `None` for a plain message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Box<Attachment>>,
+}
+
+/// How an attachment is shown: a photo inline, or a file to download or print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Photo,
+    Document,
+}
+
+/// A file sent with a message (a child's QR, a venue's posters). The bytes travel with the
+/// message, through the outbox too, so a queued message needs nothing else to be sent.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    /// The file's name as the recipient sees it (`qr.png`, `poster-entry.pdf`).
+    pub file_name: String,
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Attachment({:?}, {}, {} bytes)",
+            self.kind,
+            self.file_name,
+            self.bytes.len()
+        )
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// How a relayed message is delivered. Adapters that cannot do a part fall back: no topics
@@ -251,6 +300,7 @@ impl Outbound {
             text,
             keyboard: Keyboard::Keep,
             relay: None,
+            attachment: None,
         }
     }
 
@@ -264,6 +314,16 @@ impl Outbound {
 
     pub fn with_keyboard(mut self, keyboard: Keyboard) -> Self {
         self.keyboard = keyboard;
+        self
+    }
+
+    /// Sends `file` with this message, the text becoming its caption.
+    pub fn with_attachment(mut self, kind: AttachmentKind, file_name: &str, bytes: Vec<u8>) -> Self {
+        self.attachment = Some(Box::new(Attachment {
+            kind,
+            file_name: file_name.to_string(),
+            bytes,
+        }));
         self
     }
 

@@ -250,6 +250,7 @@ async fn notify(
             text: status_args(core, lang, Msg::new("status-changed"), st, now),
             keyboard: super::Keyboard::Keep,
             relay: None,
+            attachment: None,
         };
         let key = format!(
             "status:{person_id}:{from}>{}:{since_ms}:{}:{}",

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -20,7 +20,19 @@ pub const BOT_USERNAME: &str = "ashyq_test_bot";
 #[derive(Debug, Clone)]
 pub struct Call {
     pub method: String,
+    /// JSON bodies as sent; multipart forms as an object of their text fields, each file
+    /// field as `{"file_name": …, "size": …}`.
     pub body: Value,
+    /// The files of a multipart call (`sendPhoto`, `sendDocument`).
+    pub files: Vec<SentFile>,
+}
+
+/// A file the bot uploaded.
+#[derive(Debug, Clone)]
+pub struct SentFile {
+    pub field: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -335,6 +347,21 @@ impl FakeTelegram {
     }
 
     /// Texts of all `sendMessage` calls to `chat_id` so far.
+    /// Every file the bot uploaded to `chat_id` (photos and documents), in order, with the
+    /// method that sent it and its caption.
+    pub fn sent_files(&self, chat_id: i64) -> Vec<(String, Option<String>, SentFile)> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.body["chat_id"] == json!(chat_id))
+            .flat_map(|c| {
+                let caption = c.body["caption"].as_str().map(str::to_string);
+                c.files
+                    .into_iter()
+                    .map(move |f| (c.method.clone(), caption.clone(), f))
+            })
+            .collect()
+    }
+
     pub fn sent_texts(&self, chat_id: i64) -> Vec<String> {
         self.calls()
             .into_iter()
@@ -389,12 +416,84 @@ impl FakeTelegram {
     }
 }
 
-fn parse_body(bytes: &Bytes) -> Value {
+fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> (Value, Vec<SentFile>) {
     if bytes.is_empty() {
-        return json!({});
+        return (json!({}), Vec::new());
     }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(bytes)}))
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| rest.split("boundary=").nth(1))
+    {
+        return parse_multipart(bytes, boundary.trim_matches('"'));
+    }
+    let body = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(bytes)}));
+    (body, Vec::new())
+}
+
+/// A minimal `multipart/form-data` reader: text fields become JSON values (parsed as JSON
+/// when they are, like `chat_id` or `reply_markup`), file fields are kept as bytes.
+fn parse_multipart(bytes: &[u8], boundary: &str) -> (Value, Vec<SentFile>) {
+    let delimiter = format!("--{boundary}");
+    let mut body = serde_json::Map::new();
+    let mut files = Vec::new();
+    let parts = split_on(bytes, delimiter.as_bytes());
+    for part in parts {
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        if part.starts_with(b"--") || part.is_empty() {
+            continue;
+        }
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let mut content = &part[split + 4..];
+        content = content.strip_suffix(b"\r\n").unwrap_or(content);
+        let attr = |key: &str| {
+            head.split(';')
+                .map(str::trim)
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .map(|v| v.lines().next().unwrap_or(v).trim_matches('"').to_string())
+        };
+        let Some(name) = attr("name") else { continue };
+        match attr("filename") {
+            Some(file_name) => {
+                body.insert(
+                    name.clone(),
+                    json!({"file_name": file_name, "size": content.len()}),
+                );
+                files.push(SentFile {
+                    field: name,
+                    file_name,
+                    bytes: content.to_vec(),
+                });
+            }
+            None => {
+                let text = String::from_utf8_lossy(content).to_string();
+                let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                body.insert(name, value);
+            }
+        }
+    }
+    (Value::Object(body), files)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_on<'a>(mut bytes: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    while let Some(at) = find(bytes, delimiter) {
+        parts.push(&bytes[..at]);
+        bytes = &bytes[at + delimiter.len()..];
+    }
+    parts.push(bytes);
+    parts
 }
 
 fn canonical(method: &str) -> String {
@@ -412,9 +511,10 @@ fn ok(result: Value) -> axum::response::Response {
 async fn api(
     State(fake): State<FakeTelegram>,
     Path((_bot, method)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let body = parse_body(&body);
+    let (body, files) = parse_body(&headers, &body);
     // Telegram matches method names case-insensitively; teloxide sends `SendMessage`.
     let method = canonical(&method);
     if method == "getUpdates" {
@@ -448,6 +548,7 @@ async fn api(
         inner.calls.push(Call {
             method: method.clone(),
             body: body.clone(),
+            files,
         });
         match method.as_str() {
             "getMe" => json!({
@@ -494,6 +595,9 @@ async fn api(
                 });
                 if let Some(t) = body.get("text") {
                     m["text"] = t.clone();
+                }
+                if let Some(t) = body.get("caption") {
+                    m["caption"] = t.clone();
                 }
                 if let Some(t) = body.get("message_thread_id") {
                     m["message_thread_id"] = t.clone();

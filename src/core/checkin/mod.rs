@@ -703,6 +703,7 @@ async fn record_entry(
                 .arg("via", who.via.as_str()),
             keyboard: Keyboard::Keep,
             relay: None,
+            attachment: None,
         };
         let key = format!("ci-feed-{id}-{}", staff.id);
         core.enqueue(tx, &to, &line, Some(&key), None).await?;
@@ -726,6 +727,7 @@ async fn record_entry(
                         .arg("reference", format!("A-{audit_id}")),
                     keyboard: Keyboard::Keep,
                     relay: None,
+                    attachment: None,
                 };
                 let key = format!("ci-alert-{id}");
                 core.enqueue(tx, &to, &alert, Some(&key), None).await?;
@@ -1139,6 +1141,7 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
                     format!("ci:l:{}", v.id),
                 )]]),
                 relay: None,
+                attachment: None,
             };
             core.enqueue(
                 &mut tx,
@@ -1179,6 +1182,7 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
                     .arg("time", local_time(v.closes_at)),
                 keyboard: Keyboard::Keep,
                 relay: None,
+                attachment: None,
             };
             core.enqueue(&mut tx, &to, &msg, Some(&format!("ci-auto-{}", v.id)), None)
                 .await?;
