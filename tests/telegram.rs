@@ -220,6 +220,69 @@ async fn the_outbox_delivers_once_across_restarts() {
     assert_eq!(outbox::counts(&mut conn).await.unwrap(), (0, 3, 0));
 }
 
+/// A photo and a document queued in the outbox arrive as uploads with their caption and
+/// bytes; a text longer than a caption follows its file as a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_uploaded_with_their_caption() {
+    use ashyq::core::{AttachmentKind, Outbound};
+    use ashyq::domain::Lang;
+    use ashyq::i18n::Msg;
+    use ashyq::storage::ChatRef;
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let to = ChatRef::new("telegram", "778");
+    let png: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let photo = Outbound::reply(Lang::En, Msg::new("hint-too-long").num("max", 7)).with_attachment(
+        AttachmentKind::Photo,
+        "qr.png",
+        png.clone(),
+    );
+    let document = Outbound::reply(Lang::Ru, Msg::new("hint-too-long").num("max", 8))
+        .with_attachment(
+            AttachmentKind::Document,
+            "../poster.pdf",
+            b"%PDF-1.4".to_vec(),
+        );
+    let mut tx = core.store.begin().await.unwrap();
+    core.enqueue(&mut tx, &to, &photo, Some("p"), None)
+        .await
+        .unwrap();
+    core.enqueue(&mut tx, &to, &document, Some("d"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(telegram::run_outbox(
+        test_bot(&url),
+        core.clone(),
+        stop.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fake.sent_files(778).len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "files not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    worker.await.unwrap();
+    let files = fake.sent_files(778);
+    assert_eq!(files[0].0, "sendPhoto");
+    assert_eq!(files[0].2.file_name, "qr.png");
+    assert_eq!(files[0].2.bytes, png, "the bytes survive the outbox");
+    assert_eq!(
+        files[0].1.as_deref(),
+        Some("This message is too long: at most 7 characters.")
+    );
+    assert_eq!(files[1].0, "sendDocument");
+    assert_eq!(files[1].2.bytes, b"%PDF-1.4");
+    assert!(files[1].1.as_deref().unwrap().contains('8'));
+    assert!(
+        fake.sent_texts(778).is_empty(),
+        "short texts are captions only"
+    );
+}
+
 /// Without TELOXIDE_TOKEN, `serve` says Telegram is off and keeps serving HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_without_a_token_keeps_http_running() {
