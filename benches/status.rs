@@ -122,7 +122,9 @@ async fn run_backend(
             .await
             .expect("analyze");
     }
+    println!("-- without the status cache (every look-up reads the database) --");
     lookups(&core, iins, secs, concurrency).await;
+    cached_lookups(url, iins, secs, concurrency).await;
     let skip = core.store.backend() == Backend::Sqlite
         && std::env::var("BENCH_SQLITE_IMPORT").is_ok_and(|v| v == "0");
     if skip {
@@ -208,6 +210,18 @@ async fn seed(core: &Core, iins: &[String]) {
 }
 
 async fn lookups(core: &Arc<Core>, iins: &Arc<Vec<String>>, secs: usize, concurrency: usize) {
+    lookups_with(core, iins, secs, concurrency, false).await
+}
+
+/// `cached`: through `Core::lookup_status` (a hit needs no connection); otherwise the
+/// database path with a pooled connection per look-up.
+async fn lookups_with(
+    core: &Arc<Core>,
+    iins: &Arc<Vec<String>>,
+    secs: usize,
+    concurrency: usize,
+    cached: bool,
+) {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let colours = Arc::new([
@@ -235,12 +249,21 @@ async fn lookups(core: &Arc<Core>, iins: &Arc<Vec<String>>, secs: usize, concurr
                 x ^= x << 17;
                 let iin = &iins[(x % iins.len() as u64) as usize];
                 let hash = core.vault.lookup_hash(Field::Iin, iin);
-                let mut conn = core.store.pool().acquire().await.expect("connection");
-                let st = ashyq::core::status::status_of_hash(&mut conn, &hash, core.clock.now())
-                    .await
-                    .expect("look-up");
+                let st = if cached {
+                    core.lookup_status(&hash, core.clock.now())
+                        .await
+                        .expect("look-up")
+                } else {
+                    let mut conn = core.store.pool().acquire().await.expect("connection");
+                    ashyq::core::status::status_of_hash(&mut conn, &hash, core.clock.now())
+                        .await
+                        .expect("look-up")
+                };
                 colours[st.colour.severity() as usize].fetch_add(1, Ordering::Relaxed);
-                done.fetch_add(1, Ordering::Relaxed);
+                if done.fetch_add(1, Ordering::Relaxed) % 256 == 0 {
+                    // A cache hit never waits: let the timer and the other tasks run.
+                    tokio::task::yield_now().await;
+                }
             }
         }));
     }
@@ -265,6 +288,59 @@ async fn lookups(core: &Arc<Core>, iins: &Arc<Vec<String>>, secs: usize, concurr
         total as f64 / elapsed,
         mix.join(", ")
     );
+}
+
+/// The same look-ups through a started, warmed status cache (`ASHYQ_STATUS_CACHE`, on in
+/// `ashyq serve`), following the change log as the server does.
+async fn cached_lookups(url: &str, iins: &Arc<Vec<String>>, secs: usize, concurrency: usize) {
+    use ashyq::core::status_cache::{CacheSettings, StatusCache};
+    println!("-- with the status cache --");
+    let store = Store::open(url).await.expect("open store");
+    let cache = Arc::new(StatusCache::new(CacheSettings::default()));
+    let core = Arc::new(
+        Core::new(
+            store,
+            Vault::from_secret(SECRET).expect("secret"),
+            Arc::new(SystemClock),
+            Arc::new(Texts::load()),
+        )
+        .with_status_cache(cache.clone()),
+    );
+    let mut conn = core.store.pool().acquire().await.expect("connection");
+    cache.start(&mut conn).await.expect("start cache");
+    drop(conn);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let follower = tokio::spawn(cache.clone().run(
+        core.store.clone(),
+        core.clock.clone(),
+        stop.clone(),
+    ));
+    let rss_before = rss_mb();
+    let t = Instant::now();
+    let warmed = cache.warm(&core.store, Utc::now()).await.expect("warm");
+    println!(
+        "warmed {warmed} statuses in {:.1} s; resident memory {:.0} MB -> {:.0} MB",
+        t.elapsed().as_secs_f64(),
+        rss_before,
+        rss_mb()
+    );
+    lookups_with(&core, iins, secs, concurrency, true).await;
+    let stats = cache.stats();
+    println!(
+        "cache: {} hits, {} misses, {} entries",
+        stats.hits, stats.misses, stats.entries
+    );
+    stop.cancel();
+    follower.await.expect("follower");
+    core.store.close().await;
+}
+
+/// Resident memory of this process, from /proc (0 where there is none).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |pages| pages * 4096.0 / 1e6)
 }
 
 async fn import_bench(core: &Arc<Core>, iins: &[String], full: bool) {

@@ -5,6 +5,7 @@ use crate::adapters::telegram;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::Core;
+use crate::core::status_cache::{CacheSettings, StatusCache};
 use crate::http::{HttpState, app};
 use crate::i18n::Texts;
 use crate::storage::Store;
@@ -15,10 +16,34 @@ use std::sync::Arc;
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
-    Ok(Arc::new(
-        Core::new(store, vault, clock, Arc::new(Texts::load()))
-            .with_support(settings.support.clone()),
-    ))
+    let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
+        .with_support(settings.support.clone());
+    if settings.status_cache_entries > 0 {
+        core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
+            max_entries: settings.status_cache_entries,
+            ..CacheSettings::default()
+        })));
+    }
+    Ok(Arc::new(core))
+}
+
+/// Starts the status cache (when the core has one) and keeps it following the change log
+/// until `stop`. Until this runs, the cache answers nothing.
+pub async fn start_status_cache(
+    core: &Arc<Core>,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(cache) = core.status_cache.clone() else {
+        return Ok(None);
+    };
+    let mut conn = core.store.pool().acquire().await?;
+    cache.start(&mut conn).await?;
+    drop(conn);
+    Ok(Some(tokio::spawn(cache.run(
+        core.store.clone(),
+        core.clock.clone(),
+        stop,
+    ))))
 }
 
 /// Binds the HTTP server (port 0 picks a free port) and serves it in the background.
@@ -45,6 +70,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     };
     let (bound, http_task) = spawn_http(http, state).await?;
     tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
+    let stop_cache = tokio_util::sync::CancellationToken::new();
+    let cache = start_status_cache(&core, stop_cache.clone()).await?;
     // Automatic check-out and its reminders.
     let stop_due = tokio_util::sync::CancellationToken::new();
     let due = tokio::spawn(crate::core::checkin::run_due_loop(
@@ -89,8 +116,12 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     }
     stop_due.cancel();
     stop_notifier.cancel();
+    stop_cache.cancel();
     let _ = due.await;
     let _ = notifier.await;
+    if let Some(cache) = cache {
+        let _ = cache.await;
+    }
     http_task.abort();
     core.store.close().await;
     Ok(())

@@ -330,7 +330,11 @@ pub async fn write_pcr(
         }
     }
     report.notices = on_records_changed(core, &mut tx, &changes).await?;
+    if !changes.iin_hashes.is_empty() {
+        health::record_changes(&mut tx, &changes.iin_hashes, now_ms).await?;
+    }
     tx.commit().await?;
+    core.invalidate_statuses(&changes.iin_hashes);
     if report.notices > 0 {
         core.outbox_ready.notify_waiters();
     }
@@ -385,7 +389,11 @@ pub async fn write_contacts(
         }
     }
     report.notices = on_records_changed(core, &mut tx, &changes).await?;
+    if !changes.iin_hashes.is_empty() {
+        health::record_changes(&mut tx, &changes.iin_hashes, now_ms).await?;
+    }
     tx.commit().await?;
+    core.invalidate_statuses(&changes.iin_hashes);
     if report.notices > 0 {
         core.outbox_ready.notify_waiters();
     }

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod import;
 mod state;
 pub mod status;
+pub mod status_cache;
 pub mod support;
 
 pub use state::State;
@@ -363,6 +364,8 @@ pub struct Core {
     pub outbox_ready: Arc<tokio::sync::Notify>,
     /// The support desk: the operators' chat, working hours, limits.
     pub support: support::SupportSettings,
+    /// Evaluated statuses by IIN hash (`None`: every look-up reads the database).
+    pub status_cache: Option<Arc<status_cache::StatusCache>>,
 }
 
 impl fmt::Debug for Core {
@@ -383,6 +386,59 @@ impl Core {
             texts,
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
             support: support::SupportSettings::default(),
+            status_cache: None,
+        }
+    }
+
+    /// Look-ups go through this cache (which serves once started; see
+    /// [`status_cache::StatusCache::run`]).
+    pub fn with_status_cache(mut self, cache: Arc<status_cache::StatusCache>) -> Self {
+        self.status_cache = Some(cache);
+        self
+    }
+
+    /// The status of whoever holds the IIN with this keyed hash, at `at`: from the cache
+    /// when it has it, else from the records (and then cached).
+    pub async fn status_of(
+        &self,
+        conn: &mut storage::Conn,
+        iin_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::status::Status, CoreError> {
+        let Some(cache) = &self.status_cache else {
+            return status::status_of_hash(conn, iin_hash, at).await;
+        };
+        if let Some(st) = cache.get(iin_hash, at) {
+            return Ok(st);
+        }
+        let ticket = cache.ticket(iin_hash);
+        let (pcr, contacts) = status::records_of(conn, iin_hash).await?;
+        let (pcr, contacts) = status::engine_records(&pcr, &contacts);
+        let st = crate::status::evaluate(&pcr, &contacts, at);
+        if let Some(ticket) = ticket {
+            cache.put(ticket, iin_hash, at, &pcr, &contacts, st);
+        }
+        Ok(st)
+    }
+
+    /// Like [`Core::status_of`] outside a transaction: a cached status costs no database
+    /// connection; a miss borrows one from the pool.
+    pub async fn lookup_status(
+        &self,
+        iin_hash: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::status::Status, CoreError> {
+        if let Some(st) = self.status_cache.as_ref().and_then(|c| c.get(iin_hash, at)) {
+            return Ok(st);
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        self.status_of(&mut conn, iin_hash, at).await
+    }
+
+    /// Forgets the cached statuses of these IIN hashes (after their records changed).
+    pub fn invalidate_statuses(&self, hashes: &[Vec<u8>]) {
+        if let Some(cache) = &self.status_cache {
+            cache.invalidate(hashes.iter().map(Vec::as_slice));
         }
     }
 

@@ -25,7 +25,7 @@ fn ms_to_time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-fn pcr_record(row: &PcrRow) -> PcrRecord {
+pub(crate) fn pcr_record(row: &PcrRow) -> PcrRecord {
     PcrRecord {
         taken_at: ms_to_time(row.taken_at),
         result_at: ms_to_time(row.result_at),
@@ -34,7 +34,7 @@ fn pcr_record(row: &PcrRow) -> PcrRecord {
     }
 }
 
-fn contact_record(row: &ContactRow) -> Option<ContactRecord> {
+pub(crate) fn contact_record(row: &ContactRow) -> Option<ContactRecord> {
     NaiveDate::parse_from_str(&row.contact_date, "%Y-%m-%d")
         .ok()
         .map(|contact_date| ContactRecord { contact_date })
@@ -48,7 +48,10 @@ pub async fn records_of(
     Ok(health::records_for(conn, iin_hash).await?)
 }
 
-fn engine_records(pcr: &[PcrRow], contacts: &[ContactRow]) -> (Vec<PcrRecord>, Vec<ContactRecord>) {
+pub(crate) fn engine_records(
+    pcr: &[PcrRow],
+    contacts: &[ContactRow],
+) -> (Vec<PcrRecord>, Vec<ContactRecord>) {
     (
         pcr.iter().map(pcr_record).collect(),
         contacts.iter().filter_map(contact_record).collect(),
@@ -69,8 +72,7 @@ pub async fn status_of_hash(
 /// The status for an IIN at `at` (operators and auditors: `ashyq status --iin`).
 pub async fn status_of_iin(core: &Core, iin: &Iin, at: DateTime<Utc>) -> Result<Status, CoreError> {
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
-    let mut conn = core.store.pool().acquire().await.map_err(CoreError::Db)?;
-    status_of_hash(&mut conn, &hash, at).await
+    core.lookup_status(&hash, at).await
 }
 
 /// The JSON object `ashyq status` prints, fields in this order:
@@ -182,12 +184,15 @@ pub(super) async fn reply(
     let Some(hash) = person.iin_hash else {
         return Ok(Outbound::reply(lang, Msg::new("hint-register-first")));
     };
-    let (pcr, contacts) = records_of(conn, &hash).await?;
-    let (pcr, contacts) = engine_records(&pcr, &contacts);
-    let st = status::evaluate(&pcr, &contacts, now);
-    if health::watch_get(conn, person_id).await?.is_none() {
+    let st = if health::watch_get(conn, person_id).await?.is_none() {
+        let (pcr, contacts) = records_of(conn, &hash).await?;
+        let (pcr, contacts) = engine_records(&pcr, &contacts);
+        let st = status::evaluate(&pcr, &contacts, now);
         put_watch(core, conn, person_id, &st, &pcr, &contacts).await?;
-    }
+        st
+    } else {
+        core.status_of(conn, &hash, now).await?
+    };
     Ok(Outbound::reply(
         lang,
         status_args(core, lang, Msg::new("status-reply"), &st, now),

@@ -431,6 +431,20 @@ pub fn next_change(
         .find(|&p| colour_as_known_at(pcr, contacts, p) != current)
 }
 
+/// The first instant after `now` at which anything [`evaluate`] returns (colour, since,
+/// until or cause) may differ from its value at `now` without a new record arriving;
+/// `None` if never. Between `now` and this instant the status is constant, which is what
+/// lets a cache keep an evaluated status until then.
+pub fn valid_until(
+    pcr: &[PcrRecord],
+    contacts: &[ContactRecord],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let points = change_points(pcr.iter(), contacts.iter());
+    let ahead = points.partition_point(|&p| p <= now);
+    points.get(ahead).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1304,5 +1318,64 @@ mod tests {
         );
         let back: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(back, status);
+    }
+
+    mod valid_until_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Instants in a 60-day window of 2021, at 15-minute steps, so records and
+        /// look-ups often fall on period boundaries.
+        fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+            (0i64..60 * 96).prop_map(|q| midnight(10, 1) + TimeDelta::minutes(15 * q))
+        }
+
+        fn pcr() -> impl Strategy<Value = PcrRecord> {
+            (instant(), 0i64..96 * 3, any::<bool>(), 0u8..8).prop_map(
+                |(taken_at, delay, positive, w)| PcrRecord {
+                    taken_at,
+                    result_at: taken_at + TimeDelta::minutes(15 * delay),
+                    positive,
+                    withdrawn: w == 0,
+                },
+            )
+        }
+
+        fn contact() -> impl Strategy<Value = ContactRecord> {
+            instant().prop_map(|t| ContactRecord {
+                contact_date: local_date(t),
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+            /// The whole status, not only the colour, stays what it was at `now` until
+            /// `valid_until`, and at `valid_until` something may change.
+            #[test]
+            fn status_is_constant_until_valid_until(
+                pcr in proptest::collection::vec(pcr(), 0..4),
+                contacts in proptest::collection::vec(contact(), 0..3),
+                now in instant(),
+                probe in 0.0f64..1.0,
+            ) {
+                let at_now = evaluate(&pcr, &contacts, now);
+                match valid_until(&pcr, &contacts, now) {
+                    Some(until) => {
+                        prop_assert!(until > now);
+                        let span = (until - now).num_milliseconds();
+                        let between = now + TimeDelta::milliseconds((span as f64 * probe) as i64);
+                        prop_assert_eq!(evaluate(&pcr, &contacts, between), at_now);
+                        prop_assert_eq!(
+                            evaluate(&pcr, &contacts, until - TimeDelta::milliseconds(1)),
+                            at_now
+                        );
+                    }
+                    None => {
+                        let later = now + TimeDelta::days(400);
+                        prop_assert_eq!(evaluate(&pcr, &contacts, later), at_now);
+                    }
+                }
+            }
+        }
     }
 }

@@ -7,6 +7,6 @@ pub mod person;
 pub use admission::{VenueCategory, admits};
 pub use engine::{
     ALMATY, ALMATY_OFFSET_SECS, CauseKind, Colour, ContactRecord, GREEN_HOURS, PERIOD_DAYS,
-    PcrRecord, Status, almaty, evaluate, local_date, local_midnight, next_change,
+    PcrRecord, Status, almaty, evaluate, local_date, local_midnight, next_change, valid_until,
 };
 pub use person::{iin_status, person_status};

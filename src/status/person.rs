@@ -3,20 +3,19 @@
 //! (`storage::health`), so an IIN without an account has a status too.
 
 use super::Status;
-use crate::core::CoreError;
-use crate::crypto::Vault;
+use crate::core::{Core, CoreError};
 use crate::storage::{Conn, people};
 use chrono::{DateTime, Utc};
 
 /// The status of a registered person at `now` (blue for a person without an IIN yet).
 pub async fn person_status(
     conn: &mut Conn,
-    vault: &Vault,
+    core: &Core,
     person_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Status, CoreError> {
     match people::get(conn, person_id).await?.and_then(|p| p.iin_hash) {
-        Some(hash) => iin_status(conn, vault, &hash, now).await,
+        Some(hash) => iin_status(conn, core, &hash, now).await,
         None => Ok(super::evaluate(&[], &[], now)),
     }
 }
@@ -25,9 +24,9 @@ pub async fn person_status(
 /// have no account), at `now`.
 pub async fn iin_status(
     conn: &mut Conn,
-    _vault: &Vault,
+    core: &Core,
     iin_hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Status, CoreError> {
-    crate::core::status::status_of_hash(conn, iin_hash, now).await
+    core.status_of(conn, iin_hash, now).await
 }

@@ -490,3 +490,128 @@ pub async fn chats_of_person(
         .map(|(channel, chat_id, lang)| (ChatRef { channel, chat_id }, lang))
         .collect())
 }
+
+// ---------- change log (status caches) ----------
+
+/// Length of an IIN keyed hash: the change log stores hashes back to back.
+pub const HASH_LEN: usize = 32;
+
+/// Records that the records of these IIN hashes changed, in the caller's transaction.
+/// Takes the next sequence number from the one-row head, whose row lock is held until the
+/// transaction ends, so readers see sequence numbers in commit order. Returns it.
+pub async fn record_changes(
+    conn: &mut Conn,
+    hashes: &[Vec<u8>],
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    let (seq,): (i64,) =
+        sqlx::query_as("UPDATE health_change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+            .fetch_one(&mut *conn)
+            .await?;
+    let mut packed = Vec::with_capacity(hashes.len() * HASH_LEN);
+    for h in hashes.iter().filter(|h| h.len() == HASH_LEN) {
+        packed.extend_from_slice(h);
+    }
+    sqlx::query("INSERT INTO health_changes (seq, at, hashes) VALUES ($1, $2, $3)")
+        .bind(seq)
+        .bind(now_ms)
+        .bind(packed)
+        .execute(&mut *conn)
+        .await?;
+    Ok(seq)
+}
+
+/// The last sequence number handed out (0 before any change).
+pub async fn change_head(conn: &mut Conn) -> Result<i64, StoreError> {
+    let (seq,): (i64,) = sqlx::query_as("SELECT seq FROM health_change_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(seq)
+}
+
+/// Change-log entries after `seq`, oldest first: `(seq, hashes)` with the hashes unpacked.
+pub async fn changes_since(
+    conn: &mut Conn,
+    seq: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Vec<[u8; HASH_LEN]>)>, StoreError> {
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hashes FROM health_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, packed)| {
+            let hashes = packed
+                .chunks_exact(HASH_LEN)
+                .map(|c| c.try_into().expect("chunks of HASH_LEN"))
+                .collect();
+            (seq, hashes)
+        })
+        .collect())
+}
+
+/// Deletes change-log entries older than `before_ms` (every cache has read them by then).
+pub async fn prune_changes(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM health_changes WHERE at < $1")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// One page of all PCR results ordered by IIN hash, for warming a status cache:
+/// `(iin_hash, row)` for hashes after `after` (all when `None`), at most `limit` rows.
+pub async fn pcr_page(
+    conn: &mut Conn,
+    after: Option<&[u8]>,
+    limit: i64,
+) -> Result<Vec<(Vec<u8>, PcrRow)>, StoreError> {
+    type Row = (Vec<u8>, i64, i64, i64, i64, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT iin_hash, id, taken_at, result_at, positive, withdrawn_at FROM pcr_results
+         WHERE iin_hash > $1 ORDER BY iin_hash LIMIT $2",
+    )
+    .bind(after.unwrap_or(&[]))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(h, id, taken_at, result_at, positive, withdrawn_at)| {
+            (
+                h,
+                PcrRow {
+                    id,
+                    taken_at,
+                    result_at,
+                    positive,
+                    withdrawn_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// One page of all contacts ordered by IIN hash, like [`pcr_page`].
+pub async fn contact_page(
+    conn: &mut Conn,
+    after: Option<&[u8]>,
+    limit: i64,
+) -> Result<Vec<(Vec<u8>, ContactRow)>, StoreError> {
+    let rows: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
+        "SELECT iin_hash, id, contact_date FROM contacts
+         WHERE iin_hash > $1 ORDER BY iin_hash LIMIT $2",
+    )
+    .bind(after.unwrap_or(&[]))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(h, id, contact_date)| (h, ContactRow { id, contact_date }))
+        .collect())
+}

@@ -524,8 +524,7 @@ async fn check_in(
                 .await?;
                 return Ok(vec![result(prev, lang)]);
             }
-            let status =
-                crate::status::person_status(tx, &core.vault, person, core.clock.now()).await?;
+            let status = crate::status::person_status(tx, core, person, core.clock.now()).await?;
             let category = VenueCategory::parse(&door.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
             let view = record_entry(
@@ -836,8 +835,7 @@ async fn on_button(
         "l" => leave(core, tx, lang, &view, "button").await,
         "r" => {
             let now = core.now_ms();
-            let status =
-                crate::status::person_status(tx, &core.vault, person, core.clock.now()).await?;
+            let status = crate::status::person_status(tx, core, person, core.clock.now()).await?;
             let category = VenueCategory::parse(&view.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
             let age_min = (now - view.entered_at) / 60_000;
@@ -1076,7 +1074,7 @@ async fn guard_confirm(
                 .arg("until", local_date(venue.suspended_until.unwrap_or(now))),
         ));
     }
-    let status = crate::status::iin_status(tx, &core.vault, &iin_hash, core.clock.now()).await?;
+    let status = crate::status::iin_status(tx, core, &iin_hash, core.clock.now()).await?;
     let category = VenueCategory::parse(&venue.category).unwrap_or(VenueCategory::Ordinary);
     let decision = decide(&status, category);
     let person_id = crate::storage::people::find_by_iin_hash(tx, &iin_hash).await?;
