@@ -258,12 +258,21 @@ fn main() {
         println!("machine: {}", machine());
         let (name, url) = scratch_db(&admin_url, "ashyq_bench").await;
         let store = Store::open(&url).await.expect("open");
-        let core = Arc::new(Core::new(
-            store,
-            Vault::from_secret(SECRET).unwrap(),
-            Arc::new(SystemClock),
-            Arc::new(Texts::load()),
-        ));
+        // As `ashyq serve` runs it: with the status cache, following the change log.
+        let cache = Arc::new(ashyq::core::status_cache::StatusCache::new(Default::default()));
+        let core = Arc::new(
+            Core::new(
+                store,
+                Vault::from_secret(SECRET).unwrap(),
+                Arc::new(SystemClock),
+                Arc::new(Texts::load()),
+            )
+            .with_status_cache(cache.clone()),
+        );
+        let stop_cache = tokio_util::sync::CancellationToken::new();
+        let _follower = ashyq::app::start_status_cache(&core, stop_cache.clone())
+            .await
+            .expect("status cache");
         let a = venue(&core, "Cinema", "210540012341").await;
         let b = venue(&core, "Cafe", "190940001116").await;
         let per_client = 64usize;

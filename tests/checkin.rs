@@ -407,6 +407,11 @@ async fn guard(db: &TestDb) {
     staff
         .send(start(&invite(&core, airport.venue_id).await))
         .await;
+    // A second staff chat, in Kazakh, sees the guard's entries in its language.
+    let colleague = Chat::new(&core, "colleague", Some("kk"));
+    colleague
+        .send(start(&invite(&core, airport.venue_id).await))
+        .await;
     assert_eq!(staff.command("guard").await, ["guard-enter-iin"]);
     assert_eq!(staff.text("123").await, ["iin-wrong-length"]);
     assert_eq!(staff.text(IIN).await, ["guard-confirm-consent"]);
@@ -421,6 +426,15 @@ async fn guard(db: &TestDb) {
     assert_eq!(arg(&out[0], "colour"), "blue");
     assert_eq!(arg(&out[0], "verdict"), "deny");
     assert!(staff.stored_state().await.unwrap().contains("idle"));
+    assert!(
+        queued_for(&core.store, &staff.chat).await.is_empty(),
+        "the guard is not sent a copy of its own entry"
+    );
+    let feed = queued_for(&core.store, &colleague.chat).await;
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].text.key(), "checkin-staff-line");
+    assert_eq!(feed[0].lang, ashyq::domain::Lang::Kk);
+    assert_eq!(arg(&feed[0], "via"), "guard");
     let (via, person, admitted): (String, Option<i64>, i64) =
         sqlx::query_as("SELECT via, person_id, admitted FROM checkins")
             .fetch_one(core.store.pool())

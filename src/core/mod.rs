@@ -497,7 +497,7 @@ impl Core {
             let out = support::staff(self, &mut tx, &inbound.event).await?;
             return self.finish(tx, out).await;
         }
-        let row = storage::conversations::load(&mut tx, &inbound.chat).await?;
+        let row = storage::conversations::load_with_iin(&mut tx, &inbound.chat).await?;
         let mut conv = Conversation::from_row(row, &inbound.chat)?;
         let hinted = inbound
             .lang_hint
@@ -591,24 +591,32 @@ pub struct Conversation {
     pub lang: Option<Lang>,
     pub state: State,
     pub person_id: Option<i64>,
+    /// The keyed hash of the person's IIN as loaded with the conversation (`None` before
+    /// registration completed, and not updated by a registration in this event).
+    pub(crate) iin_hash: Option<Vec<u8>>,
     is_new: bool,
 }
 
 impl Conversation {
-    fn from_row(row: Option<ConversationRow>, chat: &ChatRef) -> Result<Self, StoreError> {
+    fn from_row(
+        row: Option<(ConversationRow, Option<Vec<u8>>)>,
+        chat: &ChatRef,
+    ) -> Result<Self, StoreError> {
         Ok(match row {
             None => Self {
                 chat: chat.clone(),
                 lang: None,
                 state: State::default(),
                 person_id: None,
+                iin_hash: None,
                 is_new: true,
             },
-            Some(r) => Self {
+            Some((r, iin_hash)) => Self {
                 chat: chat.clone(),
                 lang: r.lang.as_deref().and_then(Lang::from_code),
                 state: serde_json::from_str(&r.state)?,
                 person_id: r.person_id,
+                iin_hash: iin_hash.filter(|_| r.person_id.is_some()),
                 is_new: false,
             },
         })

@@ -34,6 +34,34 @@ pub async fn load(conn: &mut Conn, chat: &ChatRef) -> Result<Option<Conversation
     .await?)
 }
 
+/// [`load`] with the keyed hash of the person's IIN, in one round trip (the check-in path
+/// needs both).
+pub async fn load_with_iin(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Option<(ConversationRow, Option<Vec<u8>>)>, StoreError> {
+    type Row = (Option<String>, String, Option<i64>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT c.lang, c.state, c.person_id, p.iin_hash FROM conversations c
+         LEFT JOIN people p ON p.id = c.person_id
+         WHERE c.channel = $1 AND c.chat_id = $2",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(lang, state, person_id, iin_hash)| {
+        (
+            ConversationRow {
+                lang,
+                state,
+                person_id,
+            },
+            iin_hash,
+        )
+    }))
+}
+
 pub async fn save(
     conn: &mut Conn,
     chat: &ChatRef,

@@ -39,6 +39,44 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
+/// Queues one message to every active staff chat of a venue in one statement, each in its
+/// chat's language: `payloads` are the message rendered for kk, ru and en (a chat without a
+/// known language gets ru). The dedupe key of each row is `dedupe_prefix` followed by the
+/// staff row's id. `skip` (a chat that needs no copy, like the guard who caused the entry)
+/// gets none. An outbox row's destination is its `channel` and `chat_id`: these payloads
+/// carry `to: Sender`, which the workers do not read. Returns how many rows were queued.
+pub async fn enqueue_to_staff(
+    conn: &mut Conn,
+    venue_id: i64,
+    payloads: [&str; 3],
+    dedupe_prefix: &str,
+    skip: Option<&ChatRef>,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, created_at, not_before)
+         SELECT s.channel, s.chat_id,
+                CASE c.lang WHEN 'kk' THEN $2 WHEN 'en' THEN $4 ELSE $3 END,
+                $5 || CAST(s.id AS TEXT), $6, $6
+         FROM venue_staff s
+         LEFT JOIN conversations c ON c.channel = s.channel AND c.chat_id = s.chat_id
+         WHERE s.venue_id = $1 AND s.removed_at IS NULL
+           AND NOT (s.channel = $7 AND s.chat_id = $8)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(venue_id)
+    .bind(payloads[0])
+    .bind(payloads[1])
+    .bind(payloads[2])
+    .bind(dedupe_prefix)
+    .bind(now_ms)
+    .bind(skip.map_or("", |c| c.channel.as_str()))
+    .bind(skip.map_or("", |c| c.chat_id.as_str()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Messages of one channel due now, oldest first.
 pub async fn due(
     conn: &mut Conn,

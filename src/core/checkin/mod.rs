@@ -17,7 +17,7 @@ use crate::i18n::Msg;
 use crate::qr;
 use crate::status::{Colour, Status, VenueCategory};
 use crate::storage::venues::{self, AuditLine, CheckinView, Door, NewCheckin};
-use crate::storage::{ChatRef, Conn, StoreError, Tx};
+use crate::storage::{ChatRef, Conn, StoreError, Tx, outbox};
 use token::{Kind, Payload, TokenError, TokenKeys};
 
 /// Largest image accepted (a photo or an image document), checked before downloading.
@@ -437,6 +437,20 @@ async fn usable_door(
     Ok(Ok(door))
 }
 
+/// The status of the conversation's person now: by the IIN hash loaded with the
+/// conversation, or through the person's row when this very event registered them.
+async fn status_of_conv(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &Conversation,
+    person: i64,
+) -> Result<crate::status::Status, CoreError> {
+    match &conv.iin_hash {
+        Some(hash) => core.status_of(tx, hash, core.clock.now()).await,
+        None => crate::status::person_status(tx, core, person, core.clock.now()).await,
+    }
+}
+
 /// A code that named an entrance: by token (with its key id) or by short code.
 #[derive(Debug, Clone, Copy)]
 struct Code {
@@ -524,7 +538,7 @@ async fn check_in(
                 .await?;
                 return Ok(vec![result(prev, lang)]);
             }
-            let status = crate::status::person_status(tx, core, person, core.clock.now()).await?;
+            let status = status_of_conv(core, tx, conv, person).await?;
             let category = VenueCategory::parse(&door.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
             let view = record_entry(
@@ -679,34 +693,30 @@ async fn record_entry(
         closes_at: now + target.max_stay_ms,
         left_at: None,
     };
-    // The live staff feed: every attempt, no name, no IIN.
-    for staff in venues::staff_chats(tx, target.venue_id).await? {
-        let to = ChatRef::new(&staff.channel, staff.chat_id.clone());
-        if who.via == Via::Guard && &to == who.actor {
-            continue;
-        }
-        let lang = staff
-            .lang
-            .as_deref()
-            .and_then(Lang::from_code)
-            .unwrap_or(Lang::Ru);
-        let line = Outbound {
-            to: Recipient::Chat(to.clone()),
-            lang,
-            text: Msg::new("checkin-staff-line")
-                .arg("time", local_time(now))
-                .arg("entrance", entrance_label(&view))
-                .arg("colour", decision.colour.as_str())
-                .arg("verdict", verdict(decision.admit))
-                .arg("code", code.clone())
-                .arg("via", who.via.as_str()),
-            keyboard: Keyboard::Keep,
-            relay: None,
-            attachment: None,
-        };
-        let key = format!("ci-feed-{id}-{}", staff.id);
-        core.enqueue(tx, &to, &line, Some(&key), None).await?;
-    }
+    // The live staff feed: every attempt, no name, no IIN; one statement for all staff
+    // chats, each in its language.
+    let line = Msg::new("checkin-staff-line")
+        .arg("time", local_time(now))
+        .arg("entrance", entrance_label(&view))
+        .arg("colour", decision.colour.as_str())
+        .arg("verdict", verdict(decision.admit))
+        .arg("code", code.clone())
+        .arg("via", who.via.as_str());
+    let payloads = [Lang::Kk, Lang::Ru, Lang::En].map(|lang| {
+        serde_json::to_string(&Outbound::reply(lang, line.clone())).map_err(StoreError::from)
+    });
+    let [kk, ru, en] = payloads;
+    let skip = (who.via == Via::Guard).then_some(who.actor);
+    // Core::handle wakes the outbox worker after the commit.
+    outbox::enqueue_to_staff(
+        tx,
+        target.venue_id,
+        [&kk?, &ru?, &en?],
+        &format!("ci-feed-{id}-"),
+        skip,
+        now,
+    )
+    .await?;
     if alerts_sanitary_control(decision.colour) {
         match venues::alert_chat(tx, &view.region).await? {
             Some((to, lang)) => {
@@ -835,7 +845,7 @@ async fn on_button(
         "l" => leave(core, tx, lang, &view, "button").await,
         "r" => {
             let now = core.now_ms();
-            let status = crate::status::person_status(tx, core, person, core.clock.now()).await?;
+            let status = status_of_conv(core, tx, conv, person).await?;
             let category = VenueCategory::parse(&view.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
             let age_min = (now - view.entered_at) / 60_000;
