@@ -17,7 +17,8 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let store = Store::open(&settings.database_url).await?;
     Ok(Arc::new(
         Core::new(store, vault, clock, Arc::new(Texts::load()))
-            .with_support(settings.support.clone()),
+            .with_support(settings.support.clone())
+            .with_business(settings.business.clone()),
     ))
 }
 

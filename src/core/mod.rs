@@ -5,6 +5,7 @@
 //! buttons, images) in the recipient's language. Every write of one inbound event happens
 //! in one transaction, and the replies are returned only after it committed.
 
+pub mod business;
 pub mod checkin;
 mod conversation;
 pub mod feeds;
@@ -79,6 +80,11 @@ pub enum Event {
     Forwarded,
     /// An edit of an earlier message.
     Edited,
+    /// A shared location pin (degrees).
+    Location {
+        lat: f64,
+        lon: f64,
+    },
     /// A message the channel can relay as-is (support conversations, staff chats).
     Relay(Relayed),
 }
@@ -147,6 +153,7 @@ impl fmt::Debug for Event {
             Event::Unsupported(k) => write!(f, "Unsupported({})", k.as_str()),
             Event::Forwarded => f.write_str("Forwarded"),
             Event::Edited => f.write_str("Edited"),
+            Event::Location { .. } => f.write_str("Location"),
             Event::Relay(r) => write!(f, "{r:?}"),
         }
     }
@@ -358,6 +365,8 @@ pub struct Core {
     pub outbox_ready: Arc<tokio::sync::Notify>,
     /// The support desk: the operators' chat, working hours, limits.
     pub support: support::SupportSettings,
+    /// Businesses: review chats, eligible activity codes, the bot's username.
+    pub business: business::BusinessSettings,
 }
 
 impl fmt::Debug for Core {
@@ -378,7 +387,13 @@ impl Core {
             texts,
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
             support: support::SupportSettings::default(),
+            business: business::BusinessSettings::default(),
         }
+    }
+
+    pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
+        self.business = business;
+        self
     }
 
     pub fn with_support(mut self, support: support::SupportSettings) -> Self {
@@ -517,6 +532,7 @@ impl Core {
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
             ("support", "cmd-support"),
+            ("business", "cmd-business"),
             ("help", "cmd-help"),
         ]
     }
