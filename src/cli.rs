@@ -369,7 +369,9 @@ async fn role_command(settings: &Settings, command: RoleCommand) -> anyhow::Resu
         if ROLES.contains(&role) {
             Ok(())
         } else {
-            Err(anyhow::anyhow!("unknown role {role:?} (use monitor or authority)"))
+            Err(anyhow::anyhow!(
+                "unknown role {role:?} (use monitor or authority)"
+            ))
         }
     };
     let result = async {

@@ -95,7 +95,9 @@ fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::suppor
     s
 }
 
-fn business_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::business::BusinessSettings {
+fn business_settings(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> crate::core::business::BusinessSettings {
     use crate::core::business::{BusinessSettings, oked::Eligible};
     let mut s = BusinessSettings {
         admin_chat: var("BUSINESS_CHAT_ID")
@@ -116,7 +118,9 @@ fn business_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::busin
             .and_then(|t| Eligible::parse(&t).map_err(|e| e.to_string()))
         {
             Ok(list) => s.eligible = std::sync::Arc::new(list),
-            Err(e) => tracing::error!(path, error = %e, "ASHYQ_ELIGIBLE_OKED unusable: the built-in list is used"),
+            Err(e) => {
+                tracing::error!(path, error = %e, "ASHYQ_ELIGIBLE_OKED unusable: the built-in list is used")
+            }
         }
     }
     s

@@ -51,9 +51,7 @@ pub(super) async fn step(
     let mut out = Vec::new();
 
     // Businesses: applications, review, owner tools, monitoring (src/core/business).
-    if let Some(replies) =
-        super::business::intercept(core, tx, conv, chat, event, lang).await?
-    {
+    if let Some(replies) = super::business::intercept(core, tx, conv, chat, event, lang).await? {
         return Ok(replies);
     }
 

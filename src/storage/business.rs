@@ -117,12 +117,14 @@ pub async fn insert_application(
 }
 
 pub async fn application(conn: &mut Conn, id: i64) -> Result<Option<ApplicationRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {APP_COLS} FROM business_applications WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLS} FROM business_applications WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
+    )
 }
 
 /// Applications, oldest first; only those in `status` when given.
@@ -130,13 +132,15 @@ pub async fn applications(
     conn: &mut Conn,
     status: Option<&str>,
 ) -> Result<Vec<ApplicationRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {APP_COLS} FROM business_applications
+    Ok(
+        sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLS} FROM business_applications
          WHERE $1 = '' OR status = $1 ORDER BY id"
-    )))
-    .bind(status.unwrap_or(""))
-    .fetch_all(&mut *conn)
-    .await?)
+        )))
+        .bind(status.unwrap_or(""))
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 /// Applications of a BIN (a venue's history), oldest first.
@@ -144,12 +148,14 @@ pub async fn applications_of_bin(
     conn: &mut Conn,
     bin: &str,
 ) -> Result<Vec<ApplicationRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {APP_COLS} FROM business_applications WHERE bin = $1 ORDER BY id"
-    )))
-    .bind(bin)
-    .fetch_all(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, ApplicationRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLS} FROM business_applications WHERE bin = $1 ORDER BY id"
+        )))
+        .bind(bin)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 /// Moves an application from `from` to `to` (once: `false` when it was not in `from`).
@@ -248,7 +254,11 @@ pub async fn due_live_notices(
     .await?)
 }
 
-pub async fn mark_live_notice(conn: &mut Conn, venue_id: i64, now_ms: i64) -> Result<bool, StoreError> {
+pub async fn mark_live_notice(
+    conn: &mut Conn,
+    venue_id: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE venues SET live_notice_at = $1 WHERE id = $2 AND live_notice_at IS NULL",
     )
@@ -260,7 +270,10 @@ pub async fn mark_live_notice(conn: &mut Conn, venue_id: i64, now_ms: i64) -> Re
 }
 
 /// Venues a chat owns (active `owner` staff), newest first: `(venue id, name)`.
-pub async fn owned_venues(conn: &mut Conn, chat: &ChatRef) -> Result<Vec<(i64, String)>, StoreError> {
+pub async fn owned_venues(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Vec<(i64, String)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT v.id, v.name FROM venue_staff s JOIN venues v ON v.id = s.venue_id
          WHERE s.channel = $1 AND s.chat_id = $2 AND s.removed_at IS NULL AND s.role = 'owner'
@@ -341,7 +354,7 @@ pub async fn attempt_counts(
     since_ms: i64,
 ) -> Result<(i64, i64), StoreError> {
     let (admitted, total): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(admitted), 0), COUNT(*) FROM checkins
+        "SELECT COUNT(CASE WHEN admitted = 1 THEN 1 END), COUNT(*) FROM checkins
          WHERE venue_id = $1 AND entered_at >= $2",
     )
     .bind(venue_id)
@@ -352,7 +365,11 @@ pub async fn attempt_counts(
 }
 
 /// Entry times of admitted visits at a venue since `since_ms` (nothing else).
-pub async fn entry_times(conn: &mut Conn, venue_id: i64, since_ms: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn entry_times(
+    conn: &mut Conn,
+    venue_id: i64,
+    since_ms: i64,
+) -> Result<Vec<i64>, StoreError> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT entered_at FROM checkins WHERE venue_id = $1 AND admitted = 1 AND entered_at >= $2",
     )
@@ -557,7 +574,10 @@ pub async fn insert_suspension(
     Ok(id)
 }
 
-pub async fn violations_of(conn: &mut Conn, venue_id: i64) -> Result<Vec<ViolationRow>, StoreError> {
+pub async fn violations_of(
+    conn: &mut Conn,
+    venue_id: i64,
+) -> Result<Vec<ViolationRow>, StoreError> {
     Ok(sqlx::query_as::<_, ViolationRow>(
         "SELECT id, venue_id, note, at FROM venue_violations WHERE venue_id = $1 ORDER BY id",
     )

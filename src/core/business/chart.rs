@@ -49,7 +49,10 @@ impl Canvas {
             if let Some(outlined) = font.outline_glyph(glyph) {
                 let b = outlined.px_bounds();
                 outlined.draw(|gx, gy, cov| {
-                    let (px_, py) = (b.min.x as i64 + i64::from(gx), b.min.y as i64 + i64::from(gy));
+                    let (px_, py) = (
+                        b.min.x as i64 + i64::from(gx),
+                        b.min.y as i64 + i64::from(gy),
+                    );
                     if px_ < 0 || py < 0 || px_ >= i64::from(WIDTH) || py >= i64::from(HEIGHT) {
                         return;
                     }
@@ -65,7 +68,12 @@ impl Canvas {
 
 /// The chart as a PNG. `title` and `day_labels` (7, oldest first) are already localised;
 /// without a font the chart is drawn without text.
-pub fn render(counts: &[u32; 168], title: &str, day_labels: &[String], font: Option<&FontVec>) -> Vec<u8> {
+pub fn render(
+    counts: &[u32; 168],
+    title: &str,
+    day_labels: &[String],
+    font: Option<&FontVec>,
+) -> Vec<u8> {
     let mut c = Canvas {
         rgb: vec![255; (WIDTH * HEIGHT * 3) as usize],
     };
@@ -91,11 +99,25 @@ pub fn render(counts: &[u32; 168], title: &str, day_labels: &[String], font: Opt
     }
     if let Some(font) = font {
         c.text(font, title, LEFT as f32, 38.0, 26.0, [17, 17, 17]);
-        c.text(font, &peak.to_string(), 8.0, TOP as f32 + 14.0, 18.0, [80, 80, 80]);
+        c.text(
+            font,
+            &peak.to_string(),
+            8.0,
+            TOP as f32 + 14.0,
+            18.0,
+            [80, 80, 80],
+        );
         c.text(font, "0", 30.0, (TOP + plot_h) as f32, 18.0, [80, 80, 80]);
         for (d, label) in day_labels.iter().take(7).enumerate() {
             let x = LEFT as f32 + d as f32 * 24.0 * bar + 6.0;
-            c.text(font, label, x, (HEIGHT - BOTTOM + 30) as f32, 18.0, [80, 80, 80]);
+            c.text(
+                font,
+                label,
+                x,
+                (HEIGHT - BOTTOM + 30) as f32,
+                18.0,
+                [80, 80, 80],
+            );
         }
     }
     let mut out = Vec::new();
@@ -103,7 +125,9 @@ pub fn render(counts: &[u32; 168], title: &str, day_labels: &[String], font: Opt
         let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().expect("in-memory PNG header of a valid size");
+        let mut w = enc
+            .write_header()
+            .expect("in-memory PNG header of a valid size");
         w.write_image_data(&c.rgb)
             .expect("in-memory PNG encoding of a valid buffer");
     }

@@ -304,7 +304,9 @@ fn cancel_row() -> Vec<Button> {
 /// What the bot says to ask for the current step's input.
 pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
     match state {
-        State::Business { at: step, draft, .. } => {
+        State::Business {
+            at: step, draft, ..
+        } => {
             let (msg, mut rows): (Msg, Vec<Vec<Button>>) = match step {
                 Step::Bin => (Msg::new("biz-ask-bin"), vec![]),
                 Step::LegalName => (Msg::new("biz-ask-name"), vec![]),
@@ -417,7 +419,10 @@ async fn dialogue(
                         BinError::BadChecksum => "checksum",
                         BinError::ImpossibleMonth => "month",
                     };
-                    return Ok(again(conv, Msg::new("biz-bin-invalid").arg("reason", reason)));
+                    return Ok(again(
+                        conv,
+                        Msg::new("biz-bin-invalid").arg("reason", reason),
+                    ));
                 }
             }
         }
@@ -466,8 +471,7 @@ async fn dialogue(
             let n = t.chars().count();
             let ok = (2..=64).contains(&n)
                 && t.chars().any(char::is_alphabetic)
-                && t
-                    .chars()
+                && t.chars()
                     .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '.' | '\''));
             if !ok {
                 return Ok(again(conv, Msg::new("biz-region-invalid")));
@@ -598,9 +602,7 @@ async fn submit(
             category: cat,
             association: category.association,
             entrances: d.entrances.unwrap_or(1),
-            max_stay_ms: d
-                .max_stay_ms
-                .unwrap_or(super::checkin::DEFAULT_MAX_STAY_MS),
+            max_stay_ms: d.max_stay_ms.unwrap_or(super::checkin::DEFAULT_MAX_STAY_MS),
             status,
         },
         core.now_ms(),
@@ -613,15 +615,13 @@ async fn submit(
             Outbound::reply(lang, Msg::new("biz-duplicate")).with_keyboard(keyboard),
         ]);
     };
-    let app = business::application(tx, id)
-        .await?
-        .ok_or_else(|| CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::RowNotFound)))?;
+    let app = business::application(tx, id).await?.ok_or_else(|| {
+        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::RowNotFound))
+    })?;
     let mut out = vec![
         Outbound::reply(
             lang,
-            Msg::new("biz-submitted")
-                .num("id", id)
-                .arg("stage", status),
+            Msg::new("biz-submitted").num("id", id).arg("stage", status),
         )
         .with_keyboard(keyboard),
     ];

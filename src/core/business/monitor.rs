@@ -43,7 +43,10 @@ pub(super) async fn violation(
         tracing::info!(channel = %chat.channel, "violation refused: no monitoring role");
         return Ok(reply(lang, Msg::new("biz-monitor-only")));
     };
-    let (id, note) = arg.trim().split_once(char::is_whitespace).unwrap_or((arg.trim(), ""));
+    let (id, note) = arg
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((arg.trim(), ""));
     let note = note.trim();
     let Ok(venue_id) = id.trim_start_matches('#').parse::<i64>() else {
         return Ok(reply(lang, Msg::new("biz-violation-usage")));
@@ -55,12 +58,18 @@ pub(super) async fn violation(
         .await?
         .filter(|v| v.revoked_at.is_none())
     else {
-        return Ok(reply(lang, Msg::new("biz-venue-unknown").num("id", venue_id)));
+        return Ok(reply(
+            lang,
+            Msg::new("biz-venue-unknown").num("id", venue_id),
+        ));
     };
     if let Some(region) = region
         && region != venue.region
     {
-        return Ok(reply(lang, Msg::new("biz-monitor-region").arg("region", region)));
+        return Ok(reply(
+            lang,
+            Msg::new("biz-monitor-region").arg("region", region),
+        ));
     }
     let now = core.now_ms();
     let nth = business::violation_count(tx, venue_id).await? + 1;
@@ -162,8 +171,14 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
                 lang,
                 Msg::new("biz-live-now").arg("venue", name.clone()),
             );
-            core.enqueue(&mut tx, &owner, &msg, Some(&format!("biz-live-{venue_id}")), None)
-                .await?;
+            core.enqueue(
+                &mut tx,
+                &owner,
+                &msg,
+                Some(&format!("biz-live-{venue_id}")),
+                None,
+            )
+            .await?;
         }
         done += 1;
     }
@@ -178,8 +193,14 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
                 lang,
                 Msg::new("biz-suspension-ended").arg("venue", name.clone()),
             );
-            core.enqueue(&mut tx, &owner, &msg, Some(&format!("biz-susp-end-{id}")), None)
-                .await?;
+            core.enqueue(
+                &mut tx,
+                &owner,
+                &msg,
+                Some(&format!("biz-susp-end-{id}")),
+                None,
+            )
+            .await?;
         }
         done += 1;
     }

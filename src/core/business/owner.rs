@@ -6,7 +6,9 @@
 use super::{button, local_date, reply};
 use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
 use crate::core::checkin::{token, token_keys};
-use crate::core::{AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound};
+use crate::core::{
+    AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound,
+};
 use crate::domain::Lang;
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business, venues};
@@ -134,19 +136,21 @@ pub(super) async fn on_button(
                 ]
             }
         }
-        ("rm", Some(staff_id)) => match business::remove_staff(tx, venue_id, staff_id, now).await? {
-            Some(removed) => {
-                let their = super::chat_lang(tx, &removed).await?;
-                let mut out = reply(lang, Msg::new("biz-staff-removed").num("id", staff_id));
-                out.push(Outbound::to_chat(
-                    removed,
-                    their,
-                    Msg::new("biz-staff-removed-notice").arg("venue", name),
-                ));
-                out
+        ("rm", Some(staff_id)) => {
+            match business::remove_staff(tx, venue_id, staff_id, now).await? {
+                Some(removed) => {
+                    let their = super::chat_lang(tx, &removed).await?;
+                    let mut out = reply(lang, Msg::new("biz-staff-removed").num("id", staff_id));
+                    out.push(Outbound::to_chat(
+                        removed,
+                        their,
+                        Msg::new("biz-staff-removed-notice").arg("venue", name),
+                    ));
+                    out
+                }
+                None => reply(lang, Msg::new("hint-stale-button")),
             }
-            None => reply(lang, Msg::new("hint-stale-button")),
-        },
+        }
         ("ent", _) => {
             let existing = venues::entrances_of(tx, venue_id).await?;
             let mut n = existing.iter().filter(|e| e.revoked_at.is_none()).count() + 1;

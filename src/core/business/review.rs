@@ -225,7 +225,10 @@ pub(super) async fn on_button(
     finish(result, lang).map(Some)
 }
 
-fn finish(result: Result<Vec<Outbound>, ReviewError>, lang: Lang) -> Result<Vec<Outbound>, CoreError> {
+fn finish(
+    result: Result<Vec<Outbound>, ReviewError>,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
     match result {
         Ok(out) => Ok(out),
         Err(e) => match e.msg() {
@@ -271,18 +274,19 @@ async fn tell_applicant(
 ) -> Result<(), CoreError> {
     let to = app.chat();
     let lang = chat_lang(tx, &to).await?;
-    core.enqueue(tx, &to, &Outbound::to_chat(to.clone(), lang, msg), Some(key), None)
-        .await?;
+    core.enqueue(
+        tx,
+        &to,
+        &Outbound::to_chat(to.clone(), lang, msg),
+        Some(key),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
 /// The association pre-approved: the application goes to the administrators.
-pub async fn preapprove_in(
-    core: &Core,
-    tx: &mut Tx,
-    id: i64,
-    by: &str,
-) -> Result<(), ReviewError> {
+pub async fn preapprove_in(core: &Core, tx: &mut Tx, id: i64, by: &str) -> Result<(), ReviewError> {
     let app = business::application(tx, id)
         .await?
         .ok_or(ReviewError::NotFound(id))?;
@@ -430,7 +434,15 @@ pub async fn approve_in(
         &format!("biz-approved-{id}"),
     )
     .await?;
-    send_posters(core, tx, &owner, &app.legal_name, &files, &format!("biz-poster-{id}")).await?;
+    send_posters(
+        core,
+        tx,
+        &owner,
+        &app.legal_name,
+        &files,
+        &format!("biz-poster-{id}"),
+    )
+    .await?;
     Ok(Approved {
         application_id: id,
         venue_id,
