@@ -17,7 +17,8 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
-        .with_support(settings.support.clone());
+        .with_support(settings.support.clone())
+        .with_business(settings.business.clone());
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
             max_entries: settings.status_cache_entries,

@@ -50,6 +50,16 @@ pub enum Command {
         #[command(subcommand)]
         command: VenueCommand,
     },
+    /// Business applications: list, approve, reject, pre-approve for an association.
+    Applications {
+        #[command(subcommand)]
+        command: ApplicationsCommand,
+    },
+    /// Business roles: monitoring groups and authorities.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
     /// Regions: the sanitary-control chat alerted about red and yellow attempts.
     Region {
         #[command(subcommand)]
@@ -156,10 +166,57 @@ pub enum VenueCommand {
         #[arg(long, default_value = "staff")]
         role: String,
     },
+    /// A venue's applications, violations and suspensions as one JSON object.
+    History { venue_id: i64 },
     /// Add a new QR signing key id; new posters use it, old codes keep working.
     RotateKey,
     /// Revoke a QR signing key id: every code signed with it stops working.
     RevokeKey { kid: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApplicationsCommand {
+    /// Applications as JSON lines (oldest first).
+    List {
+        /// Only this status: association, pending, approved, rejected.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Approve: creates the venue (test mode for 7 days) and sends the owner the posters.
+    Approve { id: i64 },
+    /// Reject with a reason the applicant sees.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the sector association's pre-approval (catering, cinemas).
+    Preapprove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give a chat a role: `monitor` (records violations) or `authority` (occupancy).
+    Grant {
+        role: String,
+        #[arg(allow_hyphen_values = true)]
+        chat_id: String,
+        /// Limit the role to one region (all regions without it).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, default_value = "telegram")]
+        channel: String,
+    },
+    /// Take a role away from a chat.
+    Revoke {
+        role: String,
+        #[arg(allow_hyphen_values = true)]
+        chat_id: String,
+        #[arg(long, default_value = "telegram")]
+        channel: String,
+    },
+    /// Active roles as JSON lines.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +312,12 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
             let bot = bot_username(settings)?;
             println!("{}", admin::invite(&core, venue_id, &role, &bot).await?);
         }
+        VenueCommand::History { venue_id } => {
+            let history = crate::core::business::monitor::history(&core, venue_id)
+                .await?
+                .ok_or(admin::AdminError::NoVenue(venue_id))?;
+            println!("{}", serde_json::to_string(&history)?);
+        }
         VenueCommand::RotateKey => println!("{}", admin::rotate_key(&core).await?),
         VenueCommand::RevokeKey { kid } => {
             admin::revoke_key(&core, kid).await?;
@@ -263,6 +326,96 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
     }
     core.store.close().await;
     Ok(())
+}
+
+async fn applications_command(
+    settings: &Settings,
+    command: ApplicationsCommand,
+) -> anyhow::Result<()> {
+    use crate::core::business::review;
+    let core = app::build_core(settings, Arc::new(SystemClock)).await?;
+    let result = async {
+        match command {
+            ApplicationsCommand::List { status } => {
+                for a in review::list(&core, status.as_deref()).await? {
+                    println!("{}", serde_json::to_string(&a)?);
+                }
+            }
+            ApplicationsCommand::Approve { id } => {
+                let done = review::approve(&core, id).await?;
+                println!("{}", serde_json::to_string(&done)?);
+            }
+            ApplicationsCommand::Reject { id, reason } => {
+                review::reject(&core, id, &reason).await?;
+                println!("rejected");
+            }
+            ApplicationsCommand::Preapprove { id } => {
+                review::preapprove(&core, id).await?;
+                println!("pre-approved: waiting for the administrators");
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    core.store.close().await;
+    result
+}
+
+async fn role_command(settings: &Settings, command: RoleCommand) -> anyhow::Result<()> {
+    use crate::core::business::monitor;
+    use crate::storage::{ChatRef, business::ROLES};
+    let core = app::build_core(settings, Arc::new(SystemClock)).await?;
+    let check = |role: &str| {
+        if ROLES.contains(&role) {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "unknown role {role:?} (use monitor or authority)"
+            ))
+        }
+    };
+    let result = async {
+        match command {
+            RoleCommand::Grant {
+                role,
+                chat_id,
+                region,
+                channel,
+            } => {
+                check(&role)?;
+                let chat = ChatRef::new(&channel, chat_id);
+                monitor::grant(&core, &role, &chat, region.as_deref()).await?;
+                println!("granted");
+            }
+            RoleCommand::Revoke {
+                role,
+                chat_id,
+                channel,
+            } => {
+                check(&role)?;
+                let chat = ChatRef::new(&channel, chat_id);
+                if !monitor::revoke(&core, &role, &chat).await? {
+                    anyhow::bail!("that chat has no active {role} role");
+                }
+                println!("revoked");
+            }
+            RoleCommand::List => {
+                let mut conn = core.store.pool().acquire().await?;
+                for (role, channel, chat_id, region) in
+                    crate::storage::business::roles(&mut conn).await?
+                {
+                    println!(
+                        "{}",
+                        serde_json::json!({"role": role, "channel": channel, "chat_id": chat_id, "region": region})
+                    );
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    core.store.close().await;
+    result
 }
 
 fn init_logging(default: &str) {
@@ -351,6 +504,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Venue { command } => {
             init_logging("warn");
             venue_command(&settings, command).await
+        }
+        Command::Applications { command } => {
+            init_logging("warn");
+            applications_command(&settings, command).await
+        }
+        Command::Role { command } => {
+            init_logging("warn");
+            role_command(&settings, command).await
         }
         Command::Region {
             command:

@@ -40,6 +40,8 @@ pub struct Settings {
     /// `ASHYQ_STATUS_CACHE`: how many evaluated statuses the long-running services keep in
     /// memory (default 2 000 000, about 150 MB; 0 turns the cache off).
     pub status_cache_entries: usize,
+    /// Businesses: `BUSINESS_CHAT_ID`, `ASSOCIATION_CHATS`, `ASHYQ_ELIGIBLE_OKED`.
+    pub business: crate::core::business::BusinessSettings,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             status_cache_entries: var("ASHYQ_STATUS_CACHE")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(DEFAULT_STATUS_CACHE_ENTRIES),
+            business: business_settings(&var),
         }
     }
 
@@ -97,6 +100,37 @@ fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::suppor
     }
     if let Some(n) = var("SUPPORT_FLOOD").and_then(|v| v.trim().parse::<i64>().ok()) {
         s.flood_per_minute = n.max(1);
+    }
+    s
+}
+
+fn business_settings(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> crate::core::business::BusinessSettings {
+    use crate::core::business::{BusinessSettings, oked::Eligible};
+    let mut s = BusinessSettings {
+        admin_chat: var("BUSINESS_CHAT_ID")
+            .filter(|v| v.trim().parse::<i64>().is_ok())
+            .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
+        associations: var("ASSOCIATION_CHATS")
+            .map(|v| BusinessSettings::parse_associations(&v))
+            .unwrap_or_default(),
+        poster_font: var("ASHYQ_POSTER_FONT").map(PathBuf::from),
+        ..BusinessSettings::default()
+    };
+    if let Some(u) = var("ASHYQ_BOT_USERNAME") {
+        s.bot_username = u.trim().trim_start_matches('@').to_string();
+    }
+    if let Some(path) = var("ASHYQ_ELIGIBLE_OKED") {
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Eligible::parse(&t).map_err(|e| e.to_string()))
+        {
+            Ok(list) => s.eligible = std::sync::Arc::new(list),
+            Err(e) => {
+                tracing::error!(path, error = %e, "ASHYQ_ELIGIBLE_OKED unusable: the built-in list is used")
+            }
+        }
     }
     s
 }
@@ -142,6 +176,7 @@ mod tests {
             support: Default::default(),
             bot_username: None,
             status_cache_entries: 0,
+            business: Default::default(),
         }
     }
 

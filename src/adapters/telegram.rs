@@ -173,6 +173,14 @@ fn event_of(msg: &Message) -> Event {
             own,
         };
     }
+    if let Some(loc) = msg.location()
+        && msg.venue().is_none()
+    {
+        return Event::Location {
+            lat: loc.latitude,
+            lon: loc.longitude,
+        };
+    }
     if let Some(text) = msg.text() {
         return command_of(text).unwrap_or_else(|| Event::Text(text.to_string()));
     }

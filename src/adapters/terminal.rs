@@ -175,7 +175,11 @@ fn parse_line(line: &str, choices: &[(String, Choice)], own_phone: &str) -> Resu
         }
         "/sticker" => Event::Unsupported(MediaKind::Sticker),
         "/voice" => Event::Unsupported(MediaKind::Voice),
-        "/location" => Event::Unsupported(MediaKind::Location),
+        // A pin in central Almaty.
+        "/location" => Event::Location {
+            lat: 43.2383,
+            lon: 76.9457,
+        },
         "/forward" => Event::Forwarded,
         "/edit" => Event::Edited,
         _ if text.starts_with('/') => {

@@ -50,6 +50,11 @@ pub(super) async fn step(
     }
     let mut out = Vec::new();
 
+    // Businesses: applications, review, owner tools, monitoring (src/core/business).
+    if let Some(replies) = super::business::intercept(core, tx, conv, chat, event, lang).await? {
+        return Ok(replies);
+    }
+
     // Venue check-in, staff and guard mode (src/core/checkin).
     if let Some(replies) =
         super::checkin::intercept(core, tx, conv, chat, event, scan, lang).await?
@@ -195,6 +200,9 @@ pub(super) async fn step(
             return Ok(hint(conv, lang, Msg::new("hint-contact-not-needed")));
         }
         (_, Event::Text(_)) => return Ok(hint(conv, lang, Msg::new("hint-not-understood"))),
+        (_, Event::Location { .. }) => {
+            return Ok(hint(conv, lang, unsupported(MediaKind::Location)));
+        }
         (_, Event::Command { .. } | Event::Edited | Event::Forwarded | Event::Relay(_)) => {
             return Ok(hint(conv, lang, Msg::new("hint-not-understood")));
         }
@@ -427,5 +435,8 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
         | State::SupportQuestion { .. }
         | State::SupportFaq { .. }
         | State::Support { .. } => super::support::prompt(state, lang),
+        State::Business { .. } | State::BizRejectReason { .. } => {
+            super::business::prompt(state, lang)
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! buttons, images) in the recipient's language. Every write of one inbound event happens
 //! in one transaction, and the replies are returned only after it committed.
 
+pub mod business;
 pub mod checkin;
 mod conversation;
 pub mod feeds;
@@ -80,6 +81,11 @@ pub enum Event {
     Forwarded,
     /// An edit of an earlier message.
     Edited,
+    /// A shared location pin (degrees).
+    Location {
+        lat: f64,
+        lon: f64,
+    },
     /// A message the channel can relay as-is (support conversations, staff chats).
     Relay(Relayed),
 }
@@ -148,6 +154,7 @@ impl fmt::Debug for Event {
             Event::Unsupported(k) => write!(f, "Unsupported({})", k.as_str()),
             Event::Forwarded => f.write_str("Forwarded"),
             Event::Edited => f.write_str("Edited"),
+            Event::Location { .. } => f.write_str("Location"),
             Event::Relay(r) => write!(f, "{r:?}"),
         }
     }
@@ -366,6 +373,8 @@ pub struct Core {
     pub support: support::SupportSettings,
     /// Evaluated statuses by IIN hash (`None`: every look-up reads the database).
     pub status_cache: Option<Arc<status_cache::StatusCache>>,
+    /// Businesses: review chats, eligible activity codes, the bot's username.
+    pub business: business::BusinessSettings,
 }
 
 impl fmt::Debug for Core {
@@ -386,6 +395,7 @@ impl Core {
             texts,
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
             support: support::SupportSettings::default(),
+            business: business::BusinessSettings::default(),
             status_cache: None,
         }
     }
@@ -440,6 +450,11 @@ impl Core {
         if let Some(cache) = &self.status_cache {
             cache.invalidate(hashes.iter().map(Vec::as_slice));
         }
+    }
+
+    pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
+        self.business = business;
+        self
     }
 
     pub fn with_support(mut self, support: support::SupportSettings) -> Self {
@@ -578,6 +593,7 @@ impl Core {
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
             ("support", "cmd-support"),
+            ("business", "cmd-business"),
             ("help", "cmd-help"),
         ]
     }

@@ -29,6 +29,17 @@ pub enum State {
     SupportFaq { category: String, question: String },
     /// Support: talking to the operators in ticket `ticket` (open, or closed and reopenable).
     Support { ticket: i64 },
+    /// Business application (`/business`): the answers so far and the step waiting for input.
+    /// `menu`: the chat returns to the main menu afterwards.
+    Business {
+        at: super::business::Step,
+        #[serde(default)]
+        draft: super::business::Draft,
+        #[serde(default)]
+        menu: bool,
+    },
+    /// A reviewers' chat is typing the reason for rejecting application `application_id`.
+    BizRejectReason { application_id: i64 },
     /// Guard mode (venue staff): waiting for a visitor's IIN. `menu`: the chat returns to
     /// the main menu afterwards (else to `Idle`).
     GuardIin {

@@ -34,9 +34,9 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Early answers are boxed: a `Response` is large.
-type Early<T> = Result<T, Box<Response>>;
+pub(crate) type Early<T> = Result<T, Box<Response>>;
 
-fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
+pub(crate) fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
     state.core.as_ref().ok_or_else(|| {
         Box::new(error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -45,7 +45,7 @@ fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
     })
 }
 
-async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
+pub(crate) async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
     let unauthorised = || {
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
         r.headers_mut().insert(

@@ -5,6 +5,7 @@
 //! Functions take `&mut AnyConnection` so callers compose them inside one transaction
 //! (`&mut *tx`); a confirmation is sent only after that transaction commits.
 
+pub mod business;
 pub mod conversations;
 pub mod health;
 pub mod outbox;

@@ -63,10 +63,12 @@ pub struct VenueRow {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub suspended_until: Option<i64>,
+    /// End of the test week of a venue created from a business application.
+    pub test_until: Option<i64>,
 }
 
 const VENUE_COLS: &str = "id, name, bin, address, region, category, max_stay_ms, created_at, \
-                          revoked_at, suspended_until";
+                          revoked_at, suspended_until, test_until";
 
 pub async fn insert_venue(
     conn: &mut Conn,
@@ -234,6 +236,8 @@ pub struct Door {
     pub max_stay_ms: i64,
     pub venue_revoked_at: Option<i64>,
     pub suspended_until: Option<i64>,
+    /// End of the venue's test week (business applications), if any.
+    pub test_until: Option<i64>,
     /// 1 when the signing key id asked about is live (always 1 when none was asked).
     pub key_live: i64,
 }
@@ -248,7 +252,7 @@ pub async fn door(
     Ok(sqlx::query_as::<_, Door>(
         "SELECT e.id AS entrance_id, e.name AS entrance_name, e.revoked_at AS entrance_revoked_at,
                 v.id AS venue_id, v.name AS venue_name, v.region, v.category, v.max_stay_ms,
-                v.revoked_at AS venue_revoked_at, v.suspended_until,
+                v.revoked_at AS venue_revoked_at, v.suspended_until, v.test_until,
                 CASE WHEN $2 < 0 THEN 1 ELSE
                     (SELECT COUNT(*) FROM qr_keys k WHERE k.kid = $2 AND k.revoked_at IS NULL)
                 END AS key_live

@@ -113,7 +113,7 @@ pub fn region_key(region: &str) -> String {
     region.trim().to_lowercase()
 }
 
-fn codes_of(keys: &TokenKeys, bot: &str, e: &EntranceRow) -> EntranceCodes {
+pub(crate) fn codes_of(keys: &TokenKeys, bot: &str, e: &EntranceRow) -> EntranceCodes {
     let entry = keys.sign(Kind::Entry, e.id);
     let exit = keys.sign(Kind::Exit, e.id);
     EntranceCodes {
@@ -174,7 +174,7 @@ pub async fn add_venue(core: &Core, v: &AddVenue, bot: &str) -> Result<AddedVenu
     })
 }
 
-async fn add_entrance(
+pub(crate) async fn add_entrance(
     tx: &mut crate::storage::Tx,
     venue_id: i64,
     name: &str,

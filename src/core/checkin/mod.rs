@@ -544,7 +544,7 @@ async fn check_in(
             let view = record_entry(
                 core,
                 tx,
-                &door_target(&door),
+                &door_target(&door, now),
                 Entrant {
                     person_id: Some(person),
                     iin_hash: None,
@@ -562,7 +562,14 @@ async fn check_in(
                 decision,
             )
             .await?;
-            Ok(vec![result(&view, lang)])
+            let mut out = vec![result(&view, lang)];
+            if door.test_until.is_some_and(|t| t > now) {
+                out.push(Outbound::reply(
+                    lang,
+                    Msg::new("checkin-test-mode").arg("venue", view.venue_name.clone()),
+                ));
+            }
+            Ok(out)
         }
     }
 }
@@ -576,9 +583,11 @@ struct Target {
     entrance_id: Option<i64>,
     entrance_name: Option<String>,
     max_stay_ms: i64,
+    /// The venue is in its test week: the check-in is marked test and alerts nobody.
+    test: bool,
 }
 
-fn door_target(door: &Door) -> Target {
+fn door_target(door: &Door, now_ms: i64) -> Target {
     Target {
         venue_id: door.venue_id,
         venue_name: door.venue_name.clone(),
@@ -587,6 +596,7 @@ fn door_target(door: &Door) -> Target {
         entrance_id: Some(door.entrance_id),
         entrance_name: Some(door.entrance_name.clone()),
         max_stay_ms: door.max_stay_ms,
+        test: door.test_until.is_some_and(|t| t > now_ms),
     }
 }
 
@@ -655,6 +665,9 @@ async fn record_entry(
             "no free check code at the venue".into(),
         ))
     })?;
+    if target.test {
+        crate::storage::business::mark_checkin_test(tx, id).await?;
+    }
     let audit_id = venues::audit(
         tx,
         &AuditLine {
@@ -717,7 +730,7 @@ async fn record_entry(
         now,
     )
     .await?;
-    if alerts_sanitary_control(decision.colour) {
+    if alerts_sanitary_control(decision.colour) && !target.test {
         match venues::alert_chat(tx, &view.region).await? {
             Some((to, lang)) => {
                 let lang = lang
@@ -1099,6 +1112,7 @@ async fn guard_confirm(
             entrance_id: None,
             entrance_name: None,
             max_stay_ms: venue.max_stay_ms,
+            test: venue.test_until.is_some_and(|t| t > now),
         },
         Entrant {
             person_id,
@@ -1229,6 +1243,10 @@ pub async fn run_due_loop(
         if let Err(e) = run_due(&core).await {
             tracing::error!(error = %e, "automatic check-out failed");
         }
+        // Businesses: "now live" after the test week, "suspension ended".
+        if let Err(e) = crate::core::business::run_due(&core).await {
+            tracing::error!(error = %e, "business notices failed");
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
@@ -1338,7 +1356,7 @@ mod tests {
             let view = record_entry(
                 &core,
                 &mut tx,
-                &door_target(&door),
+                &door_target(&door, core.now_ms()),
                 Entrant {
                     person_id: Some(person),
                     iin_hash: None,

@@ -438,6 +438,56 @@ pub fn write_all(
     font.map(|_| written)
 }
 
+/// One printable poster, ready to send as a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosterFile {
+    pub file_name: String,
+    pub entrance: String,
+    pub exit: bool,
+    pub bytes: Vec<u8>,
+}
+
+/// Every code of `codes` as a document: a one-page PDF with a font, else an SVG. CPU-heavy:
+/// call it on the blocking pool.
+pub fn documents(
+    texts: &Texts,
+    venue: &VenueRow,
+    codes: &[EntranceCodes],
+    font: Option<&FontVec>,
+) -> Result<Vec<PosterFile>, PosterError> {
+    let mut out = Vec::new();
+    for e in codes {
+        for exit in [false, true] {
+            let p = poster_text(texts, venue, e, exit);
+            let safe: String = e
+                .name
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '_' })
+                .collect();
+            let stem = format!(
+                "ashyq-{}-{safe}-{}",
+                venue.id,
+                if exit { "exit" } else { "entry" }
+            );
+            let (file_name, bytes) = match font {
+                Some(font) => {
+                    let rgb = raster(&p, font)?;
+                    let jpeg = crate::qr::poster::jpeg(&rgb, PNG_WIDTH, PNG_HEIGHT, 85);
+                    (format!("{stem}.pdf"), pdf(&jpeg, PNG_WIDTH, PNG_HEIGHT))
+                }
+                None => (format!("{stem}.svg"), svg(&p)?.into_bytes()),
+            };
+            out.push(PosterFile {
+                file_name,
+                entrance: e.name.clone(),
+                exit,
+                bytes,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

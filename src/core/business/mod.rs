@@ -1,0 +1,671 @@
+//! Businesses (issue 8): the `/business` application dialogue, review by the sector
+//! association and the administrators, approval into a venue in test mode with its posters,
+//! owner tools, monitoring violations and suspensions, and the authorities' occupancy view.
+//!
+//! The conversation calls [`intercept`] before check-in; everything about businesses is
+//! decided here or in the submodules. Review chats (`BUSINESS_CHAT_ID`, the associations'
+//! chats) are ordinary chats whose buttons and typed reasons land here too.
+
+pub mod chart;
+pub mod monitor;
+pub mod oked;
+pub mod owner;
+pub mod review;
+
+use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound, State};
+use crate::domain::{Bin, BinError, Lang};
+use crate::i18n::Msg;
+use crate::storage::{ChatRef, Tx, business};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How long a new venue runs in test mode.
+pub const TEST_WEEK_MS: i64 = 7 * 24 * 3_600_000;
+/// Entrances one application may ask for.
+pub const MAX_ENTRANCES: i64 = 20;
+
+/// Where applications are reviewed and what is eligible; from the configuration.
+#[derive(Debug, Clone)]
+pub struct BusinessSettings {
+    /// The administrators' chat (`BUSINESS_CHAT_ID`): every application to approve or reject.
+    pub admin_chat: Option<ChatRef>,
+    /// Sector associations' reviewers chats by association key (`ASSOCIATION_CHATS`).
+    pub associations: BTreeMap<String, ChatRef>,
+    /// The bot's username for the deep links on posters and invites.
+    pub bot_username: String,
+    /// Eligible OKED codes.
+    pub eligible: Arc<oked::Eligible>,
+    /// Language of the texts for reviewers.
+    pub staff_lang: Lang,
+    /// A TrueType font for PDF posters (else SVG posters are sent).
+    pub poster_font: Option<std::path::PathBuf>,
+}
+
+impl Default for BusinessSettings {
+    fn default() -> Self {
+        Self {
+            admin_chat: None,
+            associations: BTreeMap::new(),
+            bot_username: "ashyq_bot".into(),
+            eligible: Arc::new(oked::Eligible::default()),
+            staff_lang: Lang::Ru,
+            poster_font: None,
+        }
+    }
+}
+
+impl BusinessSettings {
+    /// `catering:-1001,cinemas:-1002` → association chats (Telegram).
+    pub fn parse_associations(spec: &str) -> BTreeMap<String, ChatRef> {
+        spec.split(',')
+            .filter_map(|pair| {
+                let (key, chat) = pair.split_once(':')?;
+                let chat = chat.trim();
+                chat.parse::<i64>().ok()?;
+                Some((key.trim().to_string(), ChatRef::new("telegram", chat)))
+            })
+            .collect()
+    }
+
+    /// The association key a chat reviews for, if it is one.
+    pub fn association_of(&self, chat: &ChatRef) -> Option<&str> {
+        self.associations
+            .iter()
+            .find(|(_, c)| *c == chat)
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// The step of the application dialogue waiting for input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Bin,
+    LegalName,
+    Address,
+    Location,
+    Region,
+    Oked,
+    Category,
+    Entrances,
+    MaxStay,
+    Confirm,
+}
+
+/// The answers so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Draft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat_e6: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon_e6: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oked: Option<String>,
+    /// The categories the OKED code may apply for (the buttons of the category step).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrances: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stay_ms: Option<i64>,
+}
+
+pub(crate) fn button(key: &'static str, data: String) -> Button {
+    Button {
+        label: Label::Text(Msg::new(key)),
+        data,
+    }
+}
+
+fn button_with(msg: Msg, data: String) -> Button {
+    Button {
+        label: Label::Text(msg),
+        data,
+    }
+}
+
+pub(crate) fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
+    vec![Outbound::reply(lang, msg)]
+}
+
+/// Normalised address for duplicate detection: lower case, letters and digits, single spaces.
+pub fn address_key(address: &str) -> String {
+    address
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn local_date(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&crate::clock::almaty())
+        .format("%d.%m.%Y")
+        .to_string()
+}
+
+pub(crate) async fn chat_lang(
+    conn: &mut crate::storage::Conn,
+    chat: &ChatRef,
+) -> Result<Lang, CoreError> {
+    Ok(crate::storage::conversations::load(conn, chat)
+        .await?
+        .and_then(|r| r.lang)
+        .and_then(|l| Lang::from_code(&l))
+        .unwrap_or(Lang::Ru))
+}
+
+fn registered(conv: &Conversation) -> bool {
+    conv.person_id.is_some() && matches!(conv.state, State::Menu | State::ConfirmForget)
+}
+
+/// The business entry point of the conversation: `Some(replies)` when the event was about
+/// businesses, `None` to let the conversation go on.
+pub(super) async fn intercept(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &mut Conversation,
+    chat: &ChatRef,
+    event: &Event,
+    lang: Lang,
+) -> Result<Option<Vec<Outbound>>, CoreError> {
+    // A reviewer typing a rejection reason.
+    if let State::BizRejectReason { application_id } = conv.state {
+        match event {
+            Event::Text(reason) => {
+                conv.state = State::Idle;
+                return Ok(Some(
+                    review::reject_from_chat(core, tx, chat, application_id, reason.trim(), lang)
+                        .await?,
+                ));
+            }
+            Event::Command { name, .. } if name == "cancel" => {
+                conv.state = State::Idle;
+                return Ok(Some(reply(lang, Msg::new("biz-cancelled"))));
+            }
+            _ => conv.state = State::Idle,
+        }
+    }
+    match event {
+        Event::Button(data) if data.starts_with("biz:") => {
+            let data = &data[4..];
+            if let Some(out) = review::on_button(core, tx, conv, chat, data, lang).await? {
+                return Ok(Some(out));
+            }
+            if let Some(out) = owner::on_button(core, tx, conv, chat, data, lang).await? {
+                return Ok(Some(out));
+            }
+            if matches!(conv.state, State::Business { .. }) {
+                return Ok(Some(dialogue(core, tx, conv, chat, event, lang).await?));
+            }
+            return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+        }
+        Event::Command { name, arg } => match name.as_str() {
+            "business" => return Ok(Some(business_command(core, tx, conv, chat, lang).await?)),
+            "cancel" if matches!(conv.state, State::Business { .. }) => {
+                leave(conv);
+                return Ok(Some(vec![
+                    Outbound::reply(lang, Msg::new("biz-cancelled"))
+                        .with_keyboard(menu_or_remove(conv)),
+                ]));
+            }
+            "violation" => {
+                leave(conv);
+                return Ok(Some(monitor::violation(core, tx, chat, arg, lang).await?));
+            }
+            "venues" => {
+                leave(conv);
+                return Ok(Some(monitor::region_occupancy(core, tx, chat, lang).await?));
+            }
+            _ => {
+                leave(conv);
+                return Ok(None);
+            }
+        },
+        _ => {}
+    }
+    if matches!(conv.state, State::Business { .. }) {
+        return Ok(Some(dialogue(core, tx, conv, chat, event, lang).await?));
+    }
+    Ok(None)
+}
+
+fn menu_or_remove(conv: &Conversation) -> Keyboard {
+    if conv.state == State::Menu {
+        super::conversation::menu_keyboard()
+    } else {
+        Keyboard::Remove
+    }
+}
+
+/// Leaves the application dialogue (nothing was written yet).
+fn leave(conv: &mut Conversation) {
+    if let State::Business { menu, .. } = conv.state {
+        conv.state = if menu { State::Menu } else { State::Idle };
+    }
+}
+
+async fn business_command(
+    _core: &Core,
+    tx: &mut Tx,
+    conv: &mut Conversation,
+    chat: &ChatRef,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
+    let owned = business::owned_venues(tx, chat).await?;
+    if !owned.is_empty() {
+        leave(conv);
+        return Ok(vec![owner::panel(&owned, lang)]);
+    }
+    start_application(conv, lang)
+}
+
+/// Starts a new application (registered users only: the owner is a known person).
+pub(super) fn start_application(
+    conv: &mut Conversation,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
+    let menu = match &conv.state {
+        State::Business { menu, .. } => *menu,
+        _ => registered(conv),
+    };
+    if !menu {
+        return Ok(reply(lang, Msg::new("hint-register-first")));
+    }
+    conv.state = State::Business {
+        at: Step::Bin,
+        draft: Draft::default(),
+        menu,
+    };
+    let mut out = reply(lang, Msg::new("biz-intro"));
+    out.push(prompt(&conv.state, lang));
+    Ok(out)
+}
+
+fn cancel_row() -> Vec<Button> {
+    vec![button("biz-cancel-button", "biz:cancel".into())]
+}
+
+/// What the bot says to ask for the current step's input.
+pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
+    match state {
+        State::Business {
+            at: step, draft, ..
+        } => {
+            let (msg, mut rows): (Msg, Vec<Vec<Button>>) = match step {
+                Step::Bin => (Msg::new("biz-ask-bin"), vec![]),
+                Step::LegalName => (Msg::new("biz-ask-name"), vec![]),
+                Step::Address => (Msg::new("biz-ask-address"), vec![]),
+                Step::Location => (
+                    Msg::new("biz-ask-location"),
+                    vec![vec![button("biz-skip-button", "biz:skip".into())]],
+                ),
+                Step::Region => (Msg::new("biz-ask-region"), vec![]),
+                Step::Oked => (Msg::new("biz-ask-oked"), vec![]),
+                Step::Category => {
+                    let rows = draft
+                        .choices
+                        .iter()
+                        .map(|key| {
+                            vec![button_with(
+                                Msg::new("biz-category").arg("category", key.clone()),
+                                format!("biz:cat:{key}"),
+                            )]
+                        })
+                        .collect();
+                    (Msg::new("biz-ask-category"), rows)
+                }
+                Step::Entrances => (
+                    Msg::new("biz-ask-entrances").num("max", MAX_ENTRANCES),
+                    vec![],
+                ),
+                Step::MaxStay => (Msg::new("biz-ask-max-stay"), vec![]),
+                Step::Confirm => (
+                    summary(draft),
+                    vec![vec![
+                        button("biz-submit-button", "biz:submit".into()),
+                        button("biz-cancel-button", "biz:cancel".into()),
+                    ]],
+                ),
+            };
+            if *step != Step::Confirm {
+                rows.push(cancel_row());
+            }
+            Outbound::reply(lang, msg).with_keyboard(Keyboard::Inline(rows))
+        }
+        State::BizRejectReason { .. } => Outbound::reply(lang, Msg::new("biz-reject-ask-reason")),
+        _ => Outbound::reply(lang, Msg::new("menu-prompt")),
+    }
+}
+
+fn location_text(lat: Option<i64>, lon: Option<i64>) -> String {
+    match (lat, lon) {
+        (Some(lat), Some(lon)) => format!("{:.5}, {:.5}", lat as f64 / 1e6, lon as f64 / 1e6),
+        _ => "—".into(),
+    }
+}
+
+fn summary(d: &Draft) -> Msg {
+    Msg::new("biz-summary")
+        .arg("bin", d.bin.clone().unwrap_or_default())
+        .arg("name", d.legal_name.clone().unwrap_or_default())
+        .arg("address", d.address.clone().unwrap_or_default())
+        .arg("location", location_text(d.lat_e6, d.lon_e6))
+        .arg("region", d.region.clone().unwrap_or_default())
+        .arg("oked", d.oked.clone().unwrap_or_default())
+        .arg("category", d.category.clone().unwrap_or_default())
+        .num("entrances", d.entrances.unwrap_or(1))
+        .num("minutes", d.max_stay_ms.unwrap_or(0) / 60_000)
+}
+
+/// One step of the application dialogue: validate, store the answer, ask the next question;
+/// on bad input a precise hint and the same question again.
+async fn dialogue(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &mut Conversation,
+    chat: &ChatRef,
+    event: &Event,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
+    let State::Business {
+        at: step,
+        mut draft,
+        menu,
+    } = conv.state.clone()
+    else {
+        return Ok(Vec::new());
+    };
+    let again = |conv: &Conversation, msg: Msg| -> Vec<Outbound> {
+        vec![Outbound::reply(lang, msg), prompt(&conv.state, lang)]
+    };
+    if matches!(event, Event::Button(b) if b == "biz:cancel") {
+        leave(conv);
+        return Ok(vec![
+            Outbound::reply(lang, Msg::new("biz-cancelled")).with_keyboard(menu_or_remove(conv)),
+        ]);
+    }
+    let text = match event {
+        Event::Text(t) => Some(t.trim().to_string()),
+        _ => None,
+    };
+    let next = match (step, event) {
+        (Step::Bin, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            match Bin::parse(&t) {
+                Ok(bin) => {
+                    draft.bin = Some(bin.as_string());
+                    Step::LegalName
+                }
+                Err(e) => {
+                    let reason = match e {
+                        BinError::WrongLength(_) => "length",
+                        BinError::NotDigits => "digits",
+                        BinError::BadChecksum => "checksum",
+                        BinError::ImpossibleMonth => "month",
+                    };
+                    return Ok(again(
+                        conv,
+                        Msg::new("biz-bin-invalid").arg("reason", reason),
+                    ));
+                }
+            }
+        }
+        (Step::LegalName, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            let n = t.chars().count();
+            if !(2..=200).contains(&n) || !t.chars().any(char::is_alphabetic) {
+                return Ok(again(conv, Msg::new("biz-name-invalid")));
+            }
+            draft.legal_name = Some(t);
+            Step::Address
+        }
+        (Step::Address, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            let n = t.chars().count();
+            if !(5..=300).contains(&n) || !t.chars().any(char::is_alphabetic) {
+                return Ok(again(conv, Msg::new("biz-address-invalid")));
+            }
+            let bin = draft.bin.clone().unwrap_or_default();
+            if business::live_application(tx, &bin, &address_key(&t))
+                .await?
+                .is_some()
+            {
+                leave(conv);
+                return Ok(vec![
+                    Outbound::reply(lang, Msg::new("biz-duplicate"))
+                        .with_keyboard(menu_or_remove(conv)),
+                ]);
+            }
+            draft.address = Some(t);
+            Step::Location
+        }
+        (Step::Location, Event::Location { lat, lon }) => {
+            // Kazakhstan lies within these bounds.
+            if !(40.0..=56.0).contains(lat) || !(46.0..=88.0).contains(lon) {
+                return Ok(again(conv, Msg::new("biz-location-outside")));
+            }
+            draft.lat_e6 = Some((lat * 1e6).round() as i64);
+            draft.lon_e6 = Some((lon * 1e6).round() as i64);
+            Step::Region
+        }
+        (Step::Location, Event::Button(b)) if b == "biz:skip" => Step::Region,
+        (Step::Location, _) => return Ok(again(conv, Msg::new("biz-location-hint"))),
+        (Step::Region, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            let n = t.chars().count();
+            let ok = (2..=64).contains(&n)
+                && t.chars().any(char::is_alphabetic)
+                && t.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '.' | '\''));
+            if !ok {
+                return Ok(again(conv, Msg::new("biz-region-invalid")));
+            }
+            draft.region = Some(super::checkin::admin::region_key(&t));
+            Step::Oked
+        }
+        (Step::Oked, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            match core.business.eligible.check(&t) {
+                Ok((code, cats)) => {
+                    draft.oked = Some(code);
+                    draft.choices = cats.iter().map(|c| c.key.to_string()).collect();
+                    draft.category = None;
+                    Step::Category
+                }
+                Err(oked::OkedError::Format) => {
+                    return Ok(again(conv, Msg::new("biz-oked-format")));
+                }
+                Err(oked::OkedError::Ineligible(code)) => {
+                    return Ok(again(
+                        conv,
+                        Msg::new("biz-oked-ineligible").arg("code", code),
+                    ));
+                }
+            }
+        }
+        (Step::Category, Event::Button(b)) if b.starts_with("biz:cat:") => {
+            let key = &b["biz:cat:".len()..];
+            let code = draft.oked.clone().unwrap_or_default();
+            if !core.business.eligible.allows(&code, key) {
+                return Ok(again(conv, Msg::new("hint-stale-button")));
+            }
+            draft.category = Some(key.to_string());
+            Step::Entrances
+        }
+        (Step::Entrances, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            match t.parse::<i64>() {
+                Ok(n) if (1..=MAX_ENTRANCES).contains(&n) => {
+                    draft.entrances = Some(n);
+                    Step::MaxStay
+                }
+                _ => {
+                    return Ok(again(
+                        conv,
+                        Msg::new("biz-entrances-invalid").num("max", MAX_ENTRANCES),
+                    ));
+                }
+            }
+        }
+        (Step::MaxStay, Event::Text(_)) => {
+            let t = text.unwrap_or_default();
+            match super::checkin::admin::parse_duration_ms(&t) {
+                Some(ms) if (600_000..=24 * 3_600_000).contains(&ms) => {
+                    draft.max_stay_ms = Some(ms);
+                    Step::Confirm
+                }
+                _ => return Ok(again(conv, Msg::new("biz-max-stay-invalid"))),
+            }
+        }
+        (Step::Confirm, Event::Button(b)) if b == "biz:submit" => {
+            return submit(core, tx, conv, chat, &draft, menu, lang).await;
+        }
+        (_, Event::Button(_)) => return Ok(again(conv, Msg::new("hint-stale-button"))),
+        (Step::Category | Step::Confirm, _) => {
+            return Ok(again(conv, Msg::new("biz-use-buttons")));
+        }
+        _ => return Ok(again(conv, Msg::new("biz-type-answer"))),
+    };
+    conv.state = State::Business {
+        at: next,
+        draft,
+        menu,
+    };
+    Ok(vec![prompt(&conv.state, lang)])
+}
+
+async fn submit(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &mut Conversation,
+    chat: &ChatRef,
+    d: &Draft,
+    menu: bool,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
+    let done_state = if menu { State::Menu } else { State::Idle };
+    let (Some(bin), Some(name), Some(address), Some(region), Some(code), Some(cat)) = (
+        &d.bin,
+        &d.legal_name,
+        &d.address,
+        &d.region,
+        &d.oked,
+        &d.category,
+    ) else {
+        conv.state = done_state;
+        return Ok(reply(lang, Msg::new("hint-stale-button")));
+    };
+    // The list may have changed since the code was typed.
+    let Some(category) = oked::category(cat).filter(|_| core.business.eligible.allows(code, cat))
+    else {
+        conv.state = done_state;
+        return Ok(reply(
+            lang,
+            Msg::new("biz-oked-ineligible").arg("code", code.clone()),
+        ));
+    };
+    let status = if category.association.is_some() {
+        "association"
+    } else {
+        "pending"
+    };
+    let id = business::insert_application(
+        tx,
+        &business::NewApplication {
+            chat,
+            person_id: conv.person_id,
+            lang: lang.code(),
+            bin,
+            legal_name: name,
+            address,
+            address_key: &address_key(address),
+            lat_e6: d.lat_e6,
+            lon_e6: d.lon_e6,
+            region,
+            oked: code,
+            category: cat,
+            association: category.association,
+            entrances: d.entrances.unwrap_or(1),
+            max_stay_ms: d.max_stay_ms.unwrap_or(super::checkin::DEFAULT_MAX_STAY_MS),
+            status,
+        },
+        core.now_ms(),
+    )
+    .await?;
+    conv.state = done_state;
+    let keyboard = menu_or_remove(conv);
+    let Some(id) = id else {
+        return Ok(vec![
+            Outbound::reply(lang, Msg::new("biz-duplicate")).with_keyboard(keyboard),
+        ]);
+    };
+    let app = business::application(tx, id).await?.ok_or_else(|| {
+        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::RowNotFound))
+    })?;
+    let mut out = vec![
+        Outbound::reply(
+            lang,
+            Msg::new("biz-submitted").num("id", id).arg("stage", status),
+        )
+        .with_keyboard(keyboard),
+    ];
+    out.extend(review::card_for_reviewers(core, &app));
+    Ok(out)
+}
+
+/// Background duties of businesses: tells owners when their venue goes live and when a
+/// suspension ended. `app::serve` runs it with the check-out loop.
+pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
+    monitor::run_due(core).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_compare_without_case_and_punctuation() {
+        assert_eq!(
+            address_key("Алматы,  пр. Абая 10"),
+            address_key("алматы пр Абая, 10")
+        );
+        assert_ne!(address_key("Abai 10"), address_key("Abai 11"));
+    }
+
+    #[test]
+    fn association_chats_parse() {
+        let m = BusinessSettings::parse_associations("catering:-1001, cinemas:-1002,bad:x");
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["cinemas"], ChatRef::new("telegram", "-1002"));
+    }
+
+    #[test]
+    fn draft_state_round_trips() {
+        let s = State::Business {
+            at: Step::Oked,
+            draft: Draft {
+                bin: Some("210540012341".into()),
+                ..Draft::default()
+            },
+            menu: true,
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), s);
+    }
+}

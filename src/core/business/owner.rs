@@ -1,0 +1,382 @@
+//! Owner tools in the bot: staff invites and removal, a new entrance, rotating or revoking an
+//! entrance's codes (new posters sent), occupancy now, today's admitted and refused counts,
+//! and a PNG chart of visits by hour over the last week. Counts only, never personal data.
+//! Every action checks that the chat is an active owner of the venue at that moment.
+
+use super::{button, local_date, reply};
+use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
+use crate::core::checkin::{token, token_keys};
+use crate::core::{
+    AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound,
+};
+use crate::domain::Lang;
+use crate::i18n::Msg;
+use crate::storage::{ChatRef, Tx, business, venues};
+use base64::Engine;
+
+fn tools_keyboard(venue_id: i64) -> Keyboard {
+    Keyboard::Inline(vec![
+        vec![
+            button("biz-tool-invite", format!("biz:inv:{venue_id}")),
+            button("biz-tool-staff", format!("biz:staff:{venue_id}")),
+        ],
+        vec![
+            button("biz-tool-entrance", format!("biz:ent:{venue_id}")),
+            button("biz-tool-codes", format!("biz:codes:{venue_id}")),
+        ],
+        vec![
+            button("biz-tool-occupancy", format!("biz:occ:{venue_id}")),
+            button("biz-tool-today", format!("biz:today:{venue_id}")),
+            button("biz-tool-chart", format!("biz:chart:{venue_id}")),
+        ],
+        vec![button("biz-tool-new-application", "biz:new".into())],
+    ])
+}
+
+/// `/business` for an owner: the tools of their venue, or a choice of venue first.
+pub(super) fn panel(owned: &[(i64, String)], lang: Lang) -> Outbound {
+    if let [(id, name)] = owned {
+        return Outbound::reply(lang, Msg::new("biz-owner-tools").arg("venue", name.clone()))
+            .with_keyboard(tools_keyboard(*id));
+    }
+    let mut rows: Vec<Vec<Button>> = owned
+        .iter()
+        .map(|(id, name)| {
+            vec![Button {
+                label: Label::Literal(name.clone()),
+                data: format!("biz:v:{id}"),
+            }]
+        })
+        .collect();
+    rows.push(vec![button("biz-tool-new-application", "biz:new".into())]);
+    Outbound::reply(lang, Msg::new("biz-owner-choose")).with_keyboard(Keyboard::Inline(rows))
+}
+
+/// The venue's name when `chat` is an active owner of it.
+async fn owned(tx: &mut Tx, chat: &ChatRef, venue_id: i64) -> Result<Option<String>, CoreError> {
+    Ok(business::owned_venues(tx, chat)
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == venue_id)
+        .map(|(_, name)| name))
+}
+
+pub(super) async fn on_button(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &mut Conversation,
+    chat: &ChatRef,
+    data: &str,
+    lang: Lang,
+) -> Result<Option<Vec<Outbound>>, CoreError> {
+    if data == "new" {
+        return Ok(Some(super::start_application(conv, lang)?));
+    }
+    let mut parts = data.split(':');
+    let action = parts.next().unwrap_or_default();
+    if !matches!(
+        action,
+        "v" | "inv" | "staff" | "rm" | "ent" | "codes" | "rot" | "rev" | "occ" | "today" | "chart"
+    ) {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = parts.filter_map(|p| p.parse().ok()).collect();
+    let Some(&venue_id) = ids.first() else {
+        return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+    };
+    let Some(name) = owned(tx, chat, venue_id).await? else {
+        return Ok(Some(reply(lang, Msg::new("biz-owner-only"))));
+    };
+    let now = core.now_ms();
+    let out = match (action, ids.get(1).copied()) {
+        ("v", _) => vec![
+            Outbound::reply(lang, Msg::new("biz-owner-tools").arg("venue", name))
+                .with_keyboard(tools_keyboard(venue_id)),
+        ],
+        ("inv", _) => {
+            let link = invite(core, tx, venue_id).await?;
+            reply(
+                lang,
+                Msg::new("biz-invite-link")
+                    .arg("venue", name)
+                    .arg("link", link)
+                    .arg("until", local_date(now + INVITE_TTL_MS)),
+            )
+        }
+        ("staff", _) => {
+            let staff: Vec<_> = business::staff_members(tx, venue_id)
+                .await?
+                .into_iter()
+                .filter(|(_, role, _)| role == "staff")
+                .collect();
+            if staff.is_empty() {
+                reply(lang, Msg::new("biz-staff-none").arg("venue", name))
+            } else {
+                let rows = staff
+                    .iter()
+                    .map(|(id, _, added)| {
+                        vec![Button {
+                            label: Label::Text(
+                                Msg::new("biz-staff-remove-button")
+                                    .num("id", *id)
+                                    .arg("since", local_date(*added)),
+                            ),
+                            data: format!("biz:rm:{venue_id}:{id}"),
+                        }]
+                    })
+                    .collect();
+                vec![
+                    Outbound::reply(
+                        lang,
+                        Msg::new("biz-staff-list")
+                            .arg("venue", name)
+                            .num("count", staff.len() as i64),
+                    )
+                    .with_keyboard(Keyboard::Inline(rows)),
+                ]
+            }
+        }
+        ("rm", Some(staff_id)) => {
+            match business::remove_staff(tx, venue_id, staff_id, now).await? {
+                Some(removed) => {
+                    let their = super::chat_lang(tx, &removed).await?;
+                    let mut out = reply(lang, Msg::new("biz-staff-removed").num("id", staff_id));
+                    out.push(Outbound::to_chat(
+                        removed,
+                        their,
+                        Msg::new("biz-staff-removed-notice").arg("venue", name),
+                    ));
+                    out
+                }
+                None => reply(lang, Msg::new("hint-stale-button")),
+            }
+        }
+        ("ent", _) => {
+            let existing = venues::entrances_of(tx, venue_id).await?;
+            let mut n = existing.iter().filter(|e| e.revoked_at.is_none()).count() + 1;
+            while existing.iter().any(|e| e.name == n.to_string()) {
+                n += 1;
+            }
+            if n as i64 > super::MAX_ENTRANCES * 2 {
+                return Ok(Some(reply(lang, Msg::new("biz-too-many-entrances"))));
+            }
+            let id = admin::add_entrance(tx, venue_id, &n.to_string(), now)
+                .await
+                .map_err(admin_error)?;
+            let mut out = reply(
+                lang,
+                Msg::new("biz-entrance-added")
+                    .arg("venue", name.clone())
+                    .arg("entrance", n.to_string()),
+            );
+            out.extend(posters(core, tx, venue_id, id, &name, lang).await?);
+            out
+        }
+        ("codes", _) => {
+            let rows: Vec<Vec<Button>> = venues::entrances_of(tx, venue_id)
+                .await?
+                .into_iter()
+                .filter(|e| e.revoked_at.is_none())
+                .map(|e| {
+                    vec![
+                        Button {
+                            label: Label::Text(
+                                Msg::new("biz-code-rotate-button").arg("entrance", e.name.clone()),
+                            ),
+                            data: format!("biz:rot:{venue_id}:{}", e.id),
+                        },
+                        Button {
+                            label: Label::Text(
+                                Msg::new("biz-code-revoke-button").arg("entrance", e.name.clone()),
+                            ),
+                            data: format!("biz:rev:{venue_id}:{}", e.id),
+                        },
+                    ]
+                })
+                .collect();
+            vec![
+                Outbound::reply(lang, Msg::new("biz-codes-choose").arg("venue", name))
+                    .with_keyboard(Keyboard::Inline(rows)),
+            ]
+        }
+        ("rot", Some(entrance_id)) => {
+            let Some(entrance) = business::retire_entrance(tx, venue_id, entrance_id, now).await?
+            else {
+                return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+            };
+            let id = admin::add_entrance(tx, venue_id, &entrance, now)
+                .await
+                .map_err(admin_error)?;
+            let mut out = reply(
+                lang,
+                Msg::new("biz-code-rotated")
+                    .arg("venue", name.clone())
+                    .arg("entrance", entrance),
+            );
+            out.extend(posters(core, tx, venue_id, id, &name, lang).await?);
+            out
+        }
+        ("rev", Some(entrance_id)) => {
+            let active = venues::entrances_of(tx, venue_id)
+                .await?
+                .iter()
+                .filter(|e| e.revoked_at.is_none())
+                .count();
+            if active <= 1 {
+                return Ok(Some(reply(lang, Msg::new("biz-last-entrance"))));
+            }
+            match business::retire_entrance(tx, venue_id, entrance_id, now).await? {
+                Some(entrance) => reply(
+                    lang,
+                    Msg::new("biz-code-revoked")
+                        .arg("venue", name)
+                        .arg("entrance", entrance),
+                ),
+                None => reply(lang, Msg::new("hint-stale-button")),
+            }
+        }
+        ("occ", _) => {
+            let n = venues::occupancy(tx, venue_id).await?;
+            reply(
+                lang,
+                Msg::new("biz-occupancy").arg("venue", name).num("count", n),
+            )
+        }
+        ("today", _) => {
+            let (admitted, refused) =
+                business::attempt_counts(tx, venue_id, local_midnight(core)).await?;
+            reply(
+                lang,
+                Msg::new("biz-today")
+                    .arg("venue", name)
+                    .num("admitted", admitted)
+                    .num("refused", refused),
+            )
+        }
+        ("chart", _) => {
+            let times = business::entry_times(tx, venue_id, now - 7 * 24 * 3_600_000).await?;
+            let counts = super::chart::hourly(&times, now);
+            let total: u32 = counts.iter().sum();
+            let title = core.texts.render(
+                lang,
+                &Msg::new("biz-chart-title").arg("venue", name.clone()),
+            );
+            let days: Vec<String> = (0..7)
+                .map(|d| {
+                    chrono::DateTime::from_timestamp_millis(now - (6 - d) * 24 * 3_600_000)
+                        .unwrap_or_default()
+                        .with_timezone(&crate::clock::almaty())
+                        .format("%d.%m")
+                        .to_string()
+                })
+                .collect();
+            let font_path = core.business.poster_font.clone();
+            let png = tokio::task::spawn_blocking(move || {
+                let font = crate::core::checkin::poster::find_font(font_path.as_deref()).ok();
+                super::chart::render(&counts, &title, &days, font.as_ref())
+            })
+            .await
+            .map_err(|e| {
+                CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
+                    format!("chart rendering failed: {e}"),
+                )))
+            })?;
+            vec![
+                Outbound::reply(
+                    lang,
+                    Msg::new("biz-chart-caption")
+                        .arg("venue", name)
+                        .num("total", i64::from(total)),
+                )
+                .with_attachment(AttachmentKind::Photo, "visits-7d.png", png),
+            ]
+        }
+        _ => reply(lang, Msg::new("hint-stale-button")),
+    };
+    Ok(Some(out))
+}
+
+fn admin_error(e: admin::AdminError) -> CoreError {
+    match e {
+        admin::AdminError::Core(c) => c,
+        other => CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
+            other.to_string(),
+        ))),
+    }
+}
+
+/// Local (Almaty) midnight of today, in milliseconds.
+fn local_midnight(core: &Core) -> i64 {
+    let local = core.clock.now().with_timezone(&crate::clock::almaty());
+    local
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| m.and_local_timezone(crate::clock::almaty()).single())
+        .map(|m| m.timestamp_millis())
+        .unwrap_or_else(|| core.now_ms() - 24 * 3_600_000)
+}
+
+/// A one-time staff invite (expires after [`INVITE_TTL_MS`]) in the caller's transaction.
+async fn invite(core: &Core, tx: &mut Tx, venue_id: i64) -> Result<String, CoreError> {
+    let mut raw = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let now = core.now_ms();
+    venues::insert_invite(
+        tx,
+        venue_id,
+        "staff",
+        &admin::invite_hash(&secret),
+        now,
+        now + INVITE_TTL_MS,
+    )
+    .await?;
+    Ok(token::deep_link(
+        &core.business.bot_username,
+        &format!("{INVITE_PREFIX}{secret}"),
+    ))
+}
+
+/// The posters of one entrance, as document replies.
+async fn posters(
+    core: &Core,
+    tx: &mut Tx,
+    venue_id: i64,
+    entrance_id: i64,
+    name: &str,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
+    let Some(keys) = token_keys(core, tx).await? else {
+        return Ok(reply(lang, Msg::new("error-generic")));
+    };
+    let Some(venue) = venues::venue(tx, venue_id).await? else {
+        return Ok(Vec::new());
+    };
+    let codes: Vec<_> = venues::entrances_of(tx, venue_id)
+        .await?
+        .iter()
+        .filter(|e| e.id == entrance_id)
+        .map(|e| admin::codes_of(&keys, &core.business.bot_username, e))
+        .collect();
+    let files = match super::review::render(core, venue, codes).await {
+        Ok(files) => files,
+        Err(super::review::ReviewError::Core(e)) => return Err(e),
+        Err(e) => {
+            tracing::error!(error = %e, "posters failed");
+            return Ok(reply(lang, Msg::new("error-generic")));
+        }
+    };
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            Outbound::reply(
+                lang,
+                Msg::new("biz-poster-caption")
+                    .arg("venue", name.to_string())
+                    .arg("entrance", f.entrance.clone())
+                    .arg("kind", if f.exit { "exit" } else { "entry" }),
+            )
+            .with_attachment(AttachmentKind::Document, &f.file_name, f.bytes)
+        })
+        .collect())
+}
