@@ -15,6 +15,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("support.ftl", include_str!("../locales/kk/support.ftl")),
             ("checkin.ftl", include_str!("../locales/kk/checkin.ftl")),
             ("status.ftl", include_str!("../locales/kk/status.ftl")),
+            ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
         ],
     ),
     (
@@ -24,6 +25,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("support.ftl", include_str!("../locales/ru/support.ftl")),
             ("checkin.ftl", include_str!("../locales/ru/checkin.ftl")),
             ("status.ftl", include_str!("../locales/ru/status.ftl")),
+            ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
         ],
     ),
     (
@@ -33,6 +35,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("support.ftl", include_str!("../locales/en/support.ftl")),
             ("checkin.ftl", include_str!("../locales/en/checkin.ftl")),
             ("status.ftl", include_str!("../locales/en/status.ftl")),
+            ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
         ],
     ),
 ];

@@ -50,6 +50,13 @@ pub(super) async fn step(
     }
     let mut out = Vec::new();
 
+    // Social Wallet: answers to offers, vouchers, canteens (src/core/wallet).
+    if let Some(replies) =
+        super::wallet::intercept(core, tx, conv, chat, event, scan, lang).await?
+    {
+        return Ok(replies);
+    }
+
     // Venue check-in, staff and guard mode (src/core/checkin).
     if let Some(replies) =
         super::checkin::intercept(core, tx, conv, chat, event, scan, lang).await?
@@ -427,5 +434,6 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
         | State::SupportQuestion { .. }
         | State::SupportFaq { .. }
         | State::Support { .. } => super::support::prompt(state, lang),
+        State::WalletComment { .. } => super::wallet::prompt(state, lang),
     }
 }

@@ -12,6 +12,7 @@ pub mod import;
 mod state;
 pub mod status;
 pub mod support;
+pub mod wallet;
 
 pub use state::State;
 
@@ -358,6 +359,8 @@ pub struct Core {
     pub outbox_ready: Arc<tokio::sync::Notify>,
     /// The support desk: the operators' chat, working hours, limits.
     pub support: support::SupportSettings,
+    /// Social Wallet: holidays, offer lifetime, SMS gateway.
+    pub wallet: wallet::WalletSettings,
 }
 
 impl fmt::Debug for Core {
@@ -378,7 +381,13 @@ impl Core {
             texts,
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
             support: support::SupportSettings::default(),
+            wallet: wallet::WalletSettings::default(),
         }
+    }
+
+    pub fn with_wallet(mut self, wallet: wallet::WalletSettings) -> Self {
+        self.wallet = wallet;
+        self
     }
 
     pub fn with_support(mut self, support: support::SupportSettings) -> Self {
@@ -514,6 +523,10 @@ impl Core {
             ("left", "cmd-left"),
             ("occupancy", "cmd-occupancy"),
             ("guard", "cmd-guard"),
+            ("wallet", "cmd-wallet"),
+            ("qr", "cmd-qr"),
+            ("meals", "cmd-meals"),
+            ("menu", "cmd-menu"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
             ("support", "cmd-support"),
