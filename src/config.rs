@@ -34,6 +34,9 @@ pub struct Settings {
     pub support: crate::core::support::SupportSettings,
     /// The bot's @username, for the deep links printed on posters and in invites.
     pub bot_username: Option<String>,
+    /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
+    /// `SMS_WEBHOOK_SECRET`.
+    pub wallet: crate::core::wallet::WalletSettings,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             support: support_settings(&var),
             bot_username: var("ASHYQ_BOT_USERNAME")
                 .map(|u| u.trim().trim_start_matches('@').to_string()),
+            wallet: wallet_settings(&var),
         }
     }
 
@@ -92,6 +96,25 @@ fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::suppor
     s
 }
 
+fn wallet_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::wallet::WalletSettings {
+    use crate::core::wallet::{WalletSettings, token};
+    let mut w = WalletSettings {
+        sms_webhook_url: var("SMS_WEBHOOK_URL"),
+        sms_webhook_secret: var("SMS_WEBHOOK_SECRET"),
+        ..WalletSettings::default()
+    };
+    if let Some(h) = var("WALLET_HOLIDAYS") {
+        match token::parse_holidays(&h) {
+            Ok(days) => w.holidays = days,
+            Err(e) => tracing::warn!(error = %e, "WALLET_HOLIDAYS ignored"),
+        }
+    }
+    if let Some(n) = var("WALLET_OFFER_DAYS").and_then(|v| v.trim().parse::<i64>().ok()) {
+        w.offer_days = n.clamp(1, 365);
+    }
+    w
+}
+
 fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
     let err = |source| ConfigError::KeyFile {
         path: path.to_path_buf(),
@@ -132,6 +155,7 @@ mod tests {
             key_file,
             support: Default::default(),
             bot_username: None,
+            wallet: Default::default(),
         }
     }
 

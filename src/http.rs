@@ -1,6 +1,7 @@
 //! The HTTP side: health, and the health-data feeds under `/api/v1` (`feeds`).
 
 pub mod feeds;
+pub mod wallet;
 
 use crate::core::Core;
 use crate::storage::Store;
@@ -25,6 +26,8 @@ pub fn app(state: HttpState) -> Router {
         .route("/api/v1/pcr-results", post(feeds::post_pcr))
         .route("/api/v1/contacts", post(feeds::post_contacts))
         .route("/api/v1/openapi.json", get(feeds::openapi))
+        .route("/api/v1/pupils", post(wallet::post_pupils))
+        .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state)
 }

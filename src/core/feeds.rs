@@ -451,7 +451,7 @@ pub async fn ingest_contacts(
 // ---------- API keys ----------
 
 /// Scopes an API key may carry. Later feeds add theirs here.
-pub const SCOPES: &[&str] = &["pcr", "contacts"];
+pub const SCOPES: &[&str] = &["pcr", "contacts", "pupils"];
 
 /// A new API key: the secret (shown once) and what is stored.
 pub struct NewApiKey {

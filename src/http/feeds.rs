@@ -34,7 +34,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Early answers are boxed: a `Response` is large.
-type Early<T> = Result<T, Box<Response>>;
+pub(super) type Early<T> = Result<T, Box<Response>>;
 
 fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
     state.core.as_ref().ok_or_else(|| {
@@ -45,7 +45,7 @@ fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
     })
 }
 
-async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
+pub(super) async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
     let unauthorised = || {
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
         r.headers_mut().insert(
@@ -87,7 +87,7 @@ fn early(status: StatusCode, message: impl Into<String>) -> Box<Response> {
     Box::new(error(status, message))
 }
 
-fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
+pub(super) fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             early(

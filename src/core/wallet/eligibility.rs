@@ -175,7 +175,7 @@ async fn write(
     rows: Vec<(usize, NewPupil)>,
     source: &str,
     report: &mut ImportReport,
-    progress: &dyn Fn(u64),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), CoreError> {
     let mut done = 0u64;
     for chunk in rows.chunks(BATCH_ROWS) {
