@@ -37,7 +37,11 @@ const MONDAY: &str = "2026-11-23T10:00:00+05:00";
 fn iin(y: i32, m: u32, d: u32, serial: u16) -> String {
     Iin::synthetic(
         NaiveDate::from_ymd_opt(y, m, d).unwrap(),
-        if serial % 2 == 0 { Sex::Female } else { Sex::Male },
+        if serial.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
         serial,
     )
     .expose()
@@ -100,9 +104,13 @@ fn command(name: &str, arg: &str) -> Event {
 }
 
 async fn import(core: &Core, csv: &str) -> eligibility::ImportReport {
-    eligibility::import_csv(core, std::io::Cursor::new(csv.to_string().into_bytes()), &|_| {})
-        .await
-        .expect("import")
+    eligibility::import_csv(
+        core,
+        std::io::Cursor::new(csv.to_string().into_bytes()),
+        &|_| {},
+    )
+    .await
+    .expect("import")
 }
 
 async fn register(core: &Arc<Core>, id: &str, phone: &str, iin: &str) -> Chat {
@@ -144,11 +152,12 @@ async fn scalar(store: &Store, sql: &str) -> i64 {
 }
 
 async fn ids(store: &Store, table: &str) -> Vec<i64> {
-    let rows: Vec<(i64,)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} ORDER BY id")))
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM {table} ORDER BY id"
+    )))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
     rows.into_iter().map(|r| r.0).collect()
 }
 
@@ -165,8 +174,20 @@ async fn effects(store: &Store) -> Vec<i64> {
     ] {
         out.push(count(store, t).await);
     }
-    out.push(scalar(store, "SELECT COUNT(*) FROM wallet_offers WHERE answer IS NOT NULL").await);
-    out.push(scalar(store, "SELECT CAST(COALESCE(SUM(generation), 0) AS BIGINT) FROM wallet_vouchers").await);
+    out.push(
+        scalar(
+            store,
+            "SELECT COUNT(*) FROM wallet_offers WHERE answer IS NOT NULL",
+        )
+        .await,
+    );
+    out.push(
+        scalar(
+            store,
+            "SELECT CAST(COALESCE(SUM(generation), 0) AS BIGINT) FROM wallet_vouchers",
+        )
+        .await,
+    );
     out
 }
 
@@ -182,7 +203,10 @@ async fn post(router: &Router, path: &str, auth: Option<&str>, body: Value) -> (
         .unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn router(core: &Arc<Core>) -> Router {
@@ -211,7 +235,10 @@ async fn eligibility_import(db: &TestDb) {
     csv += &row(&pupil(7), 3, "210540012342", &parent(1), PHONE_A, "0"); // 10: BIN
     csv += &row(&pupil(8), 3, SCHOOL, &parent(1), PHONE_A, "maybe"); // 11: flag
     let report = import(&core, &csv).await;
-    assert_eq!((report.accepted, report.eligible, report.duplicates), (3, 2, 0));
+    assert_eq!(
+        (report.accepted, report.eligible, report.duplicates),
+        (3, 2, 0)
+    );
     let lines: Vec<usize> = report.rejected.iter().map(|r| r.index).collect();
     assert_eq!(lines, [5, 6, 7, 8, 9, 10, 11], "{:?}", report.rejected);
     assert!(report.rejected[2].reason.contains("duplicate pupil"));
@@ -360,7 +387,9 @@ async fn offers_and_consent(db: &TestDb) {
     assert_eq!(arg(&to_b[0], "number"), "1");
     // Re-running (or resuming after a crash) offers and sends nothing twice.
     let outbox_rows = count(&core.store, "outbox").await;
-    let again = campaign::offer(&core, Some(SCHOOL), &|_, _| {}).await.unwrap();
+    let again = campaign::offer(&core, Some(SCHOOL), &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!(again.offered, 0);
     assert_eq!(count(&core.store, "outbox").await, outbox_rows);
     let all = campaign::offer(&core, None, &|_, _| {}).await.unwrap();
@@ -373,12 +402,25 @@ async fn offers_and_consent(db: &TestDb) {
         secret: SMS_SECRET.into(),
         client: Default::default(),
     };
-    assert_eq!(ashyq::adapters::sms::send_due(&core, &gateway).await.unwrap(), 2);
-    assert_eq!(ashyq::adapters::sms::send_due(&core, &gateway).await.unwrap(), 0);
+    assert_eq!(
+        ashyq::adapters::sms::send_due(&core, &gateway)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        ashyq::adapters::sms::send_due(&core, &gateway)
+            .await
+            .unwrap(),
+        0
+    );
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
-        let to_b = seen.iter().find(|(_, b)| b["to"] == PHONE_B).expect("B's SMS");
+        let to_b = seen
+            .iter()
+            .find(|(_, b)| b["to"] == PHONE_B)
+            .expect("B's SMS");
         assert_eq!(to_b.0, format!("Bearer {SMS_SECRET}"));
         let text = to_b.1["text"].as_str().unwrap();
         assert!(text.contains("1#1") && text.contains("1#2"), "{text}");
@@ -411,8 +453,13 @@ async fn offers_and_consent(db: &TestDb) {
     let sms = |from: &str, text: &str, id: &str| json!({"from": from, "text": text, "id": id});
     let (status, _) = post(&app, "/api/v1/sms/inbound", None, sms(PHONE_B, "1#1", "g1")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) =
-        post(&app, "/api/v1/sms/inbound", Some("wrong"), sms(PHONE_B, "1#1", "g1")).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/sms/inbound",
+        Some("wrong"),
+        sms(PHONE_B, "1#1", "g1"),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(count(&core.store, "wallet_vouchers").await, 1);
     // Another phone answering B's offer 1: unknown, nothing written but the audit line.
@@ -442,9 +489,18 @@ async fn offers_and_consent(db: &TestDb) {
     }
     assert_eq!(count(&core.store, "wallet_vouchers").await, 2);
     let to_b = queued_for(&core.store, &b_sms).await;
-    assert_eq!(keys(&to_b), ["wallet-consent-accepted-sms"], "once, after the offer was sent");
-    let (status, _) =
-        post(&app, "/api/v1/sms/inbound", Some(SMS_SECRET), sms(PHONE_B, "hello", "g2")).await;
+    assert_eq!(
+        keys(&to_b),
+        ["wallet-consent-accepted-sms"],
+        "once, after the offer was sent"
+    );
+    let (status, _) = post(
+        &app,
+        "/api/v1/sms/inbound",
+        Some(SMS_SECRET),
+        sms(PHONE_B, "hello", "g2"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         keys(&queued_for(&core.store, &b_sms).await),
@@ -455,14 +511,22 @@ async fn offers_and_consent(db: &TestDb) {
     clock.advance(chrono::Duration::days(15));
     let c_sms = sms_chat(&core, PHONE_C);
     let before = effects(&core.store).await;
-    let (status, _) =
-        post(&app, "/api/v1/sms/inbound", Some(SMS_SECRET), sms(PHONE_C, "1#1", "g3")).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/sms/inbound",
+        Some(SMS_SECRET),
+        sms(PHONE_C, "1#1", "g3"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let mut after = effects(&core.store).await;
     after[3] -= 1;
     assert_eq!(after, before);
     let to_c = queued_for(&core.store, &c_sms).await;
-    assert_eq!(keys(&to_c).last().map(String::as_str), Some("wallet-offer-expired"));
+    assert_eq!(
+        keys(&to_c).last().map(String::as_str),
+        Some("wallet-offer-expired")
+    );
 
     // The ledger has every change: 4 offers, 2 consents, 1 refusal.
     let kinds: Vec<(String, i64)> =
@@ -531,7 +595,9 @@ fn qr_text(o: &Outbound) -> String {
 }
 
 async fn operator(core: &Arc<Core>, id: &str, school: &str) -> Chat {
-    let link = wallet::canteen_invite(core, school, "ashyq_bot").await.unwrap();
+    let link = wallet::canteen_invite(core, school, "ashyq_bot")
+        .await
+        .unwrap();
     let token = link.split("start=").nth(1).unwrap().to_string();
     assert!(token.starts_with("cnt_") && token.len() <= 64);
     let op = Chat::new(core, id, Some("ru"));
@@ -549,9 +615,7 @@ async fn operator(core: &Arc<Core>, id: &str, school: &str) -> Chat {
 }
 
 async fn redeem_photo(op: &Chat, qr: &str) -> Outbound {
-    let out = op
-        .send(Event::Image(support::images::qr_png(qr)))
-        .await;
+    let out = op.send(Event::Image(support::images::qr_png(qr))).await;
     assert_eq!(out.len(), 1, "{:?}", keys(&out));
     out.into_iter().next().unwrap()
 }
@@ -587,9 +651,15 @@ async fn vouchers_and_canteen(db: &TestDb) {
     let op = operator(&core, "canteen-5", SCHOOL).await;
     let out = op.send(command("menu", "Борщ, плов, компот")).await;
     assert_eq!(keys(&out), ["wallet-menu-set"]);
-    assert_eq!(keys(&op.send(command("menu", "")).await), ["wallet-menu-today"]);
+    assert_eq!(
+        keys(&op.send(command("menu", "")).await),
+        ["wallet-menu-today"]
+    );
     let notop = Chat::new(&core, "not-operator", Some("ru"));
-    assert_eq!(keys(&notop.send(command("menu", "x")).await), ["canteen-only"]);
+    assert_eq!(
+        keys(&notop.send(command("menu", "x")).await),
+        ["canteen-only"]
+    );
 
     // A photo of the QR: meal granted, the parent is told (time, school, menu, rating).
     let granted = redeem_photo(&op, &qr1).await;
@@ -614,8 +684,14 @@ async fn vouchers_and_canteen(db: &TestDb) {
     // Refusals, each writing only its audit line.
     let before = effects(&core.store).await;
     let audits = count(&core.store, "wallet_audit").await;
-    assert_eq!(redeem_photo(&op, &qr1).await.text.key(), "wallet-redeem-already");
-    assert_eq!(op.text(&code1.to_lowercase()).await, ["wallet-redeem-already"]);
+    assert_eq!(
+        redeem_photo(&op, &qr1).await.text.key(),
+        "wallet-redeem-already"
+    );
+    assert_eq!(
+        op.text(&code1.to_lowercase()).await,
+        ["wallet-redeem-already"]
+    );
     let other = redeem_photo(&op, &qr2).await;
     assert_eq!(other.text.key(), "wallet-redeem-other-school");
     assert_eq!(arg(&other, "school"), "Gymnasium No. 12");
@@ -625,7 +701,10 @@ async fn vouchers_and_canteen(db: &TestDb) {
     );
     // Not activated: a correctly signed code of voucher 3 still does not feed.
     let (qr3, _) = wallet::todays_code(&core, v[2], 1);
-    assert_eq!(redeem_photo(&op, &qr3).await.text.key(), "wallet-redeem-not-eligible");
+    assert_eq!(
+        redeem_photo(&op, &qr3).await.text.key(),
+        "wallet-redeem-not-eligible"
+    );
     assert_eq!(op.text("ZZZZZ-ZZZZZ").await, ["wallet-redeem-invalid"]);
     // An operator of another school.
     let op12 = operator(&core, "canteen-12", SCHOOL2).await;
@@ -654,31 +733,56 @@ async fn vouchers_and_canteen(db: &TestDb) {
             .unwrap();
     assert_eq!(rating, 4);
     let comment = comment.unwrap();
-    assert!(comment.starts_with("Вкусно") && !comment.contains(&parent(1)), "{comment}");
-    assert_eq!(a.button(&format!("wl:rate:{meal}:5")).await, ["wallet-rate-already"]);
-    assert_eq!(b.button(&format!("wl:rate:{meal}:1")).await, ["hint-stale-button"]);
+    assert!(
+        comment.starts_with("Вкусно") && !comment.contains(&parent(1)),
+        "{comment}"
+    );
+    assert_eq!(
+        a.button(&format!("wl:rate:{meal}:5")).await,
+        ["wallet-rate-already"]
+    );
+    assert_eq!(
+        b.button(&format!("wl:rate:{meal}:1")).await,
+        ["hint-stale-button"]
+    );
 
     // The next day yesterday's screenshot is stale; /qr gives today's.
     clock.advance(chrono::Duration::days(1));
-    assert_eq!(redeem_photo(&op, &qr1).await.text.key(), "wallet-redeem-stale");
+    assert_eq!(
+        redeem_photo(&op, &qr1).await.text.key(),
+        "wallet-redeem-stale"
+    );
     assert_eq!(op.text(&code1).await, ["wallet-redeem-stale"]);
     let todays = a.send(command("qr", "")).await;
     assert_eq!(keys(&todays), ["wallet-qr", "wallet-qr"]);
     let qr1b = qr_text(&todays[0]);
     assert_ne!(qr1b, qr1);
     let code1b = arg(&todays[0], "code");
-    assert_eq!(op.text(&code1b).await, ["wallet-redeem-granted"], "typed code");
+    assert_eq!(
+        op.text(&code1b).await,
+        ["wallet-redeem-granted"],
+        "typed code"
+    );
 
     // Lost: reissue. Today's earlier code says revoked; the new one works tomorrow.
     let reissued = press(&a, &format!("wl:new:{}", v[0])).await;
     assert_eq!(reissued.text.key(), "wallet-reissued");
     let qr1c = qr_text(&reissued);
-    assert_eq!(redeem_photo(&op, &qr1b).await.text.key(), "wallet-redeem-revoked");
+    assert_eq!(
+        redeem_photo(&op, &qr1b).await.text.key(),
+        "wallet-redeem-revoked"
+    );
     assert_eq!(op.text(&code1b).await, ["wallet-redeem-revoked"]);
-    assert_eq!(redeem_photo(&op, &qr1c).await.text.key(), "wallet-redeem-already");
+    assert_eq!(
+        redeem_photo(&op, &qr1c).await.text.key(),
+        "wallet-redeem-already"
+    );
     clock.advance(chrono::Duration::days(1));
     let qr1d = qr_text(&a.send(command("qr", "")).await[0]);
-    assert_eq!(redeem_photo(&op, &qr1d).await.text.key(), "wallet-redeem-granted");
+    assert_eq!(
+        redeem_photo(&op, &qr1d).await.text.key(),
+        "wallet-redeem-granted"
+    );
 
     // /meals: this month's history with the rating.
     let meals = a.send(command("meals", "")).await;
@@ -702,8 +806,14 @@ async fn vouchers_and_canteen(db: &TestDb) {
     clock.advance(chrono::Duration::days(2)); // Monday
     assert!(wallet::revoke_voucher(&core, v[0]).await.unwrap());
     let (qr_rev, _) = wallet::todays_code(&core, v[0], 2);
-    assert_eq!(redeem_photo(&op, &qr_rev).await.text.key(), "wallet-redeem-revoked");
-    assert_eq!(redeem_photo(&op, &qr3).await.text.key(), "wallet-redeem-stale");
+    assert_eq!(
+        redeem_photo(&op, &qr_rev).await.text.key(),
+        "wallet-redeem-revoked"
+    );
+    assert_eq!(
+        redeem_photo(&op, &qr3).await.text.key(),
+        "wallet-redeem-stale"
+    );
 
     let mut conn = core.store.pool().acquire().await.unwrap();
     assert_eq!(ledger::verify(&mut conn).await.unwrap().first_problem, None);
@@ -741,12 +851,19 @@ async fn hundred_redemptions(db: &TestDb) {
     assert_eq!((granted, already), (1, 99));
     assert_eq!(count(&core.store, "wallet_meals").await, 1);
     assert_eq!(
-        scalar(&core.store, "SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'redemption'").await,
+        scalar(
+            &core.store,
+            "SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'redemption'"
+        )
+        .await,
         1
     );
     assert_eq!(
-        scalar(&core.store, "SELECT COUNT(*) FROM wallet_audit WHERE outcome = 'already_today'")
-            .await,
+        scalar(
+            &core.store,
+            "SELECT COUNT(*) FROM wallet_audit WHERE outcome = 'already_today'"
+        )
+        .await,
         99
     );
     let mut conn = core.store.pool().acquire().await.unwrap();
@@ -781,11 +898,17 @@ async fn ledger_and_acts(db: &TestDb) {
     let qr3 = qr_text(&press(&a, &format!("wl:act:{}", v[2])).await);
     let op = operator(&core, "canteen", SCHOOL).await;
     for qr in [&qr1, &qr3] {
-        assert_eq!(redeem_photo(&op, qr).await.text.key(), "wallet-redeem-granted");
+        assert_eq!(
+            redeem_photo(&op, qr).await.text.key(),
+            "wallet-redeem-granted"
+        );
     }
     clock.advance(chrono::Duration::days(1));
     let qrs = a.send(command("qr", "")).await;
-    assert_eq!(redeem_photo(&op, &qr_text(&qrs[0])).await.text.key(), "wallet-redeem-granted");
+    assert_eq!(
+        redeem_photo(&op, &qr_text(&qrs[0])).await.text.key(),
+        "wallet-redeem-granted"
+    );
     // 3 offers, 3 consents, 2 activations, 3 redemptions.
     let head = scalar(&core.store, "SELECT seq FROM wallet_ledger_head").await;
     assert_eq!(head, 11);
@@ -796,8 +919,12 @@ async fn ledger_and_acts(db: &TestDb) {
     assert!(!draft.closed && !draft.from_storage);
     assert_eq!((draft.meals, draft.total_tiyn), (3, 255_000));
     assert_eq!(count(&core.store, "wallet_acts").await, 0);
-    assert!(draft.csv.contains(&format!("{SCHOOL},School-lyceum No. 5,2026-11-23,2,850.00,1700.00")));
-    assert!(draft.csv.contains(&format!("{SCHOOL},School-lyceum No. 5,2026-11-24,1,850.00,850.00")));
+    assert!(draft.csv.contains(&format!(
+        "{SCHOOL},School-lyceum No. 5,2026-11-23,2,850.00,1700.00"
+    )));
+    assert!(draft.csv.contains(&format!(
+        "{SCHOOL},School-lyceum No. 5,2026-11-24,1,850.00,850.00"
+    )));
     assert!(draft.html.contains("<td>2026-11-24</td>"));
 
     // December: November is closed, its act is stored with its hash and never changes.
@@ -809,7 +936,9 @@ async fn ledger_and_acts(db: &TestDb) {
     wallet::set_supplier(&core, SUPPLIER, "Taza Tagam LLP", "990.00")
         .await
         .unwrap();
-    wallet::set_school(&core, SCHOOL, "Renamed school", None).await.unwrap();
+    wallet::set_school(&core, SCHOOL, "Renamed school", None)
+        .await
+        .unwrap();
     let second = ledger::act(&core, SUPPLIER, "2026-11").await.unwrap();
     assert!(second.from_storage);
     assert_eq!(
@@ -817,12 +946,23 @@ async fn ledger_and_acts(db: &TestDb) {
         (&first.csv, &first.html, &first.sha256)
     );
     assert!(ledger::act(&core, SUPPLIER, "2026-13").await.is_err());
-    assert!(ledger::act(&core, "030840004561", "2026-10").await.is_err(), "no supplier");
+    assert!(
+        ledger::act(&core, "030840004561", "2026-10").await.is_err(),
+        "no supplier"
+    );
 
     // Editing a row is named.
-    exec(&core.store, "UPDATE wallet_ledger SET day = '2026-11-25' WHERE seq = 9").await;
+    exec(
+        &core.store,
+        "UPDATE wallet_ledger SET day = '2026-11-25' WHERE seq = 9",
+    )
+    .await;
     assert_eq!(problem(&core.store).await, Some(ledger::Problem::Edited(9)));
-    exec(&core.store, "UPDATE wallet_ledger SET day = '2026-11-23' WHERE seq = 9").await;
+    exec(
+        &core.store,
+        "UPDATE wallet_ledger SET day = '2026-11-23' WHERE seq = 9",
+    )
+    .await;
     assert_eq!(problem(&core.store).await, None);
     // Editing and re-hashing a row: the next one no longer links to it.
     let (h5,): (Vec<u8>,) = sqlx::query_as("SELECT hash FROM wallet_ledger WHERE seq = 5")
@@ -830,7 +970,9 @@ async fn ledger_and_acts(db: &TestDb) {
         .await
         .unwrap();
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let page = ashyq::storage::wallet::ledger_page(&mut conn, 4, 1).await.unwrap();
+    let page = ashyq::storage::wallet::ledger_page(&mut conn, 4, 1)
+        .await
+        .unwrap();
     drop(conn);
     let mut forged = page[0].clone();
     forged.at += 1;
@@ -851,12 +993,19 @@ async fn ledger_and_acts(db: &TestDb) {
     assert_eq!(problem(&core.store).await, None);
     // Deleting a row in the middle, and the last one.
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let saved = ashyq::storage::wallet::ledger_page(&mut conn, 0, 100).await.unwrap();
+    let saved = ashyq::storage::wallet::ledger_page(&mut conn, 0, 100)
+        .await
+        .unwrap();
     drop(conn);
     exec(&core.store, "DELETE FROM wallet_ledger WHERE seq = 4").await;
-    assert_eq!(problem(&core.store).await, Some(ledger::Problem::Deleted(4)));
+    assert_eq!(
+        problem(&core.store).await,
+        Some(ledger::Problem::Deleted(4))
+    );
     let mut conn = core.store.pool().acquire().await.unwrap();
-    ashyq::storage::wallet::ledger_insert(&mut conn, &saved[3]).await.unwrap();
+    ashyq::storage::wallet::ledger_insert(&mut conn, &saved[3])
+        .await
+        .unwrap();
     // (ledger_insert also moved the head's hash: put it back.)
     sqlx::query("UPDATE wallet_ledger_head SET hash = $1")
         .bind(&saved[10].hash)
@@ -866,9 +1015,14 @@ async fn ledger_and_acts(db: &TestDb) {
     drop(conn);
     assert_eq!(problem(&core.store).await, None);
     exec(&core.store, "DELETE FROM wallet_ledger WHERE seq = 11").await;
-    assert_eq!(problem(&core.store).await, Some(ledger::Problem::Deleted(11)));
+    assert_eq!(
+        problem(&core.store).await,
+        Some(ledger::Problem::Deleted(11))
+    );
     let mut conn = core.store.pool().acquire().await.unwrap();
-    ashyq::storage::wallet::ledger_insert(&mut conn, &saved[10]).await.unwrap();
+    ashyq::storage::wallet::ledger_insert(&mut conn, &saved[10])
+        .await
+        .unwrap();
     drop(conn);
     assert_eq!(problem(&core.store).await, None);
     // Inserting a forged redemption that chains correctly but bypassed the head.
@@ -897,17 +1051,26 @@ async fn ledger_and_acts(db: &TestDb) {
     .execute(core.store.pool())
     .await
     .unwrap();
-    assert_eq!(problem(&core.store).await, Some(ledger::Problem::Inserted(12)));
+    assert_eq!(
+        problem(&core.store).await,
+        Some(ledger::Problem::Inserted(12))
+    );
     // The stored act still reads the same; a new act refuses a broken ledger.
     let third = ledger::act(&core, SUPPLIER, "2026-11").await.unwrap();
     assert_eq!(third.sha256, first.sha256);
     assert!(matches!(
         ledger::act(&core, SUPPLIER, "2026-12").await,
-        Err(wallet::WalletError::LedgerBroken(ledger::Problem::Inserted(12)))
+        Err(wallet::WalletError::LedgerBroken(
+            ledger::Problem::Inserted(12)
+        ))
     ));
     exec(&core.store, "DELETE FROM wallet_ledger WHERE seq = 12").await;
     // A stored act altered in the database is refused, not served.
-    exec(&core.store, "UPDATE wallet_acts SET csv = REPLACE(csv, '1700.00', '9700.00')").await;
+    exec(
+        &core.store,
+        "UPDATE wallet_acts SET csv = REPLACE(csv, '1700.00', '9700.00')",
+    )
+    .await;
     assert!(matches!(
         ledger::act(&core, SUPPLIER, "2026-11").await,
         Err(wallet::WalletError::ActAltered)

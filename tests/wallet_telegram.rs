@@ -18,7 +18,12 @@ const USER: i64 = 717_171;
 const SCHOOL: &str = "210540012341";
 
 fn iin(y: i32, serial: u16) -> String {
-    Iin::synthetic(NaiveDate::from_ymd_opt(y, 3, 9).unwrap(), Sex::Female, serial).expose()
+    Iin::synthetic(
+        NaiveDate::from_ymd_opt(y, 3, 9).unwrap(),
+        Sex::Female,
+        serial,
+    )
+    .expose()
 }
 
 async fn consent_and_qr(db: &TestDb) {
@@ -57,7 +62,11 @@ async fn consent_and_qr(db: &TestDb) {
 
     // The offer through the outbox worker, with its buttons.
     let texts = fake.wait_messages(USER, 6).await;
-    assert!(texts[5].contains("1#1") && texts[5].contains("1#2"), "{}", texts[5]);
+    assert!(
+        texts[5].contains("1#1") && texts[5].contains("1#2"),
+        "{}",
+        texts[5]
+    );
     let last = fake.last_message(USER).unwrap();
     assert_eq!(
         last["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
@@ -77,11 +86,11 @@ async fn consent_and_qr(db: &TestDb) {
     fake.text(USER, Some("ru"), "/wallet");
     let texts = fake.wait_messages(USER, 8).await;
     assert!(texts[7].contains("ещё не активирован"), "{}", texts[7]);
-    let data = fake.last_message(USER).unwrap()["reply_markup"]["inline_keyboard"][0][0]
-        ["callback_data"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let data =
+        fake.last_message(USER).unwrap()["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()
+            .unwrap()
+            .to_string();
     assert!(data.starts_with("wl:act:"));
     fake.callback(USER, Some("ru"), &data);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -102,7 +111,9 @@ async fn consent_and_qr(db: &TestDb) {
     assert!(texts[0].starts_with("SW"));
 
     // That picture's code is the child's meal today.
-    let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot").await.unwrap();
+    let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot")
+        .await
+        .unwrap();
     let op = ChatRef::new("test", "canteen");
     let token = link.split("start=").nth(1).unwrap();
     let joined = core

@@ -103,7 +103,9 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
             let (kind, file) = match kind {
                 ImportKind::Pcr { file } => (Kind::Pcr, file),
                 ImportKind::Contacts { file } => (Kind::Contacts, file),
-                ImportKind::Pupils { file } => return super::wallet::import_pupils(core, &file).await,
+                ImportKind::Pupils { file } => {
+                    return super::wallet::import_pupils(core, &file).await;
+                }
             };
             let handle = std::fs::File::open(&file)?;
             let bar = import::progress_bar(handle.metadata()?.len());

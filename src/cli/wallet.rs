@@ -154,7 +154,10 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             action: SupplierAction::Set { bin, name, price },
         } => {
             let tiyn = wallet::set_supplier(core, &bin, &name, &price).await?;
-            println!("{}", serde_json::json!({"bin": bin, "unit_price_tiyn": tiyn}));
+            println!(
+                "{}",
+                serde_json::json!({"bin": bin, "unit_price_tiyn": tiyn})
+            );
         }
         WalletCommand::Ledger {
             action: LedgerAction::Verify,

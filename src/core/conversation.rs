@@ -51,8 +51,7 @@ pub(super) async fn step(
     let mut out = Vec::new();
 
     // Social Wallet: answers to offers, vouchers, canteens (src/core/wallet).
-    if let Some(replies) =
-        super::wallet::intercept(core, tx, conv, chat, event, scan, lang).await?
+    if let Some(replies) = super::wallet::intercept(core, tx, conv, chat, event, scan, lang).await?
     {
         return Ok(replies);
     }

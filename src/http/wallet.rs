@@ -88,7 +88,10 @@ pub(super) async fn sms_inbound(
         return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
     };
     let Some(secret) = core.wallet.sms_webhook_secret.clone() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "no SMS gateway is configured");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no SMS gateway is configured",
+        );
     };
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -97,16 +100,25 @@ pub(super) async fn sms_inbound(
         .unwrap_or_default()
         .trim();
     if given.is_empty() || !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
-        return error(StatusCode::UNAUTHORIZED, "missing or invalid gateway secret");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid gateway secret",
+        );
     }
     let Ok(body) = body else {
         return error(StatusCode::BAD_REQUEST, "the body could not be read");
     };
     let Ok(sms) = serde_json::from_slice::<InboundSms>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "expected {\"from\", \"text\", \"id\"}");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"from\", \"text\", \"id\"}",
+        );
     };
     let Ok(phone) = Phone::parse(&sms.from) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "`from` is not a phone number");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`from` is not a phone number",
+        );
     };
     let chat_id = hex::encode(core.vault.lookup_hash(Field::Phone, phone.expose()));
     let sealed = core.vault.seal(Field::Phone, phone.expose());

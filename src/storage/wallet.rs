@@ -492,12 +492,13 @@ pub async fn reissue_voucher(conn: &mut Conn, id: i64) -> Result<i64, StoreError
 
 /// Revokes a voucher for good; `false` when it already was.
 pub async fn revoke_voucher(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE wallet_vouchers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE wallet_vouchers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -534,7 +535,11 @@ pub async fn insert_meal(
 }
 
 /// When the pupil ate that day, if they did.
-pub async fn meal_time(conn: &mut Conn, pupil_id: i64, day: &str) -> Result<Option<i64>, StoreError> {
+pub async fn meal_time(
+    conn: &mut Conn,
+    pupil_id: i64,
+    day: &str,
+) -> Result<Option<i64>, StoreError> {
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT served_at FROM wallet_meals WHERE pupil_id = $1 AND day = $2")
             .bind(pupil_id)
@@ -654,7 +659,11 @@ pub async fn set_menu(
     Ok(())
 }
 
-pub async fn menu(conn: &mut Conn, school_id: i64, day: &str) -> Result<Option<String>, StoreError> {
+pub async fn menu(
+    conn: &mut Conn,
+    school_id: i64,
+    day: &str,
+) -> Result<Option<String>, StoreError> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT text FROM wallet_menus WHERE school_id = $1 AND day = $2")
             .bind(school_id)
@@ -727,7 +736,10 @@ pub async fn add_canteen_staff(
 }
 
 /// The schools where a chat is a canteen operator, most recently joined first.
-pub async fn canteen_schools(conn: &mut Conn, chat: &ChatRef) -> Result<Vec<SchoolRow>, StoreError> {
+pub async fn canteen_schools(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Vec<SchoolRow>, StoreError> {
     Ok(sqlx::query_as::<_, SchoolRow>(
         "SELECT s.id, s.bin, s.name, s.supplier_bin FROM canteen_staff c
          JOIN wallet_schools s ON s.id = c.school_id
@@ -887,7 +899,11 @@ pub struct ActRow {
     pub created_at: i64,
 }
 
-pub async fn act(conn: &mut Conn, supplier_bin: &str, month: &str) -> Result<Option<ActRow>, StoreError> {
+pub async fn act(
+    conn: &mut Conn,
+    supplier_bin: &str,
+    month: &str,
+) -> Result<Option<ActRow>, StoreError> {
     Ok(sqlx::query_as::<_, ActRow>(
         "SELECT csv, html, sha256, ledger_seq, created_at FROM wallet_acts
          WHERE supplier_bin = $1 AND month = $2",

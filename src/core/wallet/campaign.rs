@@ -74,12 +74,13 @@ pub async fn offer(
             let (to, lang) = match store::chat_of_phone(&mut tx, &p.parent_phone_hash).await? {
                 Some((chat, lang)) => (
                     chat,
-                    lang.as_deref().and_then(Lang::from_code).unwrap_or(Lang::Ru),
+                    lang.as_deref()
+                        .and_then(Lang::from_code)
+                        .unwrap_or(Lang::Ru),
                 ),
                 None => {
                     let chat = ChatRef::new(SMS, hex::encode(&p.parent_phone_hash));
-                    store::put_sms_number(&mut tx, &chat.chat_id, &p.parent_phone_enc, now)
-                        .await?;
+                    store::put_sms_number(&mut tx, &chat.chat_id, &p.parent_phone_enc, now).await?;
                     (chat, Lang::Kk)
                 }
             };

@@ -349,7 +349,11 @@ pub async fn import_items(
         (good, rejected)
     })
     .await
-    .map_err(|e| CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(e.to_string()))))?;
+    .map_err(|e| {
+        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
+            e.to_string(),
+        )))
+    })?;
     let mut report = ImportReport {
         rejected,
         ..Default::default()
@@ -395,12 +399,19 @@ mod tests {
             social_assistance: "0".into(),
         };
         let p = validate(&vault, &good, today).unwrap();
-        assert_eq!((p.eligible, p.rule, p.school_year), (true, "grades_1_4", 2026));
+        assert_eq!(
+            (p.eligible, p.rule, p.school_year),
+            (true, "grades_1_4", 2026)
+        );
         let bad_grade = PupilItem {
             grade: "12".into(),
             ..good.clone()
         };
-        assert!(validate(&vault, &bad_grade, today).unwrap_err().contains("grade"));
+        assert!(
+            validate(&vault, &bad_grade, today)
+                .unwrap_err()
+                .contains("grade")
+        );
         let same = PupilItem {
             parent_iin: good.pupil_iin.clone(),
             ..good.clone()

@@ -169,7 +169,11 @@ pub async fn verify(conn: &mut Conn) -> Result<Verification, StoreError> {
             if row.prev_hash != prev_hash {
                 // The row is intact but does not link to its predecessor: the predecessor
                 // was altered and re-hashed (or this row's link was rewritten).
-                problem = Some(Problem::Edited(if prev_seq == 0 { row.seq } else { prev_seq }));
+                problem = Some(Problem::Edited(if prev_seq == 0 {
+                    row.seq
+                } else {
+                    prev_seq
+                }));
                 break 'pages;
             }
             prev_hash = row.hash;
@@ -417,14 +421,14 @@ mod tests {
 
     #[test]
     fn months_parse_strictly_and_money_prints_tenge() {
-        assert_eq!(
-            parse_month("2026-11"),
-            NaiveDate::from_ymd_opt(2026, 11, 1)
-        );
+        assert_eq!(parse_month("2026-11"), NaiveDate::from_ymd_opt(2026, 11, 1));
         assert!(parse_month("2026-13").is_none());
         assert!(parse_month("2026-1").is_none());
         assert_eq!(money(85_050), "850.50");
-        assert_eq!(totals_of("a\nTOTAL,,,12,850.00,10200.00\n"), (12, 1_020_000));
+        assert_eq!(
+            totals_of("a\nTOTAL,,,12,850.00,10200.00\n"),
+            (12, 1_020_000)
+        );
         assert_eq!(csv_field("Школа №5, Алматы"), "\"Школа №5, Алматы\"");
     }
 }

@@ -290,7 +290,9 @@ async fn dispatch(
         Event::Text(text) => {
             if let Some(answer) = parse_answer(text) {
                 return Ok(Some(match answer {
-                    Ok((number, accept)) => answer_offer(core, tx, chat, lang, number, accept).await?,
+                    Ok((number, accept)) => {
+                        answer_offer(core, tx, chat, lang, number, accept).await?
+                    }
                     Err(()) => reply(lang, Msg::new("wallet-answer-help")),
                 }));
             }
@@ -338,7 +340,15 @@ async fn answer_offer(
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
     let Some(offer) = store::offer_by_number(tx, chat, number).await? else {
-        audit(core, tx, "answer", "unknown_offer", chat, (None, None, None)).await?;
+        audit(
+            core,
+            tx,
+            "answer",
+            "unknown_offer",
+            chat,
+            (None, None, None),
+        )
+        .await?;
         return Ok(reply(
             lang,
             Msg::new("wallet-offer-unknown").num("number", number),
@@ -688,9 +698,9 @@ async fn voucher_action(
                 qr_message(core, &v, v.generation, lang, "wallet-activated").await?,
             ])
         }
-        ("act" | "qr", _) if status == "active" => {
-            Ok(vec![qr_message(core, &v, v.generation, lang, "wallet-qr").await?])
-        }
+        ("act" | "qr", _) if status == "active" => Ok(vec![
+            qr_message(core, &v, v.generation, lang, "wallet-qr").await?,
+        ]),
         ("new", "active") => {
             let generation = store::reissue_voucher(tx, v.id).await?;
             let (kind, pupil, school) = entry(Kind::Revocation);
@@ -915,7 +925,15 @@ pub async fn redeem_in(
         });
     };
     let (r, voucher, school) = result;
-    audit(core, tx, "redeem", r.outcome(), operator, (None, voucher, school)).await?;
+    audit(
+        core,
+        tx,
+        "redeem",
+        r.outcome(),
+        operator,
+        (None, voucher, school),
+    )
+    .await?;
     Ok(r)
 }
 
@@ -955,8 +973,14 @@ async fn notify_parent(
             .arg("menu", menu),
     )
     .with_keyboard(Keyboard::Inline(vec![stars]));
-    core.enqueue(tx, &to, &notice, Some(&format!("wallet-meal:{meal_id}")), None)
-        .await?;
+    core.enqueue(
+        tx,
+        &to,
+        &notice,
+        Some(&format!("wallet-meal:{meal_id}")),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -970,7 +994,15 @@ async fn join_canteen(
     let now = core.now_ms();
     let hash = crate::core::checkin::admin::invite_hash(secret);
     let Some(school_id) = store::take_canteen_invite(tx, &hash, chat, now).await? else {
-        audit(core, tx, "canteen_join", "invalid_invite", chat, (None, None, None)).await?;
+        audit(
+            core,
+            tx,
+            "canteen_join",
+            "invalid_invite",
+            chat,
+            (None, None, None),
+        )
+        .await?;
         return Ok(reply(lang, Msg::new("canteen-invite-invalid")));
     };
     store::add_canteen_staff(tx, school_id, chat, now).await?;
@@ -1062,7 +1094,8 @@ async fn meals(
 ) -> Result<Vec<Outbound>, CoreError> {
     let today = today(core);
     let month = today.format("%Y-%m").to_string();
-    let rows = store::meals_of_chat(tx, chat, &format!("{month}-01"), &format!("{month}-31")).await?;
+    let rows =
+        store::meals_of_chat(tx, chat, &format!("{month}-01"), &format!("{month}-31")).await?;
     if rows.is_empty() {
         return Ok(reply(
             lang,
@@ -1109,7 +1142,9 @@ pub fn parse_price(text: &str) -> Result<i64, WalletError> {
         return Err(WalletError::BadPrice);
     }
     let whole: i64 = whole.parse().map_err(|_| WalletError::BadPrice)?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| WalletError::BadPrice)?;
+    let frac: i64 = format!("{frac:0<2}")
+        .parse()
+        .map_err(|_| WalletError::BadPrice)?;
     whole
         .checked_mul(100)
         .and_then(|w| w.checked_add(frac))
@@ -1127,8 +1162,14 @@ pub async fn set_school(
     let school_bin = bin(school_bin)?;
     let supplier = supplier_bin.map(bin).transpose()?;
     let mut tx = core.store.begin().await?;
-    let id = store::set_school(&mut tx, &school_bin, name.trim(), supplier.as_deref(), core.now_ms())
-        .await?;
+    let id = store::set_school(
+        &mut tx,
+        &school_bin,
+        name.trim(),
+        supplier.as_deref(),
+        core.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -1149,7 +1190,11 @@ pub async fn set_supplier(
 }
 
 /// A one-time invitation link that makes a chat a canteen operator of the school.
-pub async fn canteen_invite(core: &Core, school_bin: &str, bot: &str) -> Result<String, WalletError> {
+pub async fn canteen_invite(
+    core: &Core,
+    school_bin: &str,
+    bot: &str,
+) -> Result<String, WalletError> {
     use base64::Engine;
     let school_bin = bin(school_bin)?;
     let mut raw = [0u8; 16];

@@ -273,7 +273,10 @@ mod tests {
         assert!(!k.short_code_matches(&canonical, &tomorrow));
         let reissued = MealToken { generation: 2, ..t };
         assert!(!k.short_code_matches(&canonical, &reissued));
-        assert!(parse_short_code("K7P-2QX9").is_none(), "a venue code is not a meal code");
+        assert!(
+            parse_short_code("K7P-2QX9").is_none(),
+            "a venue code is not a meal code"
+        );
         assert!(parse_short_code("ABCDE-FGHI0").is_none());
     }
 
