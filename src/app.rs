@@ -18,7 +18,8 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let store = Store::open(&settings.database_url).await?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
         .with_support(settings.support.clone())
-        .with_business(settings.business.clone());
+        .with_business(settings.business.clone())
+        .with_wallet(settings.wallet.clone());
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
             max_entries: settings.status_cache_entries,
@@ -86,6 +87,13 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         core.clone(),
         stop_notifier.clone(),
     ));
+    // The SMS gateway (Social Wallet offers and answers to parents without the bot).
+    let stop_sms = tokio_util::sync::CancellationToken::new();
+    let sms = tokio::spawn(crate::adapters::sms::run_outbox(
+        core.clone(),
+        crate::adapters::sms::Gateway::from_settings(&core.wallet),
+        stop_sms.clone(),
+    ));
     if telegram_on {
         let bot = telegram::bot_from_env();
         if let Err(e) = telegram::set_commands(&bot, &core.texts).await {
@@ -115,6 +123,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         );
         tokio::signal::ctrl_c().await?;
     }
+    stop_sms.cancel();
+    let _ = sms.await;
     stop_due.cancel();
     stop_notifier.cancel();
     stop_cache.cancel();

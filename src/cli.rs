@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a few lines over the library.
 
 mod health;
+mod wallet;
 
 use crate::adapters::terminal::{self, TerminalOptions};
 use crate::app;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Health-data feeds: API keys, CSV imports, a person's status.
     #[command(flatten)]
     Health(health::HealthCommand),
+    /// Social Wallet: vouchers, schools, suppliers, the ledger, acts.
+    #[command(flatten)]
+    Wallet(wallet::WalletCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -575,6 +579,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Health(command) => {
             init_logging("warn");
             health::run(&settings, command).await
+        }
+        Command::Wallet(command) => {
+            init_logging("warn");
+            wallet::run(&settings, command).await
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Settings {
     pub status_cache_entries: usize,
     /// Businesses: `BUSINESS_CHAT_ID`, `ASSOCIATION_CHATS`, `ASHYQ_ELIGIBLE_OKED`.
     pub business: crate::core::business::BusinessSettings,
+    /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
+    /// `SMS_WEBHOOK_SECRET`.
+    pub wallet: crate::core::wallet::WalletSettings,
 }
 
 impl Settings {
@@ -62,6 +65,7 @@ impl Settings {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(DEFAULT_STATUS_CACHE_ENTRIES),
             business: business_settings(&var),
+            wallet: wallet_settings(&var),
         }
     }
 
@@ -135,6 +139,25 @@ fn business_settings(
     s
 }
 
+fn wallet_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::wallet::WalletSettings {
+    use crate::core::wallet::{WalletSettings, token};
+    let mut w = WalletSettings {
+        sms_webhook_url: var("SMS_WEBHOOK_URL"),
+        sms_webhook_secret: var("SMS_WEBHOOK_SECRET"),
+        ..WalletSettings::default()
+    };
+    if let Some(h) = var("WALLET_HOLIDAYS") {
+        match token::parse_holidays(&h) {
+            Ok(days) => w.holidays = days,
+            Err(e) => tracing::warn!(error = %e, "WALLET_HOLIDAYS ignored"),
+        }
+    }
+    if let Some(n) = var("WALLET_OFFER_DAYS").and_then(|v| v.trim().parse::<i64>().ok()) {
+        w.offer_days = n.clamp(1, 365);
+    }
+    w
+}
+
 fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
     let err = |source| ConfigError::KeyFile {
         path: path.to_path_buf(),
@@ -177,6 +200,7 @@ mod tests {
             bot_username: None,
             status_cache_entries: 0,
             business: Default::default(),
+            wallet: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod feeds;
 pub mod occupancy;
+pub mod wallet;
 
 use crate::core::Core;
 use crate::storage::Store;
@@ -27,6 +28,8 @@ pub fn app(state: HttpState) -> Router {
         .route("/api/v1/contacts", post(feeds::post_contacts))
         .route("/api/v1/openapi.json", get(feeds::openapi))
         .route("/api/v1/occupancy", get(occupancy::get_occupancy))
+        .route("/api/v1/pupils", post(wallet::post_pupils))
+        .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state)
 }

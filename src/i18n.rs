@@ -16,6 +16,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("checkin.ftl", include_str!("../locales/kk/checkin.ftl")),
             ("status.ftl", include_str!("../locales/kk/status.ftl")),
             ("business.ftl", include_str!("../locales/kk/business.ftl")),
+            ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
         ],
     ),
     (
@@ -26,6 +27,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("checkin.ftl", include_str!("../locales/ru/checkin.ftl")),
             ("status.ftl", include_str!("../locales/ru/status.ftl")),
             ("business.ftl", include_str!("../locales/ru/business.ftl")),
+            ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
         ],
     ),
     (
@@ -36,6 +38,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("checkin.ftl", include_str!("../locales/en/checkin.ftl")),
             ("status.ftl", include_str!("../locales/en/status.ftl")),
             ("business.ftl", include_str!("../locales/en/business.ftl")),
+            ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
         ],
     ),
 ];

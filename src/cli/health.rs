@@ -58,6 +58,8 @@ pub enum ImportKind {
     Pcr { file: PathBuf },
     /// Columns `iin,contact_date,case_id,external_id`.
     Contacts { file: PathBuf },
+    /// Social Wallet lists: `pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance`.
+    Pupils { file: PathBuf },
 }
 
 pub async fn run(settings: &Settings, command: HealthCommand) -> anyhow::Result<()> {
@@ -101,6 +103,9 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
             let (kind, file) = match kind {
                 ImportKind::Pcr { file } => (Kind::Pcr, file),
                 ImportKind::Contacts { file } => (Kind::Contacts, file),
+                ImportKind::Pupils { file } => {
+                    return super::wallet::import_pupils(core, &file).await;
+                }
             };
             let handle = std::fs::File::open(&file)?;
             let bar = import::progress_bar(handle.metadata()?.len());

@@ -55,6 +55,12 @@ pub(super) async fn step(
         return Ok(replies);
     }
 
+    // Social Wallet: answers to offers, vouchers, canteens (src/core/wallet).
+    if let Some(replies) = super::wallet::intercept(core, tx, conv, chat, event, scan, lang).await?
+    {
+        return Ok(replies);
+    }
+
     // Venue check-in, staff and guard mode (src/core/checkin).
     if let Some(replies) =
         super::checkin::intercept(core, tx, conv, chat, event, scan, lang).await?
@@ -438,5 +444,6 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
         State::Business { .. } | State::BizRejectReason { .. } => {
             super::business::prompt(state, lang)
         }
+        State::WalletComment { .. } => super::wallet::prompt(state, lang),
     }
 }

@@ -14,6 +14,7 @@ mod state;
 pub mod status;
 pub mod status_cache;
 pub mod support;
+pub mod wallet;
 
 pub use state::State;
 
@@ -375,6 +376,8 @@ pub struct Core {
     pub status_cache: Option<Arc<status_cache::StatusCache>>,
     /// Businesses: review chats, eligible activity codes, the bot's username.
     pub business: business::BusinessSettings,
+    /// Social Wallet: holidays, offer lifetime, SMS gateway.
+    pub wallet: wallet::WalletSettings,
 }
 
 impl fmt::Debug for Core {
@@ -396,6 +399,7 @@ impl Core {
             outbox_ready: Arc::new(tokio::sync::Notify::new()),
             support: support::SupportSettings::default(),
             business: business::BusinessSettings::default(),
+            wallet: wallet::WalletSettings::default(),
             status_cache: None,
         }
     }
@@ -454,6 +458,11 @@ impl Core {
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.business = business;
+        self
+    }
+
+    pub fn with_wallet(mut self, wallet: wallet::WalletSettings) -> Self {
+        self.wallet = wallet;
         self
     }
 
@@ -590,6 +599,10 @@ impl Core {
             ("left", "cmd-left"),
             ("occupancy", "cmd-occupancy"),
             ("guard", "cmd-guard"),
+            ("wallet", "cmd-wallet"),
+            ("qr", "cmd-qr"),
+            ("meals", "cmd-meals"),
+            ("menu", "cmd-menu"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),
             ("support", "cmd-support"),

@@ -55,6 +55,8 @@ pub enum State {
         #[serde(default)]
         menu: bool,
     },
+    /// Social Wallet: a meal was rated; waiting for an optional comment.
+    WalletComment { meal_id: i64 },
 }
 
 impl State {

@@ -87,7 +87,7 @@ fn early(status: StatusCode, message: impl Into<String>) -> Box<Response> {
     Box::new(error(status, message))
 }
 
-fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
+pub(super) fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             early(

@@ -13,6 +13,7 @@ pub mod people;
 pub mod relay;
 pub mod support;
 pub mod venues;
+pub mod wallet;
 
 pub use conversations::{ChatRef, ConversationRow};
 pub use people::{IinConflict, PersonRow};

@@ -1,0 +1,215 @@
+//! Subcommands of the Social Wallet: schools, suppliers, offers, vouchers, the ledger, acts.
+//! (`ashyq import pupils FILE` lives with the other imports in `health.rs`.)
+
+use crate::app;
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::core::Core;
+use crate::core::wallet::{self, campaign, eligibility, ledger};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Social Wallet vouchers: the offer campaign, revocation.
+    Vouchers {
+        #[command(subcommand)]
+        action: VouchersAction,
+    },
+    /// Schools: name and supplier, canteen operators' invitations.
+    School {
+        #[command(subcommand)]
+        action: SchoolAction,
+    },
+    /// Meal suppliers and their unit price.
+    Supplier {
+        #[command(subcommand)]
+        action: SupplierAction,
+    },
+    /// The Social Wallet's append-only ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+    /// The monthly act of completed work of a supplier (CSV and HTML) from the ledger.
+    Act {
+        /// The supplier's BIN.
+        #[arg(long)]
+        supplier: String,
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        /// Where to write `act-<BIN>-<MONTH>.csv` and `.html`.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VouchersAction {
+    /// Offer vouchers to the eligible pupils without an offer (of one school or all);
+    /// resumable, never sends twice. Prints a JSON summary.
+    Offer {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        school: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a voucher for good (its codes answer "revoked").
+    Revoke { voucher_id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchoolAction {
+    /// Set a school's name and supplier (created when new).
+    Set {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        name: String,
+        /// The BIN of the supplier that serves its meals.
+        #[arg(long)]
+        supplier: Option<String>,
+    },
+    /// A one-time invitation link (7 days) that makes a chat a canteen operator of the school.
+    Invite { bin: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupplierAction {
+    /// Set a supplier's name and price per meal in tenge (e.g. 850.00).
+    Set {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        price: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerAction {
+    /// Check the hash chain; prints JSON and fails naming the first edited, inserted or
+    /// deleted row.
+    Verify,
+}
+
+pub async fn run(settings: &Settings, command: WalletCommand) -> anyhow::Result<()> {
+    let core = app::build_core(settings, Arc::new(SystemClock)).await?;
+    let result = run_with(&core, settings, command).await;
+    core.store.close().await;
+    result
+}
+
+async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> anyhow::Result<()> {
+    match command {
+        WalletCommand::Vouchers {
+            action: VouchersAction::Offer { school, all: _ },
+        } => {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} offers ({eta})",
+            ) {
+                bar.set_style(style);
+            }
+            let report = campaign::offer(core, school.as_deref(), &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        WalletCommand::Vouchers {
+            action: VouchersAction::Revoke { voucher_id },
+        } => {
+            if wallet::revoke_voucher(core, voucher_id).await? {
+                println!("revoked");
+            } else {
+                println!("already revoked");
+            }
+        }
+        WalletCommand::School {
+            action:
+                SchoolAction::Set {
+                    bin,
+                    name,
+                    supplier,
+                },
+        } => {
+            let id = wallet::set_school(core, &bin, &name, supplier.as_deref()).await?;
+            println!("{}", serde_json::json!({"school_id": id, "bin": bin}));
+        }
+        WalletCommand::School {
+            action: SchoolAction::Invite { bin },
+        } => {
+            let bot = settings.bot_username.clone().ok_or_else(|| {
+                anyhow::anyhow!("ASHYQ_BOT_USERNAME is needed for invitation links")
+            })?;
+            println!("{}", wallet::canteen_invite(core, &bin, &bot).await?);
+        }
+        WalletCommand::Supplier {
+            action: SupplierAction::Set { bin, name, price },
+        } => {
+            let tiyn = wallet::set_supplier(core, &bin, &name, &price).await?;
+            println!(
+                "{}",
+                serde_json::json!({"bin": bin, "unit_price_tiyn": tiyn})
+            );
+        }
+        WalletCommand::Ledger {
+            action: LedgerAction::Verify,
+        } => {
+            let mut conn = core.store.pool().acquire().await?;
+            let v = ledger::verify(&mut conn).await?;
+            println!("{}", serde_json::to_string(&v)?);
+            if let Some(p) = v.first_problem {
+                anyhow::bail!("the ledger does not verify: {p}");
+            }
+        }
+        WalletCommand::Act {
+            supplier,
+            month,
+            out,
+        } => {
+            let act = ledger::act(core, supplier.trim(), &month).await?;
+            std::fs::create_dir_all(&out)?;
+            let base = format!("act-{}-{}", act.supplier_bin, act.month);
+            let csv = out.join(format!("{base}.csv"));
+            let html = out.join(format!("{base}.html"));
+            std::fs::write(&csv, &act.csv)?;
+            std::fs::write(&html, &act.html)?;
+            let mut line = serde_json::to_value(&act)?;
+            line["csv"] = csv.display().to_string().into();
+            line["html"] = html.display().to_string().into();
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// `ashyq import pupils FILE`: prints rejected lines on stderr and a JSON summary.
+pub async fn import_pupils(core: &Core, file: &std::path::Path) -> anyhow::Result<()> {
+    let handle = std::fs::File::open(file)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    let report = eligibility::import_csv(core, std::io::BufReader::new(handle), &|n| {
+        bar.set_message(format!("{n} rows written"));
+    })
+    .await?;
+    bar.finish_and_clear();
+    for r in &report.rejected {
+        eprintln!("line {}: {}", r.index, r.reason);
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "accepted": report.accepted,
+            "eligible": report.eligible,
+            "duplicates": report.duplicates,
+            "rejected": report.rejected.len(),
+        })
+    );
+    Ok(())
+}

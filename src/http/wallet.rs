@@ -1,0 +1,150 @@
+//! Social Wallet over HTTP: `POST /api/v1/pupils` (the state lists, API key with scope
+//! `pupils`) and `POST /api/v1/sms/inbound` (the SMS gateway's inbound messages,
+//! authenticated by `SMS_WEBHOOK_SECRET`).
+
+use super::HttpState;
+use super::feeds::{authorise, parse_batch};
+use crate::core::wallet::{SMS, eligibility};
+use crate::core::{Event, Inbound};
+use crate::crypto::Field;
+use crate::domain::Phone;
+use crate::storage::ChatRef;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+/// `POST /api/v1/pupils`: `{"items": [{"pupil_iin", "grade", "school_bin", "parent_iin",
+/// "parent_phone", "social_assistance"}]}`; 200 when every item was stored or already was,
+/// 422 with the rejected items (index, reason) otherwise; the good ones are stored anyway.
+pub(super) async fn post_pupils(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(core) = state.core.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
+    };
+    let key = match authorise(&core, &headers, "pupils").await {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let items = match parse_batch(body) {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    match eligibility::import_items(&core, items, key).await {
+        Ok(report) => {
+            let status = if report.rejected.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let body = json!({
+                "accepted": report.accepted,
+                "eligible": report.eligible,
+                "duplicates": report.duplicates,
+                "rejected": report.rejected.len(),
+                "items": report.rejected,
+            });
+            (status, Json(body)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "pupils batch failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the batch could not be stored completely; send it again (stored rows are not duplicated)",
+            )
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct InboundSms {
+    from: String,
+    text: String,
+    /// The gateway's message id: a repeated delivery is processed once.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// `POST /api/v1/sms/inbound`: `{"from": "+7701…", "text": "2#1", "id": "…"}` with
+/// `Authorization: Bearer <SMS_WEBHOOK_SECRET>`. The answer to the parent is queued for the
+/// SMS worker in the same transaction as the consent; the response only says it was taken.
+pub(super) async fn sms_inbound(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(core) = state.core.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
+    };
+    let Some(secret) = core.wallet.sms_webhook_secret.clone() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no SMS gateway is configured",
+        );
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim();
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid gateway secret",
+        );
+    }
+    let Ok(body) = body else {
+        return error(StatusCode::BAD_REQUEST, "the body could not be read");
+    };
+    let Ok(sms) = serde_json::from_slice::<InboundSms>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"from\", \"text\", \"id\"}",
+        );
+    };
+    let Ok(phone) = Phone::parse(&sms.from) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`from` is not a phone number",
+        );
+    };
+    let chat_id = hex::encode(core.vault.lookup_hash(Field::Phone, phone.expose()));
+    let sealed = core.vault.seal(Field::Phone, phone.expose());
+    let remembered = async {
+        let mut tx = core.store.begin().await?;
+        crate::storage::wallet::put_sms_number(&mut tx, &chat_id, &sealed, core.now_ms()).await?;
+        tx.commit().await?;
+        Ok::<_, crate::storage::StoreError>(())
+    }
+    .await;
+    if let Err(e) = remembered {
+        tracing::error!(error = %e, "inbound SMS: cannot store the number");
+        return error(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+    }
+    let text: String = sms.text.chars().take(crate::core::MAX_TEXT_CHARS).collect();
+    let inbound = Inbound {
+        chat: ChatRef::new(SMS, chat_id),
+        update_key: sms.id.filter(|s| !s.trim().is_empty()),
+        lang_hint: None,
+        event: Event::Text(text),
+    };
+    match core.handle(inbound).await {
+        Ok(_) => (StatusCode::OK, Json(json!({"ok": true}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "inbound SMS failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "try again later")
+        }
+    }
+}

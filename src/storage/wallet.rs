@@ -1,0 +1,938 @@
+//! Social Wallet storage: schools and suppliers, pupils with their eligibility decision,
+//! offers, vouchers, meals, ratings, menus, canteen staff and invites, the hash-chained
+//! ledger, stored acts and the audit of refusals. Personal data only as keyed hash + sealed
+//! value.
+
+use super::{ChatRef, Conn, StoreError};
+
+// ---------------------------------------------------------------- schools and suppliers
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SchoolRow {
+    pub id: i64,
+    pub bin: String,
+    pub name: String,
+    pub supplier_bin: Option<String>,
+}
+
+const SCHOOL_COLUMNS: &str = "id, bin, name, supplier_bin";
+
+pub async fn school_by_bin(conn: &mut Conn, bin: &str) -> Result<Option<SchoolRow>, StoreError> {
+    Ok(sqlx::query_as::<_, SchoolRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCHOOL_COLUMNS} FROM wallet_schools WHERE bin = $1"
+    )))
+    .bind(bin)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn school(conn: &mut Conn, id: i64) -> Result<Option<SchoolRow>, StoreError> {
+    Ok(sqlx::query_as::<_, SchoolRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCHOOL_COLUMNS} FROM wallet_schools WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The school's id, creating it (named by its BIN) when the lists name it first.
+pub async fn ensure_school(conn: &mut Conn, bin: &str, now_ms: i64) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_schools (bin, name, created_at) VALUES ($1, $1, $2)
+         ON CONFLICT (bin) DO NOTHING",
+    )
+    .bind(bin)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM wallet_schools WHERE bin = $1")
+        .bind(bin)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// Sets a school's name and supplier (creating the school when needed).
+pub async fn set_school(
+    conn: &mut Conn,
+    bin: &str,
+    name: &str,
+    supplier_bin: Option<&str>,
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    let id = ensure_school(conn, bin, now_ms).await?;
+    sqlx::query(
+        "UPDATE wallet_schools SET name = $1, supplier_bin = COALESCE($2, supplier_bin)
+         WHERE id = $3",
+    )
+    .bind(name)
+    .bind(supplier_bin)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn set_supplier(
+    conn: &mut Conn,
+    bin: &str,
+    name: &str,
+    unit_price: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_suppliers (bin, name, unit_price, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bin) DO UPDATE SET name = $2, unit_price = $3, updated_at = $4",
+    )
+    .bind(bin)
+    .bind(name)
+    .bind(unit_price)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// `(name, unit price in tiyn)` of a supplier.
+pub async fn supplier(conn: &mut Conn, bin: &str) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT name, unit_price FROM wallet_suppliers WHERE bin = $1")
+            .bind(bin)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+// ---------------------------------------------------------------- pupils
+
+/// A validated row of a state list.
+#[derive(Clone, PartialEq)]
+pub struct NewPupil {
+    pub school_year: i64,
+    pub pupil_hash: Vec<u8>,
+    pub pupil_enc: Vec<u8>,
+    pub school_bin: String,
+    pub grade: i64,
+    pub parent_iin_hash: Vec<u8>,
+    pub parent_iin_enc: Vec<u8>,
+    pub parent_phone_hash: Vec<u8>,
+    pub parent_phone_enc: Vec<u8>,
+    pub social_assistance: bool,
+    pub eligible: bool,
+    pub rule: &'static str,
+}
+
+impl std::fmt::Debug for NewPupil {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NewPupil(grade {}, rule {})", self.grade, self.rule)
+    }
+}
+
+/// What became of one pupil row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PupilWrite {
+    Inserted,
+    /// Already stored with the same content.
+    Duplicate,
+    /// Already stored for this school year with different content.
+    Conflict,
+}
+
+pub async fn insert_pupil(
+    conn: &mut Conn,
+    p: &NewPupil,
+    source: &str,
+    now_ms: i64,
+) -> Result<PupilWrite, StoreError> {
+    let school_id = ensure_school(conn, &p.school_bin, now_ms).await?;
+    let done = sqlx::query(
+        "INSERT INTO wallet_pupils (school_year, pupil_hash, pupil_enc, school_id, grade,
+            parent_iin_hash, parent_iin_enc, parent_phone_hash, parent_phone_enc,
+            social_assistance, eligible, rule, source, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (pupil_hash, school_year) DO NOTHING",
+    )
+    .bind(p.school_year)
+    .bind(&p.pupil_hash)
+    .bind(&p.pupil_enc)
+    .bind(school_id)
+    .bind(p.grade)
+    .bind(&p.parent_iin_hash)
+    .bind(&p.parent_iin_enc)
+    .bind(&p.parent_phone_hash)
+    .bind(&p.parent_phone_enc)
+    .bind(i64::from(p.social_assistance))
+    .bind(i64::from(p.eligible))
+    .bind(p.rule)
+    .bind(source)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(PupilWrite::Inserted);
+    }
+    let stored: (i64, i64, Vec<u8>, Vec<u8>, i64) = sqlx::query_as(
+        "SELECT school_id, grade, parent_iin_hash, parent_phone_hash, social_assistance
+         FROM wallet_pupils WHERE pupil_hash = $1 AND school_year = $2",
+    )
+    .bind(&p.pupil_hash)
+    .bind(p.school_year)
+    .fetch_one(&mut *conn)
+    .await?;
+    let same = stored
+        == (
+            school_id,
+            p.grade,
+            p.parent_iin_hash.clone(),
+            p.parent_phone_hash.clone(),
+            i64::from(p.social_assistance),
+        );
+    Ok(if same {
+        PupilWrite::Duplicate
+    } else {
+        PupilWrite::Conflict
+    })
+}
+
+/// A pupil as the offer campaign and the vouchers need it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PupilRow {
+    pub id: i64,
+    pub school_year: i64,
+    pub pupil_enc: Vec<u8>,
+    pub school_id: i64,
+    pub grade: i64,
+    pub parent_phone_hash: Vec<u8>,
+    pub parent_phone_enc: Vec<u8>,
+    pub eligible: i64,
+    pub rule: String,
+}
+
+const PUPIL_COLUMNS: &str = "p.id, p.school_year, p.pupil_enc, p.school_id, p.grade, \
+     p.parent_phone_hash, p.parent_phone_enc, p.eligible, p.rule";
+
+pub async fn pupil(conn: &mut Conn, id: i64) -> Result<Option<PupilRow>, StoreError> {
+    Ok(sqlx::query_as::<_, PupilRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {PUPIL_COLUMNS} FROM wallet_pupils p WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Eligible pupils of a school year without an offer yet (all schools when `school_id` is
+/// `None`), lowest id first.
+pub async fn pupils_to_offer(
+    conn: &mut Conn,
+    school_year: i64,
+    school_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PupilRow>, StoreError> {
+    Ok(sqlx::query_as::<_, PupilRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {PUPIL_COLUMNS} FROM wallet_pupils p
+         WHERE p.school_year = $1 AND p.eligible = 1 AND ($2 = 0 OR p.school_id = $3)
+           AND NOT EXISTS (SELECT 1 FROM wallet_offers o WHERE o.pupil_id = p.id)
+         ORDER BY p.id LIMIT $4"
+    )))
+    .bind(school_year)
+    .bind(i64::from(school_id.is_some()))
+    .bind(school_id.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn count_to_offer(
+    conn: &mut Conn,
+    school_year: i64,
+    school_id: Option<i64>,
+) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM wallet_pupils p
+         WHERE p.school_year = $1 AND p.eligible = 1 AND ($2 = 0 OR p.school_id = $3)
+           AND NOT EXISTS (SELECT 1 FROM wallet_offers o WHERE o.pupil_id = p.id)",
+    )
+    .bind(school_year)
+    .bind(i64::from(school_id.is_some()))
+    .bind(school_id.unwrap_or(0))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+/// The most recent chat of a registered person with this phone hash, with its language.
+pub async fn chat_of_phone(
+    conn: &mut Conn,
+    phone_hash: &[u8],
+) -> Result<Option<(ChatRef, Option<String>)>, StoreError> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.channel, c.chat_id, c.lang FROM people p
+         JOIN conversations c ON c.person_id = p.id
+         WHERE p.phone_hash = $1 AND p.registered_at IS NOT NULL
+         ORDER BY c.updated_at DESC LIMIT 1",
+    )
+    .bind(phone_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(channel, chat_id, lang)| (ChatRef { channel, chat_id }, lang)))
+}
+
+/// Remembers the sealed number of an SMS chat (no-op when known).
+pub async fn put_sms_number(
+    conn: &mut Conn,
+    chat_id: &str,
+    phone_enc: &[u8],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sms_numbers (chat_id, phone_enc, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chat_id) DO NOTHING",
+    )
+    .bind(chat_id)
+    .bind(phone_enc)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn sms_number(conn: &mut Conn, chat_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let row: Option<(Vec<u8>,)> =
+        sqlx::query_as("SELECT phone_enc FROM sms_numbers WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+// ---------------------------------------------------------------- offers
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OfferRow {
+    pub id: i64,
+    pub pupil_id: i64,
+    pub number: i64,
+    pub channel: String,
+    pub chat_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub answer: Option<String>,
+}
+
+/// Creates the offer of a pupil with the next short number of the recipient; `None` when the
+/// pupil already has one.
+pub async fn insert_offer(
+    conn: &mut Conn,
+    pupil_id: i64,
+    to: &ChatRef,
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "INSERT INTO wallet_offers (pupil_id, number, channel, chat_id, created_at, expires_at)
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, $5 FROM wallet_offers
+         WHERE channel = $2 AND chat_id = $3
+         ON CONFLICT (pupil_id) DO NOTHING RETURNING id, number",
+    )
+    .bind(pupil_id)
+    .bind(&to.channel)
+    .bind(&to.chat_id)
+    .bind(now_ms)
+    .bind(expires_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
+pub async fn offer_by_number(
+    conn: &mut Conn,
+    to: &ChatRef,
+    number: i64,
+) -> Result<Option<OfferRow>, StoreError> {
+    Ok(sqlx::query_as::<_, OfferRow>(
+        "SELECT id, pupil_id, number, channel, chat_id, created_at, expires_at, answer
+         FROM wallet_offers WHERE channel = $1 AND chat_id = $2 AND number = $3",
+    )
+    .bind(&to.channel)
+    .bind(&to.chat_id)
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records the answer once; `false` when the offer was already answered.
+pub async fn answer_offer(
+    conn: &mut Conn,
+    offer_id: i64,
+    answer: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE wallet_offers SET answer = $1, answered_at = $2 WHERE id = $3 AND answer IS NULL",
+    )
+    .bind(answer)
+    .bind(now_ms)
+    .bind(offer_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- vouchers
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VoucherRow {
+    pub id: i64,
+    pub pupil_id: i64,
+    pub school_id: i64,
+    pub channel: String,
+    pub chat_id: String,
+    pub opened_at: i64,
+    pub valid_until: i64,
+    pub activated_at: Option<i64>,
+    pub generation: i64,
+    pub revoked_at: Option<i64>,
+    pub grade: i64,
+    pub pupil_enc: Vec<u8>,
+    pub school_bin: String,
+    pub school_name: String,
+    pub supplier_bin: Option<String>,
+}
+
+const VOUCHER_SELECT: &str = "SELECT v.id, v.pupil_id, v.school_id, v.channel, v.chat_id, \
+     v.opened_at, v.valid_until, v.activated_at, v.generation, v.revoked_at, p.grade, \
+     p.pupil_enc, s.bin AS school_bin, s.name AS school_name, s.supplier_bin \
+     FROM wallet_vouchers v JOIN wallet_pupils p ON p.id = v.pupil_id \
+     JOIN wallet_schools s ON s.id = v.school_id";
+
+pub async fn insert_voucher(
+    conn: &mut Conn,
+    offer: &OfferRow,
+    school_id: i64,
+    now_ms: i64,
+    valid_until: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO wallet_vouchers (pupil_id, offer_id, school_id, channel, chat_id,
+            opened_at, valid_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(offer.pupil_id)
+    .bind(offer.id)
+    .bind(school_id)
+    .bind(&offer.channel)
+    .bind(&offer.chat_id)
+    .bind(now_ms)
+    .bind(valid_until)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn voucher(conn: &mut Conn, id: i64) -> Result<Option<VoucherRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VoucherRow>(sqlx::AssertSqlSafe(format!(
+        "{VOUCHER_SELECT} WHERE v.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The vouchers a registered parent may see: the pupils whose parent has this phone or
+/// IIN hash, or vouchers already activated in this chat.
+pub async fn vouchers_of_parent(
+    conn: &mut Conn,
+    phone_hash: &[u8],
+    iin_hash: &[u8],
+    chat: &ChatRef,
+) -> Result<Vec<VoucherRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VoucherRow>(sqlx::AssertSqlSafe(format!(
+        "{VOUCHER_SELECT} WHERE p.parent_phone_hash = $1 OR p.parent_iin_hash = $2
+            OR (v.channel = $3 AND v.chat_id = $4)
+         ORDER BY v.id"
+    )))
+    .bind(phone_hash)
+    .bind(iin_hash)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Activates a voucher in a chat (its notices go there from now on).
+pub async fn activate_voucher(
+    conn: &mut Conn,
+    id: i64,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE wallet_vouchers SET activated_at = $1, channel = $2, chat_id = $3
+         WHERE id = $4 AND activated_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A new QR generation: every earlier code of the voucher stops working.
+pub async fn reissue_voucher(conn: &mut Conn, id: i64) -> Result<i64, StoreError> {
+    let (generation,): (i64,) = sqlx::query_as(
+        "UPDATE wallet_vouchers SET generation = generation + 1 WHERE id = $1 RETURNING generation",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(generation)
+}
+
+/// Revokes a voucher for good; `false` when it already was.
+pub async fn revoke_voucher(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE wallet_vouchers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------- meals, menus, ratings
+
+/// Records a meal; `None` when the pupil already ate that day (the UNIQUE constraint
+/// decides, also between simultaneous redemptions).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_meal(
+    conn: &mut Conn,
+    voucher_id: i64,
+    pupil_id: i64,
+    school_id: i64,
+    day: &str,
+    operator: &ChatRef,
+    now_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO wallet_meals (voucher_id, pupil_id, school_id, day, served_at,
+            operator_channel, operator_chat_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (pupil_id, day) DO NOTHING RETURNING id",
+    )
+    .bind(voucher_id)
+    .bind(pupil_id)
+    .bind(school_id)
+    .bind(day)
+    .bind(now_ms)
+    .bind(&operator.channel)
+    .bind(&operator.chat_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// When the pupil ate that day, if they did.
+pub async fn meal_time(
+    conn: &mut Conn,
+    pupil_id: i64,
+    day: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT served_at FROM wallet_meals WHERE pupil_id = $1 AND day = $2")
+            .bind(pupil_id)
+            .bind(day)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// A meal with its school, menu and rating, for parents.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MealView {
+    pub id: i64,
+    pub voucher_id: i64,
+    pub day: String,
+    pub served_at: i64,
+    pub school_name: String,
+    pub menu: Option<String>,
+    pub rating: Option<i64>,
+    pub channel: String,
+    pub chat_id: String,
+}
+
+const MEAL_SELECT: &str = "SELECT m.id, m.voucher_id, m.day, m.served_at, s.name AS school_name, \
+     mn.text AS menu, r.rating, v.channel, v.chat_id FROM wallet_meals m \
+     JOIN wallet_vouchers v ON v.id = m.voucher_id \
+     JOIN wallet_schools s ON s.id = m.school_id \
+     LEFT JOIN wallet_menus mn ON mn.school_id = m.school_id AND mn.day = m.day \
+     LEFT JOIN wallet_ratings r ON r.meal_id = m.id";
+
+pub async fn meal(conn: &mut Conn, id: i64) -> Result<Option<MealView>, StoreError> {
+    Ok(sqlx::query_as::<_, MealView>(sqlx::AssertSqlSafe(format!(
+        "{MEAL_SELECT} WHERE m.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Meals of the vouchers activated in a chat, days from `from_day` to `to_day` inclusive.
+pub async fn meals_of_chat(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    from_day: &str,
+    to_day: &str,
+) -> Result<Vec<MealView>, StoreError> {
+    Ok(sqlx::query_as::<_, MealView>(sqlx::AssertSqlSafe(format!(
+        "{MEAL_SELECT} WHERE v.channel = $1 AND v.chat_id = $2 AND m.day >= $3 AND m.day <= $4
+         ORDER BY m.served_at, m.id"
+    )))
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(from_day)
+    .bind(to_day)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records a rating once; `false` when the meal was already rated.
+pub async fn rate_meal(
+    conn: &mut Conn,
+    meal_id: i64,
+    rating: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO wallet_ratings (meal_id, rating, rated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (meal_id) DO NOTHING",
+    )
+    .bind(meal_id)
+    .bind(rating)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn comment_meal(conn: &mut Conn, meal_id: i64, comment: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE wallet_ratings SET comment = $1 WHERE meal_id = $2 AND comment IS NULL")
+        .bind(comment)
+        .bind(meal_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// `(rating, comment)` of a meal.
+pub async fn rating(
+    conn: &mut Conn,
+    meal_id: i64,
+) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT rating, comment FROM wallet_ratings WHERE meal_id = $1")
+            .bind(meal_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn set_menu(
+    conn: &mut Conn,
+    school_id: i64,
+    day: &str,
+    text: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_menus (school_id, day, text, set_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (school_id, day) DO UPDATE SET text = $3, set_at = $4",
+    )
+    .bind(school_id)
+    .bind(day)
+    .bind(text)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn menu(
+    conn: &mut Conn,
+    school_id: i64,
+    day: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT text FROM wallet_menus WHERE school_id = $1 AND day = $2")
+            .bind(school_id)
+            .bind(day)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+// ---------------------------------------------------------------- canteen staff
+
+pub async fn insert_canteen_invite(
+    conn: &mut Conn,
+    school_id: i64,
+    token_hash: &[u8],
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO canteen_invites (school_id, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(school_id)
+    .bind(token_hash)
+    .bind(now_ms)
+    .bind(expires_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Uses an invite once: the school id when it was unused and unexpired.
+pub async fn take_canteen_invite(
+    conn: &mut Conn,
+    token_hash: &[u8],
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE canteen_invites SET used_at = $1, used_channel = $2, used_chat_id = $3
+         WHERE token_hash = $4 AND used_at IS NULL AND expires_at > $1
+         RETURNING school_id",
+    )
+    .bind(now_ms)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+pub async fn add_canteen_staff(
+    conn: &mut Conn,
+    school_id: i64,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO canteen_staff (school_id, channel, chat_id, added_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (school_id, channel, chat_id) DO UPDATE SET removed_at = NULL",
+    )
+    .bind(school_id)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The schools where a chat is a canteen operator, most recently joined first.
+pub async fn canteen_schools(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Vec<SchoolRow>, StoreError> {
+    Ok(sqlx::query_as::<_, SchoolRow>(
+        "SELECT s.id, s.bin, s.name, s.supplier_bin FROM canteen_staff c
+         JOIN wallet_schools s ON s.id = c.school_id
+         WHERE c.channel = $1 AND c.chat_id = $2 AND c.removed_at IS NULL
+         ORDER BY c.added_at DESC, c.id DESC",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------- audit
+
+/// One refused (or notable) action.
+#[derive(Debug, Clone, Default)]
+pub struct Audit<'a> {
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub chat: Option<&'a ChatRef>,
+    pub offer_id: Option<i64>,
+    pub voucher_id: Option<i64>,
+    pub school_id: Option<i64>,
+}
+
+pub async fn audit(conn: &mut Conn, a: &Audit<'_>, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_audit (at, action, outcome, channel, chat_id, offer_id, voucher_id,
+            school_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now_ms)
+    .bind(a.action)
+    .bind(a.outcome)
+    .bind(a.chat.map(|c| c.channel.clone()))
+    .bind(a.chat.map(|c| c.chat_id.clone()))
+    .bind(a.offer_id)
+    .bind(a.voucher_id)
+    .bind(a.school_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ledger
+
+/// One ledger entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct LedgerRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub voucher_id: Option<i64>,
+    pub offer_id: Option<i64>,
+    pub pupil_id: Option<i64>,
+    pub meal_id: Option<i64>,
+    pub school_bin: Option<String>,
+    pub supplier_bin: Option<String>,
+    pub day: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Takes the next sequence number and the previous hash. On PostgreSQL the UPDATE locks
+/// the one head row until the transaction ends, so appends are serialised and the chain
+/// never forks; SQLite's write transactions are serial anyway.
+pub async fn ledger_reserve(conn: &mut Conn) -> Result<(i64, Vec<u8>), StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE wallet_ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn ledger_insert(conn: &mut Conn, row: &LedgerRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_ledger (seq, at, kind, voucher_id, offer_id, pupil_id, meal_id,
+            school_bin, supplier_bin, day, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(row.seq)
+    .bind(row.at)
+    .bind(&row.kind)
+    .bind(row.voucher_id)
+    .bind(row.offer_id)
+    .bind(row.pupil_id)
+    .bind(row.meal_id)
+    .bind(&row.school_bin)
+    .bind(&row.supplier_bin)
+    .bind(&row.day)
+    .bind(&row.prev_hash)
+    .bind(&row.hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE wallet_ledger_head SET hash = $1 WHERE id = 1")
+        .bind(&row.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+const LEDGER_COLUMNS: &str = "seq, at, kind, voucher_id, offer_id, pupil_id, meal_id, \
+     school_bin, supplier_bin, day, prev_hash, hash";
+
+/// Entries with `seq > after`, in order, at most `limit`.
+pub async fn ledger_page(
+    conn: &mut Conn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<LedgerRow>, StoreError> {
+    Ok(sqlx::query_as::<_, LedgerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEDGER_COLUMNS} FROM wallet_ledger WHERE seq > $1 ORDER BY seq LIMIT $2"
+    )))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// `(seq, hash)` of the head.
+pub async fn ledger_head(conn: &mut Conn) -> Result<(i64, Vec<u8>), StoreError> {
+    Ok(
+        sqlx::query_as("SELECT seq, hash FROM wallet_ledger_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Redemptions of a supplier in a month (`YYYY-MM`): `(school_bin, day, meals)`.
+pub async fn ledger_meals_by_school_day(
+    conn: &mut Conn,
+    supplier_bin: &str,
+    month: &str,
+    up_to_seq: i64,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT school_bin, day, COUNT(*) FROM wallet_ledger
+         WHERE kind = 'redemption' AND supplier_bin = $1 AND day >= $2 AND day <= $3
+           AND seq <= $4
+         GROUP BY school_bin, day ORDER BY school_bin, day",
+    )
+    .bind(supplier_bin)
+    .bind(format!("{month}-01"))
+    .bind(format!("{month}-31"))
+    .bind(up_to_seq)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------- acts
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ActRow {
+    pub csv: String,
+    pub html: String,
+    pub sha256: Vec<u8>,
+    pub ledger_seq: i64,
+    pub created_at: i64,
+}
+
+pub async fn act(
+    conn: &mut Conn,
+    supplier_bin: &str,
+    month: &str,
+) -> Result<Option<ActRow>, StoreError> {
+    Ok(sqlx::query_as::<_, ActRow>(
+        "SELECT csv, html, sha256, ledger_seq, created_at FROM wallet_acts
+         WHERE supplier_bin = $1 AND month = $2",
+    )
+    .bind(supplier_bin)
+    .bind(month)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Stores an act once; a concurrent first store wins and this one is dropped.
+pub async fn store_act(
+    conn: &mut Conn,
+    supplier_bin: &str,
+    month: &str,
+    act: &ActRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_acts (supplier_bin, month, csv, html, sha256, ledger_seq, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (supplier_bin, month) DO NOTHING",
+    )
+    .bind(supplier_bin)
+    .bind(month)
+    .bind(&act.csv)
+    .bind(&act.html)
+    .bind(&act.sha256)
+    .bind(act.ledger_seq)
+    .bind(act.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
