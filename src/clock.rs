@@ -48,9 +48,40 @@ pub fn almaty() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(5 * 3600).expect("a valid offset")
 }
 
+/// A UTC instant in milliseconds as Almaty wall-clock text in `format` (chrono's
+/// `strftime` syntax): what replies show.
+pub fn local_text(ms: i64, format: &str) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&almaty())
+        .format(format)
+        .to_string()
+}
+
+/// `HH:MM` in Almaty.
+pub fn local_time(ms: i64) -> String {
+    local_text(ms, "%H:%M")
+}
+
+/// `DD.MM.YYYY` in Almaty.
+pub fn local_date(ms: i64) -> String {
+    local_text(ms, "%d.%m.%Y")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_texts_are_almaty() {
+        // 2026-11-21 19:30 UTC is 00:30 of the next day in Almaty.
+        let ms = DateTime::parse_from_rfc3339("2026-11-21T19:30:00Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(local_time(ms), "00:30");
+        assert_eq!(local_date(ms), "22.11.2026");
+        assert_eq!(local_text(ms, "%d.%m.%Y %H:%M"), "22.11.2026 00:30");
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

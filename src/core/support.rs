@@ -231,11 +231,7 @@ pub fn mask_iins(text: &str) -> String {
 }
 
 fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%d.%m.%Y %H:%M")
-        .to_string()
+    crate::clock::local_text(ms, "%d.%m.%Y %H:%M")
 }
 
 fn topic_key(ticket: i64) -> String {

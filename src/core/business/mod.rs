@@ -13,6 +13,7 @@ pub mod owner;
 pub mod review;
 
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound, State};
+use crate::clock::local_date;
 use crate::domain::{Bin, BinError, Lang};
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business};
@@ -149,14 +150,6 @@ pub fn address_key(address: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-pub(crate) fn local_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%d.%m.%Y")
-        .to_string()
 }
 
 pub(crate) async fn chat_lang(

@@ -11,6 +11,7 @@ pub mod token;
 
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound};
 use super::{Recipient, State, conversation};
+use crate::clock::{local_date, local_time};
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang};
 use crate::i18n::Msg;
@@ -104,22 +105,6 @@ impl Via {
 pub async fn token_keys(core: &Core, conn: &mut Conn) -> Result<Option<TokenKeys>, StoreError> {
     let live = venues::live_key_ids(conn).await?;
     Ok(TokenKeys::new(core.vault.signing_key(), &live))
-}
-
-fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%H:%M")
-        .to_string()
-}
-
-fn local_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%d.%m.%Y")
-        .to_string()
 }
 
 fn verdict(admit: bool) -> &'static str {

@@ -20,6 +20,7 @@ use super::{
     AttachmentKind, Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound,
     Recipient, State,
 };
+use crate::clock::{local_date, local_time};
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
@@ -111,22 +112,6 @@ fn local_ms(d: NaiveDate) -> i64 {
         .single()
         .expect("a fixed offset")
         .timestamp_millis()
-}
-
-fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%H:%M")
-        .to_string()
-}
-
-fn local_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&crate::clock::almaty())
-        .format("%d.%m.%Y")
-        .to_string()
 }
 
 /// The child as shown to parents and canteens: the masked IIN.
