@@ -7,11 +7,11 @@ mod support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::business::{BusinessSettings, review};
-use ashyq::core::{AttachmentKind, Core, Event, Keyboard, Outbound};
-use ashyq::i18n::{Arg, Texts};
+use ashyq::core::{AttachmentKind, Core, Event, Outbound};
+use ashyq::i18n::Texts;
 use ashyq::storage::{ChatRef, Store, outbox};
 use std::sync::Arc;
-use support::{Chat, TestDb, at, count, keys};
+use support::{Chat, TestDb, arg, at, buttons, command as cmd, count, keys};
 
 const PHONE: &str = "+77011234567";
 const BIN: &str = "210540012341";
@@ -38,32 +38,6 @@ async fn business_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
         )
         .with_business(settings),
     )
-}
-
-fn arg(o: &Outbound, name: &str) -> String {
-    o.text
-        .args
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, a)| match a {
-            Arg::Str(s) => s.clone(),
-            Arg::Num(n) => n.to_string(),
-        })
-        .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
-}
-
-fn buttons(o: &Outbound) -> Vec<String> {
-    match &o.keyboard {
-        Keyboard::Inline(rows) => rows.iter().flatten().map(|b| b.data.clone()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn cmd(name: &str, arg: &str) -> Event {
-    Event::Command {
-        name: name.into(),
-        arg: arg.into(),
-    }
 }
 
 async fn register(chat: &Chat, iin: &str) {

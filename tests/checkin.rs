@@ -7,46 +7,19 @@ mod support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::{self, admin};
-use ashyq::core::{Event, Keyboard, MediaKind, Outbound};
-use ashyq::i18n::Arg;
+use ashyq::core::{Event, MediaKind, Outbound};
 use ashyq::storage::{ChatRef, Store, outbox};
 use support::images::{blank_png, png_header, qr_png};
-use support::{Chat, TestDb, at, core, count, keys};
+use support::{Chat, TestDb, arg, at, buttons, command, core, count, keys};
 
 const BOT: &str = "ashyq_test_bot";
 const PHONE: &str = "+77011234567";
 const IIN: &str = "900101300017";
 const IIN2: &str = "900517412346";
 
-fn arg(o: &Outbound, name: &str) -> String {
-    o.text
-        .args
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, a)| match a {
-            Arg::Str(s) => s.clone(),
-            Arg::Num(n) => n.to_string(),
-        })
-        .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
-}
-
-fn buttons(o: &Outbound) -> Vec<String> {
-    match &o.keyboard {
-        Keyboard::Inline(rows) => rows.iter().flatten().map(|b| b.data.clone()).collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn start(arg: &str) -> Event {
     Event::Command {
         name: "start".into(),
-        arg: arg.into(),
-    }
-}
-
-fn command(name: &str, arg: &str) -> Event {
-    Event::Command {
-        name: name.into(),
         arg: arg.into(),
     }
 }

@@ -9,10 +9,10 @@ mod support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::wallet::{self, Redemption, campaign, eligibility, ledger};
-use ashyq::core::{Core, Event, Keyboard, Outbound};
+use ashyq::core::{Core, Event, Outbound};
 use ashyq::crypto::{Field, Vault};
 use ashyq::domain::{Iin, Sex};
-use ashyq::i18n::{Arg, Texts};
+use ashyq::i18n::Texts;
 use ashyq::storage::{ChatRef, Store, outbox};
 use axum::Router;
 use axum::body::Body;
@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use support::{Chat, SECRET, TestDb, at, count, keys};
+use support::{Chat, SECRET, TestDb, arg, at, buttons, command, count, keys};
 use tower::ServiceExt;
 
 const SCHOOL: &str = "210540012341";
@@ -75,32 +75,6 @@ async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
             ..Default::default()
         }),
     )
-}
-
-fn arg(o: &Outbound, name: &str) -> String {
-    o.text
-        .args
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, a)| match a {
-            Arg::Str(s) => s.clone(),
-            Arg::Num(n) => n.to_string(),
-        })
-        .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
-}
-
-fn buttons(o: &Outbound) -> Vec<String> {
-    match &o.keyboard {
-        Keyboard::Inline(rows) => rows.iter().flatten().map(|b| b.data.clone()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn command(name: &str, arg: &str) -> Event {
-    Event::Command {
-        name: name.into(),
-        arg: arg.into(),
-    }
 }
 
 async fn import(core: &Core, csv: &str) -> eligibility::ImportReport {

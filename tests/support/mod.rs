@@ -206,3 +206,34 @@ pub async fn count(store: &Store, table: &str) -> i64 {
         .expect("count");
     n
 }
+
+/// A text argument of a message (numbers as text); panics when the message has none.
+pub fn arg(o: &Outbound, name: &str) -> String {
+    o.text
+        .args
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| match a {
+            ashyq::i18n::Arg::Str(s) => s.clone(),
+            ashyq::i18n::Arg::Num(n) => n.to_string(),
+        })
+        .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
+}
+
+/// The data of a message's inline buttons, row by row.
+pub fn buttons(o: &Outbound) -> Vec<String> {
+    match &o.keyboard {
+        ashyq::core::Keyboard::Inline(rows) => {
+            rows.iter().flatten().map(|b| b.data.clone()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `/name arg`.
+pub fn command(name: &str, arg: &str) -> Event {
+    Event::Command {
+        name: name.into(),
+        arg: arg.into(),
+    }
+}
