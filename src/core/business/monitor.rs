@@ -47,7 +47,8 @@ pub(super) async fn violation(
         .trim()
         .split_once(char::is_whitespace)
         .unwrap_or((arg.trim(), ""));
-    let note = note.trim();
+    // A note may name a visitor by IIN: stored and shown to the owner only masked.
+    let note = crate::core::support::mask_iins(note.trim());
     let Ok(venue_id) = id.trim_start_matches('#').parse::<i64>() else {
         return Ok(reply(lang, Msg::new("biz-violation-usage")));
     };
@@ -73,7 +74,7 @@ pub(super) async fn violation(
     }
     let now = core.now_ms();
     let nth = business::violation_count(tx, venue_id).await? + 1;
-    let violation = business::insert_violation(tx, venue_id, chat, note, now).await?;
+    let violation = business::insert_violation(tx, venue_id, chat, &note, now).await?;
     let until = suspension_end(now, nth);
     business::insert_suspension(tx, venue_id, Some(violation), now, until).await?;
     let repeat = if nth > 1 { "yes" } else { "no" };
@@ -96,7 +97,7 @@ pub(super) async fn violation(
             Msg::new("biz-suspended-owner")
                 .arg("venue", venue.name.clone())
                 .arg("until", local_date(until))
-                .arg("note", note.to_string())
+                .arg("note", note.clone())
                 .arg("repeat", repeat),
         ));
     }
