@@ -38,6 +38,10 @@ fn main() {
         poster::SEED,
         t.elapsed().as_secs_f64()
     );
+    println!("{}", bench::components(&posters, repeats));
+    if std::env::var_os("QR_BENCH_COMPONENTS_ONLY").is_some() {
+        return;
+    }
     report_set("posters", &posters, repeats);
 
     let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/qr-samples/dev");
