@@ -65,8 +65,11 @@ fn report_set(name: &str, cases: &[Case], repeats: usize) {
     ] {
         let r = bench::run(label, cases, strategy, repeats);
         println!("{}", r.summary());
-        if strategy == Strategy::Full && r.correct() < r.total() {
-            println!("  not decoded: {}", r.failures().join(" "));
+        if strategy == Strategy::Full {
+            println!("  decoded by stage: {}", r.stages());
+            if r.correct() < r.total() {
+                println!("  not decoded: {}", r.failures().join(" "));
+            }
         }
     }
     if let Some(line) = zxing_cpp(cases, repeats) {

@@ -2,8 +2,8 @@
 //! `ashyq serve` and by the tests; dependencies are injected with `dptree::deps!`.
 
 use crate::core::{
-    AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound, Recipient, Relay,
-    Relayed, State, Topic,
+    AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound,
+    Recipient, Relay, Relayed, State, Topic,
 };
 use crate::domain::Lang;
 use crate::i18n::Texts;

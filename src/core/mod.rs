@@ -318,7 +318,12 @@ impl Outbound {
     }
 
     /// Sends `file` with this message, the text becoming its caption.
-    pub fn with_attachment(mut self, kind: AttachmentKind, file_name: &str, bytes: Vec<u8>) -> Self {
+    pub fn with_attachment(
+        mut self,
+        kind: AttachmentKind,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Self {
         self.attachment = Some(Box::new(Attachment {
             kind,
             file_name: file_name.to_string(),

@@ -372,9 +372,9 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
         "jpeg-half",
         "first-jpeg-half",
     ]
-        .iter()
-        .map(|n| (*n, Vec::new()))
-        .collect();
+    .iter()
+    .map(|n| (*n, Vec::new()))
+    .collect();
     let (mut ok_half, mut ok_full, mut ok_jh, mut n) = (0, 0, 0, 0);
     let mut diff = 0f64;
     for c in cases {
@@ -390,17 +390,30 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
         let mut d = img::downscale2(&g);
         cols[1].1.push(best(&mut || d = img::downscale2(&g)));
         let mut found = Vec::new();
-        cols[2].1.push(best(&mut || found = engine::first_pass(&d).0));
+        cols[2]
+            .1
+            .push(best(&mut || found = engine::first_pass(&d).0));
         ok_half += usize::from(hit(&found));
-        cols[3].1.push(best(&mut || found = engine::first_pass(&g).0));
+        cols[3]
+            .1
+            .push(best(&mut || found = engine::first_pass(&g).0));
         ok_full += usize::from(hit(&found));
         if let Some(mut jh) = super::jpeg::luma_half(&c.bytes) {
             if jh.w == d.w && jh.h == d.h {
-                diff += jh.px.iter().zip(&d.px).map(|(&a, &b)| f64::from(a.abs_diff(b))).sum::<f64>()
+                diff += jh
+                    .px
+                    .iter()
+                    .zip(&d.px)
+                    .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+                    .sum::<f64>()
                     / d.px.len() as f64;
             }
-            cols[4].1.push(best(&mut || jh = super::jpeg::luma_half(&c.bytes).expect("again")));
-            cols[5].1.push(best(&mut || found = engine::first_pass(&jh).0));
+            cols[4].1.push(best(&mut || {
+                jh = super::jpeg::luma_half(&c.bytes).expect("again")
+            }));
+            cols[5]
+                .1
+                .push(best(&mut || found = engine::first_pass(&jh).0));
             ok_jh += usize::from(hit(&found));
         }
     }

@@ -12,14 +12,14 @@
 
 use super::load::Gray;
 
-const FAST_BITS: u32 = 9;
+const FAST_BITS: u32 = 10;
 const FAST_SIZE: usize = 1 << FAST_BITS;
 
 /// Natural (row-major) index of each zig-zag position.
 const ZIGZAG: [u8; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 /// A Huffman table: a 9-bit look-up for short codes, canonical limits for
@@ -247,8 +247,7 @@ impl<'a> Bits<'a> {
         self.n = 0;
         self.overrun = 0;
         // Fill bytes before the marker are allowed.
-        while self.data.get(self.pos) == Some(&0xFF) && self.data.get(self.pos + 1) == Some(&0xFF)
-        {
+        while self.data.get(self.pos) == Some(&0xFF) && self.data.get(self.pos + 1) == Some(&0xFF) {
             self.pos += 1;
         }
         match self.data.get(self.pos..self.pos + 2) {
@@ -556,7 +555,8 @@ fn decode_scan(
                             skip_block(&mut bits, s.dc, s.ac, &mut s.pred)?;
                             continue;
                         }
-                        let last = decode_block(&mut bits, s.dc, s.ac, &s.q, &mut s.pred, &mut coef)?;
+                        let last =
+                            decode_block(&mut bits, s.dc, s.ac, &s.q, &mut s.pred, &mut coef)?;
                         let (bx, by) = (mx * s.h + hh, my * s.v + v);
                         let o = &mut plane[by * 4 * stride + bx * 4..];
                         if last == 0 {
