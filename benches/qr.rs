@@ -38,6 +38,17 @@ fn main() {
         poster::SEED,
         t.elapsed().as_secs_f64()
     );
+    // `QR_BENCH_DUMP=DIR` writes the posters (and their .txt) for other tools
+    // (`ashyq qr decode`, callgrind, zxing-cpp).
+    if let Some(dir) = std::env::var_os("QR_BENCH_DUMP") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("dump dir");
+        for c in &posters {
+            std::fs::write(dir.join(&c.name), &c.bytes).expect("write poster");
+            let txt = dir.join(&c.name).with_extension("txt");
+            std::fs::write(txt, &c.expected).expect("write txt");
+        }
+    }
     println!("{}", bench::components(&posters, repeats));
     if std::env::var_os("QR_BENCH_COMPONENTS_ONLY").is_some() {
         return;

@@ -85,10 +85,6 @@ fn push_unique(out: &mut Vec<String>, found: Vec<String>) {
 /// Decoded texts and the name of the stage that found them.
 pub(crate) type Traced = (Result<Vec<String>, DecodeError>, Option<&'static str>);
 
-pub(crate) fn decode_gray(g: &Gray, strategy: Strategy, deadline: Instant) -> Traced {
-    decode_gray_after(g, strategy, deadline, false)
-}
-
 /// Smallest side of a JPEG whose first attempt is made on the half-scale
 /// luma (phone photos; smaller images go straight to full resolution).
 pub(crate) const HALF_MIN_SIDE: usize = 720;
@@ -112,9 +108,9 @@ pub(crate) fn first_half(bytes: &[u8], w: usize, h: usize) -> Option<Vec<String>
     Some(out)
 }
 
-/// [`decode_gray`]; `tried_half` tells that [`first_half`] already ran on
-/// this image, so the downscaled first pass of large photos is not
-/// repeated.
+/// Decodes a grey image with `strategy`; `tried_half` tells that
+/// [`first_half`] already ran on this image, so the downscaled first pass of
+/// large photos is not repeated.
 pub(crate) fn decode_gray_after(
     g: &Gray,
     strategy: Strategy,

@@ -116,17 +116,16 @@ pub fn decode_traced(
         // scale, which costs about half of a full decode; full resolution
         // only when it finds nothing.
         let mut tried_half = false;
-        if strategy == Strategy::Full {
-            if let Some((w, h)) = load::jpeg_dims_checked(bytes, limits)? {
-                if let Some(found) = engine::first_half(bytes, w, h) {
-                    if !found.is_empty() {
-                        return Ok((Ok(found), Some("first-half")));
-                    }
-                    tried_half = true;
-                    if Instant::now() > deadline {
-                        return Ok((Err(DecodeError::Timeout), None));
-                    }
-                }
+        if strategy == Strategy::Full
+            && let Some((w, h)) = load::jpeg_dims_checked(bytes, limits)?
+            && let Some(found) = engine::first_half(bytes, w, h)
+        {
+            if !found.is_empty() {
+                return Ok((Ok(found), Some("first-half")));
+            }
+            tried_half = true;
+            if Instant::now() > deadline {
+                return Ok((Err(DecodeError::Timeout), None));
             }
         }
         Ok(match load::load_gray(bytes, limits) {
