@@ -38,6 +38,21 @@ fn main() {
         poster::SEED,
         t.elapsed().as_secs_f64()
     );
+    // `QR_BENCH_DUMP=DIR` writes the posters (and their .txt) for other tools
+    // (`ashyq qr decode`, callgrind, zxing-cpp).
+    if let Some(dir) = std::env::var_os("QR_BENCH_DUMP") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("dump dir");
+        for c in &posters {
+            std::fs::write(dir.join(&c.name), &c.bytes).expect("write poster");
+            let txt = dir.join(&c.name).with_extension("txt");
+            std::fs::write(txt, &c.expected).expect("write txt");
+        }
+    }
+    println!("{}", bench::components(&posters, repeats));
+    if std::env::var_os("QR_BENCH_COMPONENTS_ONLY").is_some() {
+        return;
+    }
     report_set("posters", &posters, repeats);
 
     let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/qr-samples/dev");
@@ -61,8 +76,11 @@ fn report_set(name: &str, cases: &[Case], repeats: usize) {
     ] {
         let r = bench::run(label, cases, strategy, repeats);
         println!("{}", r.summary());
-        if strategy == Strategy::Full && r.correct() < r.total() {
-            println!("  not decoded: {}", r.failures().join(" "));
+        if strategy == Strategy::Full {
+            println!("  decoded by stage: {}", r.stages());
+            if r.correct() < r.total() {
+                println!("  not decoded: {}", r.failures().join(" "));
+            }
         }
     }
     if let Some(line) = zxing_cpp(cases, repeats) {

@@ -45,3 +45,27 @@ fn dev_set_rate_floor() {
     let q80 = bench::reencode_jpeg(&cases, 80);
     check(&bench::run("dev JPEG q80", &q80, Strategy::Full, 1));
 }
+
+/// Poster photos (1280x960 JPEG q80) go through the half-scale first
+/// attempt; one whose modules are too small for half scale must still be
+/// decoded by the full-resolution stages behind it.
+#[test]
+fn posters_half_scale_first_then_full_resolution() {
+    use ashyq::qr::{Limits, decode_traced, poster};
+    let mut stages = Vec::new();
+    // Posters 0-3: 0, 1 and 2 decode at half scale, 3 (3.7 px modules, blur)
+    // needs the full-resolution crops.
+    for i in 0..4 {
+        let (rgb, text, params) = poster::render(poster::SEED, i);
+        let bytes = poster::jpeg(&rgb, poster::WIDTH as u32, poster::HEIGHT as u32, 80);
+        let (result, stage) = decode_traced(&bytes, &Limits::default(), Strategy::Full);
+        println!("poster {i}: {:?} module {:.1} px", stage, params.module_px);
+        assert_eq!(result, Ok(vec![text]), "poster {i}");
+        stages.push(stage);
+    }
+    assert!(stages.contains(&Some("first-half")), "{stages:?}");
+    assert!(
+        stages.iter().any(|s| s.is_some_and(|s| s != "first-half")),
+        "{stages:?}"
+    );
+}

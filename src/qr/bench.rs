@@ -328,6 +328,110 @@ pub fn details(report: &Report, failures_only: bool) -> String {
     s
 }
 
+/// Time of each pipeline component per image (fastest of `repeats`),
+/// as medians over the set, and how many images the first pass decodes at
+/// full and at half resolution. Printed by `cargo bench --bench qr`.
+pub fn components(cases: &[Case], repeats: usize) -> String {
+    use super::{engine, img, load};
+    let limits = Limits::default();
+    let repeats = repeats.max(1);
+    // Profiling aid: `QR_BENCH_LOOP=N` decodes every JPEG N times at half
+    // scale before measuring (run under `perf record`).
+    let loops: usize = std::env::var("QR_BENCH_LOOP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let t = Instant::now();
+    for _ in 0..loops {
+        for c in cases {
+            let _ = super::jpeg::luma_half(&c.bytes);
+        }
+    }
+    if loops > 0 {
+        let bytes: usize = cases.iter().map(|c| c.bytes.len()).sum();
+        eprintln!(
+            "{loops} loops: {:.3} ms per image, mean {} bytes",
+            t.elapsed().as_secs_f64() * 1e3 / (loops * cases.len()) as f64,
+            bytes / cases.len()
+        );
+    }
+    let best = |f: &mut dyn FnMut()| {
+        let mut ms = f64::INFINITY;
+        for _ in 0..repeats {
+            let t = Instant::now();
+            f();
+            ms = ms.min(t.elapsed().as_secs_f64() * 1e3);
+        }
+        ms
+    };
+    let mut cols: Vec<(&str, Vec<f64>)> = [
+        "load",
+        "down2",
+        "first-half",
+        "first-full",
+        "jpeg-half",
+        "first-jpeg-half",
+    ]
+    .iter()
+    .map(|n| (*n, Vec::new()))
+    .collect();
+    let (mut ok_half, mut ok_full, mut ok_jh, mut n) = (0, 0, 0, 0);
+    let mut diff = 0f64;
+    for c in cases {
+        let Ok(g) = load::load_gray(&c.bytes, &limits) else {
+            continue;
+        };
+        n += 1;
+        let want = canonical(&c.expected);
+        let hit = |t: &[String]| t.iter().any(|s| canonical(s) == want);
+        cols[0].1.push(best(&mut || {
+            let _ = load::load_gray(&c.bytes, &limits);
+        }));
+        let mut d = img::downscale2(&g);
+        cols[1].1.push(best(&mut || d = img::downscale2(&g)));
+        let mut found = Vec::new();
+        cols[2]
+            .1
+            .push(best(&mut || found = engine::first_pass(&d).0));
+        ok_half += usize::from(hit(&found));
+        cols[3]
+            .1
+            .push(best(&mut || found = engine::first_pass(&g).0));
+        ok_full += usize::from(hit(&found));
+        if let Some(mut jh) = super::jpeg::luma_half(&c.bytes) {
+            if jh.w == d.w && jh.h == d.h {
+                diff += jh
+                    .px
+                    .iter()
+                    .zip(&d.px)
+                    .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+                    .sum::<f64>()
+                    / d.px.len() as f64;
+            }
+            cols[4].1.push(best(&mut || {
+                jh = super::jpeg::luma_half(&c.bytes).expect("again")
+            }));
+            cols[5]
+                .1
+                .push(best(&mut || found = engine::first_pass(&jh).0));
+            ok_jh += usize::from(hit(&found));
+        }
+    }
+    let mut s = format!("components over {n} images (median of per-image best of {repeats}):");
+    let n_jh = cols[4].1.len();
+    for (name, mut v) in cols {
+        v.sort_by(f64::total_cmp);
+        let _ = write!(s, " {name} {:.2} ms,", percentile(&v, 50.0));
+    }
+    let _ = write!(
+        s,
+        " first pass decodes {ok_full} at full, {ok_half} at half resolution, {ok_jh} on the half-scale JPEG decode ({} decoded, mean abs diff to down2 {:.2})",
+        n_jh,
+        diff / n_jh.max(1) as f64
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,7 +85,38 @@ fn push_unique(out: &mut Vec<String>, found: Vec<String>) {
 /// Decoded texts and the name of the stage that found them.
 pub(crate) type Traced = (Result<Vec<String>, DecodeError>, Option<&'static str>);
 
-pub(crate) fn decode_gray(g: &Gray, strategy: Strategy, deadline: Instant) -> Traced {
+/// Smallest side of a JPEG whose first attempt is made on the half-scale
+/// luma (phone photos; smaller images go straight to full resolution).
+pub(crate) const HALF_MIN_SIDE: usize = 720;
+
+/// The first attempt on a phone-size JPEG: luma decoded at half scale
+/// ([`super::jpeg::luma_half`]; a quarter of the pixels, no full IDCT), the
+/// first pass on it (downscaled further when still above `LARGE_SIDE`).
+/// `None` when the file is not for this path; `Some(texts)` when the
+/// attempt ran (empty when nothing was decoded).
+pub(crate) fn first_half(bytes: &[u8], w: usize, h: usize) -> Option<Vec<String>> {
+    use super::img;
+    if w.min(h) < HALF_MIN_SIDE {
+        return None;
+    }
+    let mut g = guarded(|| super::jpeg::luma_half(bytes)).flatten()?;
+    while g.w.max(g.h) > LARGE_SIDE {
+        g = img::downscale2(&g);
+    }
+    let mut out = Vec::new();
+    push_unique(&mut out, first_pass(&g).0);
+    Some(out)
+}
+
+/// Decodes a grey image with `strategy`; `tried_half` tells that
+/// [`first_half`] already ran on this image, so the downscaled first pass of
+/// large photos is not repeated.
+pub(crate) fn decode_gray_after(
+    g: &Gray,
+    strategy: Strategy,
+    deadline: Instant,
+    tried_half: bool,
+) -> Traced {
     let mut out = Vec::new();
     match strategy {
         Strategy::RqrrPlain => push_unique(&mut out, rqrr_all(&g.px, g.w, g.h)),
@@ -95,7 +126,7 @@ pub(crate) fn decode_gray(g: &Gray, strategy: Strategy, deadline: Instant) -> Tr
                 push_unique(&mut out, rxing_multi(g, true));
             }
         }
-        Strategy::Full => return full(g, deadline),
+        Strategy::Full => return full(g, deadline, tried_half),
     }
     let stage = (!out.is_empty()).then_some("plain");
     (Ok(out), stage)
@@ -104,7 +135,7 @@ pub(crate) fn decode_gray(g: &Gray, strategy: Strategy, deadline: Instant) -> Tr
 /// rxing on the hybrid-binarised image, then on its inverse (same bitmap,
 /// binarised once). When neither decodes, the finder-pattern triples of the
 /// binarised image are returned as candidate regions for the retries.
-fn first_pass(g: &Gray) -> (Vec<String>, Vec<Region>) {
+pub(crate) fn first_pass(g: &Gray) -> (Vec<String>, Vec<Region>) {
     use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets};
     guarded(|| {
         let Some(bin) = Prebinarized::hybrid(g) else {
@@ -217,11 +248,11 @@ type Stage<'a> = Box<dyn Fn() -> Vec<String> + 'a>;
 /// The production cascade. Cheap full-image passes first, then retries on
 /// finder-pattern-guided crops, then rqrr. Stops at the first stage that
 /// decodes anything; checks the deadline before every stage.
-fn full(g: &Gray, deadline: Instant) -> Traced {
+fn full(g: &Gray, deadline: Instant, tried_half: bool) -> Traced {
     use super::img;
     // Large photos (documents straight from a camera): try a downscaled
     // copy first; codes in such photos usually have large modules.
-    if g.w.max(g.h) > LARGE_SIDE {
+    if g.w.max(g.h) > LARGE_SIDE && !tried_half {
         let mut d = img::downscale2(g);
         while d.w.max(d.h) > LARGE_SIDE {
             d = img::downscale2(&d);

@@ -147,6 +147,26 @@ fn corrupt(e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt(e.to_string())
 }
 
+/// For a JPEG: its dimensions from the frame header, after the same
+/// byte-size and dimension checks as [`load_gray`]. `Ok(None)` for other
+/// formats or a JPEG without a readable frame header (left to
+/// [`load_gray`]).
+pub(crate) fn jpeg_dims_checked(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Option<(usize, usize)>, DecodeError> {
+    if bytes.len() > limits.max_bytes || sniff(bytes)? != Format::Jpeg {
+        return Ok(None);
+    }
+    match jpeg_sof_dims(bytes) {
+        Some((w, h)) => {
+            check_dims(w, h, limits)?;
+            Ok(Some((w as usize, h as usize)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Decodes `bytes` to grey after checking byte size and header dimensions.
 pub(crate) fn load_gray(bytes: &[u8], limits: &Limits) -> Result<Gray, DecodeError> {
     if bytes.len() > limits.max_bytes {

@@ -9,6 +9,7 @@ pub mod bench;
 pub(crate) mod binarize;
 pub(crate) mod engine;
 pub(crate) mod img;
+pub(crate) mod jpeg;
 pub(crate) mod load;
 pub mod poster;
 mod text;
@@ -110,11 +111,30 @@ pub fn decode_traced(
     strategy: Strategy,
 ) -> (Result<Vec<String>, DecodeError>, Option<&'static str>) {
     let deadline = Instant::now() + limits.time_budget;
-    match catch_unwind(AssertUnwindSafe(|| match load::load_gray(bytes, limits) {
-        Ok(gray) => engine::decode_gray(&gray, strategy, deadline),
-        Err(e) => (Err(e), None),
+    match catch_unwind(AssertUnwindSafe(|| {
+        // Phone photos (JPEG): a first attempt on the luma decoded at half
+        // scale, which costs about half of a full decode; full resolution
+        // only when it finds nothing.
+        let mut tried_half = false;
+        if strategy == Strategy::Full
+            && let Some((w, h)) = load::jpeg_dims_checked(bytes, limits)?
+            && let Some(found) = engine::first_half(bytes, w, h)
+        {
+            if !found.is_empty() {
+                return Ok((Ok(found), Some("first-half")));
+            }
+            tried_half = true;
+            if Instant::now() > deadline {
+                return Ok((Err(DecodeError::Timeout), None));
+            }
+        }
+        Ok(match load::load_gray(bytes, limits) {
+            Ok(gray) => engine::decode_gray_after(&gray, strategy, deadline, tried_half),
+            Err(e) => (Err(e), None),
+        })
     })) {
-        Ok(traced) => traced,
+        Ok(Ok(traced)) => traced,
+        Ok(Err(e)) => (Err(e), None),
         Err(_) => (Err(DecodeError::Internal), None),
     }
 }
