@@ -475,7 +475,11 @@ async fn redemptions(label: &str, pg_admin: Option<&str>, p: &RedeemParams) {
         "SELECT COUNT(*) FROM wallet_audit WHERE outcome <> 'already_today'",
     )
     .await;
-    assert_eq!(meals, granted.len() as i64, "granted = rows in wallet_meals");
+    assert_eq!(
+        meals,
+        granted.len() as i64,
+        "granted = rows in wallet_meals"
+    );
     assert_eq!(entries, meals, "one ledger entry per meal");
     assert_eq!(notices, meals, "one parent's notice per meal");
     assert_eq!(already, repeats.len() as i64, "one audit line per repeat");
@@ -650,7 +654,9 @@ async fn campaign_bench(label: &str, pg_admin: Option<&str>, parents: usize) {
     let mut per_chat: HashMap<i64, usize> = HashMap::new();
     let calls = fake.calls();
     for c in calls.iter().filter(|c| c.method == "sendMessage") {
-        *per_chat.entry(c.body["chat_id"].as_i64().unwrap()).or_default() += 1;
+        *per_chat
+            .entry(c.body["chat_id"].as_i64().unwrap())
+            .or_default() += 1;
     }
     let twice = per_chat.values().filter(|&&n| n > 1).count();
     let missing = (0..parents)
@@ -715,7 +721,10 @@ fn main() {
         repeat_percent: env_num("BENCH_REPEAT_PERCENT", 10),
         secs: env_num("BENCH_SECS", if full { 120 } else { 20 }),
     };
-    assert!(params.clients >= params.schools, "at least one operator per school");
+    assert!(
+        params.clients >= params.schools,
+        "at least one operator per school"
+    );
     let parents = env_num("BENCH_PARENTS", if full { 300 } else { 12 }) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -739,7 +748,9 @@ fn main() {
             }
             None => {
                 if full {
-                    println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped");
+                    println!(
+                        "\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped"
+                    );
                 }
                 campaign_bench("SQLite", None, parents).await;
             }
