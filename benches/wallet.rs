@@ -640,7 +640,7 @@ async fn campaign_bench(label: &str, pg_admin: Option<&str>, parents: usize) {
     };
     let total = started.elapsed().as_secs_f64();
     // A moment more so that a duplicate would show up too.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     stop.cancel();
     task.await.unwrap();
     assert_eq!(all, parents, "every offer marked sent");
