@@ -886,6 +886,9 @@ pub async fn redeem_in(
             let at_ms = store::meal_time(tx, v.pupil_id, &day).await?.unwrap_or(now);
             break 'decide refuse(Redemption::AlreadyToday { at_ms }, ids.0, ids.1);
         };
+        notify_parent(core, tx, &v, meal_id, &day, now).await?;
+        // The ledger append locks the ledger's head row until commit (appends are serial):
+        // it comes last, so that lock is held as briefly as possible.
         ledger::append(
             tx,
             Kind::Redemption,
@@ -901,7 +904,6 @@ pub async fn redeem_in(
             now,
         )
         .await?;
-        notify_parent(core, tx, &v, meal_id, &day, now).await?;
         return Ok(Redemption::Granted {
             meal_id,
             grade: v.grade,
