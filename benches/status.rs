@@ -310,11 +310,7 @@ async fn cached_lookups(url: &str, iins: &Arc<Vec<String>>, secs: usize, concurr
     cache.start(&mut conn).await.expect("start cache");
     drop(conn);
     let stop = tokio_util::sync::CancellationToken::new();
-    let follower = tokio::spawn(cache.clone().run(
-        core.store.clone(),
-        core.clock.clone(),
-        stop.clone(),
-    ));
+    let follower = tokio::spawn(cache.clone().run(core.store.clone(), stop.clone()));
     let rss_before = rss_mb();
     let t = Instant::now();
     let warmed = cache.warm(&core.store, Utc::now()).await.expect("warm");

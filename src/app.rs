@@ -41,11 +41,7 @@ pub async fn start_status_cache(
     let mut conn = core.store.pool().acquire().await?;
     cache.start(&mut conn).await?;
     drop(conn);
-    Ok(Some(tokio::spawn(cache.run(
-        core.store.clone(),
-        core.clock.clone(),
-        stop,
-    ))))
+    Ok(Some(tokio::spawn(cache.run(core.store.clone(), stop))))
 }
 
 /// Binds the HTTP server (port 0 picks a free port) and serves it in the background.

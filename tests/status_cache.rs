@@ -169,11 +169,13 @@ async fn across_processes(db: &TestDb) {
 
     // The cache following the log as `serve` runs it: a write elsewhere arrives by itself.
     let stop = tokio_util::sync::CancellationToken::new();
-    let follower = tokio::spawn(reader.status_cache.clone().unwrap().run(
-        reader.store.clone(),
-        reader.clock.clone(),
-        stop.clone(),
-    ));
+    let follower = tokio::spawn(
+        reader
+            .status_cache
+            .clone()
+            .unwrap()
+            .run(reader.store.clone(), stop.clone()),
+    );
     assert_eq!(colour(&reader).await, Colour::Red);
     feeds::ingest_pcr(
         &writer,
@@ -309,4 +311,36 @@ async fn warming(db: &TestDb) {
 
 mod warmed {
     ashyq_on_both!(super::warming);
+}
+
+/// The change log is pruned by the status notifier that `ashyq serve` always runs, so it
+/// does not grow in a process without a cache: entries older than a day go.
+async fn pruning(db: &TestDb) {
+    let clock = ManualClock::new(at(NOW));
+    let core = support::core(db, &clock).await;
+    let hash = core.vault.lookup_hash(Field::Iin, IIN);
+    for at_ms in [core.now_ms() - 2 * 86_400_000, core.now_ms() - 1_000] {
+        let mut tx = core.store.begin().await.unwrap();
+        health::record_changes(&mut tx, std::slice::from_ref(&hash), at_ms)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(support::count(&core.store, "health_changes").await, 2);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let notifier = tokio::spawn(ashyq::core::status::run_notifier(
+        core.clone(),
+        stop.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while support::count(&core.store, "health_changes").await != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "not pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    notifier.await.unwrap();
+}
+
+mod pruned_by_the_notifier {
+    ashyq_on_both!(super::pruning);
 }

@@ -372,9 +372,23 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
 /// The background notifier (`ashyq serve`): runs [`run_due`] whenever a change is due,
 /// checking at least every minute so new watches are seen.
 pub async fn run_notifier(core: std::sync::Arc<Core>, stop: tokio_util::sync::CancellationToken) {
+    let mut last_prune: Option<std::time::Instant> = None;
     loop {
         if let Err(e) = run_due(&core).await {
             tracing::error!(error = %e, "status notifier pass failed");
+        }
+        // The status caches' change log: every cache has read an entry within seconds, so a
+        // day is ample; kept here so it is pruned whether or not this process has a cache.
+        if last_prune.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(600)) {
+            last_prune = Some(std::time::Instant::now());
+            let day_ago = core.now_ms() - 86_400_000;
+            let pruned = match core.store.pool().acquire().await {
+                Ok(mut conn) => health::prune_changes(&mut conn, day_ago).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "cannot prune the health change log");
+            }
         }
         let wait_ms = match core.store.pool().acquire().await {
             Ok(mut conn) => match health::watch_next(&mut conn).await {

@@ -380,27 +380,15 @@ impl StatusCache {
         1
     }
 
-    /// Follows the change log until `stop`; prunes entries older than a day once an hour.
+    /// Follows the change log until `stop` (the status notifier prunes it).
     pub async fn run(
         self: std::sync::Arc<Self>,
         store: Store,
-        clock: std::sync::Arc<dyn crate::clock::Clock>,
         stop: tokio_util::sync::CancellationToken,
     ) {
-        let mut last_prune = Instant::now();
         loop {
             let result = match store.pool().acquire().await {
-                Ok(mut conn) => {
-                    let r = self.poll(&mut conn).await;
-                    if r.is_ok() && last_prune.elapsed() > Duration::from_secs(3600) {
-                        last_prune = Instant::now();
-                        let day_ago = clock.now().timestamp_millis() - 86_400_000;
-                        if let Err(e) = health::prune_changes(&mut conn, day_ago).await {
-                            tracing::warn!(error = %e, "status cache: cannot prune the change log");
-                        }
-                    }
-                    r
-                }
+                Ok(mut conn) => self.poll(&mut conn).await,
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = result {
