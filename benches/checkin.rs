@@ -14,6 +14,9 @@
 //!
 //! Run: `cargo bench --bench checkin`
 
+mod common;
+use common::{drop_db, env_num, machine, percentile, scratch_db};
+
 use ashyq::clock::SystemClock;
 use ashyq::core::checkin::admin;
 use ashyq::core::{Core, Event, Inbound};
@@ -26,45 +29,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-async fn scratch_db(admin: &str, prefix: &str) -> (String, String) {
-    let name = format!("{prefix}_{}", hex::encode(rand::random::<[u8; 4]>()));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
-        .await
-        .expect("connect to the benchmark server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create scratch database");
-    let mut url = url::Url::parse(admin).expect("a URL");
-    url.set_path(&name);
-    (name, url.to_string())
-}
-
-async fn drop_db(admin: &str, name: &str) {
-    if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await;
-    }
-}
 
 /// `pgbench -N` on a scratch database; returns its TPS.
 async fn pgbench(admin: &str, clients: u64, secs: u64) -> Option<f64> {
@@ -217,21 +181,6 @@ fn cpu_seconds() -> Option<f64> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     // Clock ticks are 100 per second on Linux.
     Some((utime + stime) / 100.0)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{n} cores ({cpu})")
 }
 
 fn main() {

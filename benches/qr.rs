@@ -12,6 +12,9 @@
 //! `cargo test --all-targets` (no `--bench` argument) it only runs a smoke
 //! check on one poster.
 
+mod common;
+use common::{cores, cpu_model, load_average};
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -186,26 +189,4 @@ fn smoke() {
     println!("{}", r.summary());
     assert_eq!(r.correct(), 1, "the first benchmark poster must decode");
     println!("(run `cargo bench --bench qr` for the full benchmark)");
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
 }

@@ -12,6 +12,9 @@
 //! `BENCH_CONCURRENCY`, `BENCH_SQLITE_IMPORT=0` (skip the import on SQLite), `BENCH_SQLITE=0` (PostgreSQL only). Under `cargo test --all-targets` (no `--bench`) it runs a smoke
 //! check with 2 000 people.
 
+mod common;
+use common::{cores, cpu_model, drop_db, env_num, scratch_db};
+
 use ashyq::clock::SystemClock;
 use ashyq::core::Core;
 use ashyq::core::import::{self, Kind};
@@ -29,18 +32,11 @@ use std::time::Instant;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let n = env_usize("BENCH_N", if full { 1_000_000 } else { 2_000 });
-    let secs = env_usize("BENCH_SECS", if full { 15 } else { 1 });
-    let concurrency = env_usize("BENCH_CONCURRENCY", 32);
+    let n = env_num("BENCH_N", if full { 1_000_000 } else { 2_000 }) as usize;
+    let secs = env_num("BENCH_SECS", if full { 15 } else { 1 }) as usize;
+    let concurrency = env_num("BENCH_CONCURRENCY", 32) as usize;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,9 +61,9 @@ fn main() {
             .ok();
         match pg {
             Some(admin) => {
-                let (url, db) = create_pg(&admin).await;
+                let (db, url) = scratch_db(&admin, "ashyq_bench").await;
                 run_backend("PostgreSQL", &url, &iins, secs, concurrency, full).await;
-                drop_pg(&admin, &db).await;
+                drop_db(&admin, &db).await;
             }
             None => {
                 println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped")
@@ -401,45 +397,4 @@ async fn import_bench(core: &Arc<Core>, iins: &[String], full: bool) {
             break;
         }
     }
-}
-
-async fn create_pg(admin: &str) -> (String, String) {
-    sqlx::any::install_default_drivers();
-    let db = format!("ashyq_bench_{}", hex::encode(rand::random::<[u8; 4]>()));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut conn)
-        .await
-        .expect("create bench database");
-    let mut url = url::Url::parse(admin).expect("URL");
-    url.set_path(&db);
-    (url.to_string(), db)
-}
-
-async fn drop_pg(admin: &str, db: &str) {
-    if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await;
-    }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }

@@ -34,6 +34,9 @@
 #[path = "../tests/support/fake_telegram.rs"]
 mod fake_telegram;
 
+mod common;
+use common::{drop_db, env_num, load_average, machine, percentile, scratch_db};
+
 use ashyq::adapters::telegram;
 use ashyq::clock::{Clock, SystemClock};
 use ashyq::core::wallet::{self, Redemption, campaign, eligibility, ledger, token};
@@ -53,21 +56,6 @@ const SUPPLIER: &str = "051040001237";
 const MONDAY: &str = "2026-11-23T10:00:00+05:00";
 const HEADER: &str = "pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance\n";
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 /// Real time, shifted so that the run starts at `MONDAY`.
 struct ShiftedClock {
     base: DateTime<Utc>,
@@ -77,51 +65,6 @@ struct ShiftedClock {
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
         self.base + chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default()
-    }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{n} cores ({cpu})")
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-async fn scratch_db(admin: &str) -> (String, String) {
-    let name = format!("ashyq_bench_w_{}", hex::encode(rand::random::<[u8; 4]>()));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
-        .await
-        .expect("connect to the benchmark server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create scratch database");
-    let mut url = url::Url::parse(admin).expect("a URL");
-    url.set_path(&name);
-    (name, url.to_string())
-}
-
-async fn drop_db(admin: &str, name: &str) {
-    if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await;
     }
 }
 
@@ -145,7 +88,7 @@ impl Db {
                 Db::Sqlite(dir, url)
             }
             Some(admin) => {
-                let (name, url) = scratch_db(admin).await;
+                let (name, url) = scratch_db(admin, "ashyq_bench_w").await;
                 Db::Postgres {
                     admin: admin.to_string(),
                     name,
@@ -732,7 +675,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         sqlx::any::install_default_drivers();
-        println!("machine: {}, load average {}", machine(), load());
+        println!("machine: {}, load average {}", machine(), load_average());
         if !full {
             println!("(smoke run: `cargo bench --bench wallet -- --bench` runs the full set)");
         }
@@ -755,6 +698,6 @@ fn main() {
                 campaign_bench("SQLite", None, parents).await;
             }
         }
-        println!("\nload average at the end: {}", load());
+        println!("\nload average at the end: {}", load_average());
     });
 }

@@ -612,6 +612,19 @@ impl Core {
     }
 }
 
+/// The language a chat talks in (Russian when it never chose), for messages the core
+/// sends it on its own: notices, staff lines, reminders.
+pub(crate) async fn chat_lang(
+    conn: &mut storage::Conn,
+    chat: &ChatRef,
+) -> Result<Lang, StoreError> {
+    Ok(storage::conversations::load(conn, chat)
+        .await?
+        .and_then(|r| r.lang)
+        .and_then(|l| Lang::from_code(&l))
+        .unwrap_or(Lang::Ru))
+}
+
 /// A conversation as the core sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {

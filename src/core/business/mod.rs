@@ -152,16 +152,7 @@ pub fn address_key(address: &str) -> String {
         .join(" ")
 }
 
-pub(crate) async fn chat_lang(
-    conn: &mut crate::storage::Conn,
-    chat: &ChatRef,
-) -> Result<Lang, CoreError> {
-    Ok(crate::storage::conversations::load(conn, chat)
-        .await?
-        .and_then(|r| r.lang)
-        .and_then(|l| Lang::from_code(&l))
-        .unwrap_or(Lang::Ru))
-}
+pub(crate) use super::chat_lang;
 
 fn registered(conv: &Conversation) -> bool {
     conv.person_id.is_some() && matches!(conv.state, State::Menu | State::ConfirmForget)

@@ -155,6 +155,23 @@ pub fn mode(r: &Occupancy, now_ms: i64) -> &'static str {
     }
 }
 
+/// Queues `text` to every owner chat of a venue in its language, once per `dedupe_key`.
+async fn tell_owners(
+    core: &Core,
+    tx: &mut Tx,
+    venue_id: i64,
+    text: &Msg,
+    dedupe_key: &str,
+) -> Result<(), CoreError> {
+    for (owner, _) in business::owner_chats(tx, venue_id).await? {
+        let lang = chat_lang(tx, &owner).await?;
+        let msg = Outbound::to_chat(owner.clone(), lang, text.clone());
+        core.enqueue(tx, &owner, &msg, Some(dedupe_key), None)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Tells owners that their venue went live after the test week, and that a suspension
 /// ended. Each notice once (a column marks it in the same transaction).
 pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
@@ -165,44 +182,23 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
         if !business::mark_live_notice(&mut tx, venue_id, now).await? {
             continue;
         }
-        for (owner, _) in business::owner_chats(&mut tx, venue_id).await? {
-            let lang = chat_lang(&mut tx, &owner).await?;
-            let msg = Outbound::to_chat(
-                owner.clone(),
-                lang,
-                Msg::new("biz-live-now").arg("venue", name.clone()),
-            );
-            core.enqueue(
-                &mut tx,
-                &owner,
-                &msg,
-                Some(&format!("biz-live-{venue_id}")),
-                None,
-            )
-            .await?;
-        }
+        let msg = Msg::new("biz-live-now").arg("venue", name);
+        tell_owners(
+            core,
+            &mut tx,
+            venue_id,
+            &msg,
+            &format!("biz-live-{venue_id}"),
+        )
+        .await?;
         done += 1;
     }
     for (id, venue_id, name) in business::due_suspension_ends(&mut tx, now).await? {
         if !business::mark_suspension_notice(&mut tx, id, now).await? {
             continue;
         }
-        for (owner, _) in business::owner_chats(&mut tx, venue_id).await? {
-            let lang = chat_lang(&mut tx, &owner).await?;
-            let msg = Outbound::to_chat(
-                owner.clone(),
-                lang,
-                Msg::new("biz-suspension-ended").arg("venue", name.clone()),
-            );
-            core.enqueue(
-                &mut tx,
-                &owner,
-                &msg,
-                Some(&format!("biz-susp-end-{id}")),
-                None,
-            )
-            .await?;
-        }
+        let msg = Msg::new("biz-suspension-ended").arg("venue", name);
+        tell_owners(core, &mut tx, venue_id, &msg, &format!("biz-susp-end-{id}")).await?;
         done += 1;
     }
     tx.commit().await?;

@@ -10,7 +10,7 @@ pub mod poster;
 pub mod token;
 
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound};
-use super::{Recipient, State, conversation};
+use super::{Recipient, State, chat_lang, conversation};
 use crate::clock::{local_date, local_time};
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang};
@@ -1208,14 +1208,6 @@ fn visitor_chat(v: &CheckinView) -> Option<ChatRef> {
         (Some(ch), Some(id)) => Some(ChatRef::new(ch, id.clone())),
         _ => None,
     }
-}
-
-async fn chat_lang(conn: &mut Conn, chat: &ChatRef) -> Result<Lang, StoreError> {
-    Ok(crate::storage::conversations::load(conn, chat)
-        .await?
-        .and_then(|r| r.lang)
-        .and_then(|l| Lang::from_code(&l))
-        .unwrap_or(Lang::Ru))
 }
 
 /// Runs [`run_due`] every `every` until `stop` fires.

@@ -934,11 +934,7 @@ async fn notify_parent(
     now: i64,
 ) -> Result<(), CoreError> {
     let to = ChatRef::new(&v.channel, v.chat_id.clone());
-    let lang = crate::storage::conversations::load(tx, &to)
-        .await?
-        .and_then(|r| r.lang)
-        .and_then(|l| Lang::from_code(&l))
-        .unwrap_or(Lang::Ru);
+    let lang = super::chat_lang(tx, &to).await?;
     let menu = store::menu(tx, v.school_id, day)
         .await?
         .unwrap_or_else(|| "—".into());
