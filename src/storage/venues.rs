@@ -462,27 +462,6 @@ pub async fn occupancy(conn: &mut Conn, venue_id: i64) -> Result<i64, StoreError
 
 // ---------------------------------------------------------------- staff and invites
 
-/// A staff chat of a venue with its conversation language, if known.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct StaffChat {
-    pub id: i64,
-    pub channel: String,
-    pub chat_id: String,
-    pub role: String,
-    pub lang: Option<String>,
-}
-
-pub async fn staff_chats(conn: &mut Conn, venue_id: i64) -> Result<Vec<StaffChat>, StoreError> {
-    Ok(sqlx::query_as::<_, StaffChat>(
-        "SELECT s.id, s.channel, s.chat_id, s.role, c.lang FROM venue_staff s
-         LEFT JOIN conversations c ON c.channel = s.channel AND c.chat_id = s.chat_id
-         WHERE s.venue_id = $1 AND s.removed_at IS NULL ORDER BY s.id",
-    )
-    .bind(venue_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 /// Venues where a chat is staff, most recently added first: `(venue id, name, role)`.
 pub async fn staff_venues(
     conn: &mut Conn,
