@@ -198,6 +198,10 @@ fn main() {
     let secs = if full { env_num("BENCH_SECS", 15) } else { 1 };
     let clients = if full { env_num("BENCH_CLIENTS", 8) } else { 2 };
     let photo_count = if full { 60 } else { 4 };
+    let lanes = env_num(
+        "ASHYQ_CHECKIN_LANES",
+        ashyq::core::checkin::lane::DEFAULT_LANES as u64,
+    ) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -216,7 +220,8 @@ fn main() {
                 Arc::new(SystemClock),
                 Arc::new(Texts::load()),
             )
-            .with_status_cache(cache.clone()),
+            .with_status_cache(cache.clone())
+            .with_checkin_lanes(lanes),
         );
         let stop_cache = tokio_util::sync::CancellationToken::new();
         let _follower = ashyq::app::start_status_cache(&core, stop_cache.clone())
@@ -259,6 +264,7 @@ fn main() {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+        let batched = core.checkin_lanes.stats();
         lat.sort_by(f64::total_cmp);
         let ours = lat.len() as f64 / elapsed;
         println!(
@@ -266,6 +272,12 @@ fn main() {
             lat.len(),
             percentile(&lat, 0.5),
             percentile(&lat, 0.99)
+        );
+        println!(
+            "  lanes: {lanes}; {} of them written in {} batches ({:.1} per batch), the rest one by one",
+            batched.checkins,
+            batched.batches,
+            batched.checkins as f64 / batched.batches.max(1) as f64
         );
         if let Some(cpu) = cpu {
             println!(

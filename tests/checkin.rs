@@ -10,7 +10,7 @@ use ashyq::core::checkin::{self, admin};
 use ashyq::core::{Event, MediaKind, Outbound};
 use ashyq::storage::{ChatRef, Store, outbox};
 use support::images::{blank_png, png_header, qr_png};
-use support::{Chat, TestDb, arg, at, buttons, command, core, count, keys};
+use support::{Chat, TestDb, arg, at, buttons, command, core, core_built, count, keys};
 
 const BOT: &str = "ashyq_test_bot";
 const PHONE: &str = "+77011234567";
@@ -81,8 +81,17 @@ async fn invite(core: &ashyq::core::Core, venue_id: i64) -> String {
 }
 
 async fn the_whole_flow(db: &TestDb) {
+    whole_flow_with(db, checkin::lane::DEFAULT_LANES).await;
+}
+
+/// The whole flow with check-ins written one by one: the reference the lanes must match.
+async fn the_whole_flow_one_by_one(db: &TestDb) {
+    whole_flow_with(db, 0).await;
+}
+
+async fn whole_flow_with(db: &TestDb, lanes: usize) {
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
-    let core = core(db, &clock).await;
+    let core = core_built(db, &clock, |c| c.with_checkin_lanes(lanes)).await;
     let cafe = add_venue(&core, "Cafe Alma", "210540012341", "ordinary", 2, None).await;
     let shop = add_venue(&core, "Magnum", "190940001116", "essential", 1, None).await;
     let sanitary = ChatRef::new("test", "sanitary");
@@ -302,6 +311,170 @@ async fn the_whole_flow(db: &TestDb) {
 
 mod whole_flow {
     ashyq_on_both!(super::the_whole_flow);
+}
+
+mod whole_flow_one_by_one {
+    ashyq_on_both!(super::the_whole_flow_one_by_one);
+}
+
+/// Check-ins arriving together, with the lane paused so they form one batch: new visits
+/// (the previous visit closed), a repeat within a minute, one update delivered twice, an
+/// unregistered visitor. With `lanes = 0` the same events go one by one and every
+/// assertion holds alike.
+async fn checkins_together(db: &TestDb, lanes: usize) {
+    use ashyq::core::Inbound;
+    use ashyq::domain::{Iin, Sex};
+    let clock = ManualClock::new(at("2026-11-21T09:00:00+05:00"));
+    let core = core_built(db, &clock, |c| c.with_checkin_lanes(lanes)).await;
+    let cafe = add_venue(&core, "Cafe Alma", "210540012341", "ordinary", 1, None).await;
+    let shop = add_venue(&core, "Magnum", "190940001116", "essential", 1, None).await;
+    let staff = Chat::new(&core, "shop-staff", Some("kk"));
+    assert_eq!(
+        keys(&staff.send(start(&invite(&core, shop.venue_id).await)).await),
+        ["invite-accepted"]
+    );
+    let mut visitors = Vec::new();
+    for i in 0..8u16 {
+        let v = Chat::new(&core, &format!("together-{i}"), Some("ru"));
+        assert_eq!(v.command("start").await, ["consent-text"]);
+        assert_eq!(v.button("consent:yes").await, ["phone-prompt"]);
+        v.send(Event::Contact {
+            phone: format!("+7701555{i:04}"),
+            own: true,
+        })
+        .await;
+        let birth = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        let iin = Iin::synthetic(birth, Sex::Male, i * 3);
+        assert_eq!(v.text(&iin.expose()).await, ["registered"]);
+        let out = v.send(start(&cafe.entrances[0].entry_token)).await;
+        assert_eq!(keys(&out), ["checkin-result"]);
+        visitors.push((v, arg(&out[0], "code")));
+    }
+    let before = core.checkin_lanes.stats();
+    clock.advance(chrono::Duration::seconds(20));
+
+    // Visitors 0-5 move to the shop, 6 scans the café again, 7's update arrives twice; a
+    // stranger opens the shop's link.
+    let pause = core.checkin_lanes.pause().await;
+    let mut tasks = Vec::new();
+    let send = |chat: &ChatRef, event: Event, key: String| {
+        let core = core.clone();
+        let inbound = Inbound {
+            chat: chat.clone(),
+            update_key: Some(key),
+            lang_hint: Some("ru".into()),
+            event,
+        };
+        tokio::spawn(async move { core.handle(inbound).await.expect("handled") })
+    };
+    let shop_token = &shop.entrances[0].entry_token;
+    for (i, (v, _)) in visitors.iter().enumerate() {
+        let token = if i == 6 {
+            &cafe.entrances[0].entry_token
+        } else {
+            shop_token
+        };
+        tasks.push(send(&v.chat, start(token), format!("together-{i}")));
+    }
+    tasks.push(send(
+        &visitors[7].0.chat,
+        start(shop_token),
+        "together-7".into(),
+    ));
+    let stranger = ChatRef::new("test", "together-stranger");
+    tasks.push(send(
+        &stranger,
+        start(shop_token),
+        "together-stranger".into(),
+    ));
+    if core.checkin_lanes.enabled() {
+        while core.checkin_lanes.queued() < tasks.len() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    drop(pause);
+    let mut outs = Vec::new();
+    for t in tasks {
+        outs.push(t.await.unwrap());
+    }
+
+    let mut shop_codes = Vec::new();
+    for (i, out) in outs[..6].iter().enumerate() {
+        assert_eq!(keys(out), ["checkin-result"], "visitor {i}");
+        assert_eq!(arg(&out[0], "venue"), "Magnum");
+        assert_eq!(arg(&out[0], "verdict"), "admit");
+        assert_eq!(arg(&out[0], "time"), "09:00");
+        shop_codes.push(arg(&out[0], "code"));
+    }
+    // The repeat: the same visit and code as twenty seconds ago.
+    assert_eq!(keys(&outs[6]), ["checkin-result"]);
+    assert_eq!(arg(&outs[6][0], "code"), visitors[6].1);
+    // The update delivered twice: one reply, one silence.
+    let answered: Vec<&Vec<Outbound>> = outs[7..9].iter().filter(|o| !o.is_empty()).collect();
+    assert_eq!(answered.len(), 1, "{:?}", &outs[7..9]);
+    assert_eq!(keys(answered[0]), ["checkin-result"]);
+    shop_codes.push(arg(&answered[0][0], "code"));
+    assert_eq!(keys(&outs[9]), ["checkin-register-first", "consent-text"]);
+    let unique: std::collections::HashSet<&String> = shop_codes.iter().collect();
+    assert_eq!(
+        unique.len(),
+        7,
+        "check codes differ at one venue: {shop_codes:?}"
+    );
+
+    // What was written: 8 + 7 check-ins, 7 café visits closed by the next entry.
+    assert_eq!(count(&core.store, "checkins").await, 15);
+    let (closed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkins WHERE venue_id = $1 AND left_how = 'next_entry'",
+    )
+    .bind(cafe.venue_id)
+    .fetch_one(core.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(closed, 7);
+    let (audited,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkin_audit WHERE action = 'checkin' AND venue_id = $1
+         AND outcome = 'admit' AND checkin_id IS NOT NULL",
+    )
+    .bind(shop.venue_id)
+    .fetch_one(core.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 7);
+    // The shop's staff saw every entry with its code, in their language.
+    let feed = queued_for(&core.store, &staff.chat).await;
+    let mut fed: Vec<String> = feed.iter().map(|o| arg(o, "code")).collect();
+    fed.sort();
+    shop_codes.sort();
+    assert_eq!(fed, shop_codes);
+    assert!(feed.iter().all(|o| o.lang == ashyq::domain::Lang::Kk));
+
+    // One batch wrote the seven new visits; the rest went one by one.
+    let after = core.checkin_lanes.stats();
+    if lanes > 0 {
+        assert_eq!(after.checkins - before.checkins, 7, "{before:?} {after:?}");
+        assert!(after.batches - before.batches <= lanes as u64);
+    } else {
+        assert_eq!(after, before);
+    }
+    core.store.close().await;
+}
+
+async fn together_batched(db: &TestDb) {
+    checkins_together(db, 1).await;
+}
+
+async fn together_one_by_one(db: &TestDb) {
+    checkins_together(db, 0).await;
+}
+
+mod together {
+    mod batched {
+        ashyq_on_both!(crate::together_batched);
+    }
+    mod one_by_one {
+        ashyq_on_both!(crate::together_one_by_one);
+    }
 }
 
 async fn automatic_check_out(db: &TestDb) {

@@ -378,6 +378,8 @@ pub struct Core {
     pub business: business::BusinessSettings,
     /// Social Wallet: holidays, offer lifetime, SMS gateway.
     pub wallet: wallet::WalletSettings,
+    /// Batched check-ins (see [`checkin::lane`]).
+    pub checkin_lanes: checkin::lane::Lanes,
 }
 
 impl fmt::Debug for Core {
@@ -401,7 +403,15 @@ impl Core {
             business: business::BusinessSettings::default(),
             wallet: wallet::WalletSettings::default(),
             status_cache: None,
+            checkin_lanes: checkin::lane::Lanes::default(),
         }
+    }
+
+    /// Check-ins that arrive together are written in batches over this many lanes
+    /// (0: each one alone; see [`checkin::lane`]).
+    pub fn with_checkin_lanes(mut self, lanes: usize) -> Self {
+        self.checkin_lanes = checkin::lane::Lanes::new(lanes);
+        self
     }
 
     /// Look-ups go through this cache (which serves once started; see
@@ -508,6 +518,15 @@ impl Core {
             Event::Image(bytes) => Some(checkin::scan(bytes.clone()).await),
             _ => None,
         };
+        // The common check-in is written in a batch with those arriving at the same time.
+        if let Some(candidate) = checkin::lane::candidate(self, &inbound, scan.as_ref()) {
+            use checkin::lane::Outcome;
+            match self.checkin_lanes.submit(self, candidate).await {
+                Outcome::Done(replies) => return Ok(replies),
+                Outcome::Duplicate => return Ok(Vec::new()),
+                Outcome::Fallback => {}
+            }
+        }
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
         if let Some(key) = &inbound.update_key

@@ -1,3 +1,4 @@
+use super::rows::{Rows, Val};
 use super::{Conn, StoreError};
 
 /// A chat in one channel: `("telegram", "123456")`, `("terminal", "local")`.
@@ -34,32 +35,63 @@ pub async fn load(conn: &mut Conn, chat: &ChatRef) -> Result<Option<Conversation
     .await?)
 }
 
-/// [`load`] with the keyed hash of the person's IIN, in one round trip (the check-in path
-/// needs both).
-pub async fn load_with_iin(
+/// A conversation with the keyed hash of its person's IIN (the check-in path needs both).
+pub type WithIin = (ConversationRow, Option<Vec<u8>>);
+
+/// [`load`] with the keyed hash of the person's IIN, in one round trip.
+pub async fn load_with_iin(conn: &mut Conn, chat: &ChatRef) -> Result<Option<WithIin>, StoreError> {
+    Ok(load_many_with_iin(conn, std::slice::from_ref(chat))
+        .await?
+        .pop()
+        .map(|(_, row)| row))
+}
+
+/// [`load_with_iin`] for many chats in one statement; chats without a conversation are
+/// absent from the answer.
+pub async fn load_many_with_iin(
     conn: &mut Conn,
-    chat: &ChatRef,
-) -> Result<Option<(ConversationRow, Option<Vec<u8>>)>, StoreError> {
-    type Row = (Option<String>, String, Option<i64>, Option<Vec<u8>>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT c.lang, c.state, c.person_id, p.iin_hash FROM conversations c
-         LEFT JOIN people p ON p.id = c.person_id
-         WHERE c.channel = $1 AND c.chat_id = $2",
-    )
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(lang, state, person_id, iin_hash)| {
-        (
-            ConversationRow {
+    chats: &[ChatRef],
+) -> Result<Vec<(ChatRef, WithIin)>, StoreError> {
+    if chats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Rows::new(2);
+    for chat in chats {
+        rows.push([
+            Val::from(chat.channel.as_str()),
+            Val::from(chat.chat_id.as_str()),
+        ]);
+    }
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<i64>,
+        Option<Vec<u8>>,
+    );
+    let sql = format!(
+        "SELECT c.channel, c.chat_id, c.lang, c.state, c.person_id, p.iin_hash
+         FROM (VALUES {}) AS q
+         JOIN conversations c ON c.channel = q.column1 AND c.chat_id = q.column2
+         LEFT JOIN people p ON p.id = c.person_id",
+        rows.placeholders(1)
+    );
+    let found: Vec<Row> = rows
+        .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|(channel, chat_id, lang, state, person_id, iin_hash)| {
+            let row = ConversationRow {
                 lang,
                 state,
                 person_id,
-            },
-            iin_hash,
-        )
-    }))
+            };
+            (ChatRef { channel, chat_id }, (row, iin_hash))
+        })
+        .collect())
 }
 
 pub async fn save(

@@ -11,6 +11,7 @@ pub mod health;
 pub mod outbox;
 pub mod people;
 pub mod relay;
+pub mod rows;
 pub mod support;
 pub mod venues;
 pub mod wallet;
@@ -18,6 +19,7 @@ pub mod wallet;
 pub use conversations::{ChatRef, ConversationRow};
 pub use people::{IinConflict, PersonRow};
 
+use rows::{Rows, Val};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Transaction};
 use std::str::FromStr;
@@ -158,16 +160,34 @@ pub async fn mark_update(
     key: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO processed_updates (channel, update_key, processed_at) VALUES ($1, $2, $3)
-         ON CONFLICT (channel, update_key) DO NOTHING",
-    )
-    .bind(channel)
-    .bind(key)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(!mark_updates(conn, &[(channel, key)], now_ms)
+        .await?
+        .is_empty())
+}
+
+/// [`mark_update`] for many updates in one statement: returns the `(channel, key)` pairs
+/// that were new (the others were processed before).
+pub async fn mark_updates(
+    conn: &mut Conn,
+    updates: &[(&str, &str)],
+    now_ms: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    if updates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Rows::new(2);
+    for (channel, key) in updates {
+        rows.push([Val::from(*channel), Val::from(*key)]);
+    }
+    let sql = format!(
+        "INSERT INTO processed_updates (channel, update_key, processed_at)
+         SELECT q.column1, q.column2, $1 FROM (VALUES {}) AS q WHERE q.column1 IS NOT NULL
+         ON CONFLICT (channel, update_key) DO NOTHING
+         RETURNING channel, update_key",
+        rows.placeholders(2)
+    );
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms);
+    Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
 }
 
 /// Forgets update ids older than `before_ms`; Telegram redelivers only recent updates.

@@ -1,5 +1,6 @@
 //! The durable outbox table.
 
+use super::rows::{Rows, Val};
 use super::{ChatRef, Conn, StoreError};
 
 /// After this many failed attempts a message is given up (and stays for inspection).
@@ -39,12 +40,22 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
+/// One line of a venue's staff feed, for [`enqueue_to_staff_many`].
+#[derive(Debug, Clone)]
+pub struct StaffLine<'a> {
+    pub venue_id: i64,
+    /// The message for kk, ru and en (a chat without a known language gets ru).
+    pub payloads: [&'a str; 3],
+    /// Each row's dedupe key is this followed by the staff row's id.
+    pub dedupe_prefix: &'a str,
+    /// A chat that needs no copy (like the guard who caused the entry).
+    pub skip: Option<&'a ChatRef>,
+}
+
 /// Queues one message to every active staff chat of a venue in one statement, each in its
-/// chat's language: `payloads` are the message rendered for kk, ru and en (a chat without a
-/// known language gets ru). The dedupe key of each row is `dedupe_prefix` followed by the
-/// staff row's id. `skip` (a chat that needs no copy, like the guard who caused the entry)
-/// gets none. An outbox row's destination is its `channel` and `chat_id`: these payloads
-/// carry `to: Sender`, which the workers do not read. Returns how many rows were queued.
+/// chat's language (see [`StaffLine`]). An outbox row's destination is its `channel` and
+/// `chat_id`: these payloads carry `to: Sender`, which the workers do not read. Returns how
+/// many rows were queued.
 pub async fn enqueue_to_staff(
     conn: &mut Conn,
     venue_id: i64,
@@ -53,28 +64,51 @@ pub async fn enqueue_to_staff(
     skip: Option<&ChatRef>,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    let line = StaffLine {
+        venue_id,
+        payloads,
+        dedupe_prefix,
+        skip,
+    };
+    enqueue_to_staff_many(conn, &[line], now_ms).await
+}
+
+/// [`enqueue_to_staff`] for the lines of many check-ins (of one or many venues) in one
+/// statement.
+pub async fn enqueue_to_staff_many(
+    conn: &mut Conn,
+    lines: &[StaffLine<'_>],
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    let mut rows = Rows::new(7);
+    for l in lines {
+        rows.push([
+            Val::from(l.venue_id),
+            Val::from(l.payloads[0]),
+            Val::from(l.payloads[1]),
+            Val::from(l.payloads[2]),
+            Val::from(l.dedupe_prefix),
+            Val::from(l.skip.map_or("", |c| c.channel.as_str())),
+            Val::from(l.skip.map_or("", |c| c.chat_id.as_str())),
+        ]);
+    }
+    let sql = format!(
         "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, created_at, not_before)
          SELECT s.channel, s.chat_id,
-                CASE c.lang WHEN 'kk' THEN $2 WHEN 'en' THEN $4 ELSE $3 END,
-                $5 || CAST(s.id AS TEXT), $6, $6
-         FROM venue_staff s
+                CASE c.lang WHEN 'kk' THEN q.column2 WHEN 'en' THEN q.column4 ELSE q.column3 END,
+                q.column5 || CAST(s.id AS TEXT), $1, $1
+         FROM (VALUES {}) AS q
+         JOIN venue_staff s ON s.venue_id = q.column1
          LEFT JOIN conversations c ON c.channel = s.channel AND c.chat_id = s.chat_id
-         WHERE s.venue_id = $1 AND s.removed_at IS NULL
-           AND NOT (s.channel = $7 AND s.chat_id = $8)
+         WHERE s.removed_at IS NULL AND NOT (s.channel = q.column6 AND s.chat_id = q.column7)
          ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(venue_id)
-    .bind(payloads[0])
-    .bind(payloads[1])
-    .bind(payloads[2])
-    .bind(dedupe_prefix)
-    .bind(now_ms)
-    .bind(skip.map_or("", |c| c.channel.as_str()))
-    .bind(skip.map_or("", |c| c.chat_id.as_str()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
+        rows.placeholders(2)
+    );
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms);
+    Ok(rows.bind(q).execute(&mut *conn).await?.rows_affected())
 }
 
 /// Messages of one channel due now, oldest first.

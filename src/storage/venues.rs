@@ -1,6 +1,7 @@
 //! Venues, entrances, check-ins, staff, invites, regional alert chats, pending check-ins and
 //! the check-in audit trail (migration 0004).
 
+use super::rows::{Rows, Val};
 use super::{ChatRef, Conn, StoreError, is_unique_violation};
 
 // ---------------------------------------------------------------- keys
@@ -249,19 +250,51 @@ pub async fn door(
     entrance_id: i64,
     kid: Option<i64>,
 ) -> Result<Option<Door>, StoreError> {
-    Ok(sqlx::query_as::<_, Door>(
-        "SELECT e.id AS entrance_id, e.name AS entrance_name, e.revoked_at AS entrance_revoked_at,
+    Ok(doors(conn, &[(entrance_id, kid)])
+        .await?
+        .pop()
+        .map(|(_, d)| d))
+}
+
+/// [`door`] for many `(entrance, key id)` pairs in one statement: each found door with the
+/// pair's key id (`None` when none was asked). Unknown entrances are absent.
+pub async fn doors(
+    conn: &mut Conn,
+    asked: &[(i64, Option<i64>)],
+) -> Result<Vec<(Option<i64>, Door)>, StoreError> {
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        asked_kid: i64,
+        #[sqlx(flatten)]
+        door: Door,
+    }
+    let mut rows = Rows::new(2);
+    for (entrance, kid) in asked {
+        rows.push([Val::from(*entrance), Val::from(kid.unwrap_or(-1))]);
+    }
+    let sql = format!(
+        "SELECT q.column2 AS asked_kid,
+                e.id AS entrance_id, e.name AS entrance_name, e.revoked_at AS entrance_revoked_at,
                 v.id AS venue_id, v.name AS venue_name, v.region, v.category, v.max_stay_ms,
                 v.revoked_at AS venue_revoked_at, v.suspended_until, v.test_until,
-                CASE WHEN $2 < 0 THEN 1 ELSE
-                    (SELECT COUNT(*) FROM qr_keys k WHERE k.kid = $2 AND k.revoked_at IS NULL)
+                CASE WHEN q.column2 < 0 THEN 1 ELSE
+                    (SELECT COUNT(*) FROM qr_keys k WHERE k.kid = q.column2 AND k.revoked_at IS NULL)
                 END AS key_live
-         FROM entrances e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
-    )
-    .bind(entrance_id)
-    .bind(kid.unwrap_or(-1))
-    .fetch_optional(&mut *conn)
-    .await?)
+         FROM (VALUES {}) AS q
+         JOIN entrances e ON e.id = q.column1 JOIN venues v ON v.id = e.venue_id",
+        rows.placeholders(1)
+    );
+    let found: Vec<Keyed> = rows
+        .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|k| ((k.asked_kid >= 0).then_some(k.asked_kid), k.door))
+        .collect())
 }
 
 // ---------------------------------------------------------------- check-ins
@@ -288,30 +321,57 @@ pub async fn insert_checkin(
     c: &NewCheckin<'_>,
     code_since_ms: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    Ok(
+        insert_checkins(conn, std::slice::from_ref(c), code_since_ms)
+            .await?
+            .pop()
+            .map(|r| r.0),
+    )
+}
+
+/// [`insert_checkin`] for many check-ins in one statement: `(id, venue_id, check_code)` of
+/// each row inserted. A row whose code was taken is absent: draw another code for it and
+/// retry. Codes must differ between rows of one venue in one call.
+pub async fn insert_checkins(
+    conn: &mut Conn,
+    checkins: &[NewCheckin<'_>],
+    code_since_ms: i64,
+) -> Result<Vec<(i64, i64, String)>, StoreError> {
+    if checkins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Rows::new(12);
+    for c in checkins {
+        rows.push([
+            Val::from(c.venue_id),
+            Val::from(c.entrance_id),
+            Val::from(c.person_id),
+            Val::from(c.iin_hash),
+            Val::from(c.chat.map(|ch| ch.channel.as_str())),
+            Val::from(c.chat.map(|ch| ch.chat_id.as_str())),
+            Val::from(c.via),
+            Val::from(c.colour),
+            Val::from(i64::from(c.admitted)),
+            Val::from(c.check_code),
+            Val::from(c.entered_at),
+            Val::from(c.closes_at),
+        ]);
+    }
+    let sql = format!(
         "INSERT INTO checkins (venue_id, entrance_id, person_id, iin_hash, channel, chat_id, via,
             colour, admitted, check_code, entered_at, closes_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-         WHERE NOT EXISTS (SELECT 1 FROM checkins o
-                           WHERE o.venue_id = $1 AND o.check_code = $10 AND o.entered_at >= $13)
-         RETURNING id",
-    )
-    .bind(c.venue_id)
-    .bind(c.entrance_id)
-    .bind(c.person_id)
-    .bind(c.iin_hash)
-    .bind(c.chat.map(|ch| ch.channel.as_str()))
-    .bind(c.chat.map(|ch| ch.chat_id.as_str()))
-    .bind(c.via)
-    .bind(c.colour)
-    .bind(i64::from(c.admitted))
-    .bind(c.check_code)
-    .bind(c.entered_at)
-    .bind(c.closes_at)
-    .bind(code_since_ms)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| r.0))
+         SELECT q.column1, q.column2, q.column3, q.column4, q.column5, q.column6, q.column7,
+                q.column8, q.column9, q.column10, q.column11, q.column12
+         FROM (VALUES {}) AS q
+         WHERE q.column1 IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM checkins o
+                           WHERE o.venue_id = q.column1 AND o.check_code = q.column10
+                             AND o.entered_at >= $1)
+         RETURNING id, venue_id, check_code",
+        rows.placeholders(2)
+    );
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code_since_ms);
+    Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
 }
 
 /// A check-in with the names a reply shows.
@@ -334,6 +394,13 @@ pub struct CheckinView {
     pub entered_at: i64,
     pub closes_at: i64,
     pub left_at: Option<i64>,
+}
+
+impl CheckinView {
+    /// An admitted visit not yet ended.
+    pub fn is_open(&self) -> bool {
+        self.admitted == 1 && self.left_at.is_none()
+    }
 }
 
 const VIEW: &str = "SELECT c.id, c.venue_id, v.name AS venue_name, v.region, v.category,
@@ -359,19 +426,33 @@ pub async fn person_visits(
     entrance_id: i64,
     since_ms: i64,
 ) -> Result<Vec<CheckinView>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(format!(
-            "{VIEW} WHERE c.person_id = $1
-           AND ((c.admitted = 1 AND c.left_at IS NULL)
-                OR (c.entrance_id = $2 AND c.entered_at >= $3))
-         ORDER BY c.entered_at DESC, c.id DESC"
-        )))
-        .bind(person_id)
-        .bind(entrance_id)
-        .bind(since_ms)
-        .fetch_all(&mut *conn)
-        .await?,
-    )
+    let mut visits = persons_visits(conn, &[person_id], since_ms).await?;
+    visits.retain(|v| v.is_open() || v.entrance_id == Some(entrance_id));
+    Ok(visits)
+}
+
+/// The open visits of these persons and every check-in of theirs since `since_ms`, newest
+/// first, in one statement (the repeat check and the visits a new entry closes).
+pub async fn persons_visits(
+    conn: &mut Conn,
+    persons: &[i64],
+    since_ms: i64,
+) -> Result<Vec<CheckinView>, StoreError> {
+    if persons.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Rows::new(1);
+    for p in persons {
+        rows.push([Val::from(*p)]);
+    }
+    let sql = format!(
+        "{VIEW} WHERE c.person_id IN (SELECT q.column1 FROM (VALUES {}) AS q)
+           AND ((c.admitted = 1 AND c.left_at IS NULL) OR c.entered_at >= $1)
+         ORDER BY c.entered_at DESC, c.id DESC",
+        rows.placeholders(2)
+    );
+    let q = sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(sql)).bind(since_ms);
+    Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
 }
 
 /// Open visits of a person (normally at most one).
@@ -393,15 +474,30 @@ pub async fn close_visit(
     at_ms: i64,
     how: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE checkins SET left_at = $1, left_how = $2 WHERE id = $3 AND left_at IS NULL",
-    )
-    .bind(at_ms)
-    .bind(how)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(close_visits(conn, &[id], at_ms, how).await? == 1)
+}
+
+/// Closes these visits (those still open) in one statement; returns how many it closed.
+pub async fn close_visits(
+    conn: &mut Conn,
+    ids: &[i64],
+    at_ms: i64,
+    how: &str,
+) -> Result<u64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut rows = Rows::new(1);
+    for id in ids {
+        rows.push([Val::from(*id)]);
+    }
+    let sql = format!(
+        "UPDATE checkins SET left_at = $1, left_how = $2
+         WHERE left_at IS NULL AND id IN (SELECT q.column1 FROM (VALUES {}) AS q)",
+        rows.placeholders(3)
+    );
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at_ms).bind(how);
+    Ok(rows.bind(q).execute(&mut *conn).await?.rows_affected())
 }
 
 /// Open visits that reach their maximum stay by `by_ms`, with no reminder sent yet.
@@ -651,24 +747,47 @@ pub struct AuditLine<'a> {
 }
 
 pub async fn audit(conn: &mut Conn, line: &AuditLine<'_>, now_ms: i64) -> Result<i64, StoreError> {
-    let (id,): (i64,) = sqlx::query_as(
+    let ids = audit_lines(conn, std::slice::from_ref(line), now_ms).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| StoreError::Db(sqlx::Error::RowNotFound))
+}
+
+/// Writes audit lines in one statement; returns their ids (in no particular order).
+pub async fn audit_lines(
+    conn: &mut Conn,
+    lines: &[AuditLine<'_>],
+    now_ms: i64,
+) -> Result<Vec<i64>, StoreError> {
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Rows::new(9);
+    for l in lines {
+        rows.push([
+            Val::from(l.action),
+            Val::from(l.outcome),
+            Val::from(l.venue_id),
+            Val::from(l.entrance_id),
+            Val::from(l.checkin_id),
+            Val::from(l.chat.map(|c| c.channel.as_str())),
+            Val::from(l.chat.map(|c| c.chat_id.as_str())),
+            Val::from(l.person_id),
+            Val::from(l.iin_hash),
+        ]);
+    }
+    let sql = format!(
         "INSERT INTO checkin_audit (at, action, outcome, venue_id, entrance_id, checkin_id,
             channel, chat_id, person_id, iin_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(now_ms)
-    .bind(line.action)
-    .bind(line.outcome)
-    .bind(line.venue_id)
-    .bind(line.entrance_id)
-    .bind(line.checkin_id)
-    .bind(line.chat.map(|c| c.channel.as_str()))
-    .bind(line.chat.map(|c| c.chat_id.as_str()))
-    .bind(line.person_id)
-    .bind(line.iin_hash)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+         SELECT $1, q.column1, q.column2, q.column3, q.column4, q.column5, q.column6,
+                q.column7, q.column8, q.column9
+         FROM (VALUES {}) AS q WHERE q.column1 IS NOT NULL
+         RETURNING id",
+        rows.placeholders(2)
+    );
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms);
+    let ids: Vec<(i64,)> = rows.bind_as(q).fetch_all(&mut *conn).await?;
+    Ok(ids.into_iter().map(|r| r.0).collect())
 }
 
 /// How many audit lines of `action` a chat produced since `since_ms`.

@@ -103,13 +103,22 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 }
 
 pub async fn core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
+    core_built(db, clock, |c| c).await
+}
+
+/// A core with settings changed by `build` before it is shared.
+pub async fn core_built(
+    db: &TestDb,
+    clock: &ManualClock,
+    build: impl FnOnce(Core) -> Core,
+) -> Arc<Core> {
     let store = Store::open(&db.url).await.expect("open store");
-    Arc::new(Core::new(
+    Arc::new(build(Core::new(
         store,
         Vault::from_secret(SECRET).expect("secret"),
         Arc::new(clock.clone()),
         Arc::new(Texts::load()),
-    ))
+    )))
 }
 
 /// A core with a support desk configured.
@@ -118,16 +127,7 @@ pub async fn core_with_support(
     clock: &ManualClock,
     support: ashyq::core::support::SupportSettings,
 ) -> Arc<Core> {
-    let store = Store::open(&db.url).await.expect("open store");
-    Arc::new(
-        Core::new(
-            store,
-            Vault::from_secret(SECRET).expect("secret"),
-            Arc::new(clock.clone()),
-            Arc::new(Texts::load()),
-        )
-        .with_support(support),
-    )
+    core_built(db, clock, |c| c.with_support(support)).await
 }
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);

@@ -6,6 +6,7 @@
 //! the seam [`crate::status::person_status`].
 
 pub mod admin;
+pub mod lane;
 pub mod poster;
 pub mod token;
 
@@ -399,27 +400,40 @@ async fn usable_door(
     person_id: Option<i64>,
     code: Code,
 ) -> Result<Result<Door, Msg>, CoreError> {
-    let now = core.now_ms();
     let kid = code.kid.map(i64::from);
     let Some(door) = venues::door(tx, code.entrance_id, kid).await? else {
         audit_refusal(core, tx, chat, person_id, "unknown_entrance", None).await?;
         return Ok(Err(Msg::new("checkin-code-revoked")));
     };
+    match door_refusal(&door, core.now_ms()) {
+        Some((outcome, msg)) => {
+            audit_refusal(core, tx, chat, person_id, outcome, Some(&door)).await?;
+            Ok(Err(msg))
+        }
+        None => Ok(Ok(door)),
+    }
+}
+
+/// Why a door must not be used now (the audit outcome and the reply), if it must not.
+fn door_refusal(door: &Door, now_ms: i64) -> Option<(&'static str, Msg)> {
     if door.key_live == 0 {
-        audit_refusal(core, tx, chat, person_id, "revoked_key", Some(&door)).await?;
-        return Ok(Err(Msg::new("checkin-code-revoked")));
+        return Some(("revoked_key", Msg::new("checkin-code-revoked")));
     }
     if door.entrance_revoked_at.is_some() || door.venue_revoked_at.is_some() {
-        audit_refusal(core, tx, chat, person_id, "revoked", Some(&door)).await?;
-        return Ok(Err(Msg::new("checkin-code-revoked")));
+        return Some(("revoked", Msg::new("checkin-code-revoked")));
     }
-    if let Some(until) = door.suspended_until.filter(|u| *u > now) {
-        audit_refusal(core, tx, chat, person_id, "suspended", Some(&door)).await?;
-        return Ok(Err(Msg::new("checkin-venue-suspended")
+    let until = door.suspended_until.filter(|u| *u > now_ms)?;
+    Some((
+        "suspended",
+        Msg::new("checkin-venue-suspended")
             .arg("venue", door.venue_name.clone())
-            .arg("until", local_date(until))));
-    }
-    Ok(Ok(door))
+            .arg("until", local_date(until)),
+    ))
+}
+
+/// Whether a door may be used now.
+fn usable_now(door: &Door, now_ms: i64) -> bool {
+    door_refusal(door, now_ms).is_none()
 }
 
 /// The status of the conversation's person now: by the IIN hash loaded with the
@@ -672,44 +686,23 @@ async fn record_entry(
         now,
     )
     .await?;
-    let view = CheckinView {
+    let view = entry_view(
+        target,
         id,
-        venue_id: target.venue_id,
-        venue_name: target.venue_name.clone(),
-        region: target.region.clone(),
-        category: target.category.clone(),
-        entrance_id: target.entrance_id,
-        entrance_name: target.entrance_name.clone(),
-        person_id: who.person_id,
-        channel: who.chat.map(|c| c.channel.clone()),
-        chat_id: who.chat.map(|c| c.chat_id.clone()),
-        via: who.via.as_str().to_string(),
-        colour: decision.colour.as_str().to_string(),
-        admitted: i64::from(decision.admit),
-        check_code: code.clone(),
-        entered_at: now,
-        closes_at: now + target.max_stay_ms,
-        left_at: None,
-    };
-    // The live staff feed: every attempt, no name, no IIN; one statement for all staff
-    // chats, each in its language.
-    let line = Msg::new("checkin-staff-line")
-        .arg("time", local_time(now))
-        .arg("entrance", entrance_label(&view))
-        .arg("colour", decision.colour.as_str())
-        .arg("verdict", verdict(decision.admit))
-        .arg("code", code.clone())
-        .arg("via", who.via.as_str());
-    let payloads = [Lang::Kk, Lang::Ru, Lang::En].map(|lang| {
-        serde_json::to_string(&Outbound::reply(lang, line.clone())).map_err(StoreError::from)
-    });
-    let [kk, ru, en] = payloads;
+        &code,
+        who.person_id,
+        who.chat,
+        who.via,
+        decision,
+        now,
+    );
+    let [kk, ru, en] = staff_payloads(&view, decision, who.via)?;
     let skip = (who.via == Via::Guard).then_some(who.actor);
     // Core::handle wakes the outbox worker after the commit.
     outbox::enqueue_to_staff(
         tx,
         target.venue_id,
-        [&kk?, &ru?, &en?],
+        [&kk, &ru, &en],
         &format!("ci-feed-{id}-"),
         skip,
         now,
@@ -745,6 +738,58 @@ async fn record_entry(
         }
     }
     Ok(view)
+}
+
+/// The check-in just written, as a reply shows it.
+#[allow(clippy::too_many_arguments)]
+fn entry_view(
+    target: &Target,
+    id: i64,
+    code: &str,
+    person_id: Option<i64>,
+    chat: Option<&ChatRef>,
+    via: Via,
+    decision: Decision,
+    now: i64,
+) -> CheckinView {
+    CheckinView {
+        id,
+        venue_id: target.venue_id,
+        venue_name: target.venue_name.clone(),
+        region: target.region.clone(),
+        category: target.category.clone(),
+        entrance_id: target.entrance_id,
+        entrance_name: target.entrance_name.clone(),
+        person_id,
+        channel: chat.map(|c| c.channel.clone()),
+        chat_id: chat.map(|c| c.chat_id.clone()),
+        via: via.as_str().to_string(),
+        colour: decision.colour.as_str().to_string(),
+        admitted: i64::from(decision.admit),
+        check_code: code.to_string(),
+        entered_at: now,
+        closes_at: now + target.max_stay_ms,
+        left_at: None,
+    }
+}
+
+/// The live staff feed's line for a check-in, in kk, ru and en: time, entrance, colour,
+/// admit or not, check code — no name, no IIN.
+fn staff_payloads(
+    view: &CheckinView,
+    decision: Decision,
+    via: Via,
+) -> Result<[String; 3], StoreError> {
+    let line = Msg::new("checkin-staff-line")
+        .arg("time", local_time(view.entered_at))
+        .arg("entrance", entrance_label(view))
+        .arg("colour", decision.colour.as_str())
+        .arg("verdict", verdict(decision.admit))
+        .arg("code", view.check_code.clone())
+        .arg("via", via.as_str());
+    let [kk, ru, en] = [Lang::Kk, Lang::Ru, Lang::En]
+        .map(|lang| serde_json::to_string(&Outbound::reply(lang, line.clone())));
+    Ok([kk?, ru?, en?])
 }
 
 fn entrance_label(view: &CheckinView) -> String {
