@@ -125,6 +125,17 @@ impl Rows {
         sql
     }
 
+    /// `$first, …`: the placeholders of a one-column list, for `IN (…)` (an `IN` list lets
+    /// PostgreSQL probe an index with `= ANY`, where a `VALUES` subquery may be hashed
+    /// against a scan).
+    pub fn list(&self, first: usize) -> String {
+        assert_eq!(self.columns, 1, "a list has one column");
+        (first..first + self.padded_len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The values in placeholder order, then the typed NULLs of the padding rows.
     fn all(self) -> impl Iterator<Item = Val> {
         let pad = (self.padded_len() - self.len()) * self.columns;
@@ -182,6 +193,15 @@ mod tests {
         assert_eq!(all.len(), 8);
         assert_eq!(all[6], Val::Int(None));
         assert_eq!(all[7], Val::Text(None));
+    }
+
+    #[test]
+    fn lists_are_padded_too() {
+        let mut rows = Rows::new(1);
+        for i in 0..5 {
+            rows.push([Val::from(i)]);
+        }
+        assert_eq!(rows.list(3), "$3, $4, $5, $6, $7, $8, $9, $10");
     }
 
     #[test]

@@ -445,11 +445,14 @@ pub async fn persons_visits(
     for p in persons {
         rows.push([Val::from(*p)]);
     }
+    // Two arms, each one index probe per person (checkins_person_open, checkins_person);
+    // written as one OR, PostgreSQL read every open visit in the country.
+    let list = rows.list(2);
     let sql = format!(
-        "{VIEW} WHERE c.person_id IN (SELECT q.column1 FROM (VALUES {}) AS q)
-           AND ((c.admitted = 1 AND c.left_at IS NULL) OR c.entered_at >= $1)
-         ORDER BY c.entered_at DESC, c.id DESC",
-        rows.placeholders(2)
+        "{VIEW} WHERE c.person_id IN ({list}) AND c.admitted = 1 AND c.left_at IS NULL
+         UNION
+         {VIEW} WHERE c.person_id IN ({list}) AND c.entered_at >= $1
+         ORDER BY entered_at DESC, id DESC"
     );
     let q = sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(sql)).bind(since_ms);
     Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
@@ -493,8 +496,8 @@ pub async fn close_visits(
     }
     let sql = format!(
         "UPDATE checkins SET left_at = $1, left_how = $2
-         WHERE left_at IS NULL AND id IN (SELECT q.column1 FROM (VALUES {}) AS q)",
-        rows.placeholders(3)
+         WHERE left_at IS NULL AND id IN ({})",
+        rows.list(3)
     );
     let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at_ms).bind(how);
     Ok(rows.bind(q).execute(&mut *conn).await?.rows_affected())

@@ -15,10 +15,13 @@
 //! path ([`super::intercept`]), which is the reference: the lane only ever writes what that
 //! path would have written. Tests run the check-in suites with the lane on and off.
 //!
-//! There is no background task: the first caller that finds its lane idle writes the batch
-//! (its own check-in and every one queued behind it) while later callers queue; a caller
-//! whose check-in was written by another returns its reply when that batch committed. A
-//! chat always uses the same lane, so its check-ins stay in order.
+//! There is no background task: a caller that finds a lane free writes a batch (its own
+//! check-in and every one queued with it) while later callers queue; a caller whose
+//! check-in was written by another returns its reply when that batch committed. At most
+//! [`Lanes`]' count of batches are written at once, so at low load a check-in goes at once
+//! and at high load batches grow. Adapters hand a chat's updates over one at a time, so a
+//! chat has one check-in in flight; an update delivered twice at once is told apart by its
+//! id in the database, whichever batch holds it.
 
 use super::token::{Kind, Payload, TokenKeys};
 use super::{Decision, Target, Via, admin, alerts_sanitary_control, decide, door_target};
@@ -29,7 +32,6 @@ use crate::status::VenueCategory;
 use crate::storage::venues::{self, AuditLine, CheckinView, Door, NewCheckin};
 use crate::storage::{self, ChatRef, StoreError, conversations, outbox};
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::oneshot;
 
@@ -110,16 +112,13 @@ struct Job {
     done: oneshot::Sender<Outcome>,
 }
 
-#[derive(Default)]
-struct Lane {
-    queue: std::sync::Mutex<Vec<Job>>,
-    /// Held by the caller writing this lane's current batch.
-    busy: tokio::sync::Mutex<()>,
-}
-
-/// The check-in lanes of a process (`ASHYQ_CHECKIN_LANES`; 0 turns batching off).
+/// The check-in lanes of a process: at most this many batches are written at once
+/// (`ASHYQ_CHECKIN_LANES`; 0 turns batching off).
 pub struct Lanes {
-    lanes: Vec<Lane>,
+    lanes: usize,
+    queue: std::sync::Mutex<Vec<Job>>,
+    /// One permit per lane, held by the caller writing a batch.
+    slots: tokio::sync::Semaphore,
     batches: AtomicU64,
     written: AtomicU64,
 }
@@ -133,7 +132,7 @@ pub struct LaneStats {
 
 /// Holds every lane idle (check-ins queue meanwhile) until dropped.
 pub struct Pause<'a> {
-    _held: Vec<tokio::sync::MutexGuard<'a, ()>>,
+    _held: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 impl Default for Lanes {
@@ -142,20 +141,24 @@ impl Default for Lanes {
     }
 }
 
-/// Lanes by default: two batches in flight keep the database busy while each stays large.
-pub const DEFAULT_LANES: usize = 2;
+/// Lanes by default: batches written at once. More lanes shorten the wait at moderate load
+/// (each batch is a chain of round trips); fewer make larger batches (less work per
+/// check-in) at high load. docs/PERFORMANCE.md has the measurements.
+pub const DEFAULT_LANES: usize = 4;
 
 impl Lanes {
     pub fn new(lanes: usize) -> Self {
         Self {
-            lanes: (0..lanes).map(|_| Lane::default()).collect(),
+            lanes,
+            queue: std::sync::Mutex::new(Vec::new()),
+            slots: tokio::sync::Semaphore::new(lanes),
             batches: AtomicU64::new(0),
             written: AtomicU64::new(0),
         }
     }
 
     pub fn enabled(&self) -> bool {
-        !self.lanes.is_empty()
+        self.lanes > 0
     }
 
     pub fn stats(&self) -> LaneStats {
@@ -165,65 +168,59 @@ impl Lanes {
         }
     }
 
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Check-ins waiting for a batch now.
     pub fn queued(&self) -> usize {
-        self.lanes
-            .iter()
-            .map(|l| l.queue.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.queue().len()
     }
 
     /// Stops writing batches until the pause is dropped; check-ins arriving meanwhile wait
-    /// and then go in one batch per lane (tests use it to form a batch at will).
+    /// and then go in one batch (tests use it to form a batch at will).
     pub async fn pause(&self) -> Pause<'_> {
-        let mut held = Vec::with_capacity(self.lanes.len());
-        for lane in &self.lanes {
-            held.push(lane.busy.lock().await);
-        }
+        let held = match u32::try_from(self.lanes) {
+            Ok(n) if n > 0 => self.slots.acquire_many(n).await.ok(),
+            _ => None,
+        };
         Pause { _held: held }
-    }
-
-    fn lane_of(&self, chat: &ChatRef) -> &Lane {
-        let mut h = std::hash::DefaultHasher::new();
-        chat.hash(&mut h);
-        &self.lanes[(h.finish() % self.lanes.len() as u64) as usize]
     }
 
     /// Queues a check-in and returns once a batch holding it committed (or failed).
     pub(crate) async fn submit(&self, core: &Core, candidate: Candidate) -> Outcome {
-        let lane = self.lane_of(&candidate.chat);
         let (done, mut rx) = oneshot::channel();
-        lane.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Job { candidate, done });
+        self.queue().push(Job { candidate, done });
         loop {
-            let busy = tokio::select! {
+            let slot = tokio::select! {
                 biased;
                 r = &mut rx => return r.unwrap_or(Outcome::Fallback),
-                g = lane.busy.lock() => g,
+                slot = self.slots.acquire() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => return rx.await.unwrap_or(Outcome::Fallback),
+                },
             };
-            // The batch before may have carried this check-in.
-            match rx.try_recv() {
-                Ok(out) => return out,
-                Err(oneshot::error::TryRecvError::Closed) => return Outcome::Fallback,
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
+            // A free lane: write whatever waits, this check-in included unless another
+            // lane took it already.
             let jobs: Vec<Job> = {
-                let mut queue = lane.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let mut queue = self.queue();
                 let n = queue.len().min(MAX_BATCH);
                 queue.drain(..n).collect()
             };
+            if jobs.is_empty() {
+                drop(slot);
+                return rx.await.unwrap_or(Outcome::Fallback);
+            }
             let written = write_batch(core, jobs).await;
+            drop(slot);
             if written > 0 {
                 self.batches.fetch_add(1, Ordering::Relaxed);
                 self.written.fetch_add(written, Ordering::Relaxed);
             }
-            drop(busy);
-            // Ours was in this batch unless more than MAX_BATCH were queued before it.
             match rx.try_recv() {
                 Ok(out) => return out,
                 Err(oneshot::error::TryRecvError::Closed) => return Outcome::Fallback,
+                // Still queued (more than a batch was waiting) or in another lane's batch.
                 Err(oneshot::error::TryRecvError::Empty) => continue,
             }
         }
