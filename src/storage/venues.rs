@@ -446,16 +446,19 @@ pub async fn persons_visits(
         rows.push([Val::from(*p)]);
     }
     // Two arms, each one index probe per person (checkins_person_open, checkins_person);
-    // written as one OR, PostgreSQL read every open visit in the country.
+    // written as one OR, PostgreSQL read every open visit in the country. A visit in both
+    // arms comes twice and is kept once; the order is set here, not in SQL.
     let list = rows.list(2);
     let sql = format!(
         "{VIEW} WHERE c.person_id IN ({list}) AND c.admitted = 1 AND c.left_at IS NULL
-         UNION
-         {VIEW} WHERE c.person_id IN ({list}) AND c.entered_at >= $1
-         ORDER BY entered_at DESC, id DESC"
+         UNION ALL
+         {VIEW} WHERE c.person_id IN ({list}) AND c.entered_at >= $1"
     );
     let q = sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(sql)).bind(since_ms);
-    Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
+    let mut visits = rows.bind_as(q).fetch_all(&mut *conn).await?;
+    visits.sort_by(|a, b| (b.entered_at, b.id).cmp(&(a.entered_at, a.id)));
+    visits.dedup_by_key(|v| v.id);
+    Ok(visits)
 }
 
 /// Open visits of a person (normally at most one).
