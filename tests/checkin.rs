@@ -432,15 +432,16 @@ async fn checkins_together(db: &TestDb, lanes: usize) {
     .await
     .unwrap();
     assert_eq!(closed, 7);
-    let (audited,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM checkin_audit WHERE action = 'checkin' AND venue_id = $1
-         AND outcome = 'admit' AND checkin_id IS NOT NULL",
+    // The check-in rows are the record: who (person and chat), where, how, the verdict.
+    let (recorded,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkins WHERE venue_id = $1 AND admitted = 1 AND via = 'link'
+         AND person_id IS NOT NULL AND chat_id LIKE 'together-%' AND left_at IS NULL",
     )
     .bind(shop.venue_id)
     .fetch_one(core.store.pool())
     .await
     .unwrap();
-    assert_eq!(audited, 7);
+    assert_eq!(recorded, 7);
     // The shop's staff saw every entry with its code, in their language.
     let feed = queued_for(&core.store, &staff.chat).await;
     let mut fed: Vec<String> = feed.iter().map(|o| arg(o, "code")).collect();

@@ -4,7 +4,7 @@
 //! one, each check-in costs a transaction of about ten statements; here the check-ins that
 //! arrive while one batch is being written share the next batch: one transaction, one
 //! statement per step for all of them (the conversations, the doors, the visits, the update
-//! ids, closing previous visits, the check-ins, the audit lines, the staff feed). At low
+//! ids, closing previous visits, the check-ins, the staff feed). At low
 //! load a batch holds one check-in and costs what the one-by-one path costs.
 //!
 //! Only the common case takes the lane: a registered person at the main menu checks in by
@@ -29,7 +29,7 @@ use super::{REPEAT_WINDOW_MS, result, staff_payloads, usable_now};
 use crate::core::{Core, CoreError, Event, Inbound, Outbound, State, wallet};
 use crate::domain::Lang;
 use crate::status::VenueCategory;
-use crate::storage::venues::{self, AuditLine, CheckinView, Door, NewCheckin};
+use crate::storage::venues::{self, CheckinView, Door, NewCheckin};
 use crate::storage::{self, ChatRef, StoreError, conversations, outbox};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -404,24 +404,11 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
         return Ok(outcomes);
     }
 
-    // The writes: previous visits closed, check-ins with fresh codes, audit lines, feed.
+    // The writes: previous visits closed, check-ins with fresh codes, the staff feed (the
+    // check-in row is the record of the entry, as on the one-by-one path).
     let closing: Vec<i64> = entries.iter().flat_map(|e| e.open.clone()).collect();
     venues::close_visits(&mut tx, &closing, now, "next_entry").await?;
     insert_with_codes(&mut tx, &mut entries, now).await?;
-    let audit: Vec<AuditLine> = entries
-        .iter()
-        .map(|e| AuditLine {
-            action: "checkin",
-            outcome: super::verdict(e.decision.admit),
-            venue_id: Some(e.target.venue_id),
-            entrance_id: e.target.entrance_id,
-            checkin_id: Some(e.id),
-            chat: Some(&e.candidate.chat),
-            person_id: Some(e.person),
-            iin_hash: None,
-        })
-        .collect();
-    venues::audit_lines(&mut tx, &audit, now).await?;
     let views: Vec<CheckinView> = entries.iter().map(|e| view(e, now)).collect();
     let payloads = views
         .iter()

@@ -667,9 +667,12 @@ async fn record_entry(
     if target.test {
         crate::storage::business::mark_checkin_test(tx, id).await?;
     }
-    let audit_id = venues::audit(
-        tx,
-        &AuditLine {
+    // The check-in row records a visitor's own entry (who, when, where, colour, verdict);
+    // a guard's look-up and an attempt that alerts sanitary control also get an audit line
+    // (the look-up limit counts them; the alert cites its reference).
+    let alerting = alerts_sanitary_control(decision.colour) && !target.test;
+    let audit_id = if who.via == Via::Guard || alerting {
+        let line = AuditLine {
             action: if who.via == Via::Guard {
                 "guard_lookup"
             } else {
@@ -682,10 +685,11 @@ async fn record_entry(
             chat: Some(who.actor),
             person_id: who.person_id,
             iin_hash: who.iin_hash,
-        },
-        now,
-    )
-    .await?;
+        };
+        Some(venues::audit(tx, &line, now).await?)
+    } else {
+        None
+    };
     let view = entry_view(
         target,
         id,
@@ -708,7 +712,7 @@ async fn record_entry(
         now,
     )
     .await?;
-    if alerts_sanitary_control(decision.colour) && !target.test {
+    if alerting {
         match venues::alert_chat(tx, &view.region).await? {
             Some((to, lang)) => {
                 let lang = lang
@@ -724,7 +728,10 @@ async fn record_entry(
                         .arg("entrance", entrance_label(&view))
                         .arg("time", format!("{} {}", local_date(now), local_time(now)))
                         .arg("colour", decision.colour.as_str())
-                        .arg("reference", format!("A-{audit_id}")),
+                        .arg(
+                            "reference",
+                            audit_id.map(|a| format!("A-{a}")).unwrap_or_default(),
+                        ),
                     keyboard: Keyboard::Keep,
                     relay: None,
                     attachment: None,
