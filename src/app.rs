@@ -19,7 +19,8 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
-        .with_wallet(settings.wallet.clone());
+        .with_wallet(settings.wallet.clone())
+        .with_checkin_lanes(settings.checkin_lanes);
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
             max_entries: settings.status_cache_entries,

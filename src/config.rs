@@ -40,6 +40,9 @@ pub struct Settings {
     /// `ASHYQ_STATUS_CACHE`: how many evaluated statuses the long-running services keep in
     /// memory (default 2 000 000, about 150 MB; 0 turns the cache off).
     pub status_cache_entries: usize,
+    /// `ASHYQ_CHECKIN_LANES`: how many batches of check-ins are written at once (default 4;
+    /// 0 writes each check-in alone). See `core::checkin::lane`.
+    pub checkin_lanes: usize,
     /// Businesses: `BUSINESS_CHAT_ID`, `ASSOCIATION_CHATS`, `ASHYQ_ELIGIBLE_OKED`.
     pub business: crate::core::business::BusinessSettings,
     /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
@@ -64,6 +67,9 @@ impl Settings {
             status_cache_entries: var("ASHYQ_STATUS_CACHE")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(DEFAULT_STATUS_CACHE_ENTRIES),
+            checkin_lanes: var("ASHYQ_CHECKIN_LANES")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(crate::core::checkin::lane::DEFAULT_LANES),
             business: business_settings(&var),
             wallet: wallet_settings(&var),
         }
@@ -199,6 +205,7 @@ mod tests {
             support: Default::default(),
             bot_username: None,
             status_cache_entries: 0,
+            checkin_lanes: 0,
             business: Default::default(),
             wallet: Default::default(),
         }

@@ -456,7 +456,7 @@ pub async fn persons_visits(
     );
     let q = sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(sql)).bind(since_ms);
     let mut visits = rows.bind_as(q).fetch_all(&mut *conn).await?;
-    visits.sort_by(|a, b| (b.entered_at, b.id).cmp(&(a.entered_at, a.id)));
+    visits.sort_by_key(|v| std::cmp::Reverse((v.entered_at, v.id)));
     visits.dedup_by_key(|v| v.id);
     Ok(visits)
 }
