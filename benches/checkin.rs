@@ -1,18 +1,20 @@
 //! Check-in benchmark (docs/PERFORMANCE.md, "Venue check-in").
 //!
 //! 1. Check-ins per second through the core (`Core::handle` of `/start <token>`, the deep-link
-//!    path: one transaction with the update id, the conversation, the token keys, the door,
-//!    the repeat check, closing the previous visit, the status seam, the check-in row, the
-//!    audit line and the staff-feed outbox row) on PostgreSQL, against `pgbench -N` run on
-//!    the same server in the same run with the same number of clients.
+//!    path, every one a new visit that closes the visitor's previous one; with the lanes of
+//!    `ASHYQ_CHECKIN_LANES`, default 4, as `ashyq serve` runs) on PostgreSQL, against
+//!    `pgbench -N` on the same server in the same run: for each number of concurrent clients
+//!    in `BENCH_CLIENTS` (default `8,64`), core and pgbench alternate `BENCH_ROUNDS` times
+//!    (default 3) for `BENCH_SECS` each (default 5), and medians are compared; last, the best
+//!    median of each side against the other's ("peak against peak").
 //! 2. p50/p99 latency of a photo check-in (download excluded): decode of a 1280x960 JPEG
-//!    photo of a poster + database + reply built.
+//!    photo of a poster + database + reply built (`BENCH_PHOTOS` photos, default 60).
 //!
 //! `BENCH_POSTGRES_URL` (or `TEST_POSTGRES_URL`) names a server where scratch databases are
-//! created and dropped; without it the benchmark prints a notice and exits.
-//! `BENCH_SECS` (default 15) and `BENCH_CLIENTS` (default 8) tune the runs.
+//! created and dropped (`BENCH_KEEP_DB=1` keeps the core's for inspection); without it the
+//! benchmark prints a notice and exits.
 //!
-//! Run: `cargo bench --bench checkin`
+//! Run: `cargo bench --bench checkin -- --bench`
 
 mod common;
 use common::{drop_db, env_num, machine, percentile, scratch_db};
