@@ -184,7 +184,7 @@ async fn drive(
     core: &Arc<Core>,
     chats: &Arc<Vec<ChatRef>>,
     last: &Arc<Vec<AtomicUsize>>,
-    tokens: &Arc<[String; 2]>,
+    tokens: &Arc<Vec<String>>,
     clients: usize,
     deadline: Option<Instant>,
 ) -> Vec<f64> {
@@ -198,13 +198,14 @@ async fn drive(
             let mut i = 0;
             while deadline.map_or(i < per_client, |d| Instant::now() < d) {
                 let v = c * per_client + i % per_client;
-                let venue = 1 - last[v].load(Ordering::Relaxed);
+                // Each visitor alternates between two neighbouring venues.
+                let side = 1 - last[v].load(Ordering::Relaxed);
                 let event = Event::Command {
                     name: "start".into(),
-                    arg: tokens[venue].clone(),
+                    arg: tokens[(v + side) % tokens.len()].clone(),
                 };
                 lat.push(check_in(&core, &chats[v], event).await.as_secs_f64() * 1000.0);
-                last[v].store(venue, Ordering::Relaxed);
+                last[v].store(side, Ordering::Relaxed);
                 i += 1;
             }
             lat
@@ -215,6 +216,22 @@ async fn drive(
         lat.extend(t.await.unwrap());
     }
     lat
+}
+
+/// `n` valid, distinct BINs.
+fn bins(n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut serial = 0;
+    while out.len() < n {
+        if let Some(bin) = (0..10)
+            .map(|last| format!("2105400{serial:04}{last}"))
+            .find(|b| ashyq::domain::Bin::parse(b).is_ok())
+        {
+            out.push(bin);
+        }
+        serial += 1;
+    }
+    out
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -296,14 +313,20 @@ fn main() {
         let _follower = ashyq::app::start_status_cache(&core, stop_cache.clone())
             .await
             .expect("status cache");
-        let a = venue(&core, "Cinema", "210540012341").await;
-        let b = venue(&core, "Cafe", "190940001116").await;
+        // Check-ins spread over `BENCH_VENUES` venues (default 32), as over a city's: a
+        // venue's check codes (31^4 of them a day) are not exhausted by the run.
+        let n_venues = env_num("BENCH_VENUES", 32).max(2) as usize;
+        let mut doors = Vec::new();
+        for (i, bin) in bins(n_venues).into_iter().enumerate() {
+            doors.push(venue(&core, &format!("Venue {i}"), &bin).await);
+        }
+        let (a, b) = (doors[0].clone(), doors[1].clone());
         let max_clients = *sweep.iter().max().unwrap();
         let n_visitors = if full { 4096 } else { 64 };
         let chats = visitors(&core, n_visitors).await;
         let all = Arc::new(chats.clone());
         let last: Arc<Vec<AtomicUsize>> = Arc::new((0..n_visitors).map(|_| AtomicUsize::new(1)).collect());
-        let tokens = Arc::new([a.entry_token.clone(), b.entry_token.clone()]);
+        let tokens: Arc<Vec<String>> = Arc::new(doors.iter().map(|d| d.entry_token.clone()).collect());
 
         // 1. Link check-ins. A warm-up round first (every visitor enters venue A once) and
         // ANALYZE, so that the planner has the statistics of a table with visits in it, as

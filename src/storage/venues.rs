@@ -418,7 +418,7 @@ pub async fn checkin(conn: &mut Conn, id: i64) -> Result<Option<CheckinView>, St
     )
 }
 
-/// In one query: the person's open visits and their attempts at `entrance_id` since
+/// In one query: the person's open visits and their latest attempt at `entrance_id` since
 /// `since_ms`, newest first.
 pub async fn person_visits(
     conn: &mut Conn,
@@ -426,36 +426,43 @@ pub async fn person_visits(
     entrance_id: i64,
     since_ms: i64,
 ) -> Result<Vec<CheckinView>, StoreError> {
-    let mut visits = persons_visits(conn, &[person_id], since_ms).await?;
-    visits.retain(|v| v.is_open() || v.entrance_id == Some(entrance_id));
-    Ok(visits)
+    persons_visits(conn, &[(person_id, entrance_id)], since_ms).await
 }
 
-/// The open visits of these persons and every check-in of theirs since `since_ms`, newest
-/// first, in one statement (the repeat check and the visits a new entry closes).
+/// For each `(person, entrance)`: the person's open visits and their latest attempt at that
+/// entrance since `since_ms` (the repeat check), newest first, in one statement.
 pub async fn persons_visits(
     conn: &mut Conn,
-    persons: &[i64],
+    asked: &[(i64, i64)],
     since_ms: i64,
 ) -> Result<Vec<CheckinView>, StoreError> {
-    if persons.is_empty() {
+    if asked.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows = Rows::new(1);
-    for p in persons {
-        rows.push([Val::from(*p)]);
+    let mut persons = Rows::new(1);
+    let mut pairs = Rows::new(2);
+    for (person, entrance) in asked {
+        persons.push([Val::from(*person)]);
+        pairs.push([Val::from(*person), Val::from(*entrance)]);
     }
-    // Two arms, each one index probe per person (checkins_person_open, checkins_person);
+    // Two arms, each an index probe per person (checkins_person_open, checkins_person);
     // written as one OR, PostgreSQL read every open visit in the country. A visit in both
     // arms comes twice and is kept once; the order is set here, not in SQL.
-    let list = rows.list(2);
+    let list = persons.list(2);
+    let values = pairs.placeholders(2 + persons.padded_len());
     let sql = format!(
         "{VIEW} WHERE c.person_id IN ({list}) AND c.admitted = 1 AND c.left_at IS NULL
          UNION ALL
-         {VIEW} WHERE c.person_id IN ({list}) AND c.entered_at >= $1"
+         {VIEW} JOIN (VALUES {values}) AS q ON c.id =
+            (SELECT o.id FROM checkins o
+             WHERE o.person_id = q.column1 AND o.entrance_id = q.column2 AND o.entered_at >= $1
+             ORDER BY o.entered_at DESC, o.id DESC LIMIT 1)"
     );
     let q = sqlx::query_as::<_, CheckinView>(sqlx::AssertSqlSafe(sql)).bind(since_ms);
-    let mut visits = rows.bind_as(q).fetch_all(&mut *conn).await?;
+    let mut visits = pairs
+        .bind_as(persons.bind_as(q))
+        .fetch_all(&mut *conn)
+        .await?;
     visits.sort_by_key(|v| std::cmp::Reverse((v.entered_at, v.id)));
     visits.dedup_by_key(|v| v.id);
     Ok(visits)

@@ -346,8 +346,11 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
 
     // The visits: a repeat within a minute goes one by one; open visits are closed.
     let since = now - REPEAT_WINDOW_MS;
-    let ids: Vec<i64> = entries.iter().map(|e| e.person).collect();
-    let visits = venues::persons_visits(&mut tx, &ids, since).await?;
+    let asked: Vec<(i64, i64)> = entries
+        .iter()
+        .map(|e| (e.person, e.candidate.entrance_id))
+        .collect();
+    let visits = venues::persons_visits(&mut tx, &asked, since).await?;
     let mut kept = Vec::with_capacity(entries.len());
     for mut e in entries {
         let mine: Vec<&CheckinView> = visits
