@@ -760,47 +760,24 @@ pub struct AuditLine<'a> {
 }
 
 pub async fn audit(conn: &mut Conn, line: &AuditLine<'_>, now_ms: i64) -> Result<i64, StoreError> {
-    let ids = audit_lines(conn, std::slice::from_ref(line), now_ms).await?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| StoreError::Db(sqlx::Error::RowNotFound))
-}
-
-/// Writes audit lines in one statement; returns their ids (in no particular order).
-pub async fn audit_lines(
-    conn: &mut Conn,
-    lines: &[AuditLine<'_>],
-    now_ms: i64,
-) -> Result<Vec<i64>, StoreError> {
-    if lines.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut rows = Rows::new(9);
-    for l in lines {
-        rows.push([
-            Val::from(l.action),
-            Val::from(l.outcome),
-            Val::from(l.venue_id),
-            Val::from(l.entrance_id),
-            Val::from(l.checkin_id),
-            Val::from(l.chat.map(|c| c.channel.as_str())),
-            Val::from(l.chat.map(|c| c.chat_id.as_str())),
-            Val::from(l.person_id),
-            Val::from(l.iin_hash),
-        ]);
-    }
-    let sql = format!(
+    let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO checkin_audit (at, action, outcome, venue_id, entrance_id, checkin_id,
             channel, chat_id, person_id, iin_hash)
-         SELECT $1, q.column1, q.column2, q.column3, q.column4, q.column5, q.column6,
-                q.column7, q.column8, q.column9
-         FROM (VALUES {}) AS q WHERE q.column1 IS NOT NULL
-         RETURNING id",
-        rows.placeholders(2)
-    );
-    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms);
-    let ids: Vec<(i64,)> = rows.bind_as(q).fetch_all(&mut *conn).await?;
-    Ok(ids.into_iter().map(|r| r.0).collect())
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(now_ms)
+    .bind(line.action)
+    .bind(line.outcome)
+    .bind(line.venue_id)
+    .bind(line.entrance_id)
+    .bind(line.checkin_id)
+    .bind(line.chat.map(|c| c.channel.as_str()))
+    .bind(line.chat.map(|c| c.chat_id.as_str()))
+    .bind(line.person_id)
+    .bind(line.iin_hash)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 /// How many audit lines of `action` a chat produced since `since_ms`.

@@ -253,7 +253,6 @@ struct Entry<'a> {
     person: i64,
     iin_hash: Vec<u8>,
     lang: Lang,
-    door: Door,
     target: Target,
     decision: Decision,
     /// The person's open visits, closed when admitted.
@@ -332,7 +331,6 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
             person,
             iin_hash,
             lang,
-            door: door.clone(),
             target,
             decision: Decision {
                 colour: crate::status::Colour::Green,
@@ -364,7 +362,7 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
             continue;
         }
         let status = core.status_of(&mut tx, &e.iin_hash, at).await?;
-        let category = VenueCategory::parse(&e.door.category).unwrap_or(VenueCategory::Ordinary);
+        let category = VenueCategory::parse(&e.target.category).unwrap_or(VenueCategory::Ordinary);
         e.decision = decide(&status, category);
         if alerts_sanitary_control(e.decision.colour) {
             continue;
