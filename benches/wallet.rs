@@ -31,7 +31,7 @@
 //! Run: `BENCH_POSTGRES_URL=postgres://… cargo bench --bench wallet -- --bench`
 
 #[allow(dead_code)]
-#[path = "../tests/support/fake_telegram.rs"]
+#[path = "../tests/it/support/fake_telegram.rs"]
 mod fake_telegram;
 
 mod common;

@@ -2,8 +2,7 @@
 //! ticket's life cycle, operators' commands, limits, working hours, statistics; and the user
 //! side through the terminal adapter.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::support::{SupportSettings, SupportStats, WorkingHours};

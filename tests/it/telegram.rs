@@ -1,7 +1,6 @@
 //! Telegram end to end: the real teloxide client and dispatcher against a fake Bot API.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;

@@ -1,8 +1,7 @@
 //! Operators and authorities outside the chat: `ashyq applications …`, `ashyq venue history`,
 //! `ashyq role …` as the real binary, and `GET /api/v1/occupancy` with API key scopes.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::feeds;

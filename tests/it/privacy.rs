@@ -2,31 +2,15 @@
 //! at TRACE: neither the IIN nor the phone number may appear in the logs or anywhere in the
 //! database files.
 
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::Event;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use support::fake_telegram::{FakeTelegram, RunningBot};
 use support::{Chat, TestDb, at};
-use tracing_subscriber::util::SubscriberInitExt;
 
 const IIN: &str = "880315400042";
 const PHONE_DIGITS: &str = "7017654321";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn valid_iin() -> String {
     // Find the check digit for the first eleven digits of IIN, so the number is real.
@@ -38,15 +22,7 @@ fn valid_iin() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn neither_iin_nor_phone_reach_logs_or_database() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .expect("the only subscriber in this test binary");
+    let logs = support::captured_logs();
     let iin = valid_iin();
     let phone = format!("+7{PHONE_DIGITS}");
 

@@ -2,8 +2,7 @@
 //! against the fake Bot API): the dialogue, the admin chat's approve button, and the posters
 //! arriving in the owner's chat as uploaded documents.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;

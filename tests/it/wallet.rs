@@ -4,8 +4,7 @@
 //! simultaneous redemptions of one code, meal notices, ratings, `/meals`, the ledger's
 //! verification against edits, inserts and deletes, and frozen monthly acts.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::wallet::{self, Redemption, campaign, eligibility, ledger};

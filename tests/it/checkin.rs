@@ -2,8 +2,7 @@
 //! registration first, repeats, exits, automatic check-out, the staff feed, guard mode, every
 //! refusal; and the terminal adapter with the demo venue.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::{self, admin};
@@ -471,10 +470,10 @@ async fn together_one_by_one(db: &TestDb) {
 
 mod together {
     mod batched {
-        ashyq_on_both!(crate::together_batched);
+        ashyq_on_both!(crate::checkin::together_batched);
     }
     mod one_by_one {
-        ashyq_on_both!(crate::together_one_by_one);
+        ashyq_on_both!(crate::checkin::together_one_by_one);
     }
 }
 

@@ -11,8 +11,7 @@
 //! PostgreSQL table as text plus every `bytea` value), in the outbox payloads (also rendered
 //! in every language), the HTTP answers, or the ledger and act outputs.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::sms;
 use ashyq::clock::ManualClock;
@@ -29,12 +28,10 @@ use axum::http::{Request, StatusCode};
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{Chat, SECRET, TestDb, at, keys};
 use tower::ServiceExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 const SCHOOL: &str = "210540012341";
 const SUPPLIER: &str = "051040001237";
@@ -49,39 +46,6 @@ const PHONE_B: &str = "7011110002"; // SMS parent (CSV)
 const PHONE_C: &str = "7011110003"; // registered parent (HTTP list, declines)
 const PHONE_OWNER: &str = "7011110004"; // business owner
 const PHONE_STRANGER: &str = "7011110005"; // answers an offer that was not sent to it
-
-// ---------------------------------------------------------------- log capture
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The one global subscriber of this test binary (both backends' tests share it: every
-/// test scans everything captured so far, which only adds coverage).
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Captured::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish()
-            .try_init()
-            .expect("the only subscriber in this test binary");
-        logs
-    })
-}
 
 // ---------------------------------------------------------------- the secrets
 
@@ -639,7 +603,7 @@ async fn scan_postgres(core: &Core, secrets: &[String]) -> usize {
 }
 
 async fn personal_data_stays_out(db: &TestDb) {
-    let logs = logs();
+    let logs = support::captured_logs();
     let people = People::new();
     let secrets = people.secrets();
     let (sms_url, seen) = fake_gateway().await;

@@ -1,6 +1,6 @@
 //! The HTTP app, tested with `oneshot` (no socket).
 
-mod support;
+use crate::support;
 
 use ashyq::http::{HttpState, app};
 use ashyq::storage::Store;

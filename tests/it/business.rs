@@ -2,8 +2,7 @@
 //! bad input, association pre-approval and admin review, approval into a venue in test mode
 //! with posters, owner tools, monitoring suspensions, authorities' occupancy.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::business::{BusinessSettings, review};

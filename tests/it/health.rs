@@ -1,8 +1,7 @@
 //! Issue 3: health records, the HTTP feeds, CSV import, `/status` replies, change notices
 //! and the notifier, on SQLite and PostgreSQL.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::feeds;

@@ -1,8 +1,7 @@
 //! Conversation tests through the core: registration, every failure message, unexpected
 //! input at every step, idempotency, restarts, /me, /lang, /forget.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::{Event, Keyboard, MediaKind};

@@ -2,8 +2,7 @@
 //! outbox worker, the parent answers `1#1`, activates in /wallet and receives the child's
 //! QR as a photo whose code redeems at the canteen.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;

@@ -1,8 +1,7 @@
 //! Check-in through Telegram end to end: the real teloxide client and dispatcher against the
 //! fake Bot API, which serves real photo bytes; the staff feed through the outbox worker.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;

@@ -3,8 +3,7 @@
 //! close / rate / reopen, ban, a user who blocked the bot, a deleted topic, and a group
 //! without topics (reply-to mapping).
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;

@@ -3,8 +3,7 @@
 //! another process after one read of the change log, the clock expires it — on SQLite and
 //! PostgreSQL.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::clock::{Clock, ManualClock};
 use ashyq::core::Core;

@@ -237,3 +237,37 @@ pub fn command(name: &str, arg: &str) -> Event {
         arg: arg.into(),
     }
 }
+
+/// Everything logged at TRACE by this test binary, captured in memory.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The one global subscriber of the test binary, installed by the first test that asks for
+/// it (the privacy tests). Every test running after that is captured too, which only adds
+/// coverage to the privacy scans.
+pub fn captured_logs() -> &'static Captured {
+    use tracing_subscriber::util::SubscriberInitExt;
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+            .try_init()
+            .expect("the only subscriber in this test binary");
+        logs
+    })
+}

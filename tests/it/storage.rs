@@ -1,8 +1,7 @@
 //! The storage conformance suite: the same tests on SQLite and, when `TEST_POSTGRES_URL` is
 //! set, on PostgreSQL; a fresh database per test.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use ashyq::storage::{self, ChatRef, ConversationRow, Store, people};
 use support::TestDb;

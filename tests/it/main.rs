@@ -1,0 +1,28 @@
+//! The integration tests: one binary, one module per area, sharing `support` (a fresh
+//! database per test on SQLite and, with `TEST_POSTGRES_URL`, on PostgreSQL; fake Bot API).
+
+#[macro_use]
+mod support;
+
+mod business;
+mod business_cli;
+mod checkin;
+mod checkin_cli;
+mod conversation;
+mod health;
+mod http;
+mod locales;
+mod migrations;
+mod privacy;
+mod privacy_wallet;
+mod qr_dev_set;
+mod status_cache;
+mod storage;
+mod support_desk;
+mod support_telegram;
+mod telegram;
+mod telegram_business;
+mod telegram_checkin;
+mod wallet;
+mod wallet_cli;
+mod wallet_telegram;
