@@ -109,7 +109,7 @@ fn arg<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
         .find(|(n, _)| n == name)
         .map(|(_, a)| match a {
             ashyq::i18n::Arg::Str(s) => s.as_str(),
-            ashyq::i18n::Arg::Num(_) => "",
+            _ => "",
         })
 }
 

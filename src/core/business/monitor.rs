@@ -2,7 +2,7 @@
 //! for 2 months); authorities see the occupancy of their region; the background duty tells
 //! owners when the test week ends and when a suspension ends; a venue's history.
 
-use super::{chat_lang, local_date, reply};
+use super::{chat_lang, reply};
 use crate::core::{Core, CoreError, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -83,7 +83,7 @@ pub(super) async fn violation(
         Msg::new("biz-violation-recorded")
             .arg("venue", venue.name.clone())
             .num("id", venue_id)
-            .arg("until", local_date(until))
+            .date_of("until", until)
             .arg("repeat", repeat),
     );
     for (owner, owner_lang) in business::owner_chats(tx, venue_id).await? {
@@ -96,7 +96,7 @@ pub(super) async fn violation(
             owner_lang,
             Msg::new("biz-suspended-owner")
                 .arg("venue", venue.name.clone())
-                .arg("until", local_date(until))
+                .date_of("until", until)
                 .arg("note", note.clone())
                 .arg("repeat", repeat),
         ));

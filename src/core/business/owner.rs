@@ -3,7 +3,7 @@
 //! and a PNG chart of visits by hour over the last week. Counts only, never personal data.
 //! Every action checks that the chat is an active owner of the venue at that moment.
 
-use super::{button, local_date, reply};
+use super::{button, reply};
 use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
 use crate::core::checkin::{token, token_keys};
 use crate::core::{
@@ -100,7 +100,7 @@ pub(super) async fn on_button(
                 Msg::new("biz-invite-link")
                     .arg("venue", name)
                     .arg("link", link)
-                    .arg("until", local_date(now + INVITE_TTL_MS)),
+                    .date_of("until", now + INVITE_TTL_MS),
             )
         }
         ("staff", _) => {
@@ -119,7 +119,7 @@ pub(super) async fn on_button(
                             label: Label::Text(
                                 Msg::new("biz-staff-remove-button")
                                     .num("id", *id)
-                                    .arg("since", local_date(*added)),
+                                    .date_of("since", *added),
                             ),
                             data: format!("biz:rm:{venue_id}:{id}"),
                         }]
