@@ -224,7 +224,7 @@ async fn notify(
         let lang = lang
             .as_deref()
             .and_then(Lang::from_code)
-            .unwrap_or(Lang::Ru);
+            .unwrap_or(Lang::FALLBACK);
         let out = Outbound {
             to: Recipient::Chat(chat.clone()),
             lang,

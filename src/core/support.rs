@@ -820,7 +820,7 @@ pub(super) async fn staff(
         return Ok(Vec::new());
     };
     let user = ticket.user();
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     let failed = to_topic(
         core,
         ticket.id,
@@ -882,7 +882,7 @@ async fn command(
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
     let user = ticket.user();
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     let id = ticket.id;
     let failed = to_topic(
         core,
@@ -988,7 +988,7 @@ async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreE
             )
         }
     };
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     Ok(Msg::new("support-op-info")
         .num("ticket", ticket.id)
         .arg("category", ticket.category.clone())

@@ -90,7 +90,7 @@ pub(super) async fn violation(
         let owner_lang = owner_lang
             .as_deref()
             .and_then(Lang::from_code)
-            .unwrap_or(Lang::Ru);
+            .unwrap_or(Lang::FALLBACK);
         out.push(Outbound::to_chat(
             owner,
             owner_lang,

@@ -718,7 +718,7 @@ async fn record_entry(
                 let lang = lang
                     .as_deref()
                     .and_then(Lang::from_code)
-                    .unwrap_or(Lang::Ru);
+                    .unwrap_or(Lang::FALLBACK);
                 let alert = Outbound {
                     to: Recipient::Chat(to.clone()),
                     lang,

@@ -76,7 +76,7 @@ pub async fn offer(
                     chat,
                     lang.as_deref()
                         .and_then(Lang::from_code)
-                        .unwrap_or(Lang::Ru),
+                        .unwrap_or(Lang::FALLBACK),
                 ),
                 None => {
                     let chat = ChatRef::new(SMS, hex::encode(&p.parent_phone_hash));
