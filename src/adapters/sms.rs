@@ -11,7 +11,7 @@
 use crate::core::wallet::{SMS, WalletSettings};
 use crate::core::{Core, Outbound};
 use crate::crypto::Field;
-use crate::domain::{Lang, Phone};
+use crate::domain::Phone;
 use crate::storage::{StoreError, outbox, wallet};
 use std::sync::Arc;
 use std::time::Duration;
