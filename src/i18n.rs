@@ -18,6 +18,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/kk/business.ftl")),
             ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/kk/dates.ftl")),
+            ("act.ftl", include_str!("../locales/kk/act.ftl")),
         ],
     ),
     (
@@ -30,6 +31,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/ru/business.ftl")),
             ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/ru/dates.ftl")),
+            ("act.ftl", include_str!("../locales/ru/act.ftl")),
         ],
     ),
     (
@@ -42,6 +44,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/en/business.ftl")),
             ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/en/dates.ftl")),
+            ("act.ftl", include_str!("../locales/en/act.ftl")),
         ],
     ),
 ];
@@ -276,6 +279,22 @@ impl Texts {
     }
 }
 
+/// An amount in tiyn as Kazakh and Russian write money: `12 345,67 ₸` (no-break spaces
+/// between thousands and before the sign).
+pub fn tenge(tiyn: i64) -> String {
+    let sign = if tiyn < 0 { "-" } else { "" };
+    let (whole, cents) = (tiyn.unsigned_abs() / 100, tiyn.unsigned_abs() % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped},{cents:02}\u{a0}₸")
+}
+
 /// The text that renders a [`When`]: `date`, `date-time` or `date-month` with its parts as
 /// numbers (month 1-12) and the time as `HH:MM` (24-hour, Astana).
 fn when_msg(w: When) -> Msg {
@@ -393,6 +412,15 @@ mod tests {
         let at = Msg::new("x").date_time("at", 1).month("m", day);
         let back: Msg = serde_json::from_str(&serde_json::to_string(&at).unwrap()).unwrap();
         assert_eq!(back, at);
+    }
+
+    #[test]
+    fn money_is_written_as_tenge() {
+        assert_eq!(tenge(1_234_567), "12\u{a0}345,67\u{a0}₸");
+        assert_eq!(tenge(85_000), "850,00\u{a0}₸");
+        assert_eq!(tenge(5), "0,05\u{a0}₸");
+        assert_eq!(tenge(100_000_000), "1\u{a0}000\u{a0}000,00\u{a0}₸");
+        assert_eq!(tenge(-150), "-1,50\u{a0}₸");
     }
 
     #[test]

@@ -904,7 +904,20 @@ async fn ledger_and_acts(db: &TestDb) {
     assert!(draft.csv.contains(&format!(
         "{SCHOOL},School-lyceum No. 5,2026-11-24,1,850.00,850.00"
     )));
-    assert!(draft.html.contains("<td>2026-11-24</td>"));
+    // The document is in Kazakh and Russian, days with month names, money as tenge.
+    for part in [
+        "Орындалған жұмыстар актісі",
+        "Акт выполненных работ",
+        "2026 жылғы қараша",
+        "ноябрь 2026 г.",
+        "2026 жылғы 24 қараша<br>24 ноября 2026 г.",
+        "<td>1\u{a0}700,00\u{a0}₸</td>",
+        "<th>2\u{a0}550,00\u{a0}₸</th>",
+        "Жоба: ай әлі аяқталған жоқ",
+    ] {
+        assert!(draft.html.contains(part), "{part} in {}", draft.html);
+    }
+    assert!(!draft.html.contains("Act of") && !draft.html.contains("1700.00"));
 
     // December: November is closed, its act is stored with its hash and never changes.
     clock.set(at("2026-12-01T09:00:00+05:00"));
