@@ -1,5 +1,6 @@
 # Epidemiological status: the /status reply and colour change notices.
 # The laboratory and other medical details are never shown here.
+# Dates and times are Astana time, in the dates.ftl style.
 
 cmd-status = My epidemiological status
 menu-status = 🚦 My status
@@ -8,35 +9,6 @@ menu-status = 🚦 My status
 -yellow = 🟨 yellow
 -green = 🟩 green
 -blue = 🟦 blue
-
-status-date = { $day } { $month ->
-        [1] January
-        [2] February
-        [3] March
-        [4] April
-        [5] May
-        [6] June
-        [7] July
-        [8] August
-        [9] September
-        [10] October
-        [11] November
-       *[12] December
-    }
-status-date-time = { $day } { $month ->
-        [1] January
-        [2] February
-        [3] March
-        [4] April
-        [5] May
-        [6] June
-        [7] July
-        [8] August
-        [9] September
-        [10] October
-        [11] November
-       *[12] December
-    }, { $time }
 
 status-reply =
     { $colour ->
@@ -59,26 +31,21 @@ status-reply =
        *[no] Holds until new test results or contacts arrive.
     }
     { $cause ->
-        [pcr_positive] Because of a positive PCR test of { $cause_date }.
-        [pcr_negative] Because of a negative PCR test of { $cause_date }.
+        [pcr_positive] Because of a positive PCR test, sample taken on { $cause_date }.
+        [pcr_negative] Because of a negative PCR test, sample taken on { $cause_date }.
         [contact] Because of a contact with an infected person on { $cause_date }.
        *[none] No current test results or contacts on record.
     }
 
 status-changed =
-    { $has_until ->
-        [yes] Your Ashyq status has changed: now { $colour ->
-            [red] { -red }
-            [yellow] { -yellow }
-            [green] { -green }
-           *[blue] { -blue }
-        } until { $until }.
-       *[no] Your Ashyq status has changed: now { $colour ->
-            [red] { -red }
-            [yellow] { -yellow }
-            [green] { -green }
-           *[blue] { -blue }
-        }.
+    Your Ashyq status has changed: now { $colour ->
+        [red] { -red }
+        [yellow] { -yellow }
+        [green] { -green }
+       *[blue] { -blue }
+    }{ $has_until ->
+        [yes] {" "}until { $until }.
+       *[no] .
     }
     { $colour ->
         [red] You may go nowhere: strict home isolation.

@@ -120,7 +120,7 @@ pub(super) async fn region_occupancy(
     let mut out = reply(
         lang,
         Msg::new("biz-region-header")
-            .arg("region", region.unwrap_or_else(|| "*".into()))
+            .arg("region", region.unwrap_or_else(|| "all".into()))
             .num("venues", rows.len() as i64)
             .num("inside", total),
     );
