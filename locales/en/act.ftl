@@ -8,7 +8,7 @@ act-status = { $status ->
         [final] Final act: the month is over and the act no longer changes.
        *[draft] Draft: the month is not over yet.
     }
-act-ledger = Last entry of the event ledger: № { $seq }
+act-ledger = Last entry of the event ledger: №{ $seq }
 act-col-school-bin = School BIN
 act-col-school = School
 act-col-day = Date
