@@ -156,7 +156,8 @@ impl Msg {
 
     /// A UTC instant (milliseconds), shown as Astana date and 24-hour time.
     pub fn date_time(mut self, name: &'static str, ms: i64) -> Self {
-        self.args.push((Cow::Borrowed(name), Arg::When(When::At(ms))));
+        self.args
+            .push((Cow::Borrowed(name), Arg::When(When::At(ms))));
         self
     }
 
@@ -243,7 +244,10 @@ impl Texts {
     pub fn try_render(&self, lang: Lang, msg: &Msg) -> Result<String, (String, Vec<String>)> {
         let bundle = self.bundle(lang);
         let Some(pattern) = bundle.get_message(&msg.key).and_then(|m| m.value()) else {
-            return Err((msg.key.to_string(), vec![format!("missing text {}", msg.key)]));
+            return Err((
+                msg.key.to_string(),
+                vec![format!("missing text {}", msg.key)],
+            ));
         };
         let mut args = FluentArgs::new();
         let mut errors = Vec::new();
@@ -307,8 +311,9 @@ fn when_msg(w: When) -> Msg {
     };
     match w {
         When::Date(d) => day("date", d),
-        When::At(ms) => day("date-time", crate::clock::local_day(ms))
-            .arg("time", crate::clock::local_time(ms)),
+        When::At(ms) => {
+            day("date-time", crate::clock::local_day(ms)).arg("time", crate::clock::local_time(ms))
+        }
         When::Month(d) => Msg::new("date-month")
             .num("month", i64::from(d.month()))
             .arg("year", d.year().to_string()),
@@ -350,7 +355,9 @@ mod tests {
 
     /// A date argument as the `date` texts render it.
     fn shown(t: &Texts, lang: Lang, arg: Arg) -> String {
-        let Arg::When(w) = arg else { panic!("not a date") };
+        let Arg::When(w) = arg else {
+            panic!("not a date")
+        };
         t.try_render(lang, &when_msg(w)).unwrap()
     }
 
@@ -364,7 +371,10 @@ mod tests {
         assert_eq!(shown(&t, Lang::En, date), "22 November 2026");
         // 05:30 UTC is 10:30 in Astana; 19:30 UTC is already the next day there.
         let at = Arg::When(When::At(ms("2026-11-22T05:30:00Z")));
-        assert_eq!(shown(&t, Lang::Kk, at.clone()), "2026 жылғы 22 қараша, сағат 10:30");
+        assert_eq!(
+            shown(&t, Lang::Kk, at.clone()),
+            "2026 жылғы 22 қараша, сағат 10:30"
+        );
         assert_eq!(shown(&t, Lang::Ru, at.clone()), "22 ноября 2026 г., 10:30");
         assert_eq!(shown(&t, Lang::En, at), "22 November 2026, 10:30");
         let late = Arg::When(When::At(ms("2026-12-31T19:05:00Z")));
@@ -409,7 +419,9 @@ mod tests {
         .unwrap();
         assert_eq!(old.args[1].1, Arg::Str("28.11.2026".into()));
         assert!(t.try_render(Lang::Kk, &old).is_ok());
-        let at = Msg::new("x").date_time("at", 1).month("m", day);
+        let at = Msg::new("wallet-meal-line")
+            .date_time("at", 1)
+            .month("m", day);
         let back: Msg = serde_json::from_str(&serde_json::to_string(&at).unwrap()).unwrap();
         assert_eq!(back, at);
     }

@@ -6,7 +6,7 @@ cmd-start = Бастау немесе басты мәзірге оралу
 cmd-me = Менің деректерім
 cmd-lang = Тілді ауыстыру
 cmd-forget = Деректерімді өшіру
-cmd-help = Анықтама
+cmd-help = Көмек
 
 ## Тіл
 choose-language = Тілді таңдаңыз · Выберите язык · Choose a language
@@ -46,7 +46,7 @@ hint-register-first = Бұл тіркелгеннен кейін қолжеті�
 menu-prompt = Басты мәзір: қажетін төменнен таңдаңыз.
 menu-me = 👤 Менің деректерім
 menu-lang = 🌐 Тіл
-menu-help = ❓ Анықтама
+menu-help = ❓ Көмек
 menu-forget = 🗑 Деректерімді өшіру
 me-info =
     Ashyq жүйесіндегі деректеріңіз:

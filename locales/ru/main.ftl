@@ -6,7 +6,7 @@ cmd-start = Начать или вернуться в главное меню
 cmd-me = Мои данные
 cmd-lang = Сменить язык
 cmd-forget = Удалить мои данные
-cmd-help = Справка
+cmd-help = Помощь
 
 ## Язык
 choose-language = Тілді таңдаңыз · Выберите язык · Choose a language
@@ -53,7 +53,7 @@ hint-register-first = Это доступно после регистрации.
 menu-prompt = Главное меню: выберите нужное внизу.
 menu-me = 👤 Мои данные
 menu-lang = 🌐 Язык
-menu-help = ❓ Справка
+menu-help = ❓ Помощь
 menu-forget = 🗑 Удалить мои данные
 me-info =
     Ваши данные в Ashyq:

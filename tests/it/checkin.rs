@@ -673,7 +673,10 @@ async fn terminal(db: &TestDb) {
     assert!(out.contains("Регистрация завершена"), "{out}");
     assert_eq!(out.matches("СИНИЙ").count(), 2, "{out}");
     assert!(out.contains("ВПУСКАТЬ"), "{out}");
-    assert!(out.contains(&format!("Выход из «{name}» записан")), "{out}");
+    assert!(
+        out.contains(&format!("Выход с объекта «{name}» отмечен")),
+        "{out}"
+    );
     assert_eq!(count(&core.store, "checkins").await, 1);
     core.store.close().await;
 }

@@ -703,7 +703,10 @@ async fn status_replies(db: &TestDb) {
         text.contains("до 18 ноября 2026 г., 00:00 (осталось 13 дней)"),
         "{text}"
     );
-    assert!(text.contains("контакт с заболевшим 4 ноября 2026 г."), "{text}");
+    assert!(
+        text.contains("контакт с заболевшим 4 ноября 2026 г."),
+        "{text}"
+    );
 
     // Red: a positive of 1 November; never the laboratory.
     feeds::ingest_pcr(&core, vec![positive("p-1")], None)
@@ -716,7 +719,10 @@ async fn status_replies(db: &TestDb) {
     assert!(ru.contains("🟥 КРАСНЫЙ"), "{ru}");
     assert!(ru.contains("до 15 ноября 2026 г., 00:00"), "{ru}");
     assert!(ru.contains("осталось 10 дней"), "{ru}");
-    assert!(ru.contains("положительный ПЦР-тест от 1 ноября 2026 г."), "{ru}");
+    assert!(
+        ru.contains("положительный ПЦР-тест от 1 ноября 2026 г."),
+        "{ru}"
+    );
     assert_eq!(
         chat.button("lang:kk").await,
         ["language-set", "menu-prompt"]
@@ -726,8 +732,14 @@ async fn status_replies(db: &TestDb) {
     let kk = core.texts.render(out.lang, &out.text);
     assert!(kk.contains("🟥 ҚЫЗЫЛ"), "{kk}");
     assert!(!kk.contains("Lab"), "{kk}");
-    assert!(kk.contains("Мерзімі аяқталады: 2026 жылғы 15 қараша, сағат 00:00"), "{kk}");
-    assert!(kk.contains("сынама алынған күн: 2026 жылғы 1 қараша"), "{kk}");
+    assert!(
+        kk.contains("Мерзімі аяқталады: 2026 жылғы 15 қараша, сағат 00:00"),
+        "{kk}"
+    );
+    assert!(
+        kk.contains("сынама алынған күн: 2026 жылғы 1 қараша"),
+        "{kk}"
+    );
     assert!(!kk.contains("November") && !kk.contains("ноября"), "{kk}");
     // One day before the end: singular.
     clock.set(at("2026-11-14T10:00:00+05:00"));
@@ -738,8 +750,14 @@ async fn status_replies(db: &TestDb) {
     let out = status_out(&chat).await;
     let en = core.texts.render(out.lang, &out.text);
     assert!(en.contains("🟥 RED"), "{en}");
-    assert!(en.contains("Until 15 November 2026, 00:00 (1 day left)"), "{en}");
-    assert!(en.contains("positive PCR test, sample taken on 1 November 2026"), "{en}");
+    assert!(
+        en.contains("Until 15 November 2026, 00:00 (1 day left)"),
+        "{en}"
+    );
+    assert!(
+        en.contains("positive PCR test, sample taken on 1 November 2026"),
+        "{en}"
+    );
     assert_eq!(
         chat.button("lang:ru").await,
         ["language-set", "menu-prompt"]
@@ -869,7 +887,10 @@ async fn a_contact_turns_a_registered_person_yellow_and_unregistered_people_get_
     let (_, notice) = queued.last().unwrap();
     assert_eq!(notice.lang, Lang::Ru);
     let text = core.texts.render(notice.lang, &notice.text);
-    assert!(text.contains("жёлтый до 18 ноября 2026 г., 00:00"), "{text}");
+    assert!(
+        text.contains("жёлтый до 18 ноября 2026 г., 00:00"),
+        "{text}"
+    );
     // Withdrawal of a result is a change too: positive then withdrawn -> back to yellow.
     feeds::ingest_pcr(&core, vec![positive("p-1")], None)
         .await

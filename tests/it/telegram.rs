@@ -171,7 +171,7 @@ async fn an_edited_message_and_a_forward_get_hints() {
         "text": "edited"
     }}));
     let texts = fake.wait_messages(USER, 5).await;
-    assert!(texts[3].contains("only read new messages"), "{texts:?}");
+    assert!(texts[3].contains("reads only new messages"), "{texts:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
     bot.stop().await;
 }
@@ -371,7 +371,7 @@ async fn an_internal_error_gets_the_localised_apology_only() {
     let texts = fake.wait_messages(USER, 2).await;
     assert_eq!(
         texts[1],
-        "Бізде бірдеңе дұрыс болмады. Бір минуттан кейін қайталап көріңіз."
+        "Кешіріңіз, сервисте ақау болды. Бір минуттан кейін қайталап көріңіз."
     );
     bot.stop().await;
 }

@@ -403,7 +403,11 @@ async fn offers_and_consent(db: &TestDb) {
             text.contains("Әлеуметтік әмиян") && !text.contains("Социальный кошелёк"),
             "{text}"
         );
-        assert!(text.chars().count() <= 4 * 67, "{} chars", text.chars().count());
+        assert!(
+            text.chars().count() <= 4 * 67,
+            "{} chars",
+            text.chars().count()
+        );
     }
 
     // Consent from the chat the offer went to, spaces and full-width sign tolerated.
@@ -767,7 +771,7 @@ async fn vouchers_and_canteen(db: &TestDb) {
     let meals = a.send(command("meals", "")).await;
     assert_eq!(keys(&meals), ["wallet-meals"]);
     assert_eq!(arg(&meals[0], "count"), "3");
-    assert!(arg(&meals[0], "lines").contains("4⭐"));
+    assert!(arg(&meals[0], "lines").contains(" · 4 ⭐"));
 
     // Saturday: no school meals (the calendar); voucher 3 activated meanwhile.
     let qr3 = qr_text(&press(&a, &format!("wl:act:{}", v[2])).await);

@@ -480,7 +480,9 @@ mod tests {
         ] {
             assert_eq!(parse_duration_ms(typed), want, "{typed}");
         }
-        for typed in ["", "ч", "3 дня", "1,5,5 ч", "3 ч 30", "30 45", "-3 ч", "0 мин", "3 ч!"] {
+        for typed in [
+            "", "ч", "3 дня", "1,5,5 ч", "3 ч 30", "30 45", "-3 ч", "0 мин", "3 ч!",
+        ] {
             assert_eq!(parse_duration_ms(typed), None, "{typed}");
         }
     }
