@@ -97,6 +97,17 @@ async fn the_binary_registers_a_user_through_the_bot_api() {
     for l in ["kk", "ru", "en"] {
         assert!(langs.contains(&json!(l)), "{langs:?}");
     }
+    // Any other client language gets the Kazakh menu (the state language).
+    let default = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "setMyCommands" && c.body.get("language_code").is_none())
+        .expect("a default command menu");
+    assert!(
+        default.body.to_string().contains("Бастау немесе басты мәзірге оралу"),
+        "{}",
+        default.body
+    );
     child.kill().await.unwrap();
 }
 
