@@ -850,3 +850,38 @@ fn no_text_uses_a_form_the_glossary_forbids() {
         assert_eq!(raw_date_in(raw).is_some(), caught, "{raw}");
     }
 }
+
+// ---------------------------------------------------------------- the language of a new chat
+
+/// A chat whose language is unknown is answered in Kazakh, the state language, and `/start`
+/// offers all three languages.
+#[tokio::test]
+async fn an_unknown_language_gets_kazakh_first_and_the_choice_of_three() {
+    use crate::support::{Chat, TestDb, at, core};
+    use ashyq::core::{Event, Keyboard};
+    let db = TestDb::sqlite().await;
+    let clock = ashyq::clock::ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = core(&db, &clock).await;
+    for (id, hint) in [("none", None), ("de", Some("de")), ("tr", Some("tr-TR"))] {
+        let chat = Chat::new(&core, id, hint);
+        let out = chat.send(Event::Text("сәлем".into())).await;
+        assert_eq!(out[0].text.key(), "idle-prompt");
+        assert_eq!(out[0].lang, Lang::Kk, "{id}");
+        let out = chat
+            .send(Event::Command {
+                name: "start".into(),
+                arg: String::new(),
+            })
+            .await;
+        assert_eq!(out[0].text.key(), "choose-language");
+        assert_eq!(out[0].lang, Lang::Kk);
+        let Keyboard::Inline(rows) = &out[0].keyboard else {
+            panic!("{:?}", out[0].keyboard)
+        };
+        let data: Vec<&str> = rows.iter().flatten().map(|b| b.data.as_str()).collect();
+        assert_eq!(data, ["lang:kk", "lang:ru", "lang:en"]);
+        let shown = Texts::load().render(out[0].lang, &out[0].text);
+        assert!(shown.contains("Тілді таңдаңыз") && shown.contains("Выберите язык"));
+    }
+    assert_eq!(Lang::FALLBACK, Lang::Kk);
+}

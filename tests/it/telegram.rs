@@ -104,7 +104,10 @@ async fn the_binary_registers_a_user_through_the_bot_api() {
         .find(|c| c.method == "setMyCommands" && c.body.get("language_code").is_none())
         .expect("a default command menu");
     assert!(
-        default.body.to_string().contains("Бастау немесе басты мәзірге оралу"),
+        default
+            .body
+            .to_string()
+            .contains("Бастау немесе басты мәзірге оралу"),
         "{}",
         default.body
     );
