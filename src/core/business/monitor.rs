@@ -69,7 +69,7 @@ pub(super) async fn violation(
     {
         return Ok(reply(
             lang,
-            Msg::new("biz-monitor-region").arg("region", region),
+            Msg::new("biz-monitor-region").arg("region", region_label(&region)),
         ));
     }
     let now = core.now_ms();
@@ -104,6 +104,16 @@ pub(super) async fn violation(
     Ok(out)
 }
 
+/// A region as people read it: its stored key is lower case ("карагандинская область"), the
+/// name starts with a capital ("Карагандинская область").
+fn region_label(key: &str) -> String {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// `/venues` in an authority's chat: how full each venue of its region is.
 pub(super) async fn region_occupancy(
     core: &Core,
@@ -120,7 +130,7 @@ pub(super) async fn region_occupancy(
     let mut out = reply(
         lang,
         Msg::new("biz-region-header")
-            .arg("region", region.unwrap_or_else(|| "all".into()))
+            .arg("region", region.map_or_else(|| "all".into(), |r| region_label(&r)))
             .num("venues", rows.len() as i64)
             .num("inside", total),
     );
@@ -273,6 +283,13 @@ pub async fn occupancy(core: &Core, region: Option<&str>) -> Result<Vec<Occupanc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_are_shown_with_a_capital() {
+        assert_eq!(region_label("карагандинская область"), "Карагандинская область");
+        assert_eq!(region_label("әлемдік"), "Әлемдік");
+        assert_eq!(region_label(""), "");
+    }
 
     #[test]
     fn suspensions_last_two_weeks_then_two_months() {
