@@ -43,3 +43,18 @@ date-month = { $month ->
         [11] November
        *[12] December
     } { $year }
+# A short day label (a chart axis).
+date-short = { $day } { $month ->
+        [1] Jan
+        [2] Feb
+        [3] Mar
+        [4] Apr
+        [5] May
+        [6] Jun
+        [7] Jul
+        [8] Aug
+        [9] Sep
+        [10] Oct
+        [11] Nov
+       *[12] Dec
+    }

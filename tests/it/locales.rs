@@ -235,7 +235,7 @@ fn kind_of(var: &str) -> Option<Kind> {
 }
 
 /// The texts that format the typed dates themselves (tested in `src/i18n.rs`).
-const DATE_FORMATTERS: [&str; 3] = ["date", "date-time", "date-month"];
+const DATE_FORMATTERS: [&str; 4] = ["date", "date-time", "date-month", "date-short"];
 
 /// Every message of one language with its AST.
 fn message_asts(lang: Lang) -> Vec<(String, ast::Pattern<&'static str>)> {

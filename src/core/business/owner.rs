@@ -263,11 +263,14 @@ pub(super) async fn on_button(
             );
             let days: Vec<String> = (0..7)
                 .map(|d| {
-                    chrono::DateTime::from_timestamp_millis(now - (6 - d) * 24 * 3_600_000)
-                        .unwrap_or_default()
-                        .with_timezone(&crate::clock::almaty())
-                        .format("%d.%m")
-                        .to_string()
+                    use chrono::Datelike;
+                    let day = crate::clock::local_day(now - (6 - d) * 24 * 3_600_000);
+                    core.texts.render(
+                        lang,
+                        &Msg::new("date-short")
+                            .num("day", i64::from(day.day()))
+                            .num("month", i64::from(day.month())),
+                    )
                 })
                 .collect();
             let font_path = core.business.poster_font.clone();
