@@ -142,7 +142,7 @@ biz-chart-caption = «{ $venue }»: соңғы 7 күндегі кірулер �
 biz-monitor-only = Бұзушылықтарды тек мониторингтік топтар жазады.
 biz-monitor-region = Сіздің мониторингтік тобыңыз тек мына өңірде жұмыс істейді: { $region }.
 biz-violation-usage = Былай жазыңыз: /violation НЫСАН_НӨМІРІ не анықталды
-biz-venue-unknown = №{ $id } жұмыс істеп тұрған нысан жоқ.
+biz-venue-unknown = Жұмыс істеп тұрған №{ $id } нысан жоқ.
 biz-violation-recorded = «{ $venue }» нысанындағы (№{ $id }) бұзушылық жазылды{ $repeat ->
     [yes] {" "}(қайталама)
    *[no] {""}
