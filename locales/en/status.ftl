@@ -54,3 +54,33 @@ status-changed =
        *[blue] Everywhere except places that require a PCR test (e.g. airports).
     }
     Details: /status
+
+# Old keys, kept for compatibility: new code passes dates as typed arguments (dates.ftl).
+status-date = { $day } { $month ->
+        [1] January
+        [2] February
+        [3] March
+        [4] April
+        [5] May
+        [6] June
+        [7] July
+        [8] August
+        [9] September
+        [10] October
+        [11] November
+       *[12] December
+    }
+status-date-time = { $day } { $month ->
+        [1] January
+        [2] February
+        [3] March
+        [4] April
+        [5] May
+        [6] June
+        [7] July
+        [8] August
+        [9] September
+        [10] October
+        [11] November
+       *[12] December
+    }, { $time }

@@ -235,7 +235,14 @@ fn kind_of(var: &str) -> Option<Kind> {
 }
 
 /// The texts that format the typed dates themselves (tested in `src/i18n.rs`).
-const DATE_FORMATTERS: [&str; 4] = ["date", "date-time", "date-month", "date-short"];
+const DATE_FORMATTERS: [&str; 6] = [
+    "date",
+    "date-time",
+    "date-month",
+    "date-short",
+    "status-date",
+    "status-date-time",
+];
 
 /// Every message of one language with its AST.
 fn message_asts(lang: Lang) -> Vec<(String, ast::Pattern<&'static str>)> {
