@@ -384,8 +384,11 @@ mod tests {
         assert_eq!(shown(&t, Lang::Ru, month.clone()), "ноябрь 2026 г.");
         assert_eq!(shown(&t, Lang::En, month), "November 2026");
         let short = |lang| {
-            t.try_render(lang, &Msg::new("date-short").num("day", 22).num("month", 11))
-                .unwrap()
+            t.try_render(
+                lang,
+                &Msg::new("date-short").num("day", 22).num("month", 11),
+            )
+            .unwrap()
         };
         assert_eq!(short(Lang::Kk), "22 қар.");
         assert_eq!(short(Lang::Ru), "22 нояб.");

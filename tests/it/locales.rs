@@ -892,3 +892,79 @@ async fn an_unknown_language_gets_kazakh_first_and_the_choice_of_three() {
     }
     assert_eq!(Lang::FALLBACK, Lang::Kk);
 }
+
+// ---------------------------------------------------------------- dates reach texts typed
+
+/// Argument names that carry a date or a time of day into a text.
+const DATE_ARGS: [&str; 8] = [
+    "until",
+    "since",
+    "date",
+    "opened",
+    "month",
+    "cause_date",
+    "at",
+    "day",
+];
+
+/// What is wrong with the dates of one source file (empty when fine).
+fn date_problems(name: &str, src: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    // Tests inside a source file may compare formatted dates.
+    let code = src.split("#[cfg(test)]").next().unwrap_or_default();
+    let flat: String = code
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("( ", "(");
+    for arg in DATE_ARGS {
+        let pattern = format!(".arg(\"{arg}\", ");
+        let mut rest = flat.as_str();
+        while let Some(i) = rest.find(&pattern) {
+            rest = &rest[i + pattern.len()..];
+            // An empty text for a branch that does not show the date is fine.
+            if !rest.starts_with("\"\")") {
+                let snippet: String = rest.chars().take(50).collect();
+                problems.push(format!(
+                    "{name}: .arg(\"{arg}\", {snippet}…): use Msg::date/date_of/date_time/month"
+                ));
+            }
+        }
+    }
+    if !name.ends_with("src/clock.rs") {
+        for bad in ["clock::local_date(", "\"%d.%m"] {
+            if code.contains(bad) {
+                problems.push(format!("{name}: {bad} formats a date for people in code"));
+            }
+        }
+    }
+    problems
+}
+
+/// A date shown to a person goes as a typed argument (`Msg::date`, `date_of`, `date_time`,
+/// `month`), never as text formatted in the code (`clock::local_date`, `%d.%m.%Y`): so every
+/// language renders it with month names, and no `22.11.2026` reaches a chat.
+#[test]
+fn dates_reach_texts_as_typed_arguments() {
+    let mut files = Vec::new();
+    rust_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut problems = Vec::new();
+    for file in files {
+        let src = std::fs::read_to_string(&file).unwrap();
+        problems.extend(date_problems(&file.display().to_string(), &src));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The check catches what the code did before.
+    for bad in [
+        "Msg::new(\"x\").arg(\"until\", local_date(until))",
+        "Msg::new(\"x\")\n    .arg(\n\"date\", d.to_string())",
+        "let t = crate::clock::local_date(ms);",
+        "x.format(\"%d.%m.%Y\")",
+    ] {
+        assert!(!date_problems("src/x.rs", bad).is_empty(), "{bad}");
+    }
+    assert!(date_problems("src/x.rs", "m.arg(\"until\", \"\")").is_empty());
+}

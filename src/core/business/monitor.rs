@@ -130,7 +130,10 @@ pub(super) async fn region_occupancy(
     let mut out = reply(
         lang,
         Msg::new("biz-region-header")
-            .arg("region", region.map_or_else(|| "all".into(), |r| region_label(&r)))
+            .arg(
+                "region",
+                region.map_or_else(|| "all".into(), |r| region_label(&r)),
+            )
             .num("venues", rows.len() as i64)
             .num("inside", total),
     );
@@ -286,7 +289,10 @@ mod tests {
 
     #[test]
     fn regions_are_shown_with_a_capital() {
-        assert_eq!(region_label("карагандинская область"), "Карагандинская область");
+        assert_eq!(
+            region_label("карагандинская область"),
+            "Карагандинская область"
+        );
         assert_eq!(region_label("әлемдік"), "Әлемдік");
         assert_eq!(region_label(""), "");
     }
