@@ -228,6 +228,16 @@ const KINDS: &[(&str, Kind)] = &[
     ("note", Kind::Str("маска жоқ")),
     ("reference", Kind::Str("A-17")),
     ("year", Kind::Str("2026")),
+    // Variables of texts other branches add (identity, exposure, security), so their texts are
+    // rendered by the same checks once merged.
+    ("still", Kind::Num),
+    ("from", Kind::Time),
+    ("to", Kind::Time),
+    ("period", Kind::Sel),
+    ("case", Kind::Str("K-17")),
+    ("dates", Kind::Str("—")),
+    ("window", Kind::Str("—")),
+    ("list", Kind::Str("—")),
 ];
 
 fn kind_of(var: &str) -> Option<Kind> {
@@ -404,8 +414,10 @@ const KK_POSTPOSITIONS: &[&str] = &[
     "аяқталды",
     "жарамды",
     "жарамсыз",
-    "күнгі",
 ];
+/// Nouns that may follow a calendar day, in the nominative the date is rendered in
+/// ("2026 жылғы 22 қараша күні", "… күнгі мәзір"): the noun carries the case.
+const KK_AFTER_A_DAY: &[&str] = &["күні", "күнгі"];
 /// Nouns a number may precede with the ordinal hyphen (`3-сынып`): the hyphen there marks the
 /// ordinal, not a case ending.
 const KK_ORDINAL_NOUNS: &[&str] = &["сынып"];
@@ -445,6 +457,7 @@ fn kazakh_problems(key: &str, p: &ast::Pattern<&str>) -> Vec<String> {
             if matches!(kind, Kind::Date | Kind::At | Kind::Month | Kind::Time)
                 && after.starts_with([' ', '\u{a0}'])
                 && !word.is_empty()
+                && !(kind == Kind::Date && KK_AFTER_A_DAY.contains(&word.as_str()))
             {
                 problems.push(format!("{key}: «{word}» after the date {{ ${var} }}"));
             }
@@ -468,6 +481,8 @@ fn no_kazakh_ending_or_postposition_attaches_to_a_number_or_a_date() {
         "x = { $date } аяқталды",
         "x = сағат { $time }-да",
         "x = { $count }ге",
+        "x = { $opened } күні",
+        "x = { $month } айында",
     ] {
         let res = fluent_syntax::parser::parse(bad).unwrap();
         let ast::Entry::Message(m) = &res.body[0] else {
@@ -482,6 +497,7 @@ fn no_kazakh_ending_or_postposition_attaches_to_a_number_or_a_date() {
         "x = Мерзімі аяқталады: { $until }.",
         "x = { $grade }-сынып",
         "x = { $count } адам",
+        "x = { $date } күні",
     ] {
         let res = fluent_syntax::parser::parse(good).unwrap();
         let ast::Entry::Message(m) = &res.body[0] else {
