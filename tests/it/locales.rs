@@ -984,3 +984,39 @@ fn dates_reach_texts_as_typed_arguments() {
     }
     assert!(date_problems("src/x.rs", "m.arg(\"until\", \"\")").is_empty());
 }
+
+/// For a fluent review: prints every text in one language with sample arguments
+/// (`LANG_TO_PRINT=kk cargo test --test it locales::print_every_text -- --ignored --nocapture`).
+#[test]
+#[ignore = "a review aid: prints texts, checks nothing"]
+fn print_every_text() {
+    use ashyq::i18n::{Arg, Msg};
+    let lang = std::env::var("LANG_TO_PRINT")
+        .ok()
+        .and_then(|l| Lang::from_code(&l))
+        .unwrap_or(Lang::Kk);
+    let texts = Texts::load();
+    for (key, pattern) in message_asts(lang) {
+        let mut vars = BTreeSet::new();
+        variables_in_pattern(&pattern, &mut vars);
+        let mut keys = BTreeMap::new();
+        selectors(&pattern, &mut keys);
+        let mut msg = Msg::new("placeholder");
+        msg.key = key.clone().into();
+        for var in &vars {
+            let value = match kind_of(var) {
+                Some(Kind::Num) => Arg::Num(21),
+                Some(k @ (Kind::Date | Kind::At | Kind::Month)) => when_of(k, 10),
+                Some(Kind::Time) => Arg::Str("10:30".into()),
+                Some(Kind::Str(s)) => Arg::Str(s.into()),
+                _ => Arg::Str(
+                    keys.get(var)
+                        .and_then(|k| k.first().cloned())
+                        .unwrap_or_default(),
+                ),
+            };
+            msg.args.push((var.clone().into(), value));
+        }
+        println!("{key}\n{}\n", texts.render(lang, &msg));
+    }
+}
