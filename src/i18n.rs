@@ -251,6 +251,9 @@ impl Texts {
         };
         let mut args = FluentArgs::new();
         let mut errors = Vec::new();
+        // Dates that end with an abbreviation's period ("2026 г."), to drop the sentence's own
+        // period right after them ("до 22 ноября 2026 г.." reads as a typo).
+        let mut dotted = Vec::new();
         for (name, value) in &msg.args {
             match value {
                 Arg::Str(s) => args.set(name.as_ref(), FluentValue::from(s.as_str())),
@@ -263,17 +266,25 @@ impl Texts {
                             t
                         }
                     };
+                    if text.ends_with('.') {
+                        dotted.push(text.clone());
+                    }
                     args.set(name.as_ref(), FluentValue::from(text))
                 }
             }
         }
         let mut fluent_errors = Vec::new();
-        let text = bundle.format_pattern(pattern, Some(&args), &mut fluent_errors);
+        let mut text = bundle
+            .format_pattern(pattern, Some(&args), &mut fluent_errors)
+            .into_owned();
+        for date in &dotted {
+            text = text.replace(&format!("{date}."), date);
+        }
         errors.extend(fluent_errors.iter().map(|e| format!("{e:?}")));
         if errors.is_empty() {
-            Ok(text.into_owned())
+            Ok(text)
         } else {
-            Err((text.into_owned(), errors))
+            Err((text, errors))
         }
     }
 
@@ -418,7 +429,16 @@ mod tests {
             .num("number", 2)
             .date("date", day);
         let ru = t.try_render(Lang::Ru, &msg).unwrap();
-        assert!(ru.contains("28 ноября 2026 г."), "{ru}");
+        assert!(ru.contains("28 ноября 2026 г.;"), "{ru}");
+        // A sentence that ends with a date keeps one period.
+        let ends = Msg::new("support-op-banned").date("until", day);
+        let ru = t.try_render(Lang::Ru, &ends).unwrap();
+        assert!(ru.ends_with("до 28 ноября 2026 г."), "{ru}");
+        let ends = Msg::new("checkin-venue-suspended")
+            .arg("venue", "Алма")
+            .date("until", day);
+        let ru = t.try_render(Lang::Ru, &ends).unwrap();
+        assert!(ru.contains("до 28 ноября 2026 г.:"), "{ru}");
         let json = serde_json::to_string(&msg).unwrap();
         assert!(json.contains(r#"{"date":"2026-11-28"}"#), "{json}");
         assert_eq!(serde_json::from_str::<Msg>(&json).unwrap(), msg);

@@ -694,6 +694,10 @@ fn every_text_renders_in_every_language_with_edge_arguments() {
                     "{lang} {key}: {text}"
                 );
                 assert!(!text.contains("$"), "{lang} {key}: {text}");
+                assert!(
+                    !text.contains(".."),
+                    "{lang} {key}: a double period in {text}"
+                );
                 if let Some(raw) = raw_date_in(&text) {
                     panic!("{lang} {key}: a raw date «{raw}» in {text}");
                 }
