@@ -216,6 +216,7 @@ pub fn arg(o: &Outbound, name: &str) -> String {
         .map(|(_, a)| match a {
             ashyq::i18n::Arg::Str(s) => s.clone(),
             ashyq::i18n::Arg::Num(n) => n.to_string(),
+            ashyq::i18n::Arg::When(w) => w.to_string(),
         })
         .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
 }
