@@ -1,0 +1,377 @@
+//! Aitu end to end: the real adapter (client, polling, webhook, outbox worker) against the
+//! fake Aitu Bot API in `support::fake_aitu`, on SQLite and PostgreSQL.
+
+use crate::support;
+
+use ashyq::adapters::aitu;
+use ashyq::clock::ManualClock;
+use ashyq::core::checkin::admin;
+use serde_json::json;
+use support::fake_aitu::{FakeAitu, RunningAitu};
+use support::images::qr_png;
+use support::{SECRET, TestDb, at, count};
+
+const USER: &str = "0d6c3a52-7b1e-4f8a-9c2d-1e2f3a4b5c6d";
+const OTHER: &str = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d";
+const IIN: &str = "900101300017";
+const PHONE: &str = "+77011234567";
+
+/// Registers `user` through the fake: language, consent, contacts (someone else's first),
+/// IIN. Returns the number of messages sent to the user so far.
+async fn register(fake: &FakeAitu, user: &str) -> usize {
+    fake.text(user, "/start");
+    let texts = fake.wait_sent(user, 1).await;
+    let prompt = fake.sent_to(user)[0].clone();
+    assert_eq!(
+        prompt["inlineCommandRows"][0].as_array().map(Vec::len),
+        Some(3),
+        "{texts:?}"
+    );
+
+    fake.press(user, "lang:ru");
+    let texts = fake.wait_sent(user, 3).await;
+    assert!(texts[2].contains("персональных данных"), "{texts:?}");
+
+    fake.press(user, "consent:yes");
+    fake.wait_sent(user, 4).await;
+    let phone_prompt = fake.sent_to(user)[3].clone();
+    let ui = &phone_prompt["uiState"];
+    assert_eq!(ui["showShareContactButton"], json!(true), "{phone_prompt}");
+    assert!(
+        ui["quickButtonCommands"][0]["metadata"]
+            .as_str()
+            .unwrap()
+            .contains("send_private_data")
+    );
+
+    // Someone else's Aitu contact, and a phone-book entry, are refused politely.
+    fake.registered_contact(user, OTHER, "+77029999999");
+    let texts = fake.wait_sent(user, 6).await;
+    assert!(texts[4].contains("чужой контакт"), "{texts:?}");
+    fake.unregistered_contact(user, "+77017654321");
+    let texts = fake.wait_sent(user, 8).await;
+    assert!(texts[6].contains("чужой контакт"), "{texts:?}");
+
+    fake.registered_contact(user, user, PHONE);
+    let texts = fake.wait_sent(user, 10).await;
+    assert!(texts[8].contains("номер подтверждён"), "{texts:?}");
+    assert!(texts[9].contains("ИИН"), "{texts:?}");
+
+    fake.text(user, IIN);
+    let texts = fake.wait_sent(user, 11).await;
+    assert!(texts[10].contains("Регистрация завершена"), "{texts:?}");
+    let menu = fake.sent_to(user)[10].clone();
+    assert!(
+        menu["uiState"]["replyKeyboard"]
+            .as_array()
+            .is_some_and(|k| k.len() >= 5),
+        "{menu}"
+    );
+    11
+}
+
+async fn registration_and_status(db: &TestDb) {
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+
+    let mut n = register(&fake, USER).await;
+    assert_eq!(count(&core.store, "people").await, 1);
+
+    // /status and /me, in Russian, with nothing personal in clear.
+    fake.text(USER, "/status");
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 1].contains("СИНИЙ"), "{texts:?}");
+    let me = fake.text(USER, "/me");
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 1].contains("•••• •••• 0017"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains(IIN) || t.contains("7011234567")));
+
+    // A replayed update is answered once, also by a restarted adapter (which forgot the
+    // ids it saw: the core's processed_updates remembers).
+    fake.push_raw(me.clone());
+    fake.text(USER, "/help");
+    n += 1;
+    fake.wait_sent(USER, n).await;
+    fake.settle().await;
+    assert_eq!(fake.texts_to(USER).len(), n);
+    bot.stop().await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    fake.push_raw(me);
+    fake.settle().await;
+    assert_eq!(fake.texts_to(USER).len(), n, "the replay was answered");
+
+    // Polls carried the last update id seen.
+    assert!(fake.poll_ids().iter().any(Option::is_some));
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod registration {
+    ashyq_on_both!(super::registration_and_status);
+}
+
+async fn photo_check_in(db: &TestDb) {
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    let venue = admin::add_venue(
+        &core,
+        &admin::AddVenue {
+            name: "Kinopark".into(),
+            bin: "210540012341".into(),
+            address: "Almaty".into(),
+            region: "almaty".into(),
+            category: "ordinary".into(),
+            entrances: 1,
+            max_stay_ms: None,
+        },
+        "ashyq_bot",
+    )
+    .await
+    .unwrap();
+    let mut n = register(&fake, USER).await;
+
+    // A photo of the entry code: downloaded by file id, decoded, checked in.
+    let e = &venue.entrances[0];
+    fake.photo(USER, qr_png(&e.entry_link));
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    let result = &texts[n - 1];
+    assert!(
+        result.contains("СИНИЙ") && result.contains("ВПУСКАТЬ") && result.contains("Kinopark"),
+        "{result}"
+    );
+    let buttons = &fake.sent_to(USER)[n - 1]["inlineCommandRows"];
+    assert!(
+        buttons[0][0]["metadata"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ci:r:")),
+        "{buttons}"
+    );
+    assert_eq!(count(&core.store, "checkins").await, 1);
+
+    // A file declared over 10 MiB is refused without downloading it.
+    let downloads = |fake: &FakeAitu| {
+        fake.calls()
+            .iter()
+            .filter(|(_, p)| p == "download")
+            .count()
+    };
+    let before = downloads(&fake);
+    fake.document(USER, vec![0; 16], "scan.jpg", Some(20 * 1024 * 1024));
+    n += 2;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 2].contains("слишком большое"), "{texts:?}");
+    assert_eq!(downloads(&fake), before);
+
+    // The exit code as an image file (a document named .png) closes the visit.
+    fake.document(USER, qr_png(&e.exit_link), "exit.png", None);
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 1].contains("Выход из «Kinopark» записан"), "{texts:?}");
+    assert_eq!(count(&core.store, "checkins").await, 1);
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod photo {
+    ashyq_on_both!(super::photo_check_in);
+}
+
+/// Updates of unknown types, malformed ones and ones with nothing for the core are ignored:
+/// nothing written, nothing sent, the loop goes on.
+async fn odd_updates(db: &TestDb) {
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    fake.push_raw(json!({"type": "HologramSent", "updateId": "h1",
+        "dialog": {"type": "USER", "id": USER}, "hologram": {"depth": 3}}));
+    fake.push_raw(json!({"type": "Message", "updateId": "h2", "content": "no dialog"}));
+    fake.push_raw(json!({"type": "MessageIdAssigned", "updateId": "h3", "localId": "x",
+        "dialog": {"type": "USER", "id": USER}, "id": "0718293a-1b2c-11ee-9f3b-0242ac120002"}));
+    fake.push_raw(json!({"updateId": "h4"}));
+    fake.settle().await;
+    assert!(fake.texts_to(USER).is_empty());
+    assert_eq!(count(&core.store, "conversations").await, 0);
+    assert_eq!(count(&core.store, "processed_updates").await, 0);
+
+    // Still running: the next message is answered.
+    fake.text(USER, "/start");
+    fake.wait_sent(USER, 1).await;
+    assert_eq!(count(&core.store, "conversations").await, 1);
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod unknown_updates {
+    ashyq_on_both!(super::odd_updates);
+}
+
+/// The webhook: Aitu POSTs to the secret path; a wrong path is 404; a repeat is answered
+/// once; polling is off while the webhook is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_takes_updates_on_its_secret_path_only() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let secret = "Zq3vT8kLm2Xw9Rb4Nc7Hd1Fp6Gs5Jy0A";
+    let hook = format!("http://{addr}/aitu/{secret}");
+    let mut settings = support::fake_aitu::settings(&url);
+    settings.webhook_url = Some(hook.clone());
+
+    let weak = {
+        let mut s = settings.clone();
+        s.webhook_url = Some(format!("http://{addr}/aitu/short"));
+        aitu::Aitu::new(core.clone(), s).unwrap()
+    };
+    assert!(weak.router().is_err(), "a short secret is refused");
+
+    let adapter = aitu::Aitu::new(core.clone(), settings).unwrap();
+    let router = adapter.router().unwrap().expect("a webhook router");
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let tasks = adapter.start(stop.clone()).await.unwrap();
+    assert_eq!(fake.webhook(), hook);
+
+    let start = fake.text(USER, "/start");
+    assert_eq!(fake.deliver_webhook().await, [200]);
+    assert_eq!(fake.texts_to(USER).len(), 1, "answered before the webhook call returned");
+    fake.push_raw(start);
+    assert_eq!(fake.deliver_webhook().await, [200]);
+    assert_eq!(fake.texts_to(USER).len(), 1, "a repeat is not answered again");
+
+    let client = reqwest::Client::new();
+    let wrong = client
+        .post(format!("http://{addr}/aitu/Zq3vT8kLm2Xw9Rb4Nc7Hd1Fp6Gs5JyXX"))
+        .json(&json!({"updates": [{"type": "Message", "updateId": "w1", "messageId": "m",
+            "author": {"type": "USER", "id": USER}, "dialog": {"type": "USER", "id": USER},
+            "content": "/help", "media": []}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 404);
+    let garbage = client.post(&hook).body("not json").send().await.unwrap();
+    assert_eq!(garbage.status().as_u16(), 400);
+    assert_eq!(fake.texts_to(USER).len(), 1);
+    assert!(
+        !fake.calls().iter().any(|(m, p)| m == "GET" && p == "updates"),
+        "no polling while the webhook is set"
+    );
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    server.abort();
+    core.store.close().await;
+}
+
+/// Messages queued for an Aitu chat go out through the worker: an image by upload with the
+/// buttons in a message of their own, retried after a 500, given up after a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_sends_files_and_retries() {
+    use ashyq::core::{AttachmentKind, Button, Keyboard, Label, Outbound};
+    use ashyq::domain::Lang;
+    use ashyq::i18n::Msg;
+    use ashyq::storage::ChatRef;
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let to = ChatRef::new("aitu", USER);
+    let png = qr_png("SW-test");
+    let message = Outbound::to_chat(to.clone(), Lang::Kk, Msg::new("help"))
+        .with_keyboard(Keyboard::Inline(vec![vec![Button {
+            label: Label::Literal("OK".into()),
+            data: "x:1".into(),
+        }]]))
+        .with_attachment(AttachmentKind::Photo, "qr.png", png.clone());
+    fake.fail_next("getMe", 1, 500);
+    let mut tx = core.store.begin().await.unwrap();
+    core.enqueue(&mut tx, &to, &message, Some("a1"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    // getMe answered 500: the adapter starts anyway.
+    let sent = fake.wait_sent(USER, 2).await;
+    let cmds = fake.sent_to(USER);
+    assert_eq!(cmds[0]["mediaList"][0]["mediaType"], json!("IMAGE"));
+    assert_eq!(sent[0], "");
+    assert!(cmds[0].get("inlineCommandRows").is_none());
+    assert_eq!(cmds[1]["inlineCommandRows"][0][0]["metadata"], json!("x:1"));
+    let uploads = fake.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].1, "qr.png");
+    assert_eq!(uploads[0].2, png, "the bytes arrived whole");
+    assert_eq!(cmds[0]["mediaList"][0]["fileId"], json!(uploads[0].0));
+
+    // A 500 on the send: retried once the back-off is over.
+    let again = Outbound::to_chat(to.clone(), Lang::En, Msg::new("help"));
+    fake.fail_next("POST updates", 1, 500);
+    let mut tx = core.store.begin().await.unwrap();
+    core.enqueue(&mut tx, &to, &again, Some("a2"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    core.outbox_ready.notify_waiters();
+    fake.settle().await;
+    assert_eq!(fake.sent_to(USER).len(), 2, "not sent while the 500 backs off");
+    clock.advance(chrono::Duration::seconds(10));
+    fake.wait_sent(USER, 3).await;
+
+    // A 400 (blocked, unknown dialog): given up, not retried.
+    fake.fail_next("POST updates", 1, 400);
+    let mut tx = core.store.begin().await.unwrap();
+    core.enqueue(&mut tx, &to, &again, Some("a3"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    core.outbox_ready.notify_waiters();
+    fake.settle().await;
+    clock.advance(chrono::Duration::seconds(600));
+    core.outbox_ready.notify_waiters();
+    fake.settle().await;
+    assert_eq!(fake.sent_to(USER).len(), 3);
+    let mut conn = core.store.pool().acquire().await.unwrap();
+    let (pending, sent, failed) = ashyq::storage::outbox::counts(&mut conn).await.unwrap();
+    assert_eq!((pending, sent, failed), (0, 2, 1));
+    drop(conn);
+    bot.stop().await;
+    core.store.close().await;
+}
+
+/// The binary: `ashyq serve` with AITU_TOKEN and AITU_API_URL pointing at the fake, no
+/// Telegram token: the Aitu channel answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_aitu_when_its_token_is_set() {
+    let (fake, url) = FakeAitu::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .env_remove("TELOXIDE_TOKEN")
+        .env("AITU_TOKEN", support::fake_aitu::TOKEN)
+        .env("AITU_API_URL", &url)
+        .env("DATABASE_URL", &db)
+        .env("ASHYQ_SECRET_KEY", SECRET)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ashyq serve");
+    fake.text(USER, "/start");
+    fake.wait_sent(USER, 1).await;
+    fake.press(USER, "lang:kk");
+    let texts = fake.wait_sent(USER, 3).await;
+    assert!(!texts[2].is_empty());
+    child.kill().await.unwrap();
+}
