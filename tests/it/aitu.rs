@@ -94,8 +94,9 @@ async fn registration_and_status(db: &TestDb) {
     // ids it saw: the core's processed_updates remembers).
     fake.push_raw(me.clone());
     fake.text(USER, "/help");
-    n += 1;
-    fake.wait_sent(USER, n).await;
+    n += 2; // the help and the menu prompt
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 2].contains("/forget"), "{texts:?}");
     fake.settle().await;
     assert_eq!(fake.texts_to(USER).len(), n);
     bot.stop().await;
