@@ -88,7 +88,11 @@ async fn registration_and_status(db: &TestDb) {
     n += 1;
     let texts = fake.wait_sent(USER, n).await;
     assert!(texts[n - 1].contains("•••• •••• 0017"), "{texts:?}");
-    assert!(!texts.iter().any(|t| t.contains(IIN) || t.contains("7011234567")));
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains(IIN) || t.contains("7011234567"))
+    );
 
     // A replayed update is answered once, also by a restarted adapter (which forgot the
     // ids it saw: the core's processed_updates remembers).
@@ -157,12 +161,7 @@ async fn photo_check_in(db: &TestDb) {
     assert_eq!(count(&core.store, "checkins").await, 1);
 
     // A file declared over 10 MiB is refused without downloading it.
-    let downloads = |fake: &FakeAitu| {
-        fake.calls()
-            .iter()
-            .filter(|(_, p)| p == "download")
-            .count()
-    };
+    let downloads = |fake: &FakeAitu| fake.calls().iter().filter(|(_, p)| p == "download").count();
     let before = downloads(&fake);
     fake.document(USER, vec![0; 16], "scan.jpg", Some(20 * 1024 * 1024));
     n += 2;
@@ -174,7 +173,10 @@ async fn photo_check_in(db: &TestDb) {
     fake.document(USER, qr_png(&e.exit_link), "exit.png", None);
     n += 1;
     let texts = fake.wait_sent(USER, n).await;
-    assert!(texts[n - 1].contains("Выход из «Kinopark» записан"), "{texts:?}");
+    assert!(
+        texts[n - 1].contains("Выход из «Kinopark» записан"),
+        "{texts:?}"
+    );
     assert_eq!(count(&core.store, "checkins").await, 1);
     bot.stop().await;
     core.store.close().await;
@@ -194,8 +196,10 @@ async fn odd_updates(db: &TestDb) {
     fake.push_raw(json!({"type": "HologramSent", "updateId": "h1",
         "dialog": {"type": "USER", "id": USER}, "hologram": {"depth": 3}}));
     fake.push_raw(json!({"type": "Message", "updateId": "h2", "content": "no dialog"}));
-    fake.push_raw(json!({"type": "MessageIdAssigned", "updateId": "h3", "localId": "x",
-        "dialog": {"type": "USER", "id": USER}, "id": "0718293a-1b2c-11ee-9f3b-0242ac120002"}));
+    fake.push_raw(
+        json!({"type": "MessageIdAssigned", "updateId": "h3", "localId": "x",
+        "dialog": {"type": "USER", "id": USER}, "id": "0718293a-1b2c-11ee-9f3b-0242ac120002"}),
+    );
     fake.push_raw(json!({"updateId": "h4"}));
     fake.settle().await;
     assert!(fake.texts_to(USER).is_empty());
@@ -245,17 +249,29 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
 
     let start = fake.text(USER, "/start");
     assert_eq!(fake.deliver_webhook().await, [200]);
-    assert_eq!(fake.texts_to(USER).len(), 1, "answered before the webhook call returned");
+    assert_eq!(
+        fake.texts_to(USER).len(),
+        1,
+        "answered before the webhook call returned"
+    );
     fake.push_raw(start);
     assert_eq!(fake.deliver_webhook().await, [200]);
-    assert_eq!(fake.texts_to(USER).len(), 1, "a repeat is not answered again");
+    assert_eq!(
+        fake.texts_to(USER).len(),
+        1,
+        "a repeat is not answered again"
+    );
 
     let client = reqwest::Client::new();
     let wrong = client
-        .post(format!("http://{addr}/aitu/Zq3vT8kLm2Xw9Rb4Nc7Hd1Fp6Gs5JyXX"))
-        .json(&json!({"updates": [{"type": "Message", "updateId": "w1", "messageId": "m",
+        .post(format!(
+            "http://{addr}/aitu/Zq3vT8kLm2Xw9Rb4Nc7Hd1Fp6Gs5JyXX"
+        ))
+        .json(
+            &json!({"updates": [{"type": "Message", "updateId": "w1", "messageId": "m",
             "author": {"type": "USER", "id": USER}, "dialog": {"type": "USER", "id": USER},
-            "content": "/help", "media": []}]}))
+            "content": "/help", "media": []}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -264,7 +280,10 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
     assert_eq!(garbage.status().as_u16(), 400);
     assert_eq!(fake.texts_to(USER).len(), 1);
     assert!(
-        !fake.calls().iter().any(|(m, p)| m == "GET" && p == "updates"),
+        !fake
+            .calls()
+            .iter()
+            .any(|(m, p)| m == "GET" && p == "updates"),
         "no polling while the webhook is set"
     );
     stop.cancel();
@@ -325,7 +344,11 @@ async fn the_outbox_sends_files_and_retries() {
     tx.commit().await.unwrap();
     core.outbox_ready.notify_waiters();
     fake.settle().await;
-    assert_eq!(fake.sent_to(USER).len(), 2, "not sent while the 500 backs off");
+    assert_eq!(
+        fake.sent_to(USER).len(),
+        2,
+        "not sent while the 500 backs off"
+    );
     clock.advance(chrono::Duration::seconds(10));
     fake.wait_sent(USER, 3).await;
 
@@ -375,4 +398,143 @@ async fn the_binary_serves_aitu_when_its_token_is_set() {
     let texts = fake.wait_sent(USER, 3).await;
     assert!(!texts[2].is_empty());
     child.kill().await.unwrap();
+}
+
+/// The support desk stays in the operators' Telegram chat: an Aitu user's ticket is a topic
+/// there (the user's messages relayed with a reference to the Aitu message, which Telegram
+/// cannot copy, so the text goes), and an operator's reply comes back to Aitu.
+async fn support_ticket(db: &TestDb) {
+    use ashyq::core::support::SupportSettings;
+    use ashyq::core::{Event, Inbound, Outbound, Relayed};
+    use ashyq::storage::ChatRef;
+    const STAFF: &str = "-1001";
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-23T10:00:00+05:00"));
+    let core = support::core_with_support(
+        db,
+        &clock,
+        SupportSettings {
+            chat: Some(ChatRef::new("telegram", STAFF)),
+            ..SupportSettings::default()
+        },
+    )
+    .await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    let staff_rows = || async {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT channel, chat_id, payload FROM outbox ORDER BY id")
+                .fetch_all(core.store.pool())
+                .await
+                .unwrap();
+        rows.into_iter()
+            .filter(|(ch, c, _)| ch == "telegram" && c == STAFF)
+            .map(|(_, _, p)| serde_json::from_str::<Outbound>(&p).unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    fake.text(USER, "/support");
+    fake.wait_sent(USER, 2).await;
+    fake.press(USER, "support:cat:citizen");
+    fake.wait_sent(USER, 3).await;
+    fake.text(USER, "Я переболел, почему я красный?");
+    let n = fake.texts_to(USER).len();
+    fake.settle().await;
+    let n = fake.texts_to(USER).len().max(n);
+    fake.press(USER, "support:faq:no");
+    fake.wait_sent(USER, n + 1).await;
+    let staff = staff_rows().await;
+    assert_eq!(staff.len(), 2, "{staff:?}");
+    assert_eq!(staff[0].relay().topic.unwrap().key, "support:1");
+
+    // A detail in the open ticket is relayed with a reference to the Aitu message.
+    let detail = fake.text(USER, "Тест сдавал 1 ноября");
+    fake.settle().await;
+    let staff = staff_rows().await;
+    assert_eq!(staff.len(), 3, "{staff:?}");
+    let copy = staff[2].relay().copy.expect("a reference to the message");
+    assert_eq!(copy.chat, ChatRef::new("aitu", USER));
+    assert_eq!(copy.message_id, detail["messageId"].as_str().unwrap());
+    let shown = core.texts.render(staff[2].lang, &staff[2].text);
+    assert!(shown.contains("Тест сдавал 1 ноября"), "{shown}");
+
+    // The operator answers in the topic: the answer reaches the Aitu user.
+    let before = fake.texts_to(USER).len();
+    let replies = core
+        .handle(Inbound {
+            chat: ChatRef::new("telegram", STAFF),
+            update_key: None,
+            lang_hint: None,
+            event: Event::Relay(Relayed {
+                source: None,
+                text: Some("Здравствуйте! Проверяем.".into()),
+                kind: None,
+                forwarded: false,
+                topic: Some("support:1".into()),
+                author: Some("77".into()),
+            }),
+        })
+        .await
+        .unwrap();
+    assert!(replies.is_empty());
+    let texts = fake.wait_sent(USER, before + 1).await;
+    assert!(
+        texts[before].contains("Здравствуйте! Проверяем."),
+        "{texts:?}"
+    );
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod support_desk {
+    ashyq_on_both!(super::support_ticket);
+}
+
+/// Polling goes on after 5xx and 409, deletes a webhook that blocks it, and stops for good
+/// on 401; a token refused at start fails the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_recovers_from_errors_and_stops_on_401() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+
+    let wrong = aitu::Aitu::new(core.clone(), aitu::Settings::new(&url, "not-the-token")).unwrap();
+    let refused = wrong
+        .start(tokio_util::sync::CancellationToken::new())
+        .await;
+    assert!(refused.is_err(), "a refused token fails the start");
+
+    let adapter = aitu::Aitu::new(core.clone(), support::fake_aitu::settings(&url)).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    fake.fail_next("GET updates", 1, 500);
+    fake.fail_next("GET updates", 1, 409);
+    let poller = tokio::spawn(aitu::run_polling(adapter.clone(), stop.clone()));
+    fake.text(USER, "/start");
+    fake.wait_sent(USER, 1).await;
+
+    // Someone set a webhook: polling answers 400; the poller deletes it and goes on.
+    reqwest::Client::new()
+        .post(format!("{url}webhook"))
+        .header("X-BOT-TOKEN", support::fake_aitu::TOKEN)
+        .json(&json!({"url": "https://example.kz/aitu/x"}))
+        .send()
+        .await
+        .unwrap();
+    fake.press(USER, "lang:en");
+    fake.wait_sent(USER, 3).await;
+    assert_eq!(fake.webhook(), "");
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|(m, p)| m == "DELETE" && p == "webhook")
+    );
+
+    // 401: the poller ends by itself.
+    fake.fail_next("GET updates", 1, 401);
+    tokio::time::timeout(std::time::Duration::from_secs(10), poller)
+        .await
+        .expect("polling stopped on 401")
+        .unwrap();
+    stop.cancel();
+    core.store.close().await;
 }

@@ -166,9 +166,7 @@ impl Media {
                 }
             }
             "RegisteredContact" => {
-                let user = v
-                    .get("user")
-                    .and_then(|u| ContactUser::deserialize(u).ok());
+                let user = v.get("user").and_then(|u| ContactUser::deserialize(u).ok());
                 Media::RegisteredContact {
                     user_id: user.as_ref().and_then(|u| u.id.clone()),
                     phone: user.and_then(|u| u.phone_number),
@@ -213,9 +211,16 @@ pub fn parse_update(v: &Value) -> Envelope {
         "MessageEdited" => typed(v, kind, Update::MessageEdited),
         "InlineCommandSelected" | "QuickButtonSelected" => typed(v, kind, Update::Button),
         "FormMessageSent" | "FormSubmitted" => typed(v, kind, Update::Form),
-        "MessageIdAssigned" | "FormClosed" | "InvitedToGroup" | "KickedFromGroup"
-        | "InvitedToChannel" | "KickedFromChannel" | "NewChannelSubscriber"
-        | "ChannelAdminAdded" | "ChannelAdminDeleted" | "ChannelPermissionsGranted"
+        "MessageIdAssigned"
+        | "FormClosed"
+        | "InvitedToGroup"
+        | "KickedFromGroup"
+        | "InvitedToChannel"
+        | "KickedFromChannel"
+        | "NewChannelSubscriber"
+        | "ChannelAdminAdded"
+        | "ChannelAdminDeleted"
+        | "ChannelPermissionsGranted"
         | "ChannelPermissionsRevoked" => Update::Ignored(kind.to_string()),
         other => Update::Unknown(other.to_string()),
     };
@@ -485,7 +490,9 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> url::Url {
-        self.base.join(path).expect("a relative path joins the base")
+        self.base
+            .join(path)
+            .expect("a relative path joins the base")
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -585,10 +592,7 @@ impl Client {
             .await
             .map_err(network)?;
         let resp = checked(resp).await?;
-        if resp
-            .content_length()
-            .is_some_and(|n| n > max_bytes as u64)
-        {
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
             return Ok(Download::TooLarge);
         }
         let mut stream = resp.bytes_stream();
@@ -666,7 +670,9 @@ mod tests {
             panic!("{env:?}")
         };
         assert_eq!(m.content.as_deref(), Some("hi"));
-        assert!(matches!(&m.media[0], Media::File(f) if f.kind == "Image" && f.file_id == "f1" && f.size == Some(10)));
+        assert!(
+            matches!(&m.media[0], Media::File(f) if f.kind == "Image" && f.file_id == "f1" && f.size == Some(10))
+        );
         assert_eq!(m.media[1], Media::Unknown("Hologram".into()));
         assert_eq!(
             m.media[2],
@@ -688,7 +694,8 @@ mod tests {
         let unknown = parse_update(&json!({"type": "Teleported", "updateId": 7}));
         assert_eq!(unknown.update_id.as_deref(), Some("7"));
         assert_eq!(unknown.update, Update::Unknown("Teleported".into()));
-        let ignored = parse_update(&json!({"type": "MessageIdAssigned", "updateId": "x", "localId": "l"}));
+        let ignored =
+            parse_update(&json!({"type": "MessageIdAssigned", "updateId": "x", "localId": "l"}));
         assert_eq!(ignored.update, Update::Ignored("MessageIdAssigned".into()));
         let malformed = parse_update(&json!({"type": "Message", "updateId": "y"}));
         assert!(matches!(malformed.update, Update::Malformed(_)));
@@ -708,12 +715,16 @@ mod tests {
         };
         assert_eq!(form.private_phone().as_deref(), Some("+77011234567"));
         let untyped = FormUpdate {
-            additional_metadata: Some(r#"{"private_data":{"value":{"phone_number":"+7701"}}}"#.into()),
+            additional_metadata: Some(
+                r#"{"private_data":{"value":{"phone_number":"+7701"}}}"#.into(),
+            ),
             ..form.clone()
         };
         assert_eq!(untyped.private_phone().as_deref(), Some("+7701"));
         let geo = FormUpdate {
-            additional_metadata: Some(r#"{"private_data":{"type":"geo","value":{"latitude":1}}}"#.into()),
+            additional_metadata: Some(
+                r#"{"private_data":{"type":"geo","value":{"latitude":1}}}"#.into(),
+            ),
             ..form.clone()
         };
         assert_eq!(geo.private_phone(), None);
@@ -746,7 +757,9 @@ mod tests {
     #[test]
     fn error_bodies_of_every_shape_give_a_message() {
         assert_eq!(
-            error_message(r#"{"timestamp":"t","status":401,"error":"Unauthorized","message":"Token is invalid"}"#),
+            error_message(
+                r#"{"timestamp":"t","status":401,"error":"Unauthorized","message":"Token is invalid"}"#
+            ),
             "Token is invalid"
         );
         assert_eq!(error_message(r#"{"error":{"message":"nope"}}"#), "nope");

@@ -83,7 +83,11 @@ fn media_kind(f: &FileMedia) -> MediaKind {
         "Image" => MediaKind::Photo,
         "Video" | "Gif" => MediaKind::Video,
         // Voice notes arrive as Audio in M4A.
-        "Audio" if f.mime_type.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("M4A")) => {
+        "Audio"
+            if f.mime_type
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("M4A")) =>
+        {
             MediaKind::Voice
         }
         "Audio" | "Music" => MediaKind::Audio,
@@ -209,8 +213,8 @@ pub fn classify(envelope: Envelope) -> Result<Incoming, Skip> {
             };
             // The account's own number, posted by the client after the user confirmed
             // (`send_private_data`, legacy); own only in the sender's private dialog.
-            let own = f.dialog.kind == "USER"
-                && f.sender.as_ref().is_some_and(|s| s.id == f.dialog.id);
+            let own =
+                f.dialog.kind == "USER" && f.sender.as_ref().is_some_and(|s| s.id == f.dialog.id);
             Ok(Incoming {
                 update_id,
                 chat: chat_ref(&f.dialog),
@@ -260,7 +264,10 @@ mod tests {
 
     #[test]
     fn texts_and_commands() {
-        assert_eq!(event(msg(json!({"content": "hello"}))), Event::Text("hello".into()));
+        assert_eq!(
+            event(msg(json!({"content": "hello"}))),
+            Event::Text("hello".into())
+        );
         assert_eq!(
             event(msg(json!({"content": "/start abc_1"}))),
             Event::Command {
@@ -274,7 +281,12 @@ mod tests {
         let relay = inc.relay.unwrap();
         assert_eq!(relay.text.as_deref(), Some("hello"));
         assert_eq!(relay.source.unwrap().message_id, "m1");
-        assert!(classify(msg(json!({"content": "/me"}))).unwrap().relay.is_none());
+        assert!(
+            classify(msg(json!({"content": "/me"})))
+                .unwrap()
+                .relay
+                .is_none()
+        );
         assert_eq!(
             classify(msg(json!({"content": ""}))),
             Err(Skip::NotForCore("empty message".into()))
@@ -301,7 +313,8 @@ mod tests {
                 own: false
             }
         );
-        let unregistered = json!({"media": [{"type": "UnregisteredContact", "phoneNumber": "+77017654321"}]});
+        let unregistered =
+            json!({"media": [{"type": "UnregisteredContact", "phoneNumber": "+77017654321"}]});
         assert_eq!(
             event(msg(unregistered)),
             Event::Contact {
@@ -317,7 +330,8 @@ mod tests {
 
     #[test]
     fn photos_and_image_files_are_downloaded_other_media_are_not() {
-        let image = json!({"media": [{"type": "Image", "fileId": "f1", "mimeType": "JPEG", "size": 5000}]});
+        let image =
+            json!({"media": [{"type": "Image", "fileId": "f1", "mimeType": "JPEG", "size": 5000}]});
         assert_eq!(
             classify(msg(image)).unwrap().kind,
             Kind::Image {
@@ -353,23 +367,33 @@ mod tests {
         let quick = parse_update(&json!({"type": "QuickButtonSelected", "updateId": "u3",
             "dialog": {"type": "USER", "id": ME}, "metadata": "menu:status"}));
         assert_eq!(event(quick), Event::Button("menu:status".into()));
-        let meta = r#"{"private_data":{"type":"phone_number","value":{"phone_number":"+77011234567"}}}"#;
+        let meta =
+            r#"{"private_data":{"type":"phone_number","value":{"phone_number":"+77011234567"}}}"#;
         let form = |sender: &str| {
-            parse_update(&json!({"type": "FormMessageSent", "updateId": "u4", "formId": "",
+            parse_update(
+                &json!({"type": "FormMessageSent", "updateId": "u4", "formId": "",
                 "dialog": {"type": "USER", "id": ME}, "sender": {"type": "USER", "id": sender},
-                "additionalMetadata": meta}))
+                "additionalMetadata": meta}),
+            )
         };
         assert!(matches!(event(form(ME)), Event::Contact { own: true, .. }));
-        assert!(matches!(event(form(OTHER)), Event::Contact { own: false, .. }));
+        assert!(matches!(
+            event(form(OTHER)),
+            Event::Contact { own: false, .. }
+        ));
         let edited = parse_update(&json!({"type": "MessageEdited", "updateId": "u5",
             "messageId": "m", "dialog": {"type": "USER", "id": ME}, "content": "x"}));
         assert_eq!(event(edited), Event::Edited);
         assert_eq!(
-            classify(parse_update(&json!({"type": "Hyperdrive", "updateId": "u6"}))),
+            classify(parse_update(
+                &json!({"type": "Hyperdrive", "updateId": "u6"})
+            )),
             Err(Skip::Unknown("Hyperdrive".into()))
         );
         assert!(matches!(
-            classify(parse_update(&json!({"type": "MessageIdAssigned", "updateId": "u7"}))),
+            classify(parse_update(
+                &json!({"type": "MessageIdAssigned", "updateId": "u7"})
+            )),
             Err(Skip::NotForCore(_))
         ));
     }
@@ -377,12 +401,12 @@ mod tests {
     #[test]
     fn a_group_dialog_keeps_its_type() {
         let group = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d";
-        let inc = classify(msg(json!({"content": "hi", "dialog": {"type": "GROUP", "id": group}}))).unwrap();
+        let inc = classify(msg(
+            json!({"content": "hi", "dialog": {"type": "GROUP", "id": group}}),
+        ))
+        .unwrap();
         assert_eq!(inc.chat.chat_id, format!("GROUP:{group}"));
         assert_eq!(dialog_of(&inc.chat), inc.dialog);
-        assert_eq!(
-            dialog_of(&ChatRef::new("aitu", ME)),
-            Peer::user(ME)
-        );
+        assert_eq!(dialog_of(&ChatRef::new("aitu", ME)), Peer::user(ME));
     }
 }

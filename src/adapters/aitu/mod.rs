@@ -402,7 +402,11 @@ pub async fn run_polling(aitu: Arc<Aitu>, stop: CancellationToken) {
                 if let Some(id) = updates
                     .last()
                     .and_then(|u| u.get("updateId"))
-                    .and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())))
+                    .and_then(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .or_else(|| Some(v.to_string()))
+                    })
                 {
                     last = Some(id);
                 }
@@ -451,9 +455,13 @@ pub fn webhook_router(aitu: Arc<Aitu>, url: &str) -> anyhow::Result<axum::Router
     let (prefix, secret) = path
         .rsplit_once('/')
         .filter(|(prefix, _)| !prefix.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("AITU_WEBHOOK_URL must look like https://host/aitu/<secret>"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("AITU_WEBHOOK_URL must look like https://host/aitu/<secret>")
+        })?;
     if secret.len() < 24 {
-        anyhow::bail!("the last segment of AITU_WEBHOOK_URL is its secret: use at least 24 random characters");
+        anyhow::bail!(
+            "the last segment of AITU_WEBHOOK_URL is its secret: use at least 24 random characters"
+        );
     }
     let secret = Arc::new(secret.to_string());
     async fn handler(
@@ -486,7 +494,10 @@ pub fn webhook_router(aitu: Arc<Aitu>, url: &str) -> anyhow::Result<axum::Router
         }
     }
     Ok(axum::Router::new()
-        .route(&format!("{prefix}/{{secret}}"), axum::routing::post(handler))
+        .route(
+            &format!("{prefix}/{{secret}}"),
+            axum::routing::post(handler),
+        )
         .with_state((aitu, secret)))
 }
 
@@ -579,7 +590,9 @@ async fn failure_notice(core: &Core, conn: &mut crate::storage::Conn, row: &outb
     let key = format!("outbox-failed:{}", row.id);
     match core.enqueue(conn, &to, &notice, Some(&key), None).await {
         Ok(_) => core.outbox_ready.notify_waiters(),
-        Err(e) => tracing::error!(id = row.id, error = %e, "aitu outbox: cannot queue the failure notice"),
+        Err(e) => {
+            tracing::error!(id = row.id, error = %e, "aitu outbox: cannot queue the failure notice")
+        }
     }
 }
 

@@ -93,7 +93,11 @@ fn digits(typed: &str) -> Option<String> {
     let d: String = typed
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_digit(10).and_then(|d| char::from_digit(d, 10)).unwrap_or('x'))
+        .map(|c| {
+            c.to_digit(10)
+                .and_then(|d| char::from_digit(d, 10))
+                .unwrap_or('x')
+        })
         .collect();
     (d.len() == CODE_DIGITS && d.bytes().all(|b| b.is_ascii_digit())).then_some(d)
 }
@@ -160,7 +164,8 @@ pub async fn queue_sms(
     );
     // One SMS per issued code, however often the step runs.
     let key = format!("aitu-otp:{}", &pending.code_hash[..32]);
-    core.enqueue(conn, &chat, &message, Some(&key), None).await?;
+    core.enqueue(conn, &chat, &message, Some(&key), None)
+        .await?;
     Ok(())
 }
 
@@ -225,7 +230,10 @@ mod tests {
         let v = vault();
         let p = phone("87011234567");
         let (mut pending, _) = issue_with(&v, &p, 0, "042917".into());
-        assert_eq!(check(&v, &mut pending, &p, " 042-917 ", 599_999), Check::Verified);
+        assert_eq!(
+            check(&v, &mut pending, &p, " 042-917 ", 599_999),
+            Check::Verified
+        );
         // Used up: a second use does not verify.
         assert_eq!(check(&v, &mut pending, &p, "042917", 600), Check::Exhausted);
         let (mut late, _) = issue_with(&v, &p, 0, "042917".into());
@@ -242,7 +250,9 @@ mod tests {
         for left in (0..5).rev() {
             assert_eq!(
                 check(&v, &mut pending, &p, "654321", 1),
-                Check::Wrong { attempts_left: left }
+                Check::Wrong {
+                    attempts_left: left
+                }
             );
         }
         assert_eq!(check(&v, &mut pending, &p, "123456", 1), Check::Exhausted);
@@ -263,15 +273,25 @@ mod tests {
 
     #[test]
     fn replies_name_their_texts() {
-        assert_eq!(reply_for(Check::Verified, Lang::Kk).text.key(), "aitu-otp-verified");
         assert_eq!(
-            reply_for(Check::Wrong { attempts_left: 2 }, Lang::Ru).text.key(),
+            reply_for(Check::Verified, Lang::Kk).text.key(),
+            "aitu-otp-verified"
+        );
+        assert_eq!(
+            reply_for(Check::Wrong { attempts_left: 2 }, Lang::Ru)
+                .text
+                .key(),
             "aitu-otp-wrong"
         );
         assert_eq!(
-            reply_for(Check::Wrong { attempts_left: 0 }, Lang::Ru).text.key(),
+            reply_for(Check::Wrong { attempts_left: 0 }, Lang::Ru)
+                .text
+                .key(),
             "aitu-otp-exhausted"
         );
-        assert_eq!(reply_for(Check::Expired, Lang::En).text.key(), "aitu-otp-expired");
+        assert_eq!(
+            reply_for(Check::Expired, Lang::En).text.key(),
+            "aitu-otp-expired"
+        );
     }
 }

@@ -42,7 +42,9 @@ pub fn result_of(e: &ApiError) -> SendResult {
     match e {
         ApiError::Network(_) => SendResult::Retry(None),
         ApiError::Status {
-            status, retry_after, ..
+            status,
+            retry_after,
+            ..
         } => match status {
             429 => SendResult::Retry(*retry_after),
             401 => SendResult::Retry(Some(Duration::from_secs(60))),
@@ -78,15 +80,9 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
     while rest.chars().count() > max {
-        let cut_byte = rest
-            .char_indices()
-            .nth(max)
-            .map_or(rest.len(), |(i, _)| i);
+        let cut_byte = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
         let window = &rest[..cut_byte];
-        let half = window
-            .char_indices()
-            .nth(max / 2)
-            .map_or(0, |(i, _)| i);
+        let half = window.char_indices().nth(max / 2).map_or(0, |(i, _)| i);
         let at = window[half..]
             .rfind('\n')
             .or_else(|| window[half..].rfind(' '))
@@ -113,7 +109,10 @@ pub fn grids(texts: &Texts, lang: Lang, keyboard: &Keyboard) -> Vec<Vec<Vec<Inli
             .filter(|b| {
                 let fits = b.data.chars().count() <= MAX_METADATA_CHARS;
                 if !fits {
-                    tracing::warn!(len = b.data.len(), "button data over Aitu's 255: button left out");
+                    tracing::warn!(
+                        len = b.data.len(),
+                        "button data over Aitu's 255: button left out"
+                    );
                 }
                 fits
             })
@@ -188,7 +187,12 @@ pub fn media_type(kind: AttachmentKind) -> &'static str {
 /// caller uploads `message.attachment` first). Buttons never ride on a media message (Aitu
 /// hides them there): a file with inline buttons, or with a text too long for one message,
 /// goes alone and the text follows.
-pub fn render(texts: &Texts, to: &Peer, message: &Outbound, file: Option<InputMedia>) -> Vec<SendMessage> {
+pub fn render(
+    texts: &Texts,
+    to: &Peer,
+    message: &Outbound,
+    file: Option<InputMedia>,
+) -> Vec<SendMessage> {
     let lang = message.lang;
     let text = texts.render(lang, &message.text);
     let mut grids = grids(texts, lang, &message.keyboard);
@@ -221,7 +225,11 @@ pub fn render(texts: &Texts, to: &Peer, message: &Outbound, file: Option<InputMe
         let is_last = i == last;
         out.push(SendMessage {
             content: chunk,
-            inline_command_rows: if is_last { first_grid.clone() } else { Vec::new() },
+            inline_command_rows: if is_last {
+                first_grid.clone()
+            } else {
+                Vec::new()
+            },
             ui_state: if is_last { ui.clone() } else { None },
             ..base.clone()
         });
@@ -262,11 +270,18 @@ mod tests {
         let parts = split_text(&text, MAX_CONTENT_CHARS);
         assert_eq!(parts.len(), 3);
         assert!(parts.iter().all(|p| p.chars().count() <= MAX_CONTENT_CHARS));
-        assert_eq!(parts.concat().len(), text.len() - 2, "only the two cut line breaks go");
+        assert_eq!(
+            parts.concat().len(),
+            text.len() - 2,
+            "only the two cut line breaks go"
+        );
         // No break at all: a hard cut; multi-byte characters are never split.
         let cyr = "ы".repeat(5000);
         let parts = split_text(&cyr, MAX_CONTENT_CHARS);
-        assert_eq!(parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(), [4096, 904]);
+        assert_eq!(
+            parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
+            [4096, 904]
+        );
         assert_eq!(split_text("", 10), [""]);
     }
 
@@ -294,7 +309,11 @@ mod tests {
         assert_eq!(msgs[0].inline_command_rows[2].len(), 4);
         assert_eq!(msgs[1].inline_command_rows.len(), 2);
         assert_eq!(msgs[1].content, t.get(Lang::En, "aitu-more-buttons"));
-        let all: usize = msgs.iter().flat_map(|m| &m.inline_command_rows).map(Vec::len).sum();
+        let all: usize = msgs
+            .iter()
+            .flat_map(|m| &m.inline_command_rows)
+            .map(Vec::len)
+            .sum();
         assert_eq!(all, 27, "no button lost");
         assert!(msgs.iter().all(|m| m.recipient.as_ref() == Some(&to)));
     }
@@ -314,10 +333,19 @@ mod tests {
         ]);
         let ui = ui_state(&t, Lang::Ru, &kb).unwrap();
         assert!(ui.show_share_contact_button);
-        assert_eq!(ui.reply_keyboard, [Caption { caption: "Menu".into() }]);
+        assert_eq!(
+            ui.reply_keyboard,
+            [Caption {
+                caption: "Menu".into()
+            }]
+        );
         assert_eq!(ui.quick_button_commands.len(), 1);
         assert_eq!(ui.quick_button_commands[0].action, "QUICK_FORM_ACTION");
-        assert!(ui.quick_button_commands[0].metadata.contains("send_private_data"));
+        assert!(
+            ui.quick_button_commands[0]
+                .metadata
+                .contains("send_private_data")
+        );
         let removed = ui_state(&t, Lang::Ru, &Keyboard::Remove).unwrap();
         assert!(removed.reply_keyboard.is_empty() && removed.quick_button_commands.is_empty());
         assert_eq!(ui_state(&t, Lang::Ru, &Keyboard::Keep), None);
@@ -335,7 +363,7 @@ mod tests {
         let plain = Outbound::reply(Lang::Kk, Msg::new("help"));
         let msgs = render(&t, &to, &plain, Some(file.clone()));
         assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].media_list, [file.clone()]);
+        assert_eq!(msgs[0].media_list, std::slice::from_ref(&file));
         assert_eq!(msgs[0].content, t.render(Lang::Kk, &Msg::new("help")));
 
         let with_buttons = plain.with_keyboard(Keyboard::Inline(vec![buttons(2)]));
@@ -353,7 +381,10 @@ mod tests {
             message: String::new(),
             retry_after,
         };
-        assert_eq!(result_of(&ApiError::Network("x".into())), SendResult::Retry(None));
+        assert_eq!(
+            result_of(&ApiError::Network("x".into())),
+            SendResult::Retry(None)
+        );
         assert_eq!(
             result_of(&status(429, Some(Duration::from_secs(3)))),
             SendResult::Retry(Some(Duration::from_secs(3)))
@@ -361,6 +392,9 @@ mod tests {
         assert_eq!(result_of(&status(504, None)), SendResult::Retry(None));
         assert_eq!(result_of(&status(400, None)), SendResult::Gone);
         assert_eq!(result_of(&status(404, None)), SendResult::Gone);
-        assert!(matches!(result_of(&status(401, None)), SendResult::Retry(Some(_))));
+        assert!(matches!(
+            result_of(&status(401, None)),
+            SendResult::Retry(Some(_))
+        ));
     }
 }

@@ -63,7 +63,9 @@ fn is_uuid(s: &str) -> bool {
     let parts: Vec<_> = s.split('-').collect();
     parts.len() == 5
         && parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -210,10 +212,12 @@ impl FakeAitu {
                 .filter(|c| c["recipient"]["id"] == json!(user))
                 .find_map(|c| {
                     let rows = c["inlineCommandRows"].as_array()?;
-                    rows.iter().flat_map(|r| r.as_array().into_iter().flatten()).find_map(|b| {
-                        (b["metadata"] == json!(metadata))
-                            .then(|| (c["_messageId"].clone(), b["caption"].clone()))
-                    })
+                    rows.iter()
+                        .flat_map(|r| r.as_array().into_iter().flatten())
+                        .find_map(|b| {
+                            (b["metadata"] == json!(metadata))
+                                .then(|| (c["_messageId"].clone(), b["caption"].clone()))
+                        })
                 })
                 .unwrap_or_else(|| panic!("no button {metadata} was sent to {user}"))
         };
@@ -296,7 +300,10 @@ impl FakeAitu {
             if pending == 0 && now == n {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the bot did not settle");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot did not settle"
+            );
         }
     }
 
@@ -305,7 +312,10 @@ impl FakeAitu {
     pub async fn deliver_webhook(&self) -> Vec<u16> {
         let (url, updates) = {
             let mut inner = self.inner.lock().unwrap();
-            (inner.webhook.clone(), inner.queue.drain(..).collect::<Vec<_>>())
+            (
+                inner.webhook.clone(),
+                inner.queue.drain(..).collect::<Vec<_>>(),
+            )
         };
         assert!(!url.is_empty(), "no webhook set");
         let client = reqwest::Client::new();
@@ -327,7 +337,11 @@ impl FakeAitu {
             let mut inner = self.inner.lock().unwrap();
             inner.last_ids.push(last.clone());
             if !inner.webhook.is_empty() {
-                return error(StatusCode::BAD_REQUEST, "Webhook is specified", "/bot/v1/updates");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Webhook is specified",
+                    "/bot/v1/updates",
+                );
             }
             if inner.polling {
                 return error(
@@ -379,7 +393,11 @@ impl FakeAitu {
             return error(StatusCode::BAD_REQUEST, "Failed to read HTTP message", PATH);
         };
         if commands.is_empty() || commands.len() > 10 {
-            return error(StatusCode::BAD_REQUEST, "maximum commands length is 10", PATH);
+            return error(
+                StatusCode::BAD_REQUEST,
+                "maximum commands length is 10",
+                PATH,
+            );
         }
         for c in commands {
             if c["type"] != json!("SendMessage") {
@@ -413,14 +431,21 @@ fn invalid_send_message(c: &Value) -> Option<String> {
         return Some("content length should be <= 4096".into());
     }
     if let Some(rows) = c["inlineCommandRows"].as_array() {
-        if rows.len() > 8 || rows.iter().any(|r| r.as_array().is_none_or(|r| r.len() > 8)) {
+        if rows.len() > 8
+            || rows
+                .iter()
+                .any(|r| r.as_array().is_none_or(|r| r.len() > 8))
+        {
             return Some("inlineCommandRows should not have more than 25 rows, 25 columns".into());
         }
         for b in rows.iter().flat_map(|r| r.as_array().into_iter().flatten()) {
             if b["caption"].as_str().is_none_or(|s| s.chars().count() > 32) {
                 return Some("caption length should be <= 32, recommended is 20".into());
             }
-            if b["metadata"].as_str().is_none_or(|s| s.chars().count() > 255) {
+            if b["metadata"]
+                .as_str()
+                .is_none_or(|s| s.chars().count() > 255)
+            {
                 return Some("metadata length should be <= 255".into());
             }
         }
@@ -448,7 +473,10 @@ fn invalid_send_message(c: &Value) -> Option<String> {
                 return Some("caption length should be <= 32, recommended is 20".into());
             }
         }
-        if ui["quickButtonCommands"].as_array().is_some_and(|q| q.len() > 25) {
+        if ui["quickButtonCommands"]
+            .as_array()
+            .is_some_and(|q| q.len() > 25)
+        {
             return Some("Size of quickButtonCommands should be <= 25".into());
         }
     }
@@ -509,7 +537,11 @@ async fn api(
                 .and_then(|ct| ct.split("boundary=").nth(1))
                 .map(|b| b.trim_matches('"').to_string())
             else {
-                return error(StatusCode::BAD_REQUEST, "Failed to read HTTP message", &full);
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Failed to read HTTP message",
+                    &full,
+                );
             };
             let mut uploaded = Vec::new();
             for (name, bytes) in multipart_files(&body, &boundary) {
@@ -534,18 +566,18 @@ async fn api(
                 None => error(StatusCode::NOT_FOUND, "File not found", &full),
             }
         }
-        ("GET", "webhook") => {
-            json_response(StatusCode::OK, json!({"url": fake.webhook()}))
-        }
+        ("GET", "webhook") => json_response(StatusCode::OK, json!({"url": fake.webhook()})),
         ("POST", "webhook") => {
             let url = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v["url"].as_str().map(str::to_string));
             match url {
                 None => error(StatusCode::BAD_REQUEST, "UNSPECIFIED", &full),
-                Some(u) if u.chars().count() > 200 => {
-                    error(StatusCode::BAD_REQUEST, "Size of url should be <= 200", &full)
-                }
+                Some(u) if u.chars().count() > 200 => error(
+                    StatusCode::BAD_REQUEST,
+                    "Size of url should be <= 200",
+                    &full,
+                ),
                 // The real server wants HTTPS; the fake also takes http://127.0.0.1.
                 Some(u) if !(u.starts_with("https://") || u.starts_with("http://127.0.0.1")) => {
                     error(StatusCode::BAD_REQUEST, "INVALID_PROTOCOL", &full)
