@@ -71,6 +71,7 @@ async fn register(fake: &FakeAitu, user: &str) -> usize {
 }
 
 async fn registration_and_status(db: &TestDb) {
+    let logs = support::captured_logs();
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
@@ -111,6 +112,12 @@ async fn registration_and_status(db: &TestDb) {
 
     // Polls carried the last update id seen.
     assert!(fake.poll_ids().iter().any(Option::is_some));
+    // Nothing personal reached the logs (TRACE, this whole test binary so far).
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(!logged.is_empty());
+    for secret in [IIN, "7011234567", "7029999999", "7017654321"] {
+        assert!(!logged.contains(secret), "{secret} in the logs");
+    }
     bot.stop().await;
     core.store.close().await;
 }
@@ -369,6 +376,34 @@ async fn the_outbox_sends_files_and_retries() {
     let (pending, sent, failed) = ashyq::storage::outbox::counts(&mut conn).await.unwrap();
     assert_eq!((pending, sent, failed), (0, 2, 1));
     drop(conn);
+
+    // An operator's answer of 9 000 characters arrives in parts within Aitu's 4 096 (the
+    // fake refuses longer ones), all of it.
+    let line = "ы".repeat(89);
+    let long = vec![line.as_str(); 100].join("\n");
+    let answer = Outbound::to_chat(
+        to.clone(),
+        Lang::Ru,
+        Msg::new("support-reply").arg("text", &long),
+    );
+    let mut tx = core.store.begin().await.unwrap();
+    core.enqueue(&mut tx, &to, &answer, Some("a4"), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    core.outbox_ready.notify_waiters();
+    let texts = fake.wait_sent(USER, 6).await;
+    let parts = &texts[3..];
+    assert!(
+        parts.iter().all(|p| p.chars().count() <= 4096),
+        "{:?}",
+        parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        parts.concat().matches(line.as_str()).count(),
+        100,
+        "every line arrived"
+    );
     bot.stop().await;
     core.store.close().await;
 }
