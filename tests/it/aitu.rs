@@ -584,3 +584,43 @@ async fn polling_recovers_from_errors_and_stops_on_401() {
     stop.cancel();
     core.store.close().await;
 }
+
+/// Updates that arrive in one batch are handled dialog by dialog side by side, each
+/// dialog's in its order; the fake takes paths with and without a trailing slash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_keeps_each_dialogs_order() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let users: Vec<String> = (0..6)
+        .map(|i| format!("0d6c3a52-7b1e-4f8a-9c2d-1e2f3a4b5c{i:02x}"))
+        .collect();
+    for u in &users {
+        fake.text(u, "/help");
+        fake.text(u, "/lang");
+    }
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    for u in &users {
+        let texts = fake.wait_sent(u, 3).await;
+        assert!(texts[0].contains("/forget"), "{texts:?}");
+        let langs = &fake.sent_to(u)[2]["inlineCommandRows"][0];
+        assert_eq!(langs[0]["metadata"], json!("lang:kk"), "{texts:?}");
+    }
+    bot.stop().await;
+
+    let client = reqwest::Client::new();
+    for path in ["getMe", "getMe/", "webhook", "webhook/"] {
+        let status = client
+            .get(format!("{url}{path}"))
+            .header("x-bot-token", support::fake_aitu::TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200, "{path}");
+    }
+    let unauthorised = client.get(format!("{url}getMe")).send().await.unwrap();
+    assert_eq!(unauthorised.status().as_u16(), 401);
+    core.store.close().await;
+}

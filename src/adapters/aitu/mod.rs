@@ -32,6 +32,9 @@ use tokio_util::sync::CancellationToken;
 
 pub const CHANNEL: &str = "aitu";
 
+/// Dialogs of one batch handled at the same time.
+pub const DIALOGS_AT_ONCE: usize = 32;
+
 /// The chat id of a dialog peer: its id for a user, `TYPE:id` for any other peer type.
 pub fn chat_id_of(peer: &Peer) -> String {
     if peer.kind == "USER" {
@@ -269,6 +272,43 @@ impl Aitu {
         }
     }
 
+    /// Handles a batch: updates of one dialog in their order, dialogs side by side (at most
+    /// [`DIALOGS_AT_ONCE`]), so one slow conversation does not hold the others up and a
+    /// burst of check-ins reaches the core's batching together. `false` when an update was
+    /// not processed.
+    pub async fn handle_batch(&self, updates: &[Value]) -> bool {
+        use futures::StreamExt;
+        let mut dialogs: Vec<(String, Vec<&Value>)> = Vec::new();
+        for (i, update) in updates.iter().enumerate() {
+            let key = update
+                .get("dialog")
+                .and_then(|d| d.get("id"))
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("#{i}"), str::to_string);
+            match dialogs.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, queue)) => queue.push(update),
+                None => dialogs.push((key, vec![update])),
+            }
+        }
+        let work: Vec<_> = dialogs
+            .into_iter()
+            .map(|(_, queue)| self.handle_in_order(queue))
+            .collect();
+        let results: Vec<bool> = futures::stream::iter(work)
+            .buffer_unordered(DIALOGS_AT_ONCE)
+            .collect()
+            .await;
+        results.into_iter().all(|ok| ok)
+    }
+
+    async fn handle_in_order(&self, queue: Vec<&Value>) -> bool {
+        let mut ok = true;
+        for update in queue {
+            ok &= self.handle_update(update).await.is_ok();
+        }
+        ok
+    }
+
     /// Sends the replies to the sender's dialog (messages for other chats were queued in the
     /// outbox by the core).
     async fn deliver(&self, dialog: &Peer, replies: Vec<Outbound>) {
@@ -382,8 +422,8 @@ impl Aitu {
     }
 }
 
-/// Long polling until `stop` (or a rejected token). Updates are handled in order, one at a
-/// time. Aitu's GET appears to consume what it returns (at most once): an update whose
+/// Long polling until `stop` (or a rejected token). A batch is handled with
+/// [`Aitu::handle_batch`] (in order within each dialog) before the next poll. Aitu's GET appears to consume what it returns (at most once): an update whose
 /// processing is cut by a crash is lost, which is why durability needs the webhook
 /// (docs/AITU.md).
 pub async fn run_polling(aitu: Arc<Aitu>, stop: CancellationToken) {
@@ -396,9 +436,7 @@ pub async fn run_polling(aitu: Arc<Aitu>, stop: CancellationToken) {
         };
         let pause = match polled {
             Ok(updates) => {
-                for update in &updates {
-                    let _ = aitu.handle_update(update).await;
-                }
+                aitu.handle_batch(&updates).await;
                 if let Some(id) = updates
                     .last()
                     .and_then(|u| u.get("updateId"))
@@ -477,13 +515,7 @@ pub fn webhook_router(aitu: Arc<Aitu>, url: &str) -> anyhow::Result<axum::Router
             return StatusCode::BAD_REQUEST.into_response();
         };
         // Run to the end even if Aitu hangs up: a committed update must get its reply.
-        let work = tokio::spawn(async move {
-            let mut ok = true;
-            for update in &batch.updates {
-                ok &= aitu.handle_update(update).await.is_ok();
-            }
-            ok
-        });
+        let work = tokio::spawn(async move { aitu.handle_batch(&batch.updates).await });
         match work.await {
             Ok(true) => (
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
