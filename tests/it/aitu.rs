@@ -432,6 +432,14 @@ async fn the_binary_serves_aitu_when_its_token_is_set() {
     fake.press(USER, "lang:kk");
     let texts = fake.wait_sent(USER, 3).await;
     assert!(!texts[2].is_empty());
+    // Resident memory of the idle process with Aitu polling (printed for docs/PERFORMANCE.md).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    if let Some(pid) = child.id()
+        && let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        && let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS"))
+    {
+        eprintln!("ashyq serve, Aitu polling, idle: {rss}");
+    }
     child.kill().await.unwrap();
 }
 
@@ -623,4 +631,101 @@ async fn a_batch_keeps_each_dialogs_order() {
     let unauthorised = client.get(format!("{url}getMe")).send().await.unwrap();
     assert_eq!(unauthorised.status().as_u16(), 401);
     core.store.close().await;
+}
+
+/// Throughput of the adapter against the fake (run by hand, prints its figures):
+/// `cargo test --test it aitu::throughput -- --ignored --nocapture`. N users each send a
+/// photo of a venue's entry code at once (registered beforehand through the core); the time
+/// until every check-in is answered through polling, download, decoding and sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn throughput() {
+    use ashyq::core::{Event, Inbound};
+    use ashyq::storage::ChatRef;
+    const N: usize = 200;
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let venue = admin::add_venue(
+        &core,
+        &admin::AddVenue {
+            name: "Kinopark".into(),
+            bin: "210540012341".into(),
+            address: "Almaty".into(),
+            region: "almaty".into(),
+            category: "ordinary".into(),
+            entrances: 1,
+            max_stay_ms: None,
+        },
+        "ashyq_bot",
+    )
+    .await
+    .unwrap();
+    let users: Vec<String> = (0..N)
+        .map(|i| format!("0d6c3a52-7b1e-4f8a-9c2d-{i:012x}"))
+        .collect();
+    // Registration through the core directly (the flow itself is tested above).
+    let iins = support_iins(N);
+    for (i, u) in users.iter().enumerate() {
+        let chat = ChatRef::new("aitu", u.as_str());
+        let send = |event: Event| {
+            core.handle(Inbound {
+                chat: chat.clone(),
+                update_key: None,
+                lang_hint: None,
+                event,
+            })
+        };
+        send(Event::Command {
+            name: "start".into(),
+            arg: String::new(),
+        })
+        .await
+        .unwrap();
+        send(Event::Button("lang:ru".into())).await.unwrap();
+        send(Event::Button("consent:yes".into())).await.unwrap();
+        send(Event::Contact {
+            phone: format!("+7701{:07}", i),
+            own: true,
+        })
+        .await
+        .unwrap();
+        let out = send(Event::Text(iins[i].clone())).await.unwrap();
+        assert_eq!(support::keys(&out), ["registered"], "{i}");
+    }
+    let png = qr_png(&venue.entrances[0].entry_link);
+    for u in &users {
+        fake.photo(u, png.clone());
+    }
+    let started = std::time::Instant::now();
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+    for u in &users {
+        fake.wait_sent(u, 1).await;
+    }
+    let took = started.elapsed();
+    assert_eq!(count(&core.store, "checkins").await, N as i64);
+    eprintln!(
+        "aitu throughput: {N} photo check-ins answered in {:.2} s = {:.1}/s (SQLite, fake Aitu, pacer 1000/s)",
+        took.as_secs_f64(),
+        N as f64 / took.as_secs_f64()
+    );
+    bot.stop().await;
+    core.store.close().await;
+}
+
+/// `n` valid IINs of adults (born 1990), distinct.
+fn support_iins(n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut serial = 0u32;
+    while out.len() < n {
+        serial += 1;
+        let body = format!("9001013{serial:04}");
+        if let Some(iin) =
+            (0..10).find_map(|check| ashyq::domain::Iin::parse(&format!("{body}{check}")).ok())
+        {
+            out.push(iin.expose());
+        }
+    }
+    out
 }
