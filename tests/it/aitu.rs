@@ -95,6 +95,22 @@ async fn registration_and_status(db: &TestDb) {
             .any(|t| t.contains(IIN) || t.contains("7011234567"))
     );
 
+    // A tap on the reply keyboard arrives as its caption: the menu understands it (no
+    // caption was cut to Aitu's 32 characters).
+    let captions: Vec<String> = fake.sent_to(USER)[10]["uiState"]["replyKeyboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["caption"].as_str().unwrap().to_string())
+        .collect();
+    assert!(captions.iter().all(|c| !c.ends_with('…')), "{captions:?}");
+    let status = core.texts.get(ashyq::domain::Lang::Ru, "menu-status");
+    assert!(captions.contains(&status), "{captions:?}");
+    fake.text(USER, &status);
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 1].contains("СИНИЙ"), "{texts:?}");
+
     // A replayed update is answered once, also by a restarted adapter (which forgot the
     // ids it saw: the core's processed_updates remembers).
     fake.push_raw(me.clone());
