@@ -745,3 +745,111 @@ fn support_iins(n: usize) -> Vec<String> {
     }
     out
 }
+
+/// Social Wallet on Aitu: the offer through the outbox worker, `1＃1`, /wallet, the child's QR
+/// uploaded as a photo; a canteen operator on Aitu joins by typing the invite and redeems
+/// by sending a photo of that very picture; the parent's meal notice arrives with its stars.
+async fn wallet_on_aitu(db: &TestDb) {
+    use ashyq::core::wallet::{self, campaign, eligibility};
+    use ashyq::domain::{Iin, Sex};
+    use chrono::NaiveDate;
+    const SCHOOL: &str = "210540012341";
+    const OPERATOR: &str = "2b3c4d5e-6f70-4182-9a3b-4c5d6e7f8091";
+    let iin = |y: i32, serial: u16| {
+        Iin::synthetic(
+            NaiveDate::from_ymd_opt(y, 3, 9).unwrap(),
+            Sex::Female,
+            serial,
+        )
+        .expose()
+    };
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-23T09:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+
+    let parent = iin(1984, 77);
+    fake.text(USER, "/start");
+    fake.wait_sent(USER, 1).await;
+    fake.press(USER, "lang:ru");
+    fake.wait_sent(USER, 3).await;
+    fake.press(USER, "consent:yes");
+    fake.wait_sent(USER, 4).await;
+    fake.registered_contact(USER, USER, "+77012223344");
+    fake.wait_sent(USER, 6).await;
+    fake.text(USER, &parent);
+    fake.wait_sent(USER, 7).await;
+
+    let csv = format!(
+        "pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance\n{},3,{SCHOOL},{parent},+77012223344,0\n",
+        iin(2017, 8)
+    );
+    let report = eligibility::import_csv(&core, std::io::Cursor::new(csv.into_bytes()), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.eligible, 1);
+    let offered = campaign::offer(&core, None, &|_, _| {}).await.unwrap();
+    assert_eq!((offered.chat, offered.sms), (1, 0));
+
+    // The offer reaches the Aitu chat through the outbox worker, with its buttons.
+    let texts = fake.wait_sent(USER, 8).await;
+    assert!(
+        texts[7].contains("1#1") && texts[7].contains("1#2"),
+        "{}",
+        texts[7]
+    );
+    assert_eq!(
+        fake.sent_to(USER)[7]["inlineCommandRows"][0][0]["metadata"],
+        json!("wl:ans:1:1")
+    );
+    fake.text(USER, "1 ＃ 1");
+    let texts = fake.wait_sent(USER, 9).await;
+    assert!(texts[8].contains("Спасибо"), "{}", texts[8]);
+
+    fake.text(USER, "/wallet");
+    let texts = fake.wait_sent(USER, 10).await;
+    assert!(texts[9].contains("ещё не активирован"), "{}", texts[9]);
+    let data = fake.sent_to(USER)[9]["inlineCommandRows"][0][0]["metadata"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(data.starts_with("wl:act:"), "{data}");
+    fake.press(USER, &data);
+    fake.wait_sent(USER, 11).await;
+    fake.settle().await;
+    let uploads = fake.uploads();
+    assert_eq!(uploads.len(), 1, "one picture");
+    let sent = fake.sent_to(USER);
+    let with_file = sent
+        .iter()
+        .find(|c| c["mediaList"][0]["fileId"] == json!(uploads[0].0))
+        .expect("the QR was sent by its file id");
+    assert_eq!(with_file["mediaList"][0]["mediaType"], json!("IMAGE"));
+    let all = fake.texts_to(USER).concat();
+    assert!(all.contains("Ваучер активирован"), "{all}");
+    let codes = ashyq::qr::decode(&uploads[0].2, &ashyq::qr::Limits::default()).unwrap();
+    assert!(codes[0].starts_with("SW"), "{codes:?}");
+
+    // A canteen operator on Aitu: the invite typed, then a photo of the child's QR.
+    let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot")
+        .await
+        .unwrap();
+    let token = link.split("start=").nth(1).unwrap();
+    fake.text(OPERATOR, &format!("/start {token}"));
+    fake.wait_sent(OPERATOR, 1).await;
+    let before = fake.texts_to(USER).len();
+    fake.photo(OPERATOR, uploads[0].2.clone());
+    let op = fake.wait_sent(OPERATOR, 2).await;
+    assert_eq!(count(&core.store, "wallet_meals").await, 1, "{op:?}");
+    let texts = fake.wait_sent(USER, before + 1).await;
+    assert!(texts[before].contains("пообедал"), "{}", texts[before]);
+    let stars = &fake.sent_to(USER)[before]["inlineCommandRows"][0];
+    assert_eq!(stars.as_array().unwrap().len(), 5);
+
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod wallet {
+    ashyq_on_both!(super::wallet_on_aitu);
+}
