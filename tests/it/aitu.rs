@@ -201,6 +201,14 @@ async fn photo_check_in(db: &TestDb) {
         "{texts:?}"
     );
     assert_eq!(count(&core.store, "checkins").await, 1);
+
+    // Aitu opens no Telegram deep link, but the link's start command typed works too.
+    let token = e.entry_link.split("start=").nth(1).unwrap();
+    fake.text(USER, &format!("/start {token}"));
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 1].contains("ВПУСКАТЬ"), "{texts:?}");
+    assert_eq!(count(&core.store, "checkins").await, 2);
     bot.stop().await;
     core.store.close().await;
 }
@@ -852,4 +860,52 @@ async fn wallet_on_aitu(db: &TestDb) {
 
 mod wallet {
     ashyq_on_both!(super::wallet_on_aitu);
+}
+
+/// The SMS fallback's code: queued for the SMS gateway in the caller's transaction, once per
+/// code, to the number's SMS chat (sealed number, hashed chat id), never the number in the
+/// outbox; the code verifies.
+async fn otp_by_sms(db: &TestDb) {
+    use ashyq::adapters::aitu::otp;
+    use ashyq::domain::Phone;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let phone = Phone::parse("+7 701 555 44 33").unwrap();
+    let (mut pending, code) = otp::issue(&core.vault, &phone, core.now_ms());
+    for _ in 0..2 {
+        let mut tx = core.store.begin().await.unwrap();
+        otp::queue_sms(&core, &mut tx, &phone, &code, &pending)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT channel, chat_id, payload FROM outbox")
+            .fetch_all(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1, "one SMS per code");
+    let (channel, chat_id, payload) = &rows[0];
+    assert_eq!(channel, "sms");
+    assert_eq!(chat_id, &pending.phone_hash);
+    assert!(!payload.contains("7015554433"), "{payload}");
+    let message: ashyq::core::Outbound = serde_json::from_str(payload).unwrap();
+    let sms = ashyq::adapters::sms::render(&core, &message);
+    assert!(sms.contains(code.expose()), "{sms}");
+    assert_eq!(count(&core.store, "sms_numbers").await, 1);
+    assert_eq!(
+        otp::check(
+            &core.vault,
+            &mut pending,
+            &phone,
+            code.expose(),
+            core.now_ms()
+        ),
+        otp::Check::Verified
+    );
+    core.store.close().await;
+}
+
+mod otp_sms {
+    ashyq_on_both!(super::otp_by_sms);
 }
