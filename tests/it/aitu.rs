@@ -513,21 +513,24 @@ async fn support_ticket(db: &TestDb) {
     assert_eq!(staff.len(), 2, "{staff:?}");
     assert_eq!(staff[0].relay().topic.unwrap().key, "support:1");
 
-    // A detail in the open ticket is relayed as text; a photo with a reference to the Aitu
-    // message (to copy it where the channel can), and without downloading it.
+    // A detail in the open ticket is relayed as text. A photo cannot be copied from Aitu to
+    // Telegram: the operators are told one came, the user is asked for words, and nothing
+    // is downloaded.
     fake.text(USER, "Тест сдавал 1 ноября");
     fake.settle().await;
     let staff = staff_rows().await;
     assert_eq!(staff.len(), 3, "{staff:?}");
     let shown = core.texts.render(staff[2].lang, &staff[2].text);
     assert!(shown.contains("Тест сдавал 1 ноября"), "{shown}");
-    let photo = fake.photo(USER, qr_png("a screenshot"));
+    let asked = fake.texts_to(USER).len();
+    fake.photo(USER, qr_png("a screenshot"));
     fake.settle().await;
     let staff = staff_rows().await;
     assert_eq!(staff.len(), 4, "{staff:?}");
-    let copy = staff[3].relay().copy.expect("a reference to the photo");
-    assert_eq!(copy.chat, ChatRef::new("aitu", USER));
-    assert_eq!(copy.message_id, photo["messageId"].as_str().unwrap());
+    assert_eq!(staff[3].text.key(), "support-op-user-uncopyable");
+    assert_eq!(staff[3].relay().copy, None);
+    let texts = fake.wait_sent(USER, asked + 1).await;
+    assert!(texts[asked].contains("словами"), "{texts:?}");
     assert!(!fake.calls().iter().any(|(_, p)| p == "download"));
 
     // The operator answers in the topic: the answer reaches the Aitu user.

@@ -6,7 +6,7 @@
 
 use super::api::{Envelope, FileMedia, Media, MessageUpdate, Peer, Update};
 use super::{chat_ref, peer_of};
-use crate::core::{Event, MediaKind, MessageRef, Relayed};
+use crate::core::{Event, MediaKind, Relayed};
 use crate::storage::ChatRef;
 
 /// What an update asks of the core.
@@ -150,10 +150,10 @@ fn message(update_id: Option<String>, m: MessageUpdate) -> Result<Incoming, Skip
         return Ok(incoming(Kind::Event(cmd), None));
     }
     let relay = Relayed {
-        source: m.message_id.clone().map(|id| MessageRef {
-            chat: chat.clone(),
-            message_id: id,
-        }),
+        // No copy: the operators' chat is on Telegram, which cannot copy an Aitu message, so
+        // the support desk describes a picture to the operators and asks the user for words
+        // instead of pretending it was passed on.
+        source: None,
         text: Some(text.clone()).filter(|t| !t.is_empty()),
         kind: relay_kind(&m),
         forwarded,
@@ -280,7 +280,10 @@ mod tests {
         assert_eq!(inc.update_id.as_deref(), Some("u1"));
         let relay = inc.relay.unwrap();
         assert_eq!(relay.text.as_deref(), Some("hello"));
-        assert_eq!(relay.source.unwrap().message_id, "m1");
+        assert_eq!(
+            relay.source, None,
+            "an Aitu message cannot be copied to Telegram"
+        );
         assert!(
             classify(msg(json!({"content": "/me"})))
                 .unwrap()
