@@ -317,6 +317,36 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
             .any(|(m, p)| m == "GET" && p == "updates"),
         "no polling while the webhook is set"
     );
+
+    // The database goes away: the update is not acknowledged (500), so Aitu may deliver it
+    // again; a replica with a working database then processes it.
+    core.store.close().await;
+    let lost = fake.text(USER, "/help");
+    assert_eq!(fake.deliver_webhook().await, [500]);
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    server.abort();
+    let core = support::core(&db, &clock).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut settings = support::fake_aitu::settings(&url);
+    settings.webhook_url = Some(format!("http://{addr}/aitu/{secret}"));
+    let replica = aitu::Aitu::new(core.clone(), settings).unwrap();
+    let router = replica.router().unwrap().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let tasks = replica.start(stop.clone()).await.unwrap();
+    let before = fake.texts_to(USER).len();
+    fake.push_raw(lost);
+    assert_eq!(fake.deliver_webhook().await, [200]);
+    let texts = fake.texts_to(USER);
+    assert!(
+        texts[before..].iter().any(|t| t.contains("/forget")),
+        "{:?}",
+        &texts[before..]
+    );
     stop.cancel();
     for t in tasks {
         t.await.unwrap();
