@@ -191,6 +191,17 @@ async fn photo_check_in(db: &TestDb) {
     let texts = fake.wait_sent(USER, n).await;
     assert!(texts[n - 2].contains("слишком большое"), "{texts:?}");
     assert_eq!(downloads(&fake), before);
+    // A photo that does not declare its size and is over 10 MiB: the download is cut.
+    let big = fake.add_file(vec![7; 11 * 1024 * 1024]);
+    fake.message(
+        USER,
+        "",
+        json!([{"type": "Image", "fileId": big, "mimeType": "JPEG"}]),
+    );
+    n += 2;
+    let texts = fake.wait_sent(USER, n).await;
+    assert!(texts[n - 2].contains("слишком большое"), "{texts:?}");
+    assert_eq!(downloads(&fake), before + 1);
 
     // The exit code as an image file (a document named .png) closes the visit.
     fake.document(USER, qr_png(&e.exit_link), "exit.png", None);
