@@ -18,7 +18,7 @@ const PHONE: &str = "+77011234567";
 
 /// Registers `user` through the fake: language, consent, contacts (someone else's first),
 /// IIN. Returns the number of messages sent to the user so far.
-async fn register(fake: &FakeAitu, user: &str) -> usize {
+async fn register(fake: &FakeAitu, user: &str, store: &ashyq::storage::Store) -> usize {
     fake.text(user, "/start");
     let texts = fake.wait_sent(user, 1).await;
     let prompt = fake.sent_to(user)[0].clone();
@@ -51,6 +51,7 @@ async fn register(fake: &FakeAitu, user: &str) -> usize {
     fake.unregistered_contact(user, "+77017654321");
     let texts = fake.wait_sent(user, 8).await;
     assert!(texts[6].contains("чужой контакт"), "{texts:?}");
+    assert_eq!(count(store, "people").await, 0, "nothing written for them");
 
     fake.registered_contact(user, user, PHONE);
     let texts = fake.wait_sent(user, 10).await;
@@ -77,7 +78,7 @@ async fn registration_and_status(db: &TestDb) {
     let core = support::core(db, &clock).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
 
-    let mut n = register(&fake, USER).await;
+    let mut n = register(&fake, USER, &core.store).await;
     assert_eq!(count(&core.store, "people").await, 1);
 
     // /status and /me, in Russian, with nothing personal in clear.
@@ -162,7 +163,7 @@ async fn photo_check_in(db: &TestDb) {
     )
     .await
     .unwrap();
-    let mut n = register(&fake, USER).await;
+    let mut n = register(&fake, USER, &core.store).await;
 
     // A photo of the entry code: downloaded by file id, decoded, checked in.
     let e = &venue.entrances[0];
@@ -318,6 +319,11 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
         .await
         .unwrap();
     assert_eq!(wrong.status().as_u16(), 404);
+    assert_eq!(
+        count(&core.store, "processed_updates").await,
+        1,
+        "nothing written"
+    );
     let garbage = client.post(&hook).body("not json").send().await.unwrap();
     assert_eq!(garbage.status().as_u16(), 400);
     assert_eq!(fake.texts_to(USER).len(), 1);
