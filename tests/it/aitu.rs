@@ -682,7 +682,16 @@ async fn a_batch_keeps_each_dialogs_order() {
         fake.text(u, "/help");
         fake.text(u, "/lang");
     }
+    // A group dialog: the reply echoes the GROUP peer type, the chat id keeps it.
+    let group = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d";
+    fake.push_raw(json!({"type": "Message", "updateId": "g1", "messageId": "m-g1",
+        "author": {"type": "USER", "id": USER}, "dialog": {"type": "GROUP", "id": group, "name": "Staff"},
+        "content": "/help", "media": []}));
     let bot = RunningAitu::spawn(&url, core.clone()).await;
+    fake.wait_sent(group, 1).await;
+    assert_eq!(fake.sent_to(group)[0]["recipient"]["type"], json!("GROUP"));
+    let chat = ashyq::storage::ChatRef::new("aitu", format!("GROUP:{group}"));
+    assert!(core.store.conversation(&chat).await.unwrap().is_some());
     for u in &users {
         let texts = fake.wait_sent(u, 3).await;
         assert!(texts[0].contains("/forget"), "{texts:?}");
