@@ -50,10 +50,18 @@ pub async fn spawn_http(
     addr: SocketAddr,
     state: HttpState,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    spawn_router(addr, app(state)).await
+}
+
+/// Serves `router` in the background (the HTTP app with any channel webhooks merged in).
+pub async fn spawn_router(
+    addr: SocketAddr,
+    router: axum::Router,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app(state)).await {
+        if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
@@ -67,7 +75,18 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         telegram: telegram_on,
         core: Some(core.clone()),
     };
-    let (bound, http_task) = spawn_http(http, state).await?;
+    // Aitu (docs/AITU.md): on when AITU_TOKEN is set; its webhook shares the HTTP server.
+    let aitu = crate::adapters::aitu::Aitu::from_env(core.clone()).transpose()?;
+    let mut router = app(state);
+    if let Some(webhook) = aitu.as_ref().map(|a| a.router()).transpose()?.flatten() {
+        router = router.merge(webhook);
+    }
+    let (bound, http_task) = spawn_router(http, router).await?;
+    let stop_aitu = tokio_util::sync::CancellationToken::new();
+    let aitu_tasks = match &aitu {
+        Some(aitu) => aitu.start(stop_aitu.clone()).await?,
+        None => Vec::new(),
+    };
     tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
     let stop_cache = tokio_util::sync::CancellationToken::new();
     let cache = start_status_cache(&core, stop_cache.clone()).await?;
@@ -119,6 +138,10 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
             "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; press Ctrl+C to stop."
         );
         tokio::signal::ctrl_c().await?;
+    }
+    stop_aitu.cancel();
+    for task in aitu_tasks {
+        let _ = task.await;
     }
     stop_sms.cancel();
     let _ = sms.await;

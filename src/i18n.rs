@@ -19,6 +19,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/kk/dates.ftl")),
             ("act.ftl", include_str!("../locales/kk/act.ftl")),
+            ("aitu.ftl", include_str!("../locales/kk/aitu.ftl")),
         ],
     ),
     (
@@ -32,6 +33,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/ru/dates.ftl")),
             ("act.ftl", include_str!("../locales/ru/act.ftl")),
+            ("aitu.ftl", include_str!("../locales/ru/aitu.ftl")),
         ],
     ),
     (
@@ -45,6 +47,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
             ("dates.ftl", include_str!("../locales/en/dates.ftl")),
             ("act.ftl", include_str!("../locales/en/act.ftl")),
+            ("aitu.ftl", include_str!("../locales/en/aitu.ftl")),
         ],
     ),
 ];
