@@ -157,6 +157,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("ticket", Kind::Num),
     ("id", Kind::Num),
     ("count", Kind::Num),
+    ("left", Kind::Num),
+    ("digits", Kind::Num),
     ("minutes", Kind::Num),
     ("number", Kind::Num),
     ("limit", Kind::Num),
