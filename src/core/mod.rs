@@ -9,6 +9,7 @@ pub mod business;
 pub mod checkin;
 mod conversation;
 pub mod feeds;
+pub mod identity;
 pub mod import;
 mod state;
 pub mod status;
@@ -380,6 +381,8 @@ pub struct Core {
     pub wallet: wallet::WalletSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
+    /// Does a phone belong to an IIN? (`crate::identity`; the table registry by default).
+    pub identity: Arc<dyn crate::identity::IdentityRegistry>,
 }
 
 impl fmt::Debug for Core {
@@ -393,7 +396,12 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 
 impl Core {
     pub fn new(store: Store, vault: Vault, clock: Arc<dyn Clock>, texts: Arc<Texts>) -> Self {
+        let identity = Arc::new(crate::identity::table::TableRegistry::new(
+            store.clone(),
+            vault.clone(),
+        ));
         Self {
+            identity,
             store,
             vault,
             clock,
@@ -464,6 +472,12 @@ impl Core {
         if let Some(cache) = &self.status_cache {
             cache.invalidate(hashes.iter().map(Vec::as_slice));
         }
+    }
+
+    /// Registration asks this identity registry (see [`crate::identity`]).
+    pub fn with_identity(mut self, registry: Arc<dyn crate::identity::IdentityRegistry>) -> Self {
+        self.identity = registry;
+        self
     }
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
