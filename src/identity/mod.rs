@@ -85,6 +85,8 @@ pub struct IdentitySettings {
     pub key: Option<String>,
     pub timeout: Option<Duration>,
     pub retries: Option<u32>,
+    /// Why the environment could not be read (the service then refuses to start).
+    pub invalid: Option<String>,
 }
 
 impl std::fmt::Debug for IdentitySettings {
@@ -103,6 +105,8 @@ pub enum SettingsError {
     UnknownKind(String),
     #[error("IDENTITY_REGISTRY=http needs IDENTITY_URL and IDENTITY_KEY")]
     HttpIncomplete,
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl IdentitySettings {
@@ -120,7 +124,16 @@ impl IdentitySettings {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(|ms| Duration::from_millis(ms.clamp(100, 60_000))),
             retries: var("IDENTITY_RETRIES").and_then(|v| v.trim().parse::<u32>().ok().map(|n| n.min(5))),
+            invalid: None,
         })
+    }
+
+    /// Settings that refuse to build, with the reason.
+    pub fn invalid(e: SettingsError) -> Self {
+        Self {
+            invalid: Some(e.to_string()),
+            ..Self::default()
+        }
     }
 
     /// The registry these settings name.
@@ -129,6 +142,9 @@ impl IdentitySettings {
         store: &Store,
         vault: &Vault,
     ) -> Result<Arc<dyn IdentityRegistry>, SettingsError> {
+        if let Some(e) = &self.invalid {
+            return Err(SettingsError::Invalid(e.clone()));
+        }
         Ok(match self.kind {
             RegistryKind::Table => Arc::new(table::TableRegistry::new(store.clone(), vault.clone())),
             RegistryKind::Http => {
