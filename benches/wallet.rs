@@ -464,6 +464,9 @@ async fn register_parents(core: &Core, n: usize) {
         .await
         .unwrap()
         .expect("unique IIN");
+        ashyq::storage::identity::set_verified(&mut tx, id, now)
+            .await
+            .unwrap();
         conversations::save(
             &mut tx,
             &ChatRef::new(telegram::CHANNEL, (10_000_000 + i).to_string()),
