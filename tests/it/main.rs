@@ -11,6 +11,7 @@ mod checkin_cli;
 mod conversation;
 mod health;
 mod http;
+mod identity;
 mod locales;
 mod migrations;
 mod privacy;
