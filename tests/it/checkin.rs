@@ -641,6 +641,7 @@ async fn terminal(db: &TestDb) {
     use ashyq::adapters::terminal::{self, TerminalOptions};
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = core(db, &clock).await;
+    crate::support::identity_pair(&core, IIN, PHONE).await;
     let (name, entry, exit) = admin::ensure_demo_venue(&core).await.unwrap();
     assert_eq!(
         admin::ensure_demo_venue(&core).await.unwrap(),
