@@ -37,8 +37,20 @@ pub fn backoff_ms(tries: i64) -> i64 {
     (FIRST_RETRY_MS << tries.clamp(0, 10)).min(MAX_RETRY_GAP_MS)
 }
 
-/// The registry's answer; a failure counts as `unknown` (logged without the numbers).
+/// The registry's answer; a failure counts as `unknown` (logged without the numbers). An
+/// answer fetched before the event's transaction ([`prefetch`]) is used once.
 async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+    let key = (
+        core.vault.lookup_hash(Field::Iin, &iin.expose()),
+        core.vault.lookup_hash(Field::Phone, phone.expose()),
+    );
+    if let Some(v) = core.identity_prefetched.take(&key) {
+        return v;
+    }
+    fetch(core, iin, phone).await
+}
+
+async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
     match core.identity.check(iin, phone).await {
         Ok(v) => v,
         Err(e) => {
@@ -46,6 +58,96 @@ async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
             Verdict::Unknown
         }
     }
+}
+
+/// How long a prefetched answer may wait for its transaction.
+const PREFETCH_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// At most this many prefetched answers are kept (older ones are dropped first).
+const PREFETCH_MAX: usize = 10_000;
+
+/// Answers of a remote registry fetched before the event's transaction, keyed by the keyed
+/// hashes of IIN and phone, so no database lock is held while the network is asked.
+#[derive(Debug, Default)]
+pub struct Prefetched(
+    std::sync::Mutex<std::collections::HashMap<(Vec<u8>, Vec<u8>), (Verdict, std::time::Instant)>>,
+);
+
+impl Prefetched {
+    fn put(&self, key: (Vec<u8>, Vec<u8>), v: Verdict) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= PREFETCH_MAX {
+            map.retain(|_, (_, at)| at.elapsed() < PREFETCH_TTL);
+            if map.len() >= PREFETCH_MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, (v, std::time::Instant::now()));
+    }
+
+    fn take(&self, key: &(Vec<u8>, Vec<u8>)) -> Option<Verdict> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key)
+            .filter(|(_, at)| at.elapsed() < PREFETCH_TTL)
+            .map(|(v, _)| v)
+    }
+}
+
+/// Before `Core::handle` opens its transaction: when the registry is remote and the event is
+/// an IIN typed at the IIN step (within the limits), asks the registry now, so the
+/// transaction (a write lock on SQLite) never waits for the network. The table registry is
+/// a database read and is asked inside the transaction.
+pub(super) async fn prefetch(core: &Core, inbound: &super::Inbound) {
+    if core.identity.kind() == "table" {
+        return;
+    }
+    let super::Event::Text(text) = &inbound.event else {
+        return;
+    };
+    let Ok(iin) = Iin::parse(text) else {
+        return;
+    };
+    let today = core
+        .clock
+        .now()
+        .with_timezone(&crate::clock::almaty())
+        .date_naive();
+    if iin.birth_date() > today || iin.age_on(today) < super::conversation::MIN_AGE {
+        return;
+    }
+    let Ok(mut conn) = core.store.pool().acquire().await else {
+        return;
+    };
+    let Ok(Some(row)) = conversations::load(&mut conn, &inbound.chat).await else {
+        return;
+    };
+    let waiting = matches!(
+        serde_json::from_str::<State>(&row.state),
+        Ok(State::Iin | State::IdentityPending)
+    );
+    let Some(person) = row.person_id.filter(|_| waiting) else {
+        return;
+    };
+    let now = core.now_ms();
+    for (limit, window) in [(MAX_PER_HOUR, HOUR_MS), (MAX_PER_DAY, DAY_MS)] {
+        if store::attempts_since(&mut conn, &inbound.chat, now - window)
+            .await
+            .map_or(true, |n| n >= limit)
+        {
+            return;
+        }
+    }
+    let Ok(Some(phone)) = phone_of(core, &mut conn, person).await else {
+        return;
+    };
+    drop(conn);
+    let v = fetch(core, &iin, &phone).await;
+    core.identity_prefetched.put(
+        (
+            core.vault.lookup_hash(Field::Iin, &iin.expose()),
+            core.vault.lookup_hash(Field::Phone, phone.expose()),
+        ),
+        v,
+    );
 }
 
 fn reply(lang: Lang, msg: Msg) -> Outbound {
@@ -266,7 +368,7 @@ pub async fn run_due(core: &Core, now_ms: i64) -> Result<usize, CoreError> {
             let phone = phone_of(core, &mut conn, row.person_id).await?;
             let iin = Iin::parse(&core.vault.open(Field::Iin, &row.iin_enc)?).ok();
             match (iin, phone) {
-                (Some(iin), Some(phone)) => Some(ask(core, &iin, &phone).await),
+                (Some(iin), Some(phone)) => Some(fetch(core, &iin, &phone).await),
                 _ => None,
             }
         };

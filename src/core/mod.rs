@@ -383,6 +383,8 @@ pub struct Core {
     pub checkin_lanes: checkin::lane::Lanes,
     /// Does a phone belong to an IIN? (`crate::identity`; the table registry by default).
     pub identity: Arc<dyn crate::identity::IdentityRegistry>,
+    /// A remote registry's answers fetched before the event's transaction.
+    pub(crate) identity_prefetched: identity::Prefetched,
 }
 
 impl fmt::Debug for Core {
@@ -402,6 +404,7 @@ impl Core {
         ));
         Self {
             identity,
+            identity_prefetched: identity::Prefetched::default(),
             store,
             vault,
             clock,
@@ -541,6 +544,8 @@ impl Core {
                 Outcome::Fallback => {}
             }
         }
+        // A remote identity registry is asked before the transaction (core::identity).
+        identity::prefetch(self, &inbound).await;
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
         if let Some(key) = &inbound.update_key

@@ -721,6 +721,8 @@ async fn http_registration(db: &TestDb) {
     let core = support::core_built(db, &clock, |c| c.with_identity(registry)).await;
     let a = up_to_iin(&core, "a", &phone(80)).await;
     assert_eq!(a.text(&iin(80)).await, ["registered"]);
+    // Asked once, before the event's transaction (core::identity::prefetch).
+    assert_eq!(gw.lock().unwrap().seen.len(), 1);
     gw.lock().unwrap().script.extend([(503, "", 0); 3]);
     let b = up_to_iin(&core, "b", &phone(81)).await;
     assert_eq!(b.text(&iin(81)).await, ["identity-pending"]);
