@@ -65,15 +65,18 @@ const PREFETCH_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// At most this many prefetched answers are kept (older ones are dropped first).
 const PREFETCH_MAX: usize = 10_000;
 
+/// `(IIN hash, phone hash)`.
+type PairKey = (Vec<u8>, Vec<u8>);
+
 /// Answers of a remote registry fetched before the event's transaction, keyed by the keyed
 /// hashes of IIN and phone, so no database lock is held while the network is asked.
 #[derive(Debug, Default)]
 pub struct Prefetched(
-    std::sync::Mutex<std::collections::HashMap<(Vec<u8>, Vec<u8>), (Verdict, std::time::Instant)>>,
+    std::sync::Mutex<std::collections::HashMap<PairKey, (Verdict, std::time::Instant)>>,
 );
 
 impl Prefetched {
-    fn put(&self, key: (Vec<u8>, Vec<u8>), v: Verdict) {
+    fn put(&self, key: PairKey, v: Verdict) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= PREFETCH_MAX {
             map.retain(|_, (_, at)| at.elapsed() < PREFETCH_TTL);
@@ -84,7 +87,7 @@ impl Prefetched {
         map.insert(key, (v, std::time::Instant::now()));
     }
 
-    fn take(&self, key: &(Vec<u8>, Vec<u8>)) -> Option<Verdict> {
+    fn take(&self, key: &PairKey) -> Option<Verdict> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(key)
             .filter(|(_, at)| at.elapsed() < PREFETCH_TTL)
@@ -155,7 +158,11 @@ fn reply(lang: Lang, msg: Msg) -> Outbound {
 }
 
 /// The person's phone, opened from its sealed value.
-async fn phone_of(core: &Core, conn: &mut Conn, person_id: i64) -> Result<Option<Phone>, CoreError> {
+async fn phone_of(
+    core: &Core,
+    conn: &mut Conn,
+    person_id: i64,
+) -> Result<Option<Phone>, CoreError> {
     let Some(p) = people::get(conn, person_id).await? else {
         return Ok(None);
     };
@@ -175,7 +182,10 @@ pub(super) async fn submit(
     iin: &Iin,
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
-    for (limit, window, period) in [(MAX_PER_HOUR, HOUR_MS, "hour"), (MAX_PER_DAY, DAY_MS, "day")] {
+    for (limit, window, period) in [
+        (MAX_PER_HOUR, HOUR_MS, "hour"),
+        (MAX_PER_DAY, DAY_MS, "day"),
+    ] {
         if store::attempts_since(tx, chat, now - window).await? >= limit {
             return Ok(vec![reply(
                 lang,
@@ -195,7 +205,15 @@ pub(super) async fn submit(
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     match ask(core, iin, &phone).await {
         Verdict::Match => {
-            if !bind(core, tx, person, &hash, &core.vault.seal(Field::Iin, &iin.expose())).await? {
+            if !bind(
+                core,
+                tx,
+                person,
+                &hash,
+                &core.vault.seal(Field::Iin, &iin.expose()),
+            )
+            .await?
+            {
                 return wait(core, tx, conv, chat, lang, person, iin, &hash).await;
             }
             conv.state = State::Menu;
@@ -269,12 +287,22 @@ async fn bind(
             back_to_iin_step(tx, &chat, now).await?;
             let notice = Outbound::to_chat(chat.clone(), lang, Msg::new("identity-binding-moved"))
                 .with_keyboard(Keyboard::Remove);
-            let key = format!("identity-moved:{owner}:{person}:{now}:{}:{}", chat.channel, chat.chat_id);
+            let key = format!(
+                "identity-moved:{owner}:{person}:{now}:{}:{}",
+                chat.channel, chat.chat_id
+            );
             core.enqueue(tx, &chat, &notice, Some(&key), None).await?;
         }
-        tracing::info!(from = owner, to = person, "IIN binding moved after the registry confirmed the new owner");
+        tracing::info!(
+            from = owner,
+            to = person,
+            "IIN binding moved after the registry confirmed the new owner"
+        );
     }
-    if people::set_iin(tx, person, hash, sealed, now).await?.is_err() {
+    if people::set_iin(tx, person, hash, sealed, now)
+        .await?
+        .is_err()
+    {
         return Ok(false);
     }
     store::set_verified(tx, person, now).await?;
@@ -287,7 +315,8 @@ async fn back_to_iin_step(conn: &mut Conn, chat: &ChatRef, now: i64) -> Result<(
     if let Some(mut row) = conversations::load(conn, chat).await? {
         let state: State = serde_json::from_str(&row.state).unwrap_or_default();
         if !(state.is_support() || matches!(state, State::Business { .. })) {
-            row.state = serde_json::to_string(&State::Iin).map_err(crate::storage::StoreError::from)?;
+            row.state =
+                serde_json::to_string(&State::Iin).map_err(crate::storage::StoreError::from)?;
             conversations::save(conn, chat, &row, now).await?;
         }
     }
@@ -357,14 +386,24 @@ pub(super) fn prompt(lang: Lang) -> Outbound {
 pub async fn run_due(core: &Core, now_ms: i64) -> Result<usize, CoreError> {
     let mut settled = 0;
     let due = {
-        let mut conn = core.store.pool().acquire().await.map_err(crate::storage::StoreError::from)?;
+        let mut conn = core
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::storage::StoreError::from)?;
         store::prune_attempts(&mut conn, now_ms - DAY_MS).await?;
         store::pending_due(&mut conn, now_ms, 100).await?
     };
     for row in due {
         // The registry is asked outside any transaction.
         let verdict = {
-            let mut conn = core.store.pool().acquire().await.map_err(crate::storage::StoreError::from)?;
+            let mut conn = core
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::storage::StoreError::from)?;
             let phone = phone_of(core, &mut conn, row.person_id).await?;
             let iin = Iin::parse(&core.vault.open(Field::Iin, &row.iin_enc)?).ok();
             match (iin, phone) {
@@ -392,28 +431,54 @@ pub async fn run_due(core: &Core, now_ms: i64) -> Result<usize, CoreError> {
                             .with_keyboard(super::conversation::menu_keyboard()),
                     )
                 } else {
-                    store::reschedule(&mut tx, row.person_id, row.tries + 1, now + backoff_ms(row.tries + 1)).await?;
+                    store::reschedule(
+                        &mut tx,
+                        row.person_id,
+                        row.tries + 1,
+                        now + backoff_ms(row.tries + 1),
+                    )
+                    .await?;
                     None
                 }
             }
             Some(Verdict::Mismatch) | None => {
                 store::delete_pending(&mut tx, row.person_id).await?;
                 set_state(&mut tx, &chat, row.person_id, State::Iin, now).await?;
-                Some(Outbound::to_chat(chat.clone(), lang, Msg::new("identity-mismatch")))
+                Some(Outbound::to_chat(
+                    chat.clone(),
+                    lang,
+                    Msg::new("identity-mismatch"),
+                ))
             }
             Some(Verdict::Unknown) if now >= row.deadline_at => {
                 store::delete_pending(&mut tx, row.person_id).await?;
                 set_state(&mut tx, &chat, row.person_id, State::Iin, now).await?;
-                Some(Outbound::to_chat(chat.clone(), lang, Msg::new("identity-gave-up")))
+                Some(Outbound::to_chat(
+                    chat.clone(),
+                    lang,
+                    Msg::new("identity-gave-up"),
+                ))
             }
             Some(Verdict::Unknown) => {
-                store::reschedule(&mut tx, row.person_id, row.tries + 1, now + backoff_ms(row.tries + 1)).await?;
+                store::reschedule(
+                    &mut tx,
+                    row.person_id,
+                    row.tries + 1,
+                    now + backoff_ms(row.tries + 1),
+                )
+                .await?;
                 None
             }
         };
         if let Some(message) = message {
-            let key = format!("identity-settled:{}:{}:{}", row.person_id, row.created_at, message.text.key());
-            core.enqueue(&mut tx, &chat, &message, Some(&key), None).await?;
+            let key = format!(
+                "identity-settled:{}:{}:{}",
+                row.person_id,
+                row.created_at,
+                message.text.key()
+            );
+            core.enqueue(&mut tx, &chat, &message, Some(&key), None)
+                .await?;
             settled += 1;
         }
         tx.commit().await?;
@@ -507,7 +572,8 @@ pub(super) async fn voucher_sms(
             .arg("school", voucher.school_name.clone()),
     );
     let dedupe = format!("wallet-sms:{what}:{}:{generation}", voucher.id);
-    core.enqueue(tx, &chat, &message, Some(&dedupe), None).await?;
+    core.enqueue(tx, &chat, &message, Some(&dedupe), None)
+        .await?;
     Ok(())
 }
 

@@ -241,7 +241,10 @@ async fn notify(
     st: &Status,
 ) -> Result<usize, CoreError> {
     // Only to a person whose IIN the identity registry confirmed (core::identity).
-    if crate::storage::identity::verified_at(conn, person_id).await?.is_none() {
+    if crate::storage::identity::verified_at(conn, person_id)
+        .await?
+        .is_none()
+    {
         return Ok(0);
     }
     let from = from.map_or("none", Colour::as_str);

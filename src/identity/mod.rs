@@ -123,7 +123,8 @@ impl IdentitySettings {
             timeout: var("IDENTITY_TIMEOUT_MS")
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(|ms| Duration::from_millis(ms.clamp(100, 60_000))),
-            retries: var("IDENTITY_RETRIES").and_then(|v| v.trim().parse::<u32>().ok().map(|n| n.min(5))),
+            retries: var("IDENTITY_RETRIES")
+                .and_then(|v| v.trim().parse::<u32>().ok().map(|n| n.min(5))),
             invalid: None,
         })
     }
@@ -146,7 +147,9 @@ impl IdentitySettings {
             return Err(SettingsError::Invalid(e.clone()));
         }
         Ok(match self.kind {
-            RegistryKind::Table => Arc::new(table::TableRegistry::new(store.clone(), vault.clone())),
+            RegistryKind::Table => {
+                Arc::new(table::TableRegistry::new(store.clone(), vault.clone()))
+            }
             RegistryKind::Http => {
                 let (Some(url), Some(key)) = (&self.url, &self.key) else {
                     return Err(SettingsError::HttpIncomplete);
@@ -169,7 +172,12 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]

@@ -151,7 +151,12 @@ pub async fn add(core: &Core, iin: &Iin, phone: &Phone) -> Result<bool, StoreErr
 /// Removes one pair (a recycled number).
 pub async fn remove(core: &Core, iin: &Iin, phone: &Phone) -> Result<bool, StoreError> {
     let mut report = Report::default();
-    write(core, &[(Op::Remove, iin.clone(), phone.clone())], &mut report).await?;
+    write(
+        core,
+        &[(Op::Remove, iin.clone(), phone.clone())],
+        &mut report,
+    )
+    .await?;
     Ok(report.removed == 1)
 }
 
@@ -272,7 +277,15 @@ mod tests {
         let (iin, phone) = parse_pair("900101 300017", "8 (701) 123-45-67").unwrap();
         assert_eq!(iin.expose(), "900101300017");
         assert_eq!(phone.expose(), "+77011234567");
-        assert!(parse_pair("900101300018", "+77011234567").unwrap_err().starts_with("iin"));
-        assert!(parse_pair("900101300017", "call me").unwrap_err().starts_with("phone"));
+        assert!(
+            parse_pair("900101300018", "+77011234567")
+                .unwrap_err()
+                .starts_with("iin")
+        );
+        assert!(
+            parse_pair("900101300017", "call me")
+                .unwrap_err()
+                .starts_with("phone")
+        );
     }
 }

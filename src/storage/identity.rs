@@ -79,7 +79,11 @@ pub async fn count_pairs(conn: &mut Conn) -> Result<i64, StoreError> {
 
 // ---------------------------------------------------------------- attempts
 
-pub async fn record_attempt(conn: &mut Conn, chat: &ChatRef, now_ms: i64) -> Result<(), StoreError> {
+pub async fn record_attempt(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO identity_attempts (channel, chat_id, at) VALUES ($1, $2, $3)")
         .bind(&chat.channel)
         .bind(&chat.chat_id)
@@ -145,10 +149,11 @@ pub async fn unbind(conn: &mut Conn, person_id: i64) -> Result<(), StoreError> {
 
 /// `verified_at` of a person (`None`: no such person or not verified).
 pub async fn verified_at(conn: &mut Conn, person_id: i64) -> Result<Option<i64>, StoreError> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT verified_at FROM people WHERE id = $1")
-        .bind(person_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT verified_at FROM people WHERE id = $1")
+            .bind(person_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(row.and_then(|r| r.0))
 }
 
@@ -240,12 +245,14 @@ pub async fn pending_due(
 }
 
 pub async fn delete_pending(conn: &mut Conn, person_id: i64) -> Result<bool, StoreError> {
-    Ok(sqlx::query("DELETE FROM identity_pending WHERE person_id = $1")
-        .bind(person_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(
+        sqlx::query("DELETE FROM identity_pending WHERE person_id = $1")
+            .bind(person_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Moves a pending check to its next try.

@@ -238,7 +238,10 @@ async fn an_iin_confirmed_for_another_chat_moves_there() {
         first.stored_state().await.as_deref(),
         Some(r#"{"step":"iin"}"#)
     );
-    assert_eq!(first.command("status").await, ["hint-register-first", "iin-prompt"]);
+    assert_eq!(
+        first.command("status").await,
+        ["hint-register-first", "iin-prompt"]
+    );
 }
 
 #[tokio::test]

@@ -150,7 +150,10 @@ async fn registration(db: &TestDb) {
         intruder.command("status").await,
         ["hint-register-first", "iin-prompt"]
     );
-    let text = core.texts.render(ashyq::domain::Lang::Ru, &ashyq::i18n::Msg::new("identity-mismatch"));
+    let text = core.texts.render(
+        ashyq::domain::Lang::Ru,
+        &ashyq::i18n::Msg::new("identity-mismatch"),
+    );
     assert!(text.contains("egov.kz") && text.contains("ЦОН"), "{text}");
     // A later result notifies nobody in the intruder's chat.
     feeds::ingest_pcr(&core, vec![positive(&owner_iin, "p-2")], None)
@@ -175,14 +178,30 @@ async fn registration(db: &TestDb) {
         ["hint-register-first", "identity-pending-wait"]
     );
     assert_eq!(count(&core.store, "identity_pending").await, 1);
-    assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        run_due(&core, core.now_ms()).await.unwrap(),
+        0,
+        "not due yet"
+    );
     clock.advance(chrono::Duration::minutes(2));
-    assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 0, "still unknown");
+    assert_eq!(
+        run_due(&core, core.now_ms()).await.unwrap(),
+        0,
+        "still unknown"
+    );
     support::identity_pair(&core, &waiting_iin, &phone(3)).await;
-    assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 0, "backed off");
+    assert_eq!(
+        run_due(&core, core.now_ms()).await.unwrap(),
+        0,
+        "backed off"
+    );
     clock.advance(chrono::Duration::minutes(3));
     assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 1);
-    assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 0, "settled once");
+    assert_eq!(
+        run_due(&core, core.now_ms()).await.unwrap(),
+        0,
+        "settled once"
+    );
     assert_eq!(
         queued_keys(&queued(&core.store, &waiting.chat).await),
         ["identity-confirmed"]
@@ -226,7 +245,11 @@ async fn registration(db: &TestDb) {
 
     // The binding moves when the registry confirms a new owner (a recycled number).
     let owner_old = table::parse_pair(&owner_iin, &phone(1)).unwrap();
-    assert!(table::remove(&core, &owner_old.0, &owner_old.1).await.unwrap());
+    assert!(
+        table::remove(&core, &owner_old.0, &owner_old.1)
+            .await
+            .unwrap()
+    );
     support::identity_pair(&core, &owner_iin, &phone(7)).await;
     let new_owner = up_to_iin(&core, "new-owner", &phone(7)).await;
     assert_eq!(new_owner.text(&owner_iin).await, ["registered"]);
@@ -264,7 +287,11 @@ async fn limits(db: &TestDb) {
     for hour in 1..4 {
         clock.advance(chrono::Duration::minutes(61));
         for _ in 0..5 {
-            assert_eq!(chat.text(&iin(9)).await, ["identity-mismatch"], "hour {hour}");
+            assert_eq!(
+                chat.text(&iin(9)).await,
+                ["identity-mismatch"],
+                "hour {hour}"
+            );
         }
     }
     clock.advance(chrono::Duration::minutes(61));
@@ -449,7 +476,9 @@ async fn vouchers(db: &TestDb) {
     let before_sms = queued(&core.store, &sms).await.len();
 
     // The parent activates: told by SMS on the list's phone too.
-    let out = parent.send(Event::Button(format!("wl:act:{voucher}"))).await;
+    let out = parent
+        .send(Event::Button(format!("wl:act:{voucher}")))
+        .await;
     assert_eq!(keys(&out), ["wallet-activated"]);
     let told = queued(&core.store, &sms).await;
     assert_eq!(
@@ -462,7 +491,9 @@ async fn vouchers(db: &TestDb) {
     support::identity_pair(&core, &parent_iin, &phone(43)).await;
     let second = up_to_iin(&core, "second", &phone(43)).await;
     assert_eq!(second.text(&parent_iin).await, ["registered"]);
-    let out = second.send(Event::Button(format!("wl:new:{voucher}"))).await;
+    let out = second
+        .send(Event::Button(format!("wl:new:{voucher}")))
+        .await;
     assert_eq!(keys(&out), ["wallet-reissued"]);
     let told = queued(&core.store, &sms).await;
     assert_eq!(
@@ -501,7 +532,10 @@ async fn post(router: &Router, auth: &str, body: Value) -> (StatusCode, Value) {
         .unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn feeding(db: &TestDb) {
@@ -656,7 +690,10 @@ async fn the_http_registry_retries_times_out_and_breaks_the_circuit() {
         let g = gw.lock().unwrap();
         assert_eq!(g.seen.len(), 1);
         assert_eq!(g.seen[0].0, "Bearer secret-key");
-        assert_eq!(g.seen[0].1, json!({"iin": iin(70), "phone": "+77010000070"}));
+        assert_eq!(
+            g.seen[0].1,
+            json!({"iin": iin(70), "phone": "+77010000070"})
+        );
     }
     for (body, verdict) in [
         (r#"{"result":"mismatch"}"#, Verdict::Mismatch),
@@ -668,7 +705,10 @@ async fn the_http_registry_retries_times_out_and_breaks_the_circuit() {
 
     // 503 twice, then an answer: retried.
     gw.lock().unwrap().seen.clear();
-    gw.lock().unwrap().script.extend([(503, "", 0), (429, "", 0)]);
+    gw.lock()
+        .unwrap()
+        .script
+        .extend([(503, "", 0), (429, "", 0)]);
     assert_eq!(registry.check(&i, &p).await.unwrap(), Verdict::Match);
     assert_eq!(gw.lock().unwrap().seen.len(), 3);
 
@@ -680,12 +720,18 @@ async fn the_http_registry_retries_times_out_and_breaks_the_circuit() {
         Err(RegistryError::Unavailable(_))
     ));
     assert_eq!(gw.lock().unwrap().seen.len(), 1);
-    gw.lock().unwrap().script.push_back((200, r#"{"result":"perhaps"}"#, 0));
+    gw.lock()
+        .unwrap()
+        .script
+        .push_back((200, r#"{"result":"perhaps"}"#, 0));
     assert!(registry.check(&i, &p).await.is_err());
 
     // A slow gateway times out (and is retried, then given up).
     gw.lock().unwrap().seen.clear();
-    gw.lock().unwrap().script.extend([(200, r#"{"result":"match"}"#, 1000); 3]);
+    gw.lock()
+        .unwrap()
+        .script
+        .extend([(200, r#"{"result":"match"}"#, 1000); 3]);
     let started = std::time::Instant::now();
     assert!(registry.check(&i, &p).await.is_err());
     assert!(started.elapsed() < Duration::from_millis(2000));
