@@ -285,3 +285,26 @@ pub async fn parent_phone_of_pupil(
     .fetch_optional(&mut *conn)
     .await?)
 }
+
+/// Whether the chat's person is the pupil's parent on the list: by the registered person's
+/// phone, or by their IIN when the identity registry confirmed it.
+pub async fn chat_is_parent(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    pupil_id: i64,
+) -> Result<bool, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversations c
+         JOIN people p ON p.id = c.person_id
+         JOIN wallet_pupils w ON w.id = $3
+         WHERE c.channel = $1 AND c.chat_id = $2 AND p.registered_at IS NOT NULL
+           AND (p.phone_hash = w.parent_phone_hash
+                OR (p.verified_at IS NOT NULL AND p.iin_hash = w.parent_iin_hash))",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(pupil_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}

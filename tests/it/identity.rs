@@ -495,6 +495,7 @@ async fn vouchers(db: &TestDb) {
         .send(Event::Button(format!("wl:new:{voucher}")))
         .await;
     assert_eq!(keys(&out), ["wallet-reissued"]);
+    let code = arg(&out[0], "code");
     let told = queued(&core.store, &sms).await;
     assert_eq!(
         queued_keys(&told[before_sms..]),
@@ -512,6 +513,25 @@ async fn vouchers(db: &TestDb) {
     assert_ne!(parent.command("wallet").await, ["wallet-voucher"]);
     assert_ne!(squatter.command("wallet").await, ["wallet-voucher"]);
     assert_eq!(second.command("wallet").await, ["wallet-voucher"]);
+    // A meal is no longer announced in the chat that lost the binding.
+    let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot")
+        .await
+        .unwrap();
+    let op = Chat::new(&core, "canteen", Some("ru"));
+    let token = link.split("start=").nth(1).unwrap().to_string();
+    assert_eq!(
+        keys(&op.send(support::command("start", &token)).await),
+        ["canteen-invite-accepted"]
+    );
+    let granted = wallet::redeem(&core, &op.chat, &code).await.unwrap();
+    assert!(
+        matches!(granted, wallet::Redemption::Granted { .. }),
+        "{granted:?}"
+    );
+    assert_eq!(
+        queued_keys(&queued(&core.store, &parent.chat).await),
+        ["identity-binding-moved"]
+    );
     core.store.close().await;
 }
 

@@ -938,6 +938,10 @@ async fn notify_parent(
     now: i64,
 ) -> Result<(), CoreError> {
     let to = ChatRef::new(&v.channel, v.chat_id.clone());
+    // Only while the activating chat is still the parent's (core::identity).
+    if !crate::storage::identity::chat_is_parent(tx, &to, v.pupil_id).await? {
+        return Ok(());
+    }
     let lang = super::chat_lang(tx, &to).await?;
     let menu = store::menu(tx, v.school_id, day)
         .await?
