@@ -117,17 +117,27 @@ pub async fn write(
     }
     let now = core.now_ms();
     let mut tx = core.store.begin().await?;
+    // Additions in multi-row statements, removals one by one (rare).
+    let adds: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .filter(|(op, ..)| *op == Op::Add)
+        .map(|(_, iin, phone)| {
+            (
+                core.vault.lookup_hash(Field::Iin, &iin.expose()),
+                core.vault.lookup_hash(Field::Phone, phone.expose()),
+            )
+        })
+        .collect();
+    for chunk in adds.chunks(identity::PAIRS_PER_STATEMENT) {
+        let added = identity::add_pairs(&mut tx, chunk, now).await? as usize;
+        report.added += added;
+        report.duplicates += chunk.len() - added;
+    }
     for (op, iin, phone) in pairs {
         let iin_hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
         let phone_hash = core.vault.lookup_hash(Field::Phone, phone.expose());
         match op {
-            Op::Add => {
-                if identity::add_pair(&mut tx, &iin_hash, &phone_hash, now).await? {
-                    report.added += 1;
-                } else {
-                    report.duplicates += 1;
-                }
-            }
+            Op::Add => {}
             Op::Remove => {
                 if identity::remove_pair(&mut tx, &iin_hash, &phone_hash).await? {
                     report.removed += 1;

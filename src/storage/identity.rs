@@ -2,6 +2,7 @@
 //! attempts per chat, registrations waiting for the registry, and the people's
 //! `verified_at`. Only keyed hashes and sealed values, never a plain IIN or phone.
 
+use super::rows::{Rows, Val};
 use super::{ChatRef, Conn, StoreError};
 
 /// What the pairs table knows about one `(IIN, phone)` question.
@@ -15,24 +16,40 @@ pub struct PairFacts {
     pub phone_known: bool,
 }
 
-/// Adds a pair; `false` when it was already there.
-pub async fn add_pair(
+/// Adds many pairs in one statement (at most [`PAIRS_PER_STATEMENT`]); returns how many
+/// were new.
+pub async fn add_pairs(
     conn: &mut Conn,
-    iin_hash: &[u8],
-    phone_hash: &[u8],
+    pairs: &[(Vec<u8>, Vec<u8>)],
     now_ms: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO identity_pairs (iin_hash, phone_hash, created_at) VALUES ($1, $2, $3)
+) -> Result<u64, StoreError> {
+    if pairs.is_empty() {
+        return Ok(0);
+    }
+    assert!(pairs.len() <= PAIRS_PER_STATEMENT, "split the pairs");
+    let mut rows = Rows::new(2);
+    for (iin, phone) in pairs {
+        rows.push([
+            Val::from(Some(iin.as_slice())),
+            Val::from(Some(phone.as_slice())),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO identity_pairs (iin_hash, phone_hash, created_at)
+         SELECT q.column1, q.column2, $1 FROM (VALUES {}) AS q
+         WHERE q.column1 IS NOT NULL
          ON CONFLICT (iin_hash, phone_hash) DO NOTHING",
-    )
-    .bind(iin_hash)
-    .bind(phone_hash)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        rows.placeholders(2)
+    );
+    let done = rows
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
 }
+
+/// Pairs per multi-row insert (2 parameters each, padded to a power of two).
+pub const PAIRS_PER_STATEMENT: usize = 1024;
 
 /// Removes a pair (a recycled number); `false` when it was not there.
 pub async fn remove_pair(
