@@ -164,7 +164,9 @@ pub(super) async fn step(
             return Ok(hint(conv, lang, Msg::new("phone-use-button")));
         }
 
-        (State::Iin | State::IdentityPending, Event::Text(text)) => {
+        (State::Iin, Event::Text(text)) => return iin(core, tx, conv, lang, text, chat).await,
+        // While the registry is asked again: a (corrected) IIN starts over.
+        (State::IdentityPending, Event::Text(text)) if Iin::parse(text).is_ok() => {
             return iin(core, tx, conv, lang, text, chat).await;
         }
 
