@@ -174,6 +174,10 @@ async fn registration(db: &TestDb) {
     assert_eq!(waiting.text(&waiting_iin).await, ["identity-pending"]);
     assert_eq!(state(&waiting).await, r#"{"step":"identity_pending"}"#);
     assert_eq!(
+        waiting.text("when?").await,
+        ["hint-not-understood", "identity-pending-wait"]
+    );
+    assert_eq!(
         waiting.command("status").await,
         ["hint-register-first", "identity-pending-wait"]
     );
