@@ -525,10 +525,10 @@ pub async fn run_loop(
 }
 
 /// `ashyq serve` at start: a warning while the table registry has no pair (nobody could
-/// register).
-pub async fn warn_if_empty(core: &Core) {
+/// register). Returns whether it warned.
+pub async fn warn_if_empty(core: &Core) -> bool {
     if core.identity.kind() != "table" {
-        return;
+        return false;
     }
     let count = match core.store.pool().acquire().await {
         Ok(mut conn) => store::count_pairs(&mut conn).await.ok(),
@@ -539,6 +539,7 @@ pub async fn warn_if_empty(core: &Core) {
             "the identity table is empty: nobody can complete registration. Feed it with `ashyq identity import FILE.csv` or POST /api/v1/identity (README, \"Identity registry\"), or set IDENTITY_REGISTRY=http"
         );
     }
+    count == Some(0)
 }
 
 /// Issue 15 item 3: an activation or a reissue of a voucher is also told by SMS to the

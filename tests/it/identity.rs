@@ -808,3 +808,63 @@ async fn http_registration(db: &TestDb) {
 mod http_registration {
     ashyq_on_both!(super::http_registration);
 }
+
+// ---------------------------------------------------------------- no set-up needed
+
+/// `ashyq chat` feeds its demo pair, so the README's piped script registers with no set-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_chat_registers_its_demo_person_without_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Iin::synthetic(
+        NaiveDate::from_ymd_opt(1990, 5, 17).unwrap(),
+        Sex::Female,
+        1234,
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["chat", "--lang", "ru"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("c.db").display()),
+        )
+        .env("ASHYQ_SECRET_KEY", support::SECRET)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ashyq chat");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        let script = format!("/start\n1\n/contact\n{}\n/status\n/quit\n", demo.expose());
+        stdin.write_all(script.as_bytes()).await.unwrap();
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("chat finished")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Регистрация завершена"), "{text}");
+    assert!(!text.contains("базе мобильных граждан"), "{text}");
+}
+
+/// `serve` warns at start while the table registry has no pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_table_is_warned_about() {
+    let logs = support::captured_logs();
+    let db = TestDb::sqlite().await;
+    let clock = ManualClock::new(at(NOW));
+    let core = support::core(&db, &clock).await;
+    let warnings = || {
+        String::from_utf8_lossy(&logs.0.lock().unwrap())
+            .matches("the identity table is empty")
+            .count()
+    };
+    let before = warnings();
+    assert!(ashyq::core::identity::warn_if_empty(&core).await);
+    assert!(warnings() > before);
+    support::identity_pair(&core, &iin(99), &phone(99)).await;
+    assert!(!ashyq::core::identity::warn_if_empty(&core).await);
+    core.store.close().await;
+}
