@@ -352,7 +352,14 @@ pub(crate) async fn gate(
         conv.state = State::Iin;
         return Ok(Some(vec![super::conversation::prompt(&conv.state, lang)]));
     };
-    match ask(core, &iin, &phone).await {
+    // The table is a read: asked here. A remote registry is never asked inside the event's
+    // transaction: the person waits and the background job asks (`run_due`).
+    let verdict = if core.identity.kind() == "table" {
+        ask(core, &iin, &phone).await
+    } else {
+        Verdict::Unknown
+    };
+    match verdict {
         Verdict::Match => {
             store::set_verified(tx, person_id, core.now_ms()).await?;
             Ok(None)

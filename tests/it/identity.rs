@@ -802,6 +802,19 @@ async fn http_registration(db: &TestDb) {
         queued_keys(&queued(&core.store, &b.chat).await),
         ["identity-confirmed"]
     );
+    // Registered before the registry: the gateway is not called inside the status event;
+    // the job asks it and settles.
+    let old = legacy(&core, "old", &phone(82), &iin(82)).await;
+    gw.lock().unwrap().seen.clear();
+    assert_eq!(
+        old.command("status").await,
+        ["identity-recheck", "identity-pending"]
+    );
+    assert!(gw.lock().unwrap().seen.is_empty());
+    clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(run_due(&core, core.now_ms()).await.unwrap(), 1);
+    assert_eq!(gw.lock().unwrap().seen.len(), 1);
+    assert_eq!(old.command("status").await, ["status-reply"]);
     core.store.close().await;
 }
 
