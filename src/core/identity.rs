@@ -585,6 +585,22 @@ pub(super) async fn voucher_sms(
     Ok(())
 }
 
+/// A verified parent acting on an active voucher whose activating chat is no longer the
+/// parent's (its binding moved): the meal notices come to this chat from now on. Between two
+/// chats that both qualify nothing moves.
+pub(super) async fn claim_notices(
+    tx: &mut Tx,
+    voucher: &crate::storage::wallet::VoucherRow,
+    chat: &ChatRef,
+) -> Result<(), CoreError> {
+    let current = ChatRef::new(&voucher.channel, voucher.chat_id.clone());
+    if &current == chat || store::chat_is_parent(tx, &current, voucher.pupil_id).await? {
+        return Ok(());
+    }
+    store::move_voucher_chat(tx, voucher.id, chat).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -325,3 +325,14 @@ pub async fn chat_is_parent(
     .await?;
     Ok(n > 0)
 }
+
+/// Sends a voucher's meal notices to another chat.
+pub async fn move_voucher_chat(conn: &mut Conn, id: i64, chat: &ChatRef) -> Result<(), StoreError> {
+    sqlx::query("UPDATE wallet_vouchers SET channel = $1, chat_id = $2 WHERE id = $3")
+        .bind(&chat.channel)
+        .bind(&chat.chat_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

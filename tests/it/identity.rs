@@ -517,7 +517,8 @@ async fn vouchers(db: &TestDb) {
     assert_ne!(parent.command("wallet").await, ["wallet-voucher"]);
     assert_ne!(squatter.command("wallet").await, ["wallet-voucher"]);
     assert_eq!(second.command("wallet").await, ["wallet-voucher"]);
-    // A meal is no longer announced in the chat that lost the binding.
+    // A meal is no longer announced in the chat that lost the binding, but in the chat of
+    // the verified parent who acted on the voucher since.
     let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot")
         .await
         .unwrap();
@@ -535,6 +536,11 @@ async fn vouchers(db: &TestDb) {
     assert_eq!(
         queued_keys(&queued(&core.store, &parent.chat).await),
         ["identity-binding-moved"]
+    );
+    // The verified parent's action (the reissue) took the notices over.
+    assert_eq!(
+        queued_keys(&queued(&core.store, &second.chat).await),
+        ["wallet-meal-notice"]
     );
     core.store.close().await;
 }

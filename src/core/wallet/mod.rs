@@ -663,6 +663,9 @@ async fn voucher_action(
         audit(core, tx, action, status, chat, (None, Some(id), None)).await?;
         return Ok(reply(lang, Msg::new("wallet-voucher-unavailable")));
     }
+    if status == "active" {
+        super::identity::claim_notices(tx, &v, chat).await?;
+    }
     let entry = |kind| (kind, v.pupil_id, v.school_bin.clone());
     match (action, status) {
         ("act", "inactive") => {
