@@ -16,7 +16,9 @@ use std::sync::Arc;
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
+    let registry = settings.identity.build(&store, &vault)?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
+        .with_identity(registry)
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())

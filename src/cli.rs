@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a few lines over the library.
 
 mod health;
+mod identity;
 mod wallet;
 
 use crate::adapters::terminal::{self, TerminalOptions};
@@ -91,6 +92,11 @@ pub enum Command {
     /// Social Wallet: vouchers, schools, suppliers, the ledger, acts.
     #[command(flatten)]
     Wallet(wallet::WalletCommand),
+    /// The identity table (phone ↔ IIN pairs of the mobile citizens database).
+    Identity {
+        #[command(subcommand)]
+        command: identity::IdentityCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +483,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .arg("iin", demo_iin.expose()),
                 )
             );
+            // The demo pair, so registration passes the identity table with no set-up.
+            if core.identity.kind() == "table"
+                && let Ok(demo_phone) = crate::domain::Phone::parse(&phone)
+            {
+                crate::identity::table::add(&core, &demo_iin, &demo_phone).await?;
+            }
             let (venue, entry, exit) =
                 crate::core::checkin::admin::ensure_demo_venue(&core).await?;
             println!(
@@ -503,7 +515,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("info,ashyq=debug");
             let telegram_on = std::env::var("TELOXIDE_TOKEN").is_ok_and(|t| !t.trim().is_empty());
             let core = app::build_core(&settings, Arc::new(SystemClock)).await?;
-            app::serve(core, http, telegram_on).await
+            crate::core::identity::warn_if_empty(&core).await;
+            // Registrations waiting for the identity registry (retried with back-off).
+            let stop_identity = tokio_util::sync::CancellationToken::new();
+            let identity_job = tokio::spawn(crate::core::identity::run_loop(
+                core.clone(),
+                std::time::Duration::from_secs(30),
+                stop_identity.clone(),
+            ));
+            let served = app::serve(core, http, telegram_on).await;
+            stop_identity.cancel();
+            let _ = identity_job.await;
+            served
         }
         Command::Venue { command } => {
             init_logging("warn");
@@ -583,6 +606,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(command) => {
             init_logging("warn");
             wallet::run(&settings, command).await
+        }
+        Command::Identity { command } => {
+            init_logging("warn");
+            identity::run(&settings, command).await
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod identity;
 pub mod qr;
 pub mod status;
 pub mod storage;

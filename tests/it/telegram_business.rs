@@ -36,6 +36,7 @@ async fn approval_sends_posters(db: &TestDb) {
             ..BusinessSettings::default()
         }),
     );
+    crate::support::identity_pair(&core, IIN, "77011234567").await;
     let bot = RunningBot::spawn(&url, core.clone());
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn(telegram::run_outbox(

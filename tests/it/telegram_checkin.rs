@@ -28,6 +28,7 @@ async fn photo_check_in(db: &TestDb) {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    crate::support::identity_pair(&core, IIN, "77011234567").await;
     let bot = || test_bot(&url);
     let mut dispatcher = telegram::dispatcher(bot(), core.clone());
     let shutdown = dispatcher.shutdown_token();
