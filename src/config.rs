@@ -48,6 +48,9 @@ pub struct Settings {
     /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
     /// `SMS_WEBHOOK_SECRET`.
     pub wallet: crate::core::wallet::WalletSettings,
+    /// Exposure warnings: `EXPOSURE_DAYS_BEFORE`, `EXPOSURE_MIN_OVERLAP_MINUTES`,
+    /// `VISIT_RETENTION_DAYS`, `AUDIT_RETENTION_DAYS`.
+    pub exposure: crate::core::exposure::ExposureSettings,
 }
 
 impl Settings {
@@ -72,6 +75,7 @@ impl Settings {
                 .unwrap_or(crate::core::checkin::lane::DEFAULT_LANES),
             business: business_settings(&var),
             wallet: wallet_settings(&var),
+            exposure: crate::core::exposure::ExposureSettings::from_vars(&var),
         }
     }
 
@@ -208,6 +212,7 @@ mod tests {
             checkin_lanes: 0,
             business: Default::default(),
             wallet: Default::default(),
+            exposure: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod business;
 pub mod checkin;
 mod conversation;
+pub mod exposure;
 pub mod feeds;
 pub mod import;
 mod state;
@@ -380,6 +381,8 @@ pub struct Core {
     pub wallet: wallet::WalletSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
+    /// Exposure warnings: infectious window, least overlap, retention periods.
+    pub exposure: exposure::ExposureSettings,
 }
 
 impl fmt::Debug for Core {
@@ -404,6 +407,7 @@ impl Core {
             wallet: wallet::WalletSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
+            exposure: exposure::ExposureSettings::default(),
         }
     }
 
@@ -468,6 +472,11 @@ impl Core {
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.business = business;
+        self
+    }
+
+    pub fn with_exposure(mut self, exposure: exposure::ExposureSettings) -> Self {
+        self.exposure = exposure;
         self
     }
 

@@ -7,6 +7,7 @@
 
 pub mod business;
 pub mod conversations;
+pub mod exposure;
 pub mod health;
 pub mod outbox;
 pub mod people;
