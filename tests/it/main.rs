@@ -9,6 +9,7 @@ mod business_cli;
 mod checkin;
 mod checkin_cli;
 mod conversation;
+mod exposure;
 mod health;
 mod http;
 mod locales;
