@@ -535,3 +535,79 @@ fn clock_now(core: &Core) -> chrono::DateTime<chrono::Utc> {
 mod retention {
     ashyq_on_both!(super::retention_deletes_old_visits_and_keeps_audit_lines);
 }
+
+/// `ashyq venue set … --exposure` and `ashyq exposure …` as the real binary on SQLite.
+mod cli {
+    use std::path::Path;
+    use std::process::Command;
+
+    fn ashyq(dir: &Path, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_ashyq"))
+            .args(args)
+            .current_dir(dir)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("cli.db").display()),
+            )
+            .env("ASHYQ_SECRET_KEY", crate::support::SECRET)
+            .env("ASHYQ_BOT_USERNAME", "ashyq_test_bot")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run ashyq");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    async fn exposure_off(dir: &Path) -> Option<i64> {
+        let store = ashyq::storage::Store::open(&format!(
+            "sqlite://{}",
+            dir.join("cli.db").display()
+        ))
+        .await
+        .unwrap();
+        let (off,): (Option<i64>,) =
+            sqlx::query_as("SELECT exposure_off_at FROM venues WHERE id = 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        store.close().await;
+        off
+    }
+
+    #[tokio::test]
+    async fn venue_setting_export_and_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (ok, _, err) = ashyq(
+            d,
+            &[
+                "venue", "add", "--name", "Дәріхана", "--bin", "210540012341", "--address",
+                "Астана, Абай 1", "--region", "Astana", "--category", "essential",
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(exposure_off(d).await, None);
+        let (ok, out, err) = ashyq(d, &["venue", "set", "1", "--exposure", "off"]);
+        assert!(ok, "{err}");
+        assert_eq!(out.trim(), "venue 1: exposure warnings off");
+        assert!(exposure_off(d).await.is_some());
+        let (ok, _, _) = ashyq(d, &["venue", "set", "1", "--exposure", "on"]);
+        assert!(ok);
+        assert_eq!(exposure_off(d).await, None);
+        let (ok, _, err) = ashyq(d, &["venue", "set", "7", "--exposure", "off"]);
+        assert!(!ok && err.contains("no venue 7"), "{err}");
+        let (ok, _, err) = ashyq(d, &["venue", "set", "1", "--exposure", "maybe"]);
+        assert!(!ok && err.contains("maybe"), "{err}");
+        let (ok, _, err) = ashyq(d, &["exposure", "export", "--case", "NOPE", "--by", "epi"]);
+        assert!(!ok && err.contains("no PCR result with external id \"NOPE\""), "{err}");
+        let (ok, out, err) = ashyq(d, &["exposure", "run"]);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("jobs 0, failed 0"), "{out}");
+        let (ok, out, err) = ashyq(d, &["exposure", "retention"]);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("deleted visits 0"), "{out}");
+    }
+}
