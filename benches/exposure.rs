@@ -170,7 +170,9 @@ fn main() {
         .ok()
         .or_else(|| std::env::var("TEST_POSTGRES_URL").ok())
     else {
-        eprintln!("notice: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL to run the exposure benchmark");
+        eprintln!(
+            "notice: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL to run the exposure benchmark"
+        );
         return;
     };
     let full = std::env::args().any(|a| a == "--bench");

@@ -34,7 +34,9 @@ pub async fn queue_jobs(
              ON CONFLICT (pcr_id, kind) DO NOTHING",
             rows.list(3)
         );
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind).bind(now_ms);
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(kind)
+            .bind(now_ms);
         queued += rows.bind(q).execute(&mut *conn).await?.rows_affected();
     }
     Ok(queued)

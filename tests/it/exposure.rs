@@ -244,26 +244,162 @@ async fn fixture(db: &TestDb) -> Fixture {
     }
     let d = "2026-11-10T";
     // Cafe.
-    visit(&core, cafe, Some(&p), ms(&format!("{d}12:00")), Some(ms(&format!("{d}14:00"))), true).await;
-    visit(&core, cafe, Some(&c["c1"]), ms(&format!("{d}11:00")), Some(ms(&format!("{d}12:15"))), true).await;
-    visit(&core, cafe, Some(&c["c2"]), ms(&format!("{d}13:46")), Some(ms(&format!("{d}15:00"))), true).await;
-    visit(&core, cafe, Some(&c["c3"]), ms(&format!("{d}13:45")), None, true).await;
-    visit(&core, cafe, Some(&c["c4"]), ms(&format!("{d}14:00")), Some(ms(&format!("{d}15:00"))), true).await;
-    visit(&core, cafe, Some(&c["c5"]), ms(&format!("{d}12:00")), Some(ms(&format!("{d}12:20"))), true).await;
-    visit(&core, cafe, Some(&c["c5"]), ms(&format!("{d}13:00")), Some(ms(&format!("{d}13:30"))), true).await;
-    visit(&core, cafe, Some(&c["c6"]), ms(&format!("{d}12:30")), Some(ms(&format!("{d}12:00"))), true).await;
-    visit(&core, cafe, Some(&c["c7"]), ms(&format!("{d}12:00")), Some(ms(&format!("{d}14:00"))), false).await;
-    visit(&core, cafe, None, ms(&format!("{d}12:00")), Some(ms(&format!("{d}13:00"))), true).await;
+    visit(
+        &core,
+        cafe,
+        Some(&p),
+        ms(&format!("{d}12:00")),
+        Some(ms(&format!("{d}14:00"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c1"]),
+        ms(&format!("{d}11:00")),
+        Some(ms(&format!("{d}12:15"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c2"]),
+        ms(&format!("{d}13:46")),
+        Some(ms(&format!("{d}15:00"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c3"]),
+        ms(&format!("{d}13:45")),
+        None,
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c4"]),
+        ms(&format!("{d}14:00")),
+        Some(ms(&format!("{d}15:00"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c5"]),
+        ms(&format!("{d}12:00")),
+        Some(ms(&format!("{d}12:20"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c5"]),
+        ms(&format!("{d}13:00")),
+        Some(ms(&format!("{d}13:30"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c6"]),
+        ms(&format!("{d}12:30")),
+        Some(ms(&format!("{d}12:00"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&c["c7"]),
+        ms(&format!("{d}12:00")),
+        Some(ms(&format!("{d}14:00"))),
+        false,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        None,
+        ms(&format!("{d}12:00")),
+        Some(ms(&format!("{d}13:00"))),
+        true,
+    )
+    .await;
     // Cinema, overlapping P's cafe visit (bad data: two places at once), and across the
     // window's start.
-    visit(&core, cinema, Some(&p), ms(&format!("{d}13:00")), Some(ms(&format!("{d}15:00"))), true).await;
-    visit(&core, cinema, Some(&c["c8"]), ms(&format!("{d}13:30")), Some(ms(&format!("{d}14:30"))), true).await;
-    visit(&core, cinema, Some(&p), ms("2026-11-08T23:00"), Some(ms("2026-11-09T01:00")), true).await;
-    visit(&core, cinema, Some(&c["c11"]), ms("2026-11-08T23:00"), Some(ms("2026-11-09T00:10")), true).await;
-    visit(&core, cinema, Some(&c["c12"]), ms("2026-11-08T23:30"), Some(ms("2026-11-09T00:30")), true).await;
+    visit(
+        &core,
+        cinema,
+        Some(&p),
+        ms(&format!("{d}13:00")),
+        Some(ms(&format!("{d}15:00"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cinema,
+        Some(&c["c8"]),
+        ms(&format!("{d}13:30")),
+        Some(ms(&format!("{d}14:30"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cinema,
+        Some(&p),
+        ms("2026-11-08T23:00"),
+        Some(ms("2026-11-09T01:00")),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cinema,
+        Some(&c["c11"]),
+        ms("2026-11-08T23:00"),
+        Some(ms("2026-11-09T00:10")),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cinema,
+        Some(&c["c12"]),
+        ms("2026-11-08T23:30"),
+        Some(ms("2026-11-09T00:30")),
+        true,
+    )
+    .await;
     // Pharmacy counter: warnings off.
-    visit(&core, pharmacy, Some(&p), ms(&format!("{d}15:00")), Some(ms(&format!("{d}15:30"))), true).await;
-    visit(&core, pharmacy, Some(&c["c9"]), ms(&format!("{d}15:00")), Some(ms(&format!("{d}15:30"))), true).await;
+    visit(
+        &core,
+        pharmacy,
+        Some(&p),
+        ms(&format!("{d}15:00")),
+        Some(ms(&format!("{d}15:30"))),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        pharmacy,
+        Some(&c["c9"]),
+        ms(&format!("{d}15:00")),
+        Some(ms(&format!("{d}15:30"))),
+        true,
+    )
+    .await;
     Fixture {
         core,
         p,
@@ -285,7 +421,10 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
     let report = pcr(core, &f.p.iin, "LAB-P", false).await;
     assert_eq!(report.accepted, 1);
     // The feed only queued the job: nothing is sent before it runs.
-    assert_eq!(chats_with(core, "exposure-warning").await, Vec::<String>::new());
+    assert_eq!(
+        chats_with(core, "exposure-warning").await,
+        Vec::<String>::new()
+    );
     let r = exposure::run_jobs(core).await.unwrap();
     assert_eq!(r.jobs, 1);
     assert_eq!(r.co_visitors, 6, "c1, c3, c5, guard visitor, c8, c12");
@@ -303,7 +442,11 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
     assert_eq!(support::arg(c3, "venue"), "Cafe Dastarkhan");
     assert_eq!(support::arg(c3, "date"), "10.11.2026");
     assert_eq!(support::arg(c3, "from"), "13:45");
-    assert_eq!(support::arg(c3, "to"), "16:45", "no exit: until the automatic check-out");
+    assert_eq!(
+        support::arg(c3, "to"),
+        "16:45",
+        "no exit: until the automatic check-out"
+    );
     let c5 = out
         .iter()
         .find(|(c, o)| *c == f.c["c5"].chat.chat_id && o.text.key() == "exposure-warning")
@@ -314,12 +457,18 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
         ("12:00".to_string(), "13:30".to_string())
     );
     // Never who, never a colour.
-    for (_, o) in out.iter().filter(|(_, o)| o.text.key() == "exposure-warning") {
+    for (_, o) in out
+        .iter()
+        .filter(|(_, o)| o.text.key() == "exposure-warning")
+    {
         let names: Vec<&str> = o.text.args.iter().map(|(n, _)| n.as_ref()).collect();
         assert_eq!(names, ["venue", "date", "from", "to"]);
     }
     let rendered = core.texts.render(ashyq::domain::Lang::En, &c3.text);
-    assert!(rendered.contains("1414") && rendered.contains("PCR test"), "{rendered}");
+    assert!(
+        rendered.contains("1414") && rendered.contains("PCR test"),
+        "{rendered}"
+    );
     // Sanitary summaries per venue with the number of co-visitors and the case.
     let summaries: Vec<&Outbound> = out
         .iter()
@@ -357,7 +506,15 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
     // (30 min) and P (30 min). c1, c5 and the guard visitor were warned for that venue and
     // day already; only P is new.
     let q = person(core, 40).await;
-    visit(core, f.cafe, Some(&q), ms("2026-11-10T11:30"), Some(ms("2026-11-10T12:30")), true).await;
+    visit(
+        core,
+        f.cafe,
+        Some(&q),
+        ms("2026-11-10T11:30"),
+        Some(ms("2026-11-10T12:30")),
+        true,
+    )
+    .await;
     pcr(core, &q.iin, "LAB-Q", false).await;
     let r = exposure::run_jobs(core).await.unwrap();
     assert_eq!((r.co_visitors, r.warned), (4, 1));
@@ -400,7 +557,9 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
     assert_eq!(exposure::run_jobs(core).await.unwrap().corrected, 0);
 
     // The epidemiologists' export of Q: c1, c5, the guard visitor (IIN not recoverable), P.
-    let e = exposure::export::export(core, "LAB-Q", "epi-1").await.unwrap();
+    let e = exposure::export::export(core, "LAB-Q", "epi-1")
+        .await
+        .unwrap();
     assert_eq!(e.rows, 4);
     assert!(e.csv.contains(&f.c["c5"].iin.expose()));
     assert_eq!(e.not_recoverable, 1);
@@ -421,12 +580,11 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
         exposure::export::export(core, "LAB-Q", " ").await,
         Err(ExportError::NoActor)
     ));
-    let audit: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT actor, outcome, rows_listed FROM exposure_exports ORDER BY id",
-    )
-    .fetch_all(core.store.pool())
-    .await
-    .unwrap();
+    let audit: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT actor, outcome, rows_listed FROM exposure_exports ORDER BY id")
+            .fetch_all(core.store.pool())
+            .await
+            .unwrap();
     assert_eq!(
         audit,
         vec![
@@ -456,7 +614,9 @@ async fn no_visits_and_negative_results(db: &TestDb) {
         .filter(|(_, o)| o.text.key().starts_with("exposure-"))
         .count();
     assert_eq!(exposure_messages, 0, "only the status notice");
-    let e = exposure::export::export(&core, "LAB-R", "epi").await.unwrap();
+    let e = exposure::export::export(&core, "LAB-R", "epi")
+        .await
+        .unwrap();
     assert_eq!((e.rows, e.not_recoverable), (0, 0));
     // A negative result queues no job.
     feeds::ingest_pcr(
@@ -488,9 +648,25 @@ async fn retention_deletes_old_visits_and_keeps_audit_lines(db: &TestDb) {
     let a = person(&core, 3).await;
     let now = core.now_ms();
     let day = 86_400_000;
-    let old = visit(&core, cafe, Some(&a), now - 29 * day, Some(now - 29 * day + 60 * MIN), true).await;
+    let old = visit(
+        &core,
+        cafe,
+        Some(&a),
+        now - 29 * day,
+        Some(now - 29 * day + 60 * MIN),
+        true,
+    )
+    .await;
     let edge = visit(&core, cafe, Some(&a), now - 27 * day, None, true).await;
-    let recent = visit(&core, cafe, Some(&a), now - day, Some(now - day + 30 * MIN), true).await;
+    let recent = visit(
+        &core,
+        cafe,
+        Some(&a),
+        now - day,
+        Some(now - day + 30 * MIN),
+        true,
+    )
+    .await;
     let mut tx = core.store.begin().await.unwrap();
     for (age, checkin) in [(29, old), (400, old)] {
         venues::audit(
@@ -508,7 +684,9 @@ async fn retention_deletes_old_visits_and_keeps_audit_lines(db: &TestDb) {
         .unwrap();
     }
     tx.commit().await.unwrap();
-    let purged = exposure::retention::run_due(&core, clock_now(&core)).await.unwrap();
+    let purged = exposure::retention::run_due(&core, clock_now(&core))
+        .await
+        .unwrap();
     assert_eq!(purged.visits, 1);
     assert_eq!(purged.audit_lines, 1, "the 400-day-old line only");
     let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM checkins ORDER BY id")
@@ -520,10 +698,17 @@ async fn retention_deletes_old_visits_and_keeps_audit_lines(db: &TestDb) {
         .fetch_all(core.store.pool())
         .await
         .unwrap();
-    assert_eq!(audit, vec![(old,)], "the alert's reference outlives the visit");
+    assert_eq!(
+        audit,
+        vec![(old,)],
+        "the alert's reference outlives the visit"
+    );
     // Idempotent.
     assert_eq!(
-        exposure::retention::run_due(&core, clock_now(&core)).await.unwrap().total(),
+        exposure::retention::run_due(&core, clock_now(&core))
+            .await
+            .unwrap()
+            .total(),
         0
     );
 }
@@ -562,12 +747,10 @@ mod cli {
     }
 
     async fn exposure_off(dir: &Path) -> Option<i64> {
-        let store = ashyq::storage::Store::open(&format!(
-            "sqlite://{}",
-            dir.join("cli.db").display()
-        ))
-        .await
-        .unwrap();
+        let store =
+            ashyq::storage::Store::open(&format!("sqlite://{}", dir.join("cli.db").display()))
+                .await
+                .unwrap();
         let (off,): (Option<i64>,) =
             sqlx::query_as("SELECT exposure_off_at FROM venues WHERE id = 1")
                 .fetch_one(store.pool())
@@ -584,8 +767,18 @@ mod cli {
         let (ok, _, err) = ashyq(
             d,
             &[
-                "venue", "add", "--name", "Дәріхана", "--bin", "210540012341", "--address",
-                "Астана, Абай 1", "--region", "Astana", "--category", "essential",
+                "venue",
+                "add",
+                "--name",
+                "Дәріхана",
+                "--bin",
+                "210540012341",
+                "--address",
+                "Астана, Абай 1",
+                "--region",
+                "Astana",
+                "--category",
+                "essential",
             ],
         );
         assert!(ok, "{err}");
@@ -602,7 +795,10 @@ mod cli {
         let (ok, _, err) = ashyq(d, &["venue", "set", "1", "--exposure", "maybe"]);
         assert!(!ok && err.contains("maybe"), "{err}");
         let (ok, _, err) = ashyq(d, &["exposure", "export", "--case", "NOPE", "--by", "epi"]);
-        assert!(!ok && err.contains("no PCR result with external id \"NOPE\""), "{err}");
+        assert!(
+            !ok && err.contains("no PCR result with external id \"NOPE\""),
+            "{err}"
+        );
         let (ok, out, err) = ashyq(d, &["exposure", "run"]);
         assert!(ok, "{err}");
         assert!(out.starts_with("jobs 0, failed 0"), "{out}");

@@ -89,7 +89,8 @@ pub async fn export(core: &Core, case_id: &str, actor: &str) -> Result<Export, E
         return Err(err);
     }
     let rows = store::export_rows(&mut tx, pcr_id.unwrap_or_default()).await?;
-    let mut csv = String::from("iin,venue_id,venue,date,visit_from,visit_to,overlap_from,overlap_to\n");
+    let mut csv =
+        String::from("iin,venue_id,venue,date,visit_from,visit_to,overlap_from,overlap_to\n");
     let mut not_recoverable = 0;
     for r in &rows {
         let iin = match &r.iin_enc {

@@ -272,13 +272,16 @@ pub async fn find_co_visitors(
         stay.from = stay.from.min(s);
         stay.to = stay.to.max(e);
         let longest = v.max_stay_ms + STAY_MARGIN_MS;
-        let co = store::co_visits(conn, v.venue_id, s, e, min, longest, person, &case.iin_hash)
-            .await?;
+        let co =
+            store::co_visits(conn, v.venue_id, s, e, min, longest, person, &case.iin_hash).await?;
         for c in co {
             add_co_visit(&mut groups, v.venue_id, s, e, &c);
         }
     }
-    Ok((stays.into_values().collect(), groups.into_values().collect()))
+    Ok((
+        stays.into_values().collect(),
+        groups.into_values().collect(),
+    ))
 }
 
 fn add_co_visit(
@@ -374,8 +377,10 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
     store::insert_links(tx, &links).await?;
     let ids: Vec<i64> = rows.iter().map(|w| w.id).collect();
     let to_send: BTreeMap<i64, i64> = store::activate(tx, &ids, now).await?.into_iter().collect();
-    let sending: Vec<&store::WarningRow> =
-        rows.iter().filter(|w| to_send.contains_key(&w.id)).collect();
+    let sending: Vec<&store::WarningRow> = rows
+        .iter()
+        .filter(|w| to_send.contains_key(&w.id))
+        .collect();
     let names: BTreeMap<i64, String> = stays
         .iter()
         .map(|s| (s.venue_id, s.venue_name.clone()))
@@ -642,11 +647,39 @@ mod tests {
             end_at: to,
         };
         let h = 3_600_000;
-        add_co_visit(&mut groups, 1, base, base + 2 * h, &visit(1, Some(7), base - h, base + h / 2));
-        add_co_visit(&mut groups, 1, base, base + 2 * h, &visit(2, Some(7), base + h, base + 3 * h));
-        add_co_visit(&mut groups, 2, base, base + 2 * h, &visit(3, Some(7), base, base + h));
-        add_co_visit(&mut groups, 1, base, base + 2 * h, &visit(4, None, base, base + h));
-        assert_eq!(groups.len(), 2, "one group per person and venue; no identity, no group");
+        add_co_visit(
+            &mut groups,
+            1,
+            base,
+            base + 2 * h,
+            &visit(1, Some(7), base - h, base + h / 2),
+        );
+        add_co_visit(
+            &mut groups,
+            1,
+            base,
+            base + 2 * h,
+            &visit(2, Some(7), base + h, base + 3 * h),
+        );
+        add_co_visit(
+            &mut groups,
+            2,
+            base,
+            base + 2 * h,
+            &visit(3, Some(7), base, base + h),
+        );
+        add_co_visit(
+            &mut groups,
+            1,
+            base,
+            base + 2 * h,
+            &visit(4, None, base, base + h),
+        );
+        assert_eq!(
+            groups.len(),
+            2,
+            "one group per person and venue; no identity, no group"
+        );
         let g = &groups[&("p:7".to_string(), 1, "2026-11-10".to_string())];
         assert_eq!((g.visit_from, g.visit_to), (base - h, base + 3 * h));
         assert_eq!((g.overlap_from, g.overlap_to), (base, base + 2 * h));
