@@ -18,6 +18,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/kk/business.ftl")),
             ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
             ("exposure.ftl", include_str!("../locales/kk/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/kk/family.ftl")),
         ],
     ),
     (
@@ -30,6 +31,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/ru/business.ftl")),
             ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
             ("exposure.ftl", include_str!("../locales/ru/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/ru/family.ftl")),
         ],
     ),
     (
@@ -42,6 +44,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/en/business.ftl")),
             ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
             ("exposure.ftl", include_str!("../locales/en/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/en/family.ftl")),
         ],
     ),
 ];

@@ -460,7 +460,7 @@ pub async fn ingest_contacts(
 // ---------- API keys ----------
 
 /// Scopes an API key may carry. Later feeds add theirs here.
-pub const SCOPES: &[&str] = &["pcr", "contacts", "occupancy", "pupils"];
+pub const SCOPES: &[&str] = &["pcr", "contacts", "occupancy", "pupils", "family"];
 
 /// A new API key: the secret (shown once) and what is stored.
 pub struct NewApiKey {

@@ -9,6 +9,7 @@ pub mod business;
 pub mod checkin;
 mod conversation;
 pub mod exposure;
+pub mod family;
 pub mod feeds;
 pub mod import;
 mod state;
@@ -628,6 +629,7 @@ impl Core {
             ("occupancy", "cmd-occupancy"),
             ("guard", "cmd-guard"),
             ("wallet", "cmd-wallet"),
+            ("family", "cmd-family"),
             ("qr", "cmd-qr"),
             ("meals", "cmd-meals"),
             ("menu", "cmd-menu"),

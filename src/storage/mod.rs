@@ -8,6 +8,7 @@
 pub mod business;
 pub mod conversations;
 pub mod exposure;
+pub mod family;
 pub mod health;
 pub mod outbox;
 pub mod people;

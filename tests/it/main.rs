@@ -10,6 +10,7 @@ mod checkin;
 mod checkin_cli;
 mod conversation;
 mod exposure;
+mod family;
 mod health;
 mod http;
 mod locales;
