@@ -487,14 +487,15 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
     want.sort();
     assert_eq!(counts, want);
     assert!(summaries.iter().all(|o| support::arg(o, "case") == "LAB-P"));
-    // The owner of the cafe (4 warned) learns the count; the cinema's (2) learns nothing.
+    // The owner of the cafe learns how many were advised (3: the guard-mode visitor has no
+    // chat); the cinema's (2) learns nothing.
     let owners = chats_with(core, "exposure-owner-count").await;
     assert_eq!(owners, vec![format!("owner-{}", f.cafe)]);
     let owner = out
         .iter()
         .find(|(_, o)| o.text.key() == "exposure-owner-count")
         .unwrap();
-    assert_eq!(support::arg(&owner.1, "count"), "4");
+    assert_eq!(support::arg(&owner.1, "count"), "3");
 
     // The same result fed again, and the jobs run again: nothing more.
     let again = pcr(core, &f.p.iin, "LAB-P", false).await;

@@ -385,7 +385,11 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
         .iter()
         .map(|s| (s.venue_id, s.venue_name.clone()))
         .collect();
-    let people: Vec<i64> = sending.iter().filter_map(|w| w.person_id).collect();
+    // Chats of every co-visitor with an account: the new warnings go to them, and those
+    // with a chat are the "warned" the owners may count.
+    let mut people: Vec<i64> = found.iter().filter_map(|c| c.person_id).collect();
+    people.sort_unstable();
+    people.dedup();
     let chats = chats_by_person(tx, &people).await?;
     for w in &sending {
         let generation = to_send[&w.id];
@@ -442,7 +446,14 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
                 tracing::warn!(region = %stay.region, venue = stay.venue_id, "no sanitary-control chat configured for the region");
             }
         }
-        if count >= OWNER_MIN_COUNT {
+        // The owners learn how many visitors were advised (had a chat to receive it).
+        let advised: BTreeSet<&str> = found
+            .iter()
+            .filter(|c| c.venue_id == stay.venue_id)
+            .filter(|c| c.person_id.is_some_and(|p| chats.contains_key(&p)))
+            .map(|c| c.person_key.as_str())
+            .collect();
+        if advised.len() >= OWNER_MIN_COUNT {
             for (to, lang) in owner_chats(tx, stay.venue_id).await? {
                 let msg = Outbound::to_chat(
                     to.clone(),
@@ -450,7 +461,7 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
                     Msg::new("exposure-owner-count")
                         .arg("venue", stay.venue_name.clone())
                         .arg("dates", dates_text(stay.from, stay.to))
-                        .num("count", count as i64),
+                        .num("count", advised.len() as i64),
                 );
                 let key = format!(
                     "exp-owner:{}:{}:{}:{}",
