@@ -464,6 +464,20 @@ async fn warnings_corrections_and_summaries(db: &TestDb) {
         let names: Vec<&str> = o.text.args.iter().map(|(n, _)| n.as_ref()).collect();
         assert_eq!(names, ["venue", "date", "from", "to"]);
     }
+    // No IIN in plain text in any queued message or exposure table.
+    let payloads: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM outbox UNION ALL SELECT person_key FROM exposure_warnings",
+    )
+    .fetch_all(core.store.pool())
+    .await
+    .unwrap();
+    for who in f.c.values().chain([&f.p]) {
+        let iin = who.iin.expose();
+        assert!(
+            payloads.iter().all(|(p,)| !p.contains(&iin)),
+            "IIN in plain text"
+        );
+    }
     let rendered = core.texts.render(ashyq::domain::Lang::En, &c3.text);
     assert!(
         rendered.contains("1414") && rendered.contains("PCR test"),
