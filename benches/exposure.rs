@@ -11,7 +11,8 @@
 //!    for `BENCH_CASES` people with visits in the window (default 300): p50, p99, max;
 //! 2. a day with `BENCH_POSITIVES` positive results (default 1 000): the feed's write
 //!    (`feeds::write_pcr`, which queues the jobs) and then `exposure::run_jobs` until every
-//!    job is done (warnings, summaries and owner counts queued in the outbox).
+//!    job is done (warnings, summaries and owner counts queued in the outbox);
+//! 3. retention: deleting the oldest day of visits once it passes the 28-day limit.
 //!
 //! Visits: entry times spread evenly over the 28 days, 30 to 150 minutes long, one in ten
 //! without an exit (counted until the automatic check-out after 3 hours); the venue drawn
@@ -285,6 +286,18 @@ fn main() {
             r.co_visitors,
             r.warned,
             outbox,
+            load_average()
+        );
+        // 3. Retention: the oldest day of visits passes the 28-day limit.
+        let t = Instant::now();
+        let now = chrono::DateTime::from_timestamp_millis(end + DAY).unwrap();
+        let purged = exposure::retention::run_due(&core, now).await.unwrap();
+        println!(
+            "retention: {} visits, {} warnings, {} audit lines deleted in {:.1} s (load {})",
+            purged.visits,
+            purged.warnings,
+            purged.audit_lines,
+            t.elapsed().as_secs_f64(),
             load_average()
         );
         store.close().await;

@@ -8,7 +8,7 @@ use crate::storage::exposure as store;
 use chrono::{DateTime, Utc};
 
 /// Rows deleted per statement, so that no transaction holds the table for long.
-const BATCH: i64 = 5_000;
+const BATCH: i64 = 50_000;
 
 /// What one retention run deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
