@@ -656,6 +656,66 @@ mod no_visits {
     ashyq_on_both!(super::no_visits_and_negative_results);
 }
 
+/// The positive person entered only in guard mode, without an account (known by the IIN's
+/// keyed hash); two workers run the jobs at once: one warning.
+async fn guard_visitor_positive_and_two_workers(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-12T12:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let cafe = venue(&core, "Cafe", "210540012341").await;
+    let guest = Iin::synthetic(
+        chrono::NaiveDate::from_ymd_opt(1990, 6, 1).unwrap(),
+        Sex::Female,
+        300,
+    );
+    let c = person(&core, 4).await;
+    let hash = core.vault.lookup_hash(Field::Iin, &guest.expose());
+    let mut tx = core.store.begin().await.unwrap();
+    venues::insert_checkin(
+        &mut tx,
+        &venues::NewCheckin {
+            venue_id: cafe,
+            entrance_id: None,
+            person_id: None,
+            iin_hash: Some(&hash),
+            chat: None,
+            via: "guard",
+            colour: "blue",
+            admitted: true,
+            check_code: "G001",
+            entered_at: ms("2026-11-10T18:00"),
+            closes_at: ms("2026-11-10T21:00"),
+        },
+        i64::MAX,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    visit(&core, cafe, Some(&c), ms("2026-11-10T20:30"), None, true).await;
+    pcr(&core, &guest, "LAB-G", false).await;
+    let (a, b) = tokio::join!(exposure::run_jobs(&core), exposure::run_jobs(&core));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.jobs + b.jobs, 1, "one worker did the job");
+    assert_eq!(a.warned + b.warned, 1);
+    assert_eq!(
+        chats_with(&core, "exposure-warning").await,
+        vec![c.chat.chat_id.clone()]
+    );
+    let warning = outbox(&core)
+        .await
+        .into_iter()
+        .find(|(_, o)| o.text.key() == "exposure-warning")
+        .unwrap()
+        .1;
+    // 20:30 until the automatic check-out at 23:30; 30 minutes with the guest.
+    assert_eq!(support::arg(&warning, "from"), "20:30");
+    assert_eq!(support::arg(&warning, "to"), "23:30");
+}
+
+mod guard_positive {
+    ashyq_on_both!(super::guard_visitor_positive_and_two_workers);
+}
+
 async fn retention_deletes_old_visits_and_keeps_audit_lines(db: &TestDb) {
     let clock = ManualClock::new(at("2026-12-20T12:00:00+05:00"));
     let core = support::core(db, &clock).await;
