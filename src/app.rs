@@ -22,6 +22,7 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())
+        .with_exposure(settings.exposure.clone())
         .with_checkin_lanes(settings.checkin_lanes);
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
@@ -105,6 +106,13 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         core.clone(),
         stop_notifier.clone(),
     ));
+    // Exposure warnings after positive results, and the retention of old visits.
+    let stop_exposure = tokio_util::sync::CancellationToken::new();
+    let exposure = tokio::spawn(crate::core::exposure::run_loop(
+        core.clone(),
+        std::time::Duration::from_secs(5),
+        stop_exposure.clone(),
+    ));
     // The SMS gateway (Social Wallet offers and answers to parents without the bot).
     let stop_sms = tokio_util::sync::CancellationToken::new();
     let sms = tokio::spawn(crate::adapters::sms::run_outbox(
@@ -147,6 +155,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     }
     stop_sms.cancel();
     let _ = sms.await;
+    stop_exposure.cancel();
+    let _ = exposure.await;
     stop_due.cancel();
     stop_notifier.cancel();
     stop_cache.cancel();

@@ -8,6 +8,8 @@
 pub mod business;
 pub mod checkin;
 mod conversation;
+pub mod exposure;
+pub mod family;
 pub mod feeds;
 pub mod identity;
 pub mod import;
@@ -385,6 +387,8 @@ pub struct Core {
     pub identity: Arc<dyn crate::identity::IdentityRegistry>,
     /// A remote registry's answers fetched before the event's transaction.
     pub(crate) identity_prefetched: identity::Prefetched,
+    /// Exposure warnings: infectious window, least overlap, retention periods.
+    pub exposure: exposure::ExposureSettings,
 }
 
 impl fmt::Debug for Core {
@@ -415,6 +419,7 @@ impl Core {
             wallet: wallet::WalletSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
+            exposure: exposure::ExposureSettings::default(),
         }
     }
 
@@ -485,6 +490,11 @@ impl Core {
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.business = business;
+        self
+    }
+
+    pub fn with_exposure(mut self, exposure: exposure::ExposureSettings) -> Self {
+        self.exposure = exposure;
         self
     }
 
@@ -638,6 +648,7 @@ impl Core {
             ("occupancy", "cmd-occupancy"),
             ("guard", "cmd-guard"),
             ("wallet", "cmd-wallet"),
+            ("family", "cmd-family"),
             ("qr", "cmd-qr"),
             ("meals", "cmd-meals"),
             ("menu", "cmd-menu"),
