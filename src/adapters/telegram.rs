@@ -5,6 +5,7 @@ use crate::core::{
     AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound,
     Recipient, Relay, Relayed, State, Topic,
 };
+use crate::delivery::{Envelope, Sent, Worker};
 use crate::domain::Lang;
 use crate::i18n::Texts;
 use crate::storage::{ChatRef, ConversationRow, Store, StoreError, relay};
@@ -664,146 +665,50 @@ async fn deliver(
     Ok(())
 }
 
-/// Delivers the durable outbox of the Telegram channel until `stop` fires, through the
-/// throttled bot (Telegram's limits: 30 messages a second overall, one a second per chat).
-/// Each batch of due rows is sent concurrently, one sequence per chat in the rows' order, so
-/// the throttle can keep every chat busy instead of waiting for one answer at a time; each
-/// row is marked sent right after Telegram accepted it. Retries on network errors and
-/// `RetryAfter`; gives up on a chat that blocked the bot or does not exist. A crash between
-/// Telegram's answer and the mark can repeat that one message; nothing is lost.
-pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::CancellationToken) {
-    use crate::storage::outbox;
-    use futures::StreamExt;
-    loop {
-        let now = core.now_ms();
-        let due = match core.store.pool().acquire().await {
-            Ok(mut conn) => outbox::due(&mut conn, CHANNEL, now, OUTBOX_BATCH).await,
-            Err(e) => Err(e.into()),
+/// The Telegram channel's half of the outbox worker: one message through the throttled bot
+/// (Telegram's limits: 30 messages a second overall, one a second per chat).
+#[derive(Clone)]
+pub struct TelegramDeliver(pub TgBot);
+
+impl crate::delivery::Deliver for TelegramDeliver {
+    fn channel(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn deliver(&self, core: &Core, envelope: Envelope<'_>) -> Sent {
+        let Ok(chat) = envelope.chat_id.parse::<i64>() else {
+            return Sent::Gone {
+                error: "not a Telegram chat id".into(),
+            };
         };
-        let rows = due.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "outbox: cannot read");
-            Vec::new()
-        });
-        if rows.is_empty() {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = core.outbox_ready.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-            continue;
-        }
-        // One queue per chat, chats in the order of their oldest row.
-        let mut chats: Vec<(String, Vec<outbox::OutboxRow>)> = Vec::new();
-        for row in rows {
-            match chats.iter_mut().find(|(c, _)| *c == row.chat_id) {
-                Some((_, queue)) => queue.push(row),
-                None => chats.push((row.chat_id.clone(), vec![row])),
-            }
-        }
-        let (bot, core, stop) = (&bot, &core, &stop);
-        futures::stream::iter(chats)
-            .for_each_concurrent(OUTBOX_CHATS_AT_ONCE, |(_, queue)| async move {
-                for row in queue {
-                    if stop.is_cancelled() {
-                        return;
-                    }
-                    if !deliver_row(bot, core, row).await {
-                        // Keep the chat's order: its later rows wait for the next round.
-                        return;
-                    }
-                }
-            })
-            .await;
-        if stop.is_cancelled() {
-            return;
+        match send_outbound(&self.0, core, ChatId(chat), envelope.message).await {
+            Ok(()) => Sent::Delivered,
+            Err(RequestError::RetryAfter(after)) => Sent::RetryLater {
+                after: Some(after.duration()),
+                error: format!("retry after {}s", after.seconds()),
+            },
+            Err(e @ (RequestError::Network(_) | RequestError::Io(_))) => Sent::RetryLater {
+                after: None,
+                error: e.to_string(),
+            },
+            // Blocked, chat not found, deactivated, a message Telegram refuses.
+            Err(e) => Sent::Gone {
+                error: e.to_string(),
+            },
         }
     }
 }
 
-/// Rows read per round of the outbox worker.
-const OUTBOX_BATCH: i64 = 200;
-/// Chats served at once (the throttle queues beyond its limits).
-const OUTBOX_CHATS_AT_ONCE: usize = 64;
-
-/// Sends one outbox row and records the outcome; `false` when it was not sent.
-async fn deliver_row(
-    bot: &TgBot,
-    core: &Arc<Core>,
-    row: crate::storage::outbox::OutboxRow,
-) -> bool {
-    use crate::storage::outbox;
-    let parsed = serde_json::from_str::<Outbound>(&row.payload)
-        .ok()
-        .zip(row.chat_id.parse::<i64>().ok());
-    let on_failure = parsed
-        .as_ref()
-        .and_then(|(m, _)| m.relay.as_ref()?.on_failure.clone());
-    let result = match &parsed {
-        Some((message, chat)) => send_outbound(bot, core, ChatId(*chat), message)
-            .await
-            .map_err(Some),
-        None => Err(None),
-    };
-    let delivered = result.is_ok();
-    let now = core.now_ms();
-    let marked = match core.store.pool().acquire().await {
-        Err(e) => Err(e.into()),
-        Ok(mut conn) => match result {
-            Ok(()) => outbox::mark_sent(&mut conn, row.id, now).await,
-            Err(None) => {
-                outbox::mark_failed(&mut conn, row.id, now, "unreadable message", None).await
-            }
-            Err(Some(e)) => {
-                let retry = match &e {
-                    RequestError::RetryAfter(after) => {
-                        Some(now + after.duration().as_millis() as i64)
-                    }
-                    RequestError::Network(_) | RequestError::Io(_) => {
-                        Some(now + 2_000 * (1 << row.attempts.min(6)))
-                    }
-                    _ => None,
-                };
-                tracing::warn!(id = row.id, error = %e, retry = retry.is_some(), "outbox: delivery failed");
-                let given_up = retry.is_none() || row.attempts + 1 >= outbox::MAX_ATTEMPTS;
-                match outbox::mark_failed(&mut conn, row.id, now, &e.to_string(), retry).await {
-                    Ok(()) if given_up => failure_notice(core, &mut conn, row.id, on_failure).await,
-                    other => other,
-                }
-            }
-        },
-    };
-    let sent = delivered && marked.is_ok();
-    if let Err(e) = marked {
-        tracing::error!(id = row.id, error = %e, "outbox: cannot record the attempt");
-    }
-    sent
+/// The outbox worker of the Telegram channel: each batch of due rows sent concurrently
+/// (64 chats at once, the throttle queues beyond its limits), one sequence per chat.
+pub fn worker(bot: TgBot) -> Worker<TelegramDeliver> {
+    Worker::new(TelegramDeliver(bot))
 }
 
-/// Queues a message's failure notice (e.g. for the operators: the user blocked the bot).
-async fn failure_notice(
-    core: &Core,
-    conn: &mut crate::storage::Conn,
-    id: i64,
-    notice: Option<Outbound>,
-) -> Result<(), StoreError> {
-    let Some(notice) = notice else {
-        return Ok(());
-    };
-    let Recipient::Chat(to) = notice.to.clone() else {
-        return Ok(());
-    };
-    let key = format!("outbox-failed:{id}");
-    match core.enqueue(conn, &to, &notice, Some(&key), None).await {
-        Ok(_) => {
-            core.outbox_ready.notify_waiters();
-            Ok(())
-        }
-        Err(crate::core::CoreError::Store(e)) => Err(e),
-        Err(e) => {
-            tracing::error!(id, error = %e, "outbox: cannot queue the failure notice");
-            Ok(())
-        }
-    }
+/// Delivers the durable outbox of the Telegram channel until `stop` fires (see
+/// [`crate::delivery`]).
+pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::CancellationToken) {
+    worker(bot).run(core, stop).await;
 }
 
 #[cfg(test)]
