@@ -3,19 +3,17 @@
 
 use crate::core::{
     AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound,
-    Recipient, Relay, Relayed, State, Topic,
+    Recipient, Relay, Relayed, Topic,
 };
 use crate::delivery::{Envelope, Sent, Worker};
 use crate::domain::Lang;
 use crate::i18n::Texts;
-use crate::storage::{ChatRef, ConversationRow, Store, StoreError, relay};
-use futures::future::BoxFuture;
+use crate::storage::{ChatRef, relay};
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
-use teloxide::dispatching::dialogue::{self, Storage};
 use teloxide::dispatching::{DefaultKey, Dispatcher, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -34,66 +32,13 @@ pub fn bot_from_env() -> TgBot {
     Throttle::new_spawn(Bot::from_env(), Limits::default())
 }
 
-/// teloxide's dialogue storage over our own `conversations` table, so the state teloxide
-/// sees is the one the core persisted, and a restart resumes where the user was.
-#[derive(Debug, Clone)]
-pub struct DialogueStore(pub Store);
-
 fn chat_ref(chat_id: ChatId) -> ChatRef {
     ChatRef::new(CHANNEL, chat_id.0.to_string())
 }
 
-impl Storage<State> for DialogueStore {
-    type Error = StoreError;
-
-    fn remove_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), Self::Error>> {
-        Box::pin(async move {
-            let mut conn = self.0.pool().acquire().await?;
-            crate::storage::conversations::delete(&mut conn, &chat_ref(chat_id)).await
-        })
-    }
-
-    fn update_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-        state: State,
-    ) -> BoxFuture<'static, Result<(), Self::Error>> {
-        Box::pin(async move {
-            let chat = chat_ref(chat_id);
-            let mut tx = self.0.begin().await?;
-            let mut row = crate::storage::conversations::load(&mut tx, &chat)
-                .await?
-                .unwrap_or(ConversationRow {
-                    lang: None,
-                    state: String::new(),
-                    person_id: None,
-                });
-            row.state = serde_json::to_string(&state)?;
-            let now = chrono::Utc::now().timestamp_millis();
-            crate::storage::conversations::save(&mut tx, &chat, &row, now).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    fn get_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
-        Box::pin(async move {
-            match self.0.conversation(&chat_ref(chat_id)).await? {
-                Some(row) => Ok(Some(serde_json::from_str(&row.state)?)),
-                None => Ok(None),
-            }
-        })
-    }
-}
-
 /// The whole handler tree. Messages in the operators' chat (`SUPPORT_CHAT_ID`) go to the
-/// support desk; everything else is a user's conversation.
+/// support desk; everything else is a user's conversation. The adapter reads no state: the
+/// core loads the conversation in its transaction and decides (see [`on_message`]).
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(
@@ -106,12 +51,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .filter(|msg: Message, core: Arc<Core>| is_support_chat(&core, msg.chat.id))
                 .endpoint(|| async { anyhow::Ok(()) }),
         )
-        .branch(
-            dialogue::enter::<Update, DialogueStore, State, _>()
-                .branch(Update::filter_message().endpoint(on_message))
-                .branch(Update::filter_edited_message().endpoint(on_edited))
-                .branch(Update::filter_callback_query().endpoint(on_callback)),
-        )
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_edited_message().endpoint(on_edited))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
 fn is_support_chat(core: &Core, chat: ChatId) -> bool {
@@ -123,9 +65,8 @@ fn is_support_chat(core: &Core, chat: ChatId) -> bool {
 
 /// The dispatcher `serve` runs and the tests drive.
 pub fn dispatcher(bot: TgBot, core: Arc<Core>) -> Dispatcher<TgBot, anyhow::Error, DefaultKey> {
-    let dialogues = Arc::new(DialogueStore(core.store.clone()));
     Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![core, dialogues])
+        .dependencies(dptree::deps![core])
         .default_handler(|_| async {})
         .build()
 }
@@ -227,6 +168,7 @@ fn relayed_of(msg: &Message, topic: Option<String>) -> Relayed {
         forwarded: msg.forward_origin().is_some(),
         topic,
         author: msg.from.as_ref().map(|u| u.id.0.to_string()),
+        plain: None,
     }
 }
 
@@ -304,34 +246,39 @@ async fn download_image(bot: &TgBot, id: teloxide::types::FileId) -> anyhow::Res
     Ok(Event::Image(bytes))
 }
 
+/// A user's message. Whether it is relayed (a support conversation) or read (a text, a
+/// photo for check-in, a location…) is the core's decision on the conversation it loads in
+/// its transaction: every message but a command or a contact goes as relayable, carrying the
+/// plain event (an image already downloaded) for the core to use otherwise.
 async fn on_message(
     bot: TgBot,
     core: Arc<Core>,
     update: Update,
-    state: State,
     msg: Message,
 ) -> anyhow::Result<()> {
     let hint = msg.from.as_ref().and_then(|u| u.language_code.clone());
     let is_command = msg.text().is_some_and(|t| command_of(t).is_some());
-    let event = if state.relays() && !is_command && msg.contact().is_none() {
-        // A support conversation: the message is relayed as it is.
-        Event::Relay(relayed_of(&msg, None))
-    } else {
-        match image_of(&msg) {
-            None => event_of(&msg),
-            Some(ImageRef::Oversized) => Event::Unsupported(MediaKind::OversizedImage),
-            Some(ImageRef::Fetch(id)) => match download_image(&bot, id).await {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::warn!(error = %e, "image download failed");
-                    let chat = chat_ref(msg.chat.id);
-                    let lang = core.language_of(&chat, hint.as_deref()).await;
-                    return deliver(&bot, &core, msg.chat.id, vec![Core::error_reply(lang)]).await;
-                }
-            },
-        }
+    let plain = match image_of(&msg) {
+        None => Some(event_of(&msg)),
+        Some(ImageRef::Oversized) => Some(Event::Unsupported(MediaKind::OversizedImage)),
+        Some(ImageRef::Fetch(id)) => match download_image(&bot, id).await {
+            Ok(event) => Some(event),
+            Err(e) => {
+                // Still relayable (copied by reference); elsewhere the core reads it as
+                // a photo it cannot use.
+                tracing::warn!(error = %e, "image download failed");
+                None
+            }
+        },
     };
-    tracing::debug!(update = update.id.0, step = ?state, event = ?event, "telegram message");
+    let event = match plain {
+        Some(plain) if is_command || msg.contact().is_some() => plain,
+        plain => Event::Relay(Relayed {
+            plain: plain.map(Box::new),
+            ..relayed_of(&msg, None)
+        }),
+    };
+    tracing::debug!(update = update.id.0, event = ?event, "telegram message");
     process(&bot, &core, inbound(&update, msg.chat.id, hint, event)).await
 }
 

@@ -129,15 +129,16 @@ async fn in_process(db: &TestDb) {
         &after[before..]
     );
 
-    // The dialogue storage reads the state the core wrote.
-    let store = std::sync::Arc::new(telegram::DialogueStore(core.store.clone()));
-    let state = teloxide::dispatching::dialogue::Storage::get_dialogue(
-        store,
-        teloxide::types::ChatId(USER),
-    )
-    .await
-    .unwrap();
-    assert_eq!(state, Some(ashyq::core::State::Menu));
+    // The conversation lives in the core's table only (the adapter reads no state): the
+    // core wrote it, keyed by the Telegram chat.
+    let row = core
+        .store
+        .conversation(&ashyq::storage::ChatRef::new("telegram", USER.to_string()))
+        .await
+        .unwrap()
+        .expect("the core saved the conversation");
+    let state: ashyq::core::State = serde_json::from_str(&row.state).unwrap();
+    assert_eq!(state, ashyq::core::State::Menu);
 
     bot.stop().await;
     core.store.close().await;
