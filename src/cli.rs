@@ -501,9 +501,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { http } => {
             init_logging("info,ashyq=debug");
-            let telegram_on = std::env::var("TELOXIDE_TOKEN").is_ok_and(|t| !t.trim().is_empty());
-            let core = app::build_core(&settings, Arc::new(SystemClock)).await?;
-            app::serve(core, http, telegram_on).await
+            app::serve(&settings, http).await
         }
         Command::Venue { command } => {
             init_logging("warn");

@@ -362,17 +362,143 @@ async fn process(bot: &TgBot, core: &Core, inbound: Inbound) -> anyhow::Result<(
             handling.await
         }
     };
-    let replies = match result {
-        Ok(replies) => replies,
+    let (replies, handled) = match result {
+        Ok(replies) => (replies, true),
         Err(e) => {
             tracing::error!(error = %e, channel = CHANNEL, event = ?inbound.event, "handling failed");
             let lang = core
                 .language_of(&inbound.chat, inbound.lang_hint.as_deref())
                 .await;
-            vec![Core::error_reply(lang)]
+            (vec![Core::error_reply(lang)], false)
         }
     };
-    deliver(bot, core, chat_id, replies).await
+    deliver(bot, core, chat_id, replies).await?;
+    if !handled {
+        return Err(NotHandled.into());
+    }
+    Ok(())
+}
+
+/// The core did not handle an update (its transaction rolled back): a webhook answers 500,
+/// so Telegram delivers the update again.
+#[derive(Debug, thiserror::Error)]
+#[error("the core did not handle the update")]
+pub struct NotHandled;
+
+/// The header in which Telegram sends the webhook's secret token.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// Telegram's webhook: `TELEGRAM_WEBHOOK_URL` and `TELEGRAM_WEBHOOK_SECRET`.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub url: url::Url,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookConfig({})", self.url)
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the URL (https or, for tests and local Bot API servers, http) and the secret
+    /// (1-256 characters of `A-Z a-z 0-9 _ -`, as Telegram requires).
+    pub fn new(url: &str, secret: &str) -> anyhow::Result<Self> {
+        let url = url::Url::parse(url.trim())
+            .map_err(|e| anyhow::anyhow!("TELEGRAM_WEBHOOK_URL is not a URL: {e}"))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "https" | "http"),
+            "TELEGRAM_WEBHOOK_URL must be an https:// URL"
+        );
+        let secret = secret.trim();
+        anyhow::ensure!(
+            (1..=256).contains(&secret.len())
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        );
+        Ok(Self {
+            url,
+            secret: secret.to_string(),
+        })
+    }
+
+    /// The path our HTTP server serves the webhook at (the URL's path).
+    pub fn path(&self) -> String {
+        match self.url.path() {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        }
+    }
+}
+
+/// Registers the webhook with Telegram (`setWebhook` with the secret token).
+pub async fn set_webhook(bot: &TgBot, config: &WebhookConfig) -> Result<(), RequestError> {
+    bot.set_webhook(config.url.clone())
+        .secret_token(config.secret.clone())
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Webhook {
+    bot: TgBot,
+    core: Arc<Core>,
+    secret: Arc<str>,
+    handler: UpdateHandler<anyhow::Error>,
+}
+
+/// The webhook's route for our HTTP server: each update is checked (the secret token, in
+/// constant time), run through the same [`schema`] as long polling, and acknowledged only
+/// when the core committed it (a repeat is answered 200 and changes nothing).
+pub fn webhook_router(bot: TgBot, core: Arc<Core>, config: &WebhookConfig) -> axum::Router {
+    let hook = Webhook {
+        bot,
+        core,
+        secret: Arc::from(config.secret.as_str()),
+        handler: schema(),
+    };
+    axum::Router::new()
+        .route(&config.path(), axum::routing::post(on_webhook))
+        .with_state(hook)
+}
+
+async fn on_webhook(
+    axum::extract::State(hook): axum::extract::State<Webhook>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    use subtle::ConstantTimeEq;
+    let given = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if given.is_empty() || !bool::from(given.ct_eq(hook.secret.as_bytes())) {
+        tracing::warn!("telegram webhook: missing or wrong secret token");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram webhook: not an update");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    let deps = dptree::deps![hook.bot.clone(), hook.core.clone(), update];
+    match hook.handler.dispatch(deps).await {
+        std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => StatusCode::OK,
+        std::ops::ControlFlow::Break(Err(e)) if e.is::<NotHandled>() => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        std::ops::ControlFlow::Break(Err(e)) => {
+            // Committed, but a reply could not be sent: a redelivery would change nothing.
+            tracing::warn!(error = %e, "telegram webhook: handled, reply failed");
+            StatusCode::OK
+        }
+    }
 }
 
 fn label(texts: &Texts, lang: Lang, label: &Label) -> String {
