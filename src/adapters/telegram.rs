@@ -807,4 +807,25 @@ mod tests {
         assert_eq!(command_of("/"), None);
         assert_eq!(command_of("hello"), None);
     }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        let ok = WebhookConfig::new("https://bot.example.kz/tg/hook?x=1", "abc_DEF-123").unwrap();
+        assert_eq!(ok.path(), "/tg/hook");
+        assert_eq!(
+            WebhookConfig::new("https://bot.example.kz", "s")
+                .unwrap()
+                .path(),
+            "/"
+        );
+        assert!(WebhookConfig::new("ftp://bot.example.kz/x", "s").is_err());
+        assert!(WebhookConfig::new("not a url", "s").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", "").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", "with space").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", &"a".repeat(257)).is_err());
+        assert!(
+            !format!("{ok:?}").contains("abc_DEF"),
+            "Debug hides the secret"
+        );
+    }
 }

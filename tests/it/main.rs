@@ -27,3 +27,4 @@ mod telegram_checkin;
 mod wallet;
 mod wallet_cli;
 mod wallet_telegram;
+mod webhook;
