@@ -115,3 +115,45 @@ async fn webhook(db: &TestDb) {
 mod telegram_webhook {
     ashyq_on_both!(super::webhook);
 }
+
+/// An update the core could not handle (its transaction rolled back) is not acknowledged:
+/// 500, so Telegram delivers it again; the user got the apology meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_update_is_not_acknowledged() {
+    let db = TestDb::sqlite().await;
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(&db, &clock).await;
+    let app = TestApp::start(
+        core.clone(),
+        &url,
+        TestOptions {
+            webhook: Some(TOKEN.into()),
+            jobs: false,
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        post(&app, Some(TOKEN), start_update(1).to_string()).await,
+        200
+    );
+    // Break the database under the running app.
+    sqlx::query("DROP TABLE processed_updates")
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        post(&app, Some(TOKEN), start_update(2).to_string()).await,
+        500
+    );
+    let texts = fake.sent_texts(USER);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    let apology = core.texts.render(
+        ashyq::domain::Lang::Ru,
+        &ashyq::i18n::Msg::new("error-generic"),
+    );
+    assert_eq!(texts[1], apology);
+    app.stop().await;
+    core.store.close().await;
+}
