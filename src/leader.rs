@@ -60,10 +60,12 @@ pub async fn run_as_leader<F, Fut>(
         return;
     }
     let key = lock_key(name);
+    // A follower keeps its connection between tries (no new session every second).
+    let mut spare: Option<sqlx::AnyConnection> = None;
     while !stop.is_cancelled() {
-        let Some(mut conn) = try_lock(store, key).await else {
+        let Some(mut conn) = try_lock(store, key, &mut spare).await else {
             tokio::select! {
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => break,
                 () = tokio::time::sleep(RETRY) => continue,
             }
         };
@@ -77,7 +79,7 @@ pub async fn run_as_leader<F, Fut>(
             tokio::select! {
                 () = &mut running => break,
                 () = tokio::time::sleep(RETRY) => {
-                    if sqlx::query("SELECT 1").execute(&mut conn).await.is_err() {
+                    if !lost && sqlx::query("SELECT 1").execute(&mut conn).await.is_err() {
                         tracing::warn!(job = name, "leader: lock connection lost, stopping the job");
                         lost = true;
                         child.cancel();
@@ -96,22 +98,32 @@ pub async fn run_as_leader<F, Fut>(
         if !stop.is_cancelled() {
             // The job ended by itself or leadership was lost: try again after a pause.
             tokio::select! {
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => break,
                 () = tokio::time::sleep(RETRY) => {}
             }
         }
     }
+    if let Some(conn) = spare {
+        let _ = sqlx::Connection::close(conn).await;
+    }
 }
 
-/// A connection of its own holding the lock, or `None` when another session holds it (or
-/// the database cannot be reached: the caller retries).
-async fn try_lock(store: &Store, key: i64) -> Option<sqlx::AnyConnection> {
-    let mut conn = match store.pool().acquire().await {
-        Ok(c) => c.detach(),
-        Err(e) => {
-            tracing::warn!(error = %e, "leader: no connection for the lock");
-            return None;
-        }
+/// A connection holding the lock, or `None` when another session holds it (the connection
+/// is kept in `spare` for the next try) or the database cannot be reached.
+async fn try_lock(
+    store: &Store,
+    key: i64,
+    spare: &mut Option<sqlx::AnyConnection>,
+) -> Option<sqlx::AnyConnection> {
+    let mut conn = match spare.take() {
+        Some(conn) => conn,
+        None => match store.pool().acquire().await {
+            Ok(c) => c.detach(),
+            Err(e) => {
+                tracing::warn!(error = %e, "leader: no connection for the lock");
+                return None;
+            }
+        },
     };
     let got: Result<(bool,), _> = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
         .bind(key)
@@ -120,7 +132,7 @@ async fn try_lock(store: &Store, key: i64) -> Option<sqlx::AnyConnection> {
     match got {
         Ok((true,)) => Some(conn),
         Ok((false,)) => {
-            let _ = sqlx::Connection::close(conn).await;
+            *spare = Some(conn);
             None
         }
         Err(e) => {
