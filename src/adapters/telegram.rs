@@ -448,6 +448,33 @@ struct Webhook {
     core: Arc<Core>,
     secret: Arc<str>,
     handler: UpdateHandler<anyhow::Error>,
+    chats: ChatQueues,
+}
+
+/// One update at a time per chat in this process, in arrival order, as long polling's
+/// dispatcher does (Telegram may post a chat's updates over several connections at once).
+#[derive(Clone, Default)]
+struct ChatQueues(
+    Arc<std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
+);
+
+impl ChatQueues {
+    async fn run<T>(&self, chat: Option<i64>, work: impl std::future::Future<Output = T>) -> T {
+        let Some(chat) = chat else {
+            return work.await;
+        };
+        let lock = self.0.lock().unwrap().entry(chat).or_default().clone();
+        let out = {
+            let _turn = lock.lock().await;
+            work.await
+        };
+        // Forget the chat's queue when nobody else waits on it.
+        let mut map = self.0.lock().unwrap();
+        if Arc::strong_count(&lock) == 2 {
+            map.remove(&chat);
+        }
+        out
+    }
 }
 
 /// The webhook's route for our HTTP server: each update is checked (the secret token, in
@@ -459,6 +486,7 @@ pub fn webhook_router(bot: TgBot, core: Arc<Core>, config: &WebhookConfig) -> ax
         core,
         secret: Arc::from(config.secret.as_str()),
         handler: schema(),
+        chats: ChatQueues::default(),
     };
     axum::Router::new()
         .route(&config.path(), axum::routing::post(on_webhook))
@@ -487,8 +515,9 @@ async fn on_webhook(
             return StatusCode::BAD_REQUEST;
         }
     };
+    let chat = update.chat().map(|c| c.id.0);
     let deps = dptree::deps![hook.bot.clone(), hook.core.clone(), update];
-    match hook.handler.dispatch(deps).await {
+    match hook.chats.run(chat, hook.handler.dispatch(deps)).await {
         std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => StatusCode::OK,
         std::ops::ControlFlow::Break(Err(e)) if e.is::<NotHandled>() => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -806,6 +835,33 @@ mod tests {
         );
         assert_eq!(command_of("/"), None);
         assert_eq!(command_of("hello"), None);
+    }
+
+    #[tokio::test]
+    async fn a_chats_webhook_updates_run_one_at_a_time() {
+        let queues = ChatQueues::default();
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let q = queues.clone();
+        let first = tokio::spawn(async move {
+            q.run(Some(1), async move {
+                held.await.unwrap();
+                "first"
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let same_chat = tokio::time::timeout(
+            Duration::from_millis(100),
+            queues.run(Some(1), async { "second" }),
+        )
+        .await;
+        assert!(same_chat.is_err(), "waits for the chat's earlier update");
+        assert_eq!(queues.run(Some(2), async { "other" }).await, "other");
+        assert_eq!(queues.run(None, async { "no chat" }).await, "no chat");
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), "first");
+        assert_eq!(queues.run(Some(1), async { "after" }).await, "after");
+        assert!(queues.0.lock().unwrap().is_empty(), "no queue left behind");
     }
 
     #[test]
