@@ -157,3 +157,76 @@ async fn a_rolled_back_update_is_not_acknowledged() {
     app.stop().await;
     core.store.close().await;
 }
+
+/// The binary: `ashyq serve` with `TELEGRAM_WEBHOOK_URL` and `TELEGRAM_WEBHOOK_SECRET` sets
+/// the webhook, serves its path and answers an update; without the secret it refuses to
+/// start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_the_webhook() {
+    use tokio::io::AsyncBufReadExt;
+    let (fake, url) = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("hook.db").display());
+    let serve = |secret: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"));
+        cmd.args(["serve", "--http", "127.0.0.1:0"])
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", &url)
+            .env("TELEGRAM_WEBHOOK_URL", "https://bot.ashyq.test/tg/hook")
+            .env("DATABASE_URL", &db)
+            .env("ASHYQ_SECRET_KEY", support::SECRET)
+            .env("RUST_LOG", "info")
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        match secret {
+            Some(s) => cmd.env("TELEGRAM_WEBHOOK_SECRET", s),
+            None => cmd.env_remove("TELEGRAM_WEBHOOK_SECRET"),
+        };
+        cmd
+    };
+    let refused = tokio::time::timeout(Duration::from_secs(30), serve(None).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("TELEGRAM_WEBHOOK_SECRET"), "{err}");
+
+    let mut child = serve(Some(TOKEN)).spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("HTTP listening")
+                && let Some(rest) = line.split("address=").nth(1)
+            {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("serve did not start");
+    })
+    .await
+    .unwrap();
+    // Keep reading the logs so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !fake.calls().iter().any(|c| c.method == "setWebhook") {
+        assert!(tokio::time::Instant::now() < deadline, "no setWebhook");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let client = reqwest::Client::new();
+    let send = |secret: &str| {
+        client
+            .post(format!("http://{address}/tg/hook"))
+            .header("content-type", "application/json")
+            .header(SECRET_HEADER, secret)
+            .body(start_update(7).to_string())
+            .send()
+    };
+    assert_eq!(send("nope").await.unwrap().status().as_u16(), 401);
+    assert_eq!(send(TOKEN).await.unwrap().status().as_u16(), 200);
+    let texts = fake.sent_texts(USER);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(!fake.calls().iter().any(|c| c.method == "getUpdates"));
+    child.kill().await.unwrap();
+}
