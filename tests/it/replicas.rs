@@ -326,3 +326,94 @@ async fn a_second_serve_on_one_sqlite_file_is_refused() {
     assert!(err.contains("another `ashyq serve`"), "{err}");
     first.kill().await.unwrap();
 }
+
+/// The server sessions (backend pids) holding the advisory locks of the test database, one
+/// entry per lock.
+async fn leader_locks(url: &str) -> Vec<i64> {
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT CAST(pid AS BIGINT) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|(p,)| p).collect()
+}
+
+/// Two `ashyq serve` processes on one PostgreSQL: the first leads every loop; `kill -9` of
+/// it, and the second takes them over within seconds and answers the bot's users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    // Migrate once before the two processes start.
+    ashyq::storage::Store::open(&db.url)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let (fake, url) = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let serve = || {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"));
+        cmd.args(["serve", "--http", "127.0.0.1:0"])
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", &url)
+            .env("DATABASE_URL", &db.url)
+            .env("ASHYQ_SECRET_KEY", support::SECRET)
+            .env("ASHYQ_STATUS_CACHE", "0")
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path())
+            .kill_on_drop(true);
+        cmd
+    };
+    // All five locks held, by none of `old` (sessions of a killed process).
+    let wait_locks = |old: Vec<i64>, within: Duration| {
+        let url = db.url.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + within;
+            loop {
+                let held = leader_locks(&url).await;
+                if held.len() == 5 && !held.iter().any(|p| old.contains(p)) {
+                    return held;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "leader locks held by {held:?}, old sessions {old:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // checkout, status-notifier, outbox:sms, outbox:telegram, telegram-polling.
+    let mut first = serve().spawn().unwrap();
+    let firsts = wait_locks(Vec::new(), Duration::from_secs(30)).await;
+    let mut second = serve().spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        leader_locks(&db.url).await,
+        firsts,
+        "the second only follows"
+    );
+
+    first.kill().await.unwrap(); // SIGKILL
+    let killed = std::time::Instant::now();
+    wait_locks(firsts, Duration::from_secs(10)).await;
+    let took = killed.elapsed();
+    eprintln!(
+        "takeover of 5 loops after kill -9: {:.1} s",
+        took.as_secs_f64()
+    );
+
+    // The second replica now polls and answers.
+    fake.text(424_243, Some("ru"), "/start");
+    let texts = fake.wait_messages(424_243, 1).await;
+    assert!(texts[0].contains("персональных данных"), "{texts:?}");
+    second.kill().await.unwrap();
+    db.cleanup().await;
+}
