@@ -3,12 +3,14 @@
 //! polling or webhook), one outbox worker per channel and the background jobs, each loop
 //! under a leader lock (one replica runs it; see [`crate::leader`]).
 
+use crate::adapters::aitu::{Aitu, AituDelivery, run_polling};
 use crate::adapters::sms::Gateway;
 use crate::adapters::telegram::{self, TgBot, WebhookConfig};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::Core;
 use crate::core::status_cache::{CacheSettings, StatusCache};
+use crate::delivery::Worker;
 use crate::http::{HttpState, app};
 use crate::i18n::Texts;
 use crate::leader::{Leadership, ProcessLock, run_as_leader};
@@ -56,10 +58,18 @@ pub async fn spawn_http(
     addr: SocketAddr,
     state: HttpState,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    spawn_router(addr, app(state)).await
+}
+
+/// Serves `router` in the background (the HTTP app with any channel webhooks merged in).
+pub async fn spawn_router(
+    addr: SocketAddr,
+    router: axum::Router,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app(state)).await {
+        if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
@@ -86,6 +96,8 @@ pub struct AppConfig {
     /// The background jobs (automatic check-out, status notifier…). Tests that drive the
     /// jobs' passes themselves with a manual clock turn them off.
     pub jobs: bool,
+    /// `None`: Aitu is off (no `AITU_TOKEN`; docs/AITU.md).
+    pub aitu: Option<crate::adapters::aitu::Settings>,
 }
 
 impl AppConfig {
@@ -115,6 +127,7 @@ impl AppConfig {
             telegram,
             sms: Gateway::from_settings(&settings.wallet),
             jobs: true,
+            aitu: crate::adapters::aitu::Settings::from_env(),
         })
     }
 }
@@ -132,6 +145,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     address: SocketAddr,
     config: AppConfig,
+    aitu: Option<Arc<Aitu>>,
     loops: Vec<(Loop, Leadership)>,
     _lock: Option<ProcessLock>,
 }
@@ -151,7 +165,11 @@ impl Application {
     pub async fn with_core(core: Arc<Core>, config: AppConfig) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(config.http).await?;
         let address = listener.local_addr()?;
-        let loops = loops(&core, &config)
+        let aitu = match &config.aitu {
+            Some(settings) => Some(Aitu::new(core.clone(), settings.clone())?),
+            None => None,
+        };
+        let loops = loops(&core, &config, aitu.as_ref())
             .into_iter()
             .map(|l| (l, Leadership::default()))
             .collect();
@@ -160,6 +178,7 @@ impl Application {
             listener,
             address,
             config,
+            aitu,
             loops,
             _lock: None,
         })
@@ -206,6 +225,13 @@ impl Application {
             }
         } else {
             tracing::warn!("Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only.");
+        }
+        // Aitu (docs/AITU.md): its webhook shares the HTTP server.
+        if let Some(aitu) = &self.aitu {
+            if let Some(webhook) = aitu.router()? {
+                router = router.merge(webhook);
+            }
+            aitu.prepare().await?;
         }
         let listener = self.listener;
         tracing::info!(address = %self.address, "HTTP listening (GET /healthz, POST /api/v1/…)");
@@ -276,7 +302,7 @@ impl RunningApp {
 /// channel (a messenger's pace is per bot), Telegram's long polling (one consumer).
 // When `core::job` lands, each `Job` of `job::all()` becomes one loop here
 // (`(job.name(), |stop| job::run(core, job, stop))`).
-fn loops(core: &Arc<Core>, config: &AppConfig) -> Vec<Loop> {
+fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<Loop> {
     let mut loops: Vec<Loop> = Vec::new();
     if config.jobs {
         // Automatic check-out with its reminders, and owners' notices.
@@ -324,6 +350,25 @@ fn loops(core: &Arc<Core>, config: &AppConfig) -> Vec<Loop> {
             loops.push((
                 "telegram-polling".into(),
                 Box::new(move |stop| Box::pin(long_polling(bot.clone(), c.clone(), stop))),
+            ));
+        }
+    }
+    if let Some(aitu) = aitu {
+        let worker = Arc::new(Worker::new(AituDelivery(aitu.clone())));
+        let c = core.clone();
+        loops.push((
+            "outbox:aitu".into(),
+            Box::new(move |stop| {
+                let (w, c) = (worker.clone(), c.clone());
+                Box::pin(async move { w.run(c, stop).await })
+            }),
+        ));
+        if aitu.polls() {
+            // Aitu's poll allows one consumer.
+            let aitu = aitu.clone();
+            loops.push((
+                "aitu-polling".into(),
+                Box::new(move |stop| Box::pin(run_polling(aitu.clone(), stop))),
             ));
         }
     }

@@ -63,9 +63,18 @@ pub fn local_time(ms: i64) -> String {
     local_text(ms, "%H:%M")
 }
 
-/// `DD.MM.YYYY` in Almaty.
+/// `DD.MM.YYYY` in Almaty: for files and logs only. A date shown to a person goes as a
+/// typed argument (`Msg::date_of`, `Msg::date_time`), rendered with month names per language.
 pub fn local_date(ms: i64) -> String {
     local_text(ms, "%d.%m.%Y")
+}
+
+/// The Astana calendar day of a UTC instant in milliseconds.
+pub fn local_day(ms: i64) -> chrono::NaiveDate {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&almaty())
+        .date_naive()
 }
 
 #[cfg(test)]

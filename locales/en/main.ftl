@@ -1,4 +1,5 @@
 # Ashyq: English texts. Every key exists in kk, ru and en with the same placeables.
+# Terms: docs/GLOSSARY.md.
 
 ## Commands (setMyCommands)
 cmd-start = Start or return to the main menu
@@ -9,11 +10,11 @@ cmd-help = Help
 
 ## Language
 choose-language = Тілді таңдаңыз · Выберите язык · Choose a language
-language-set = The bot will speak English.
+language-set = The bot will answer in English.
 hint-choose-language = Please pick a language with one of the buttons.
 
 ## Registration
-idle-prompt = Hello! This is Ashyq: your epidemiological status and venue check-in. Send /start to begin.
+idle-prompt = Hello! This is Ashyq: your epidemiological status and venue check-in. Send /start to begin (you can choose the language there).
 consent-text =
     Ashyq shows your epidemiological status and checks you in at venues. For that we need your phone number and your IIN.
 
@@ -31,7 +32,7 @@ phone-use-button = Please don’t type the number: tap the button below, so we k
 phone-invalid = This number cannot be used. Please share your own mobile number with the button below.
 iin-prompt = Now enter your IIN: 12 digits, as in your ID card.
 iin-wrong-length = An IIN has 12 digits; you entered { $count ->
-        [one] 1 digit
+        [one] { $count } digit
        *[other] { $count } digits
     }. Please check and enter it again.
 iin-not-digits = An IIN contains only digits. Please enter the 12 digits of your IIN.
@@ -62,7 +63,7 @@ help =
     /me: what the bot knows about you
     /lang: change the language
     /forget: delete your data
-    Call centre: 1414 (citizens), 1432 (businesses).
+    Unified contact centre: 1414 (citizens), 1432 (businesses).
 
 ## Deleting data
 forget-confirm = Delete your phone number, IIN and everything tied to them? This cannot be undone.
@@ -72,11 +73,14 @@ forget-done = Your data has been deleted. To use Ashyq again, send /start.
 forget-cancelled = Nothing was deleted.
 
 ## Hints for unexpected input
-hint-edited = I only read new messages. Please send it again as a new message.
+hint-edited = The bot reads only new messages. Please send it again as a new message.
 hint-forwarded = Forwarded messages are not accepted here. Please type it yourself.
-hint-too-long = This message is too long: at most { $max } characters.
+hint-too-long = This message is too long: at most { $max ->
+        [one] { $max } character
+       *[other] { $max } characters
+    }.
 hint-stale-button = That button is no longer active.
-hint-unknown-command = I don’t know that command. /help lists what I can do.
+hint-unknown-command = There is no such command. /help lists the commands.
 hint-unsupported = { $kind ->
         [sticker] A sticker
         [photo] A photo
@@ -89,11 +93,11 @@ hint-unsupported = { $kind ->
        *[other] This kind of message
     } can’t be used here.
 hint-contact-not-needed = A contact isn’t needed right now.
-hint-not-understood = Sorry, I didn’t understand that.
+hint-not-understood = Sorry, the message could not be understood.
 hint-use-menu = Please choose from the menu below.
 
 ## Errors
-error-generic = Something went wrong on our side. Please try again in a minute.
+error-generic = Sorry, something went wrong on our side. Please try again in a minute.
 
 ## Terminal chat (the offline adapter)
 terminal-banner =

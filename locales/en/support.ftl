@@ -1,12 +1,13 @@
-# Support desk (issue 6). Keys exist in kk, ru and en with the same placeables.
+# Support desk. Keys exist in kk, ru and en with the same placeables.
+# A ticket is a support question (not a business application).
 
 
 cmd-support = Write to support
 menu-support = 💬 Support
 
 ## The user's side
-support-intro = This is Ashyq support. Call centres: 1414 for citizens, 1432 for businesses. Here you can write to us too.
-support-unavailable = Support in the chat is not available right now. Please call 1414 (citizens) or 1432 (businesses).
+support-intro = This is Ashyq support. Unified contact centre: 1414 for citizens, 1432 for businesses. You can write to us here too.
+support-unavailable = Support in the chat is not available right now. Please call the unified contact centre: 1414 (citizens) or 1432 (businesses).
 support-choose-category = What is your question about?
 support-cat-citizen = 👤 Citizens (1414)
 support-cat-business = 🏢 Businesses (1432)
@@ -25,7 +26,7 @@ support-ticket-opened = Ticket #{ $ticket } is open. An operator will answer her
 support-reopened = Ticket #{ $ticket } has been reopened. Write here: the operators will see it.
 support-closed = Ticket #{ $ticket } has been closed. How would you rate the help you got?
 support-rated = Thank you for your rating!
-support-banned = You cannot write to support until { $until } (Almaty time). For urgent matters call 1414 or 1432.
+support-banned = You cannot write to support until { $until } (Astana time). For urgent matters call 1414 or 1432.
 support-flood = Please slow down: at most { $limit ->
         [one] { $limit } message
        *[other] { $limit } messages
@@ -41,7 +42,7 @@ support-not-relayed = { $kind ->
         [poll] A poll
        *[other] A message of another kind
     } cannot be passed to the operators. Please describe it in words or send a photo.
-support-off-hours = Operators work on weekdays, { $hours } (Almaty time). Your message has been saved; we will answer during working hours.
+support-off-hours = Operators work on weekdays, { $hours } (Astana time). Your message has been saved; we will answer during working hours.
 support-reply =
     💬 Support:
     { $text }
@@ -82,7 +83,7 @@ support-op-user-text =
 support-op-user-signature = 👤 #{ $ticket }
 support-op-user-caption = 👤 #{ $ticket }: { $text }
 support-op-user-forwarded =
-    👤 #{ $ticket } forwarded a message:
+    👤 #{ $ticket }: a forwarded message:
     { $text }
 support-op-user-media = 👤 #{ $ticket } sent { $kind ->
         [sticker] a sticker
@@ -154,10 +155,10 @@ support-op-info =
 faq-colours-keywords = colour color green yellow blue status last long change expire
 faq-colours =
     🎨 How long each colour lasts
-    🔴 Red: 14 days from the date of your latest positive PCR test; a new positive test restarts the 14 days.
+    🔴 Red: 14 days from the sample date of your latest positive PCR test; a new positive test restarts the 14 days.
     🟡 Yellow: 14 days from the date of the contact with a positive case.
     🔵 Blue: no current test; you become blue automatically when red or yellow runs out.
-    🟢 Green: 3 days (72 hours) after a negative PCR test taken after any isolation ended.
+    🟢 Green: 3 days (72 hours) from the result of a negative PCR test taken after any isolation ended.
     The colour changes when a laboratory result or a contact record arrives, or when its term runs out.
 faq-ill-red-keywords = ill sick red covid recover positive isolation
 faq-ill-red =
@@ -166,7 +167,7 @@ faq-ill-red =
 faq-business-qr-keywords = business qr code poster entrance company apply shop cafe
 faq-business-qr =
     🏢 QR codes for a business
-    A business applies for its venue’s codes (business call centre 1432). Each venue gets at least two codes, entry and exit, and one per entrance when it has several. The codes are signed by the service, cannot be forged, and work when photographed from a printed poster.
+    A business applies for its venue’s codes (contact centre for businesses: 1432). Each venue gets at least two codes, entry and exit, and one per entrance when it has several. The codes are signed by the service, cannot be forged, and work when photographed from a printed poster.
 faq-guard-keywords = guard staff visitor smartphone security doorman without
 faq-guard =
     🛡 Guard mode
@@ -174,7 +175,7 @@ faq-guard =
 faq-checkout-keywords = check checkout out exit leave leaving
 faq-checkout =
     🚪 Checking out
-    Scan the venue’s exit QR code when you leave. If you forget, you are checked out automatically after the venue’s maximum stay.
+    Scan the venue’s exit QR code when you leave, or tap “Check out”. If you forget, you are checked out automatically after the venue’s maximum stay.
 faq-vouchers-keywords = 2#1 voucher vouchers meal school child parent wallet canteen offer
 faq-vouchers =
     🎟 Vouchers and the 2#1 reply

@@ -12,7 +12,7 @@ use crate::core::wallet::{SMS, WalletSettings};
 use crate::core::{Core, Outbound};
 use crate::crypto::Field;
 use crate::delivery::{Envelope, Sent, Worker, WorkerOptions};
-use crate::domain::{Lang, Phone};
+use crate::domain::Phone;
 use crate::storage::{StoreError, wallet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,13 +59,10 @@ impl Gateway {
     }
 }
 
-/// The text of an SMS: Kazakh, then Russian (the recipient's language is not known).
+/// The text of an SMS, in ONE language: the message's (the recipient's chat language when
+/// known, else Kazakh, as the core queues it), so an offer fits in fewer segments.
 pub fn render(core: &Core, message: &Outbound) -> String {
-    format!(
-        "{}\n\n{}",
-        core.texts.render(Lang::Kk, &message.text),
-        core.texts.render(Lang::Ru, &message.text)
-    )
+    core.texts.render(message.lang, &message.text)
 }
 
 impl crate::delivery::Deliver for Gateway {

@@ -84,7 +84,8 @@ pub async fn set_commands(bot: &TgBot, texts: &Texts) -> anyhow::Result<()> {
             .language_code(lang.code())
             .await?;
     }
-    bot.set_my_commands(commands(Lang::Ru)).await?;
+    // Clients in any other language see the state language.
+    bot.set_my_commands(commands(Lang::FALLBACK)).await?;
     Ok(())
 }
 

@@ -35,7 +35,7 @@ pub(super) async fn step(
     let lang = conv
         .lang
         .or_else(|| lang_hint.and_then(Lang::guess_from_hint))
-        .unwrap_or(Lang::Ru);
+        .unwrap_or(Lang::FALLBACK);
     // A relayable message that arrived when the conversation does not relay (adapters send
     // every message as relayable: the core owns the conversation and picks).
     let plain;

@@ -619,7 +619,7 @@ impl Core {
             .and_then(|l| Lang::from_code(&l));
         stored
             .or_else(|| hint.and_then(Lang::from_messenger_hint))
-            .unwrap_or(Lang::Ru)
+            .unwrap_or(Lang::FALLBACK)
     }
 
     /// The localised "something went wrong" reply adapters send on an error.
@@ -649,7 +649,7 @@ impl Core {
     }
 }
 
-/// The language a chat talks in (Russian when it never chose), for messages the core
+/// The language a chat talks in (Kazakh when it never chose), for messages the core
 /// sends it on its own: notices, staff lines, reminders.
 pub(crate) async fn chat_lang(
     conn: &mut storage::Conn,
@@ -659,7 +659,7 @@ pub(crate) async fn chat_lang(
         .await?
         .and_then(|r| r.lang)
         .and_then(|l| Lang::from_code(&l))
-        .unwrap_or(Lang::Ru))
+        .unwrap_or(Lang::FALLBACK))
 }
 
 /// A conversation as the core sees it.

@@ -18,7 +18,7 @@ use crate::i18n::Msg;
 use crate::status::{self, CauseKind, Colour, ContactRecord, PcrRecord, Status};
 use crate::storage::health::{self, ContactRow, PcrRow, WatchRow};
 use crate::storage::{Conn, people};
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
 
 fn ms_to_time(ms: i64) -> DateTime<Utc> {
@@ -118,55 +118,31 @@ impl From<&Status> for StatusJson {
     }
 }
 
-/// "15 November" in `lang`.
-fn date_text(core: &Core, lang: Lang, date: NaiveDate) -> String {
-    use chrono::Datelike;
-    core.texts.render(
-        lang,
-        &Msg::new("status-date")
-            .num("day", i64::from(date.day()))
-            .num("month", i64::from(date.month())),
-    )
-}
-
-/// "15 November, 00:00" (local time) in `lang`.
-fn date_time_text(core: &Core, lang: Lang, at: DateTime<Utc>) -> String {
-    use chrono::Datelike;
-    let local = at.with_timezone(&status::ALMATY);
-    core.texts.render(
-        lang,
-        &Msg::new("status-date-time")
-            .num("day", i64::from(local.day()))
-            .num("month", i64::from(local.month()))
-            .arg("time", format!("{:02}:{:02}", local.hour(), local.minute())),
-    )
-}
-
 /// Fills a status text (`status-reply` or `status-changed`) with the colour, what it
 /// allows, until when (with the days left, for plurals) and why. Never the laboratory.
-fn status_args(core: &Core, lang: Lang, msg: Msg, st: &Status, now: DateTime<Utc>) -> Msg {
-    let (has_until, until, days_left) = match st.until {
+fn status_args(msg: Msg, st: &Status, now: DateTime<Utc>) -> Msg {
+    let msg = match st.until {
         Some(until) => {
             let secs = (until - now).num_seconds().max(0);
             let days = (secs + 86_399) / 86_400;
-            ("yes", date_time_text(core, lang, until), days)
+            msg.arg("has_until", "yes")
+                .date_time("until", until.timestamp_millis())
+                .num("days_left", days)
         }
-        None => ("no", String::new(), 0),
+        None => msg
+            .arg("has_until", "no")
+            .arg("until", "")
+            .num("days_left", 0),
     };
-    let cause_date = st
-        .cause_date
-        .map(|d| date_text(core, lang, d))
-        .unwrap_or_default();
+    let msg = match st.cause_date {
+        Some(d) => msg.date("cause_date", d),
+        None => msg.arg("cause_date", ""),
+    };
     let cause = match st.cause_kind {
         CauseKind::None => "none",
         k => k.as_str(),
     };
-    msg.arg("colour", st.colour.as_str())
-        .arg("has_until", has_until)
-        .arg("until", until)
-        .num("days_left", days_left)
-        .arg("cause", cause)
-        .arg("cause_date", cause_date)
+    msg.arg("colour", st.colour.as_str()).arg("cause", cause)
 }
 
 /// The `/status` reply for a registered person. Also starts watching the person, so a
@@ -195,7 +171,7 @@ pub(super) async fn reply(
     };
     Ok(Outbound::reply(
         lang,
-        status_args(core, lang, Msg::new("status-reply"), &st, now),
+        status_args(Msg::new("status-reply"), &st, now),
     ))
 }
 
@@ -248,11 +224,11 @@ async fn notify(
         let lang = lang
             .as_deref()
             .and_then(Lang::from_code)
-            .unwrap_or(Lang::Ru);
+            .unwrap_or(Lang::FALLBACK);
         let out = Outbound {
             to: Recipient::Chat(chat.clone()),
             lang,
-            text: status_args(core, lang, Msg::new("status-changed"), st, now),
+            text: status_args(Msg::new("status-changed"), st, now),
             keyboard: super::Keyboard::Keep,
             relay: None,
             attachment: None,

@@ -230,10 +230,6 @@ pub fn mask_iins(text: &str) -> String {
     out
 }
 
-fn local_time(ms: i64) -> String {
-    crate::clock::local_text(ms, "%d.%m.%Y %H:%M")
-}
-
 fn topic_key(ticket: i64) -> String {
     format!("support:{ticket}")
 }
@@ -427,7 +423,7 @@ async fn open(
     if let Some(until) = tickets::banned_until(tx, &conv.chat, core.now_ms()).await? {
         return Ok(vec![Outbound::reply(
             lang,
-            Msg::new("support-banned").arg("until", local_time(until)),
+            Msg::new("support-banned").date_time("until", until),
         )]);
     }
     if let Some(t) = tickets::latest(tx, &conv.chat).await?
@@ -563,7 +559,7 @@ async fn open_ticket(
     if let Some(until) = tickets::banned_until(tx, &conv.chat, core.now_ms()).await? {
         return Ok(vec![Outbound::reply(
             lang,
-            Msg::new("support-banned").arg("until", local_time(until)),
+            Msg::new("support-banned").date_time("until", until),
         )]);
     }
     let now = core.now_ms();
@@ -609,7 +605,7 @@ async fn user_message(
     if let Some(until) = tickets::banned_until(tx, &conv.chat, now).await? {
         return Ok(vec![Outbound::reply(
             lang,
-            Msg::new("support-banned").arg("until", local_time(until)),
+            Msg::new("support-banned").date_time("until", until),
         )]);
     }
     let limit = core.support.flood_per_minute.max(1);
@@ -824,7 +820,7 @@ pub(super) async fn staff(
         return Ok(Vec::new());
     };
     let user = ticket.user();
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     let failed = to_topic(
         core,
         ticket.id,
@@ -886,7 +882,7 @@ async fn command(
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
     let user = ticket.user();
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     let id = ticket.id;
     let failed = to_topic(
         core,
@@ -951,9 +947,9 @@ async fn command(
                 let until = now + d.num_milliseconds();
                 tickets::ban(tx, &user, until).await?;
                 vec![
-                    here(Msg::new("support-op-banned").arg("until", local_time(until))),
+                    here(Msg::new("support-op-banned").date_time("until", until)),
                     notify(
-                        Msg::new("support-banned").arg("until", local_time(until)),
+                        Msg::new("support-banned").date_time("until", until),
                         Keyboard::Keep,
                     ),
                 ]
@@ -992,7 +988,7 @@ async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreE
             )
         }
     };
-    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::Ru);
+    let lang = Lang::from_code(&ticket.lang).unwrap_or(Lang::FALLBACK);
     Ok(Msg::new("support-op-info")
         .num("ticket", ticket.id)
         .arg("category", ticket.category.clone())
@@ -1010,7 +1006,7 @@ async fn info(core: &Core, tx: &mut Tx, ticket: &TicketRow) -> Result<Msg, CoreE
         .num("tickets", tickets::count_for(tx, &user).await?)
         .num("from_user", ticket.user_messages)
         .num("from_operators", ticket.operator_messages)
-        .arg("opened", local_time(ticket.opened_at)))
+        .date_time("opened", ticket.opened_at))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
 
+    /// The language of a chat that never chose one and whose messenger gave no usable hint:
+    /// Kazakh, the state language. `/start` then offers all three.
+    pub const FALLBACK: Lang = Lang::Kk;
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Kk => "kk",

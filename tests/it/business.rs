@@ -310,7 +310,7 @@ async fn approval_test_mode_and_owner_tools(db: &TestDb) {
     let admins = Chat::new(&core, "admins", None);
     let out = admins.send(Event::Button(format!("biz:ok:{id}"))).await;
     assert_eq!(keys(&out), ["biz-review-approved"]);
-    assert_eq!(arg(&out[0], "until"), "28.11.2026");
+    assert_eq!(arg(&out[0], "until"), "2026-11-28");
     assert_eq!(
         admins.button(&format!("biz:ok:{id}")).await,
         ["biz-review-already"]
@@ -526,7 +526,7 @@ async fn monitoring_and_authorities(db: &TestDb) {
     );
     let out = mon.send(cmd("violation", &note)).await;
     assert_eq!(keys(&out), ["biz-violation-recorded"]);
-    assert_eq!(arg(&out[0], "until"), "05.12.2026", "14 days");
+    assert_eq!(arg(&out[0], "until"), "2026-12-05", "14 days");
     assert_eq!(arg(&out[0], "repeat"), "no");
     let told = queued(&core.store, &owner.chat).await;
     assert!(told.iter().any(|o| o.text.key() == "biz-suspended-owner"));
@@ -544,7 +544,7 @@ async fn monitoring_and_authorities(db: &TestDb) {
     };
     let out = visitor.send(Event::Text(code.clone())).await;
     assert_eq!(keys(&out)[0], "checkin-venue-suspended");
-    assert_eq!(arg(&out[0], "until"), "05.12.2026");
+    assert_eq!(arg(&out[0], "until"), "2026-12-05");
 
     // Over: the owner is told once; check-in works.
     clock.advance(chrono::Duration::days(15));
@@ -565,7 +565,7 @@ async fn monitoring_and_authorities(db: &TestDb) {
     // A repeat: 2 months.
     let out = mon.send(cmd("violation", &note)).await;
     assert_eq!(arg(&out[0], "repeat"), "yes");
-    assert_eq!(arg(&out[0], "until"), "06.02.2027");
+    assert_eq!(arg(&out[0], "until"), "2027-02-06");
     // A monitor of another region is refused.
     let far = ChatRef::new("test", "far-monitor");
     ashyq::core::business::monitor::grant(&core, "monitor", &far, Some("Karaganda"))

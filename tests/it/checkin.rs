@@ -279,7 +279,7 @@ async fn whole_flow_with(db: &TestDb, lanes: usize) {
     admin::suspend(&core, shop.venue_id, 14).await.unwrap();
     let out = v.send(start(&shop.entrances[0].entry_token)).await;
     assert_eq!(out[0].text.key(), "checkin-venue-suspended");
-    assert_eq!(arg(&out[0], "until"), "05.12.2026");
+    assert_eq!(arg(&out[0], "until"), "2026-12-05");
     assert_eq!(admin::rotate_key(&core).await.unwrap(), 2);
     // Old codes keep working until their key is revoked.
     clock.advance(chrono::Duration::minutes(2));
@@ -673,7 +673,10 @@ async fn terminal(db: &TestDb) {
     assert!(out.contains("Регистрация завершена"), "{out}");
     assert_eq!(out.matches("СИНИЙ").count(), 2, "{out}");
     assert!(out.contains("ВПУСКАТЬ"), "{out}");
-    assert!(out.contains(&format!("Выход из «{name}» записан")), "{out}");
+    assert!(
+        out.contains(&format!("Выход с объекта «{name}» отмечен")),
+        "{out}"
+    );
     assert_eq!(count(&core.store, "checkins").await, 1);
     core.store.close().await;
 }

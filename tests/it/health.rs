@@ -109,7 +109,7 @@ fn arg<'a>(out: &'a Outbound, name: &str) -> Option<&'a str> {
         .find(|(n, _)| n == name)
         .map(|(_, a)| match a {
             ashyq::i18n::Arg::Str(s) => s.as_str(),
-            ashyq::i18n::Arg::Num(_) => "",
+            _ => "",
         })
 }
 
@@ -685,10 +685,10 @@ async fn status_replies(db: &TestDb) {
     let out = status_out(&chat).await;
     assert_eq!(arg(&out, "colour"), Some("green"));
     let text = core.texts.render(Lang::Ru, &out.text);
-    assert!(text.contains("до 7 ноября, 10:00"), "{text}");
+    assert!(text.contains("до 7 ноября 2026 г., 10:00"), "{text}");
     assert!(text.contains("осталось 2 дня"), "{text}");
     assert!(
-        text.contains("отрицательный ПЦР-тест от 3 ноября"),
+        text.contains("отрицательный ПЦР-тест от 3 ноября 2026 г."),
         "{text}"
     );
 
@@ -700,10 +700,13 @@ async fn status_replies(db: &TestDb) {
     let text = core.texts.render(out.lang, &out.text);
     assert!(text.contains("🟨 ЖЁЛТЫЙ"), "{text}");
     assert!(
-        text.contains("до 18 ноября, 00:00 (осталось 13 дней)"),
+        text.contains("до 18 ноября 2026 г., 00:00 (осталось 13 дней)"),
         "{text}"
     );
-    assert!(text.contains("контакт с заболевшим 4 ноября"), "{text}");
+    assert!(
+        text.contains("контакт с заболевшим 4 ноября 2026 г."),
+        "{text}"
+    );
 
     // Red: a positive of 1 November; never the laboratory.
     feeds::ingest_pcr(&core, vec![positive("p-1")], None)
@@ -714,9 +717,12 @@ async fn status_replies(db: &TestDb) {
     let ru = core.texts.render(Lang::Ru, &out.text);
     assert!(!ru.contains("Lab"), "{ru}");
     assert!(ru.contains("🟥 КРАСНЫЙ"), "{ru}");
-    assert!(ru.contains("до 15 ноября, 00:00"), "{ru}");
+    assert!(ru.contains("до 15 ноября 2026 г., 00:00"), "{ru}");
     assert!(ru.contains("осталось 10 дней"), "{ru}");
-    assert!(ru.contains("положительный ПЦР-тест от 1 ноября"), "{ru}");
+    assert!(
+        ru.contains("положительный ПЦР-тест от 1 ноября 2026 г."),
+        "{ru}"
+    );
     assert_eq!(
         chat.button("lang:kk").await,
         ["language-set", "menu-prompt"]
@@ -726,8 +732,14 @@ async fn status_replies(db: &TestDb) {
     let kk = core.texts.render(out.lang, &out.text);
     assert!(kk.contains("🟥 ҚЫЗЫЛ"), "{kk}");
     assert!(!kk.contains("Lab"), "{kk}");
-    assert!(kk.contains("15 қараша, 00:00"), "{kk}");
-    assert!(kk.contains("1 қараша"), "{kk}");
+    assert!(
+        kk.contains("Мерзімі аяқталады: 2026 жылғы 15 қараша, сағат 00:00"),
+        "{kk}"
+    );
+    assert!(
+        kk.contains("сынама алынған күн: 2026 жылғы 1 қараша"),
+        "{kk}"
+    );
     assert!(!kk.contains("November") && !kk.contains("ноября"), "{kk}");
     // One day before the end: singular.
     clock.set(at("2026-11-14T10:00:00+05:00"));
@@ -738,8 +750,14 @@ async fn status_replies(db: &TestDb) {
     let out = status_out(&chat).await;
     let en = core.texts.render(out.lang, &out.text);
     assert!(en.contains("🟥 RED"), "{en}");
-    assert!(en.contains("Until 15 November, 00:00 (1 day left)"), "{en}");
-    assert!(en.contains("positive PCR test of 1 November"), "{en}");
+    assert!(
+        en.contains("Until 15 November 2026, 00:00 (1 day left)"),
+        "{en}"
+    );
+    assert!(
+        en.contains("positive PCR test, sample taken on 1 November 2026"),
+        "{en}"
+    );
     assert_eq!(
         chat.button("lang:ru").await,
         ["language-set", "menu-prompt"]
@@ -781,7 +799,7 @@ async fn notices_flow(db: &TestDb) {
     assert_eq!(arg(notice, "colour"), Some("red"));
     let text = core.texts.render(notice.lang, &notice.text);
     assert!(
-        text.contains("қызыл") && text.contains("15 қараша, 00:00"),
+        text.contains("қызыл") && text.contains("2026 жылғы 15 қараша, сағат 00:00"),
         "{text}"
     );
 
@@ -869,7 +887,10 @@ async fn a_contact_turns_a_registered_person_yellow_and_unregistered_people_get_
     let (_, notice) = queued.last().unwrap();
     assert_eq!(notice.lang, Lang::Ru);
     let text = core.texts.render(notice.lang, &notice.text);
-    assert!(text.contains("жёлтый до 18 ноября, 00:00"), "{text}");
+    assert!(
+        text.contains("жёлтый до 18 ноября 2026 г., 00:00"),
+        "{text}"
+    );
     // Withdrawal of a result is a change too: positive then withdrawn -> back to yellow.
     feeds::ingest_pcr(&core, vec![positive("p-1")], None)
         .await

@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod aitu;
 mod business;
 mod business_cli;
 mod checkin;

@@ -149,6 +149,7 @@ fn arg(o: &Outbound, name: &str) -> String {
         .map(|(_, a)| match a {
             Arg::Str(s) => s.clone(),
             Arg::Num(n) => n.to_string(),
+            Arg::When(w) => w.to_string(),
         })
         .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
 }

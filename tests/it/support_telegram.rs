@@ -216,7 +216,10 @@ async fn forum(db: &TestDb) {
         json!({"text": "/ban 1d"}),
     );
     let texts = fake.wait_messages(USER, 12).await;
-    assert!(texts[11].contains("24.11.2026 10:00"), "{texts:?}");
+    assert!(
+        texts[11].contains("до 24 ноября 2026 г., 10:00 (время Астаны)"),
+        "{texts:?}"
+    );
     fake.text(USER, Some("ru"), "Почему?");
     let texts = fake.wait_messages(USER, 13).await;
     assert!(texts[12].contains("не можете писать"), "{texts:?}");

@@ -97,6 +97,20 @@ async fn the_binary_registers_a_user_through_the_bot_api() {
     for l in ["kk", "ru", "en"] {
         assert!(langs.contains(&json!(l)), "{langs:?}");
     }
+    // Any other client language gets the Kazakh menu (the state language).
+    let default = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "setMyCommands" && c.body.get("language_code").is_none())
+        .expect("a default command menu");
+    assert!(
+        default
+            .body
+            .to_string()
+            .contains("Бастау немесе басты мәзірге оралу"),
+        "{}",
+        default.body
+    );
     child.kill().await.unwrap();
 }
 
@@ -172,7 +186,7 @@ async fn an_edited_message_and_a_forward_get_hints() {
         "text": "edited"
     }}));
     let texts = fake.wait_messages(USER, 5).await;
-    assert!(texts[3].contains("only read new messages"), "{texts:?}");
+    assert!(texts[3].contains("reads only new messages"), "{texts:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
     bot.stop().await;
 }
@@ -362,7 +376,7 @@ async fn an_internal_error_gets_the_localised_apology_only() {
     let texts = fake.wait_messages(USER, 2).await;
     assert_eq!(
         texts[1],
-        "Бізде бірдеңе дұрыс болмады. Бір минуттан кейін қайталап көріңіз."
+        "Кешіріңіз, сервисте ақау болды. Бір минуттан кейін қайталап көріңіз."
     );
     bot.stop().await;
 }

@@ -128,7 +128,7 @@ async fn approval_sends_posters(db: &TestDb) {
     assert!(
         texts
             .iter()
-            .any(|t| t.contains("тестовом режиме до 28.11.2026")),
+            .any(|t| t.contains("тестовом режиме до 28 ноября 2026 г.")),
         "{texts:#?}"
     );
     assert_eq!(count(&core.store, "venues").await, 1);

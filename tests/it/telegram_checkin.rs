@@ -56,7 +56,10 @@ async fn photo_check_in(db: &TestDb) {
     let invite = link.split("start=").nth(1).unwrap();
     fake.text(STAFF, Some("ru"), &format!("/start {invite}"));
     let texts = fake.wait_messages(STAFF, 1).await;
-    assert!(texts[0].contains("сотрудник «Kinopark»"), "{texts:?}");
+    assert!(
+        texts[0].contains("сотрудник объекта «Kinopark»"),
+        "{texts:?}"
+    );
 
     // Registration.
     fake.text(USER, Some("ru"), "/start");
@@ -136,7 +139,7 @@ async fn photo_check_in(db: &TestDb) {
     fake.document(USER, Some("ru"), "exit", "exit.png", "image/png", 3_000);
     let texts = fake.wait_messages(USER, 13).await;
     assert!(
-        texts[12].contains("Выход из «Kinopark» записан"),
+        texts[12].contains("Выход с объекта «Kinopark» отмечен"),
         "{texts:?}"
     );
 

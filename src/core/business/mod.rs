@@ -13,7 +13,6 @@ pub mod owner;
 pub mod review;
 
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound, State};
-use crate::clock::local_date;
 use crate::domain::{Bin, BinError, Lang};
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business};

@@ -2,7 +2,7 @@
 //! for 2 months); authorities see the occupancy of their region; the background duty tells
 //! owners when the test week ends and when a suspension ends; a venue's history.
 
-use super::{chat_lang, local_date, reply};
+use super::{chat_lang, reply};
 use crate::core::{Core, CoreError, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -69,7 +69,7 @@ pub(super) async fn violation(
     {
         return Ok(reply(
             lang,
-            Msg::new("biz-monitor-region").arg("region", region),
+            Msg::new("biz-monitor-region").arg("region", region_label(&region)),
         ));
     }
     let now = core.now_ms();
@@ -83,25 +83,35 @@ pub(super) async fn violation(
         Msg::new("biz-violation-recorded")
             .arg("venue", venue.name.clone())
             .num("id", venue_id)
-            .arg("until", local_date(until))
+            .date_of("until", until)
             .arg("repeat", repeat),
     );
     for (owner, owner_lang) in business::owner_chats(tx, venue_id).await? {
         let owner_lang = owner_lang
             .as_deref()
             .and_then(Lang::from_code)
-            .unwrap_or(Lang::Ru);
+            .unwrap_or(Lang::FALLBACK);
         out.push(Outbound::to_chat(
             owner,
             owner_lang,
             Msg::new("biz-suspended-owner")
                 .arg("venue", venue.name.clone())
-                .arg("until", local_date(until))
+                .date_of("until", until)
                 .arg("note", note.clone())
                 .arg("repeat", repeat),
         ));
     }
     Ok(out)
+}
+
+/// A region as people read it: its stored key is lower case ("карагандинская область"), the
+/// name starts with a capital ("Карагандинская область").
+fn region_label(key: &str) -> String {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `/venues` in an authority's chat: how full each venue of its region is.
@@ -120,7 +130,10 @@ pub(super) async fn region_occupancy(
     let mut out = reply(
         lang,
         Msg::new("biz-region-header")
-            .arg("region", region.unwrap_or_else(|| "*".into()))
+            .arg(
+                "region",
+                region.map_or_else(|| "all".into(), |r| region_label(&r)),
+            )
             .num("venues", rows.len() as i64)
             .num("inside", total),
     );
@@ -273,6 +286,16 @@ pub async fn occupancy(core: &Core, region: Option<&str>) -> Result<Vec<Occupanc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_are_shown_with_a_capital() {
+        assert_eq!(
+            region_label("карагандинская область"),
+            "Карагандинская область"
+        );
+        assert_eq!(region_label("әлемдік"), "Әлемдік");
+        assert_eq!(region_label(""), "");
+    }
 
     #[test]
     fn suspensions_last_two_weeks_then_two_months() {

@@ -3,7 +3,7 @@
 //! and a PNG chart of visits by hour over the last week. Counts only, never personal data.
 //! Every action checks that the chat is an active owner of the venue at that moment.
 
-use super::{button, local_date, reply};
+use super::{button, reply};
 use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
 use crate::core::checkin::{token, token_keys};
 use crate::core::{
@@ -100,7 +100,7 @@ pub(super) async fn on_button(
                 Msg::new("biz-invite-link")
                     .arg("venue", name)
                     .arg("link", link)
-                    .arg("until", local_date(now + INVITE_TTL_MS)),
+                    .date_of("until", now + INVITE_TTL_MS),
             )
         }
         ("staff", _) => {
@@ -119,7 +119,7 @@ pub(super) async fn on_button(
                             label: Label::Text(
                                 Msg::new("biz-staff-remove-button")
                                     .num("id", *id)
-                                    .arg("since", local_date(*added)),
+                                    .date_of("since", *added),
                             ),
                             data: format!("biz:rm:{venue_id}:{id}"),
                         }]
@@ -263,11 +263,14 @@ pub(super) async fn on_button(
             );
             let days: Vec<String> = (0..7)
                 .map(|d| {
-                    chrono::DateTime::from_timestamp_millis(now - (6 - d) * 24 * 3_600_000)
-                        .unwrap_or_default()
-                        .with_timezone(&crate::clock::almaty())
-                        .format("%d.%m")
-                        .to_string()
+                    use chrono::Datelike;
+                    let day = crate::clock::local_day(now - (6 - d) * 24 * 3_600_000);
+                    core.texts.render(
+                        lang,
+                        &Msg::new("date-short")
+                            .num("day", i64::from(day.day()))
+                            .num("month", i64::from(day.month())),
+                    )
                 })
                 .collect();
             let font_path = core.business.poster_font.clone();

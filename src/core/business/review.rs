@@ -2,7 +2,7 @@
 //! administrators' approve / reject, and what approval creates: the venue in test mode, its
 //! entrances and codes, the owner's staff seat and the posters sent as documents.
 
-use super::{TEST_WEEK_MS, button, chat_lang, local_date, reply};
+use super::{TEST_WEEK_MS, button, chat_lang, reply};
 use crate::core::checkin::admin::{self, AdminError};
 use crate::core::checkin::poster::{self, PosterError};
 use crate::core::checkin::token_keys;
@@ -193,7 +193,7 @@ pub(super) async fn on_button(
                 Msg::new("biz-review-approved")
                     .num("id", id)
                     .num("venue", a.venue_id)
-                    .arg("until", local_date(a.test_until_ms)),
+                    .date_of("until", a.test_until_ms),
             )
         }),
         "pre" => preapprove_in(core, tx, id, &by)
@@ -429,7 +429,7 @@ pub async fn approve_in(
         Msg::new("biz-approved")
             .num("id", id)
             .arg("venue", app.legal_name.clone())
-            .arg("until", local_date(test_until))
+            .date_of("until", test_until)
             .num("posters", files.len() as i64),
         &format!("biz-approved-{id}"),
     )

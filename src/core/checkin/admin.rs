@@ -57,26 +57,64 @@ impl From<sqlx::Error> for AdminError {
     }
 }
 
-/// Parses `3h`, `90m`, `2h30m` or plain minutes into milliseconds.
+/// Parses a duration as people type it into milliseconds (rounded to the minute): plain
+/// minutes (`90`), or numbers with units in Kazakh, Russian or English, with or without
+/// spaces, a decimal comma or point allowed: `3 сағ`, `3 сағат`, `3 ч`, `1,5 ч`, `90 мин`,
+/// `2 ч 30 мин`, `3h`, `90m`, `2h30m`, `1.5 hours`.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    if let Ok(m) = s.parse::<i64>() {
-        return Some(m * 60_000);
-    }
-    let mut total = 0i64;
-    let mut num = String::new();
-    for c in s.chars() {
-        match c {
-            '0'..='9' => num.push(c),
-            'h' | 'm' => {
-                let n: i64 = num.parse().ok()?;
-                num.clear();
-                total += n * if c == 'h' { 3_600_000 } else { 60_000 };
-            }
-            _ => return None,
+    const HOUR: f64 = 3_600_000.0;
+    const MINUTE: f64 = 60_000.0;
+    fn unit(word: &str) -> Option<f64> {
+        match word {
+            "h" | "hr" | "hrs" | "hour" | "hours" | "ч" | "час" | "часа" | "часов" | "сағ"
+            | "сағат" => Some(HOUR),
+            "m" | "min" | "mins" | "minute" | "minutes" | "м" | "мин" | "минута" | "минуты"
+            | "минут" | "минуттан" => Some(MINUTE),
+            _ => None,
         }
     }
-    (num.is_empty() && total > 0).then_some(total)
+    let s = s.trim().to_lowercase();
+    let chars: Vec<char> = s.chars().collect();
+    let (mut i, mut total, mut parts) = (0, 0.0f64, 0);
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], ',' | '.')) {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        if number.is_empty() || number.matches([',', '.']).count() > 1 {
+            return None;
+        }
+        let value: f64 = number.replace(',', ".").parse().ok()?;
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        let word_start = i;
+        while i < chars.len() && chars[i].is_alphabetic() {
+            i += 1;
+        }
+        let word: String = chars[word_start..i].iter().collect();
+        if i < chars.len() && chars[i] == '.' {
+            i += 1;
+        }
+        let per = if word.is_empty() {
+            // A bare number is minutes, and only when it is all there is.
+            if parts > 0 || i < chars.len() {
+                return None;
+            }
+            MINUTE
+        } else {
+            unit(&word)?
+        };
+        total += value * per;
+        parts += 1;
+    }
+    let minutes = (total / MINUTE).round() as i64;
+    (parts > 0 && minutes > 0).then_some(minutes * 60_000)
 }
 
 #[derive(Debug, Clone)]
@@ -379,9 +417,11 @@ pub async fn ensure_demo_venue(core: &Core) -> Result<(String, String, String), 
             add_venue(
                 core,
                 &AddVenue {
-                    name: "Demo Café".into(),
+                    // A proper name reads the same in a Kazakh, Russian or English chat
+                    // (the texts around it say "venue"/"мекеме"/"заведение").
+                    name: "Алма".into(),
                     bin: DEMO_BIN.into(),
-                    address: "Almaty, Abai Ave 1".into(),
+                    address: "Алматы, Абай, 1".into(),
                     region: "almaty".into(),
                     category: "ordinary".into(),
                     entrances: 1,
@@ -418,6 +458,33 @@ mod tests {
         assert_eq!(parse_duration_ms("3x"), None);
         assert_eq!(parse_duration_ms("h"), None);
         assert_eq!(parse_duration_ms("3h5"), None);
+        // What people type in Kazakh, Russian and English.
+        let h = |n: f64| Some((n * 60.0) as i64 * 60_000);
+        for (typed, want) in [
+            ("3 сағ", h(3.0)),
+            ("3 сағат", h(3.0)),
+            ("3сағ", h(3.0)),
+            ("3 ч", h(3.0)),
+            ("3 ч.", h(3.0)),
+            ("3 часа", h(3.0)),
+            ("1,5 ч", h(1.5)),
+            ("1.5 hours", h(1.5)),
+            ("90 мин", h(1.5)),
+            ("90 мин.", h(1.5)),
+            ("90 минут", h(1.5)),
+            ("2 ч 30 мин", h(2.5)),
+            ("2 сағ 30 мин", h(2.5)),
+            ("3H", h(3.0)),
+            ("90m", h(1.5)),
+            (" 45 ", Some(45 * 60_000)),
+        ] {
+            assert_eq!(parse_duration_ms(typed), want, "{typed}");
+        }
+        for typed in [
+            "", "ч", "3 дня", "1,5,5 ч", "3 ч 30", "30 45", "-3 ч", "0 мин", "3 ч!",
+        ] {
+            assert_eq!(parse_duration_ms(typed), None, "{typed}");
+        }
     }
 
     #[test]

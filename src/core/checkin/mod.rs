@@ -12,7 +12,7 @@ pub mod token;
 
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound};
 use super::{Recipient, State, chat_lang, conversation};
-use crate::clock::{local_date, local_time};
+use crate::clock::local_time;
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang};
 use crate::i18n::Msg;
@@ -427,7 +427,7 @@ fn door_refusal(door: &Door, now_ms: i64) -> Option<(&'static str, Msg)> {
         "suspended",
         Msg::new("checkin-venue-suspended")
             .arg("venue", door.venue_name.clone())
-            .arg("until", local_date(until)),
+            .date_of("until", until),
     ))
 }
 
@@ -718,7 +718,7 @@ async fn record_entry(
                 let lang = lang
                     .as_deref()
                     .and_then(Lang::from_code)
-                    .unwrap_or(Lang::Ru);
+                    .unwrap_or(Lang::FALLBACK);
                 let alert = Outbound {
                     to: Recipient::Chat(to.clone()),
                     lang,
@@ -726,7 +726,7 @@ async fn record_entry(
                         .arg("venue", view.venue_name.clone())
                         .arg("venue_id", view.venue_id.to_string())
                         .arg("entrance", entrance_label(&view))
-                        .arg("time", format!("{} {}", local_date(now), local_time(now)))
+                        .date_time("time", now)
                         .arg("colour", decision.colour.as_str())
                         .arg(
                             "reference",
@@ -1131,7 +1131,7 @@ async fn guard_confirm(
             lang,
             Msg::new("checkin-venue-suspended")
                 .arg("venue", venue.name)
-                .arg("until", local_date(venue.suspended_until.unwrap_or(now))),
+                .date_of("until", venue.suspended_until.unwrap_or(now)),
         ));
     }
     let status = crate::status::iin_status(tx, core, &iin_hash, core.clock.now()).await?;
@@ -1452,6 +1452,6 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         assert_eq!(local_time(ms), "10:00");
-        assert_eq!(local_date(ms), "21.11.2026");
+        assert_eq!(crate::clock::local_date(ms), "21.11.2026");
     }
 }

@@ -9,7 +9,7 @@
 //! workers' job (Telegram's throttle, the SMS gateway).
 
 use super::ledger::{self, Entry, Kind};
-use super::{SMS, WalletError, child, local_date, today, token};
+use super::{SMS, WalletError, child, today, token};
 use crate::core::{Button, Core, Keyboard, Label, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -76,7 +76,7 @@ pub async fn offer(
                     chat,
                     lang.as_deref()
                         .and_then(Lang::from_code)
-                        .unwrap_or(Lang::Ru),
+                        .unwrap_or(Lang::FALLBACK),
                 ),
                 None => {
                     let chat = ChatRef::new(SMS, hex::encode(&p.parent_phone_hash));
@@ -112,7 +112,7 @@ pub async fn offer(
                     .arg("child", child(core, &p.pupil_enc)?)
                     .num("grade", p.grade)
                     .arg("school", school.name.clone())
-                    .arg("until", local_date(expires)),
+                    .date_of("until", expires),
             );
             if to.channel != SMS {
                 message = message.with_keyboard(Keyboard::Inline(vec![vec![

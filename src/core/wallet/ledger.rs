@@ -10,6 +10,8 @@
 
 use super::WalletError;
 use crate::core::Core;
+use crate::domain::Lang;
+use crate::i18n::{Msg, tenge};
 use crate::storage::wallet::{self as store, ActRow, LedgerRow};
 use crate::storage::{Conn, StoreError};
 use chrono::{Datelike, NaiveDate};
@@ -226,6 +228,15 @@ fn money(tiyn: i64) -> String {
     format!("{}.{:02}", tiyn / 100, tiyn % 100)
 }
 
+/// A text in Kazakh, then in Russian, joined by `sep`: the act is bilingual.
+fn both(core: &Core, msg: Msg, sep: &str) -> String {
+    format!(
+        "{}{sep}{}",
+        core.texts.render(Lang::Kk, &msg),
+        core.texts.render(Lang::Ru, &msg)
+    )
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -296,6 +307,9 @@ pub async fn act(core: &Core, supplier_bin: &str, month: &str) -> Result<Act, Wa
             schools.insert(bin.clone(), school.map_or(bin.clone(), |s| s.name));
         }
     }
+    // The CSV stays machine-readable (plain numbers, ISO days); the HTML is the document
+    // people read, in Kazakh and Russian, money as `12 345,67 ₸`, days with month names.
+    let t = |key: &'static str| both(core, Msg::new(key), "<br>");
     let mut csv = String::from("school_bin,school,day,meals,unit_price,amount\n");
     let mut body = String::new();
     let (mut meals, mut total) = (0i64, 0i64);
@@ -311,22 +325,41 @@ pub async fn act(core: &Core, supplier_bin: &str, month: &str) -> Result<Act, Wa
             money(price),
             money(amount)
         );
+        let shown_day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(|d| both(core, Msg::new("act-day").date("day", d), "<br>"))
+            .unwrap_or_else(|_| html_escape(day));
         let _ = writeln!(
             body,
-            "<tr><td>{bin}</td><td>{}</td><td>{day}</td><td>{n}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{bin}</td><td>{}</td><td>{shown_day}</td><td>{n}</td><td>{}</td><td>{}</td></tr>",
             html_escape(school),
-            money(price),
-            money(amount)
+            tenge(price),
+            tenge(amount)
         );
     }
     let _ = writeln!(csv, "TOTAL,,,{meals},{},{}", money(price), money(total));
     let status = if closed { "final" } else { "draft" };
+    let para = |msg: Msg| both(core, msg, "<br>\n");
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Act {month} {supplier_bin}</title></head>\n<body>\n<h1>Act of completed work: school meals, {month}</h1>\n<p>Supplier: {} (BIN {supplier_bin}). Status: {status}. Ledger up to entry {}.</p>\n<table border=\"1\">\n<tr><th>School BIN</th><th>School</th><th>Day</th><th>Meals</th><th>Unit price, KZT</th><th>Amount, KZT</th></tr>\n{body}<tr><th colspan=\"3\">Total</th><th>{meals}</th><th>{}</th><th>{}</th></tr>\n</table>\n</body></html>\n",
-        html_escape(&name),
-        check.head_seq,
-        money(price),
-        money(total)
+        "<!DOCTYPE html>\n<html lang=\"kk\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<h1>{}</h1>\n<p>{}</p>\n<p>{}</p>\n<p>{}</p>\n<p>{}</p>\n<table border=\"1\">\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n{body}<tr><th colspan=\"3\">{}</th><th>{meals}</th><th>{}</th><th>{}</th></tr>\n</table>\n</body></html>\n",
+        both(core, Msg::new("act-title"), " / "),
+        t("act-title"),
+        para(Msg::new("act-period").month("month", first)),
+        para(
+            Msg::new("act-supplier")
+                .arg("name", html_escape(&name))
+                .arg("bin", supplier_bin.to_string())
+        ),
+        para(Msg::new("act-status").arg("status", status)),
+        para(Msg::new("act-ledger").num("seq", check.head_seq)),
+        t("act-col-school-bin"),
+        t("act-col-school"),
+        t("act-col-day"),
+        t("act-col-meals"),
+        t("act-col-price"),
+        t("act-col-amount"),
+        t("act-total"),
+        tenge(price),
+        tenge(total)
     );
     let sha = act_hash(&csv, &html);
     if closed {

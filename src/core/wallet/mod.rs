@@ -20,7 +20,7 @@ use super::{
     AttachmentKind, Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound,
     Recipient, State,
 };
-use crate::clock::{local_date, local_time};
+use crate::clock::local_time;
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
@@ -355,7 +355,7 @@ async fn answer_offer(
             lang,
             Msg::new("wallet-offer-expired")
                 .num("number", number)
-                .arg("date", local_date(offer.expires_at)),
+                .date_of("date", offer.expires_at),
         ));
     }
     let answer = if accept { "accepted" } else { "declined" };
@@ -421,7 +421,7 @@ async fn answer_offer(
             .num("number", number)
             .arg("child", child)
             .arg("school", school.name)
-            .arg("until", local_date(until - 1)),
+            .date_of("until", until - 1),
     ))
 }
 
@@ -504,7 +504,7 @@ async fn wallet_list(
             .arg("child", child(core, &v.pupil_enc)?)
             .num("grade", v.grade)
             .arg("school", v.school_name.clone())
-            .arg("until", local_date(v.valid_until - 1))
+            .date_of("until", v.valid_until - 1)
             .arg("status", status);
         let o = Outbound::reply(lang, msg);
         out.push(if buttons.is_empty() {
@@ -581,7 +581,7 @@ async fn qr_message(
         Msg::new(key)
             .arg("child", child(core, &v.pupil_enc)?)
             .arg("school", v.school_name.clone())
-            .arg("date", local_date(core.now_ms()))
+            .date_of("date", core.now_ms())
             .arg("code", code),
     )
     .with_attachment(AttachmentKind::Photo, "meal-qr.png", png))
@@ -1035,7 +1035,7 @@ async fn menu(
         lang,
         Msg::new("wallet-menu-set")
             .arg("school", school.name.clone())
-            .arg("date", local_date(core.now_ms()))
+            .date_of("date", core.now_ms())
             .arg("menu", text),
     ))
 }
@@ -1082,24 +1082,26 @@ async fn meals(
     if rows.is_empty() {
         return Ok(reply(
             lang,
-            Msg::new("wallet-meals-none").arg("month", today.format("%m.%Y").to_string()),
+            Msg::new("wallet-meals-none").month("month", today),
         ));
     }
     let mut lines = Vec::with_capacity(rows.len());
     for m in &rows {
-        lines.push(format!(
-            "{} {} · {} · {}{}",
-            local_date(m.served_at),
-            local_time(m.served_at),
-            m.school_name,
-            m.menu.clone().unwrap_or_else(|| "—".into()),
-            m.rating.map_or(String::new(), |r| format!(" · {r}⭐")),
-        ));
+        lines.push(
+            core.texts.render(
+                lang,
+                &Msg::new("wallet-meal-line")
+                    .date_time("at", m.served_at)
+                    .arg("school", m.school_name.clone())
+                    .arg("menu", m.menu.clone().unwrap_or_else(|| "—".into()))
+                    .num("rating", m.rating.map_or(0, i64::from)),
+            ),
+        );
     }
     Ok(reply(
         lang,
         Msg::new("wallet-meals")
-            .arg("month", today.format("%m.%Y").to_string())
+            .month("month", today)
             .num("count", rows.len() as i64)
             .arg("lines", lines.join("\n")),
     ))

@@ -28,6 +28,8 @@ pub struct TestOptions {
     pub sms: Option<Gateway>,
     /// Telegram on (the fake Bot API); off: HTTP, SMS and the jobs only.
     pub telegram: bool,
+    /// Aitu on with these settings (`support::fake_aitu::settings(url)`).
+    pub aitu: Option<ashyq::adapters::aitu::Settings>,
 }
 
 impl Default for TestOptions {
@@ -37,6 +39,7 @@ impl Default for TestOptions {
             webhook: None,
             sms: None,
             telegram: true,
+            aitu: None,
         }
     }
 }
@@ -75,6 +78,7 @@ impl TestApp {
                 .clone()
                 .unwrap_or_else(|| Gateway::from_settings(&core.wallet)),
             jobs: options.jobs,
+            aitu: options.aitu.clone(),
         };
         let app = Application::with_core(core.clone(), config)
             .await

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod fake_aitu;
 pub mod fake_telegram;
 pub mod images;
 
@@ -217,6 +218,7 @@ pub fn arg(o: &Outbound, name: &str) -> String {
         .map(|(_, a)| match a {
             ashyq::i18n::Arg::Str(s) => s.clone(),
             ashyq::i18n::Arg::Num(n) => n.to_string(),
+            ashyq::i18n::Arg::When(w) => w.to_string(),
         })
         .unwrap_or_else(|| panic!("{} has no {name}", o.text.key()))
 }
