@@ -665,6 +665,37 @@ async fn failure_notice(core: &Core, conn: &mut crate::storage::Conn, row: &outb
     }
 }
 
+/// The Aitu channel's half of the one outbox worker (`crate::delivery`).
+pub struct AituDelivery(pub Arc<Aitu>);
+
+impl crate::delivery::Deliver for AituDelivery {
+    fn channel(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn deliver(
+        &self,
+        _core: &Core,
+        envelope: crate::delivery::Envelope<'_>,
+    ) -> crate::delivery::Sent {
+        use crate::delivery::Sent;
+        match self
+            .0
+            .send(&peer_of(envelope.chat_id), envelope.message)
+            .await
+        {
+            SendResult::Delivered => Sent::Delivered,
+            SendResult::Retry(after) => Sent::RetryLater {
+                after,
+                error: "aitu: retry".into(),
+            },
+            SendResult::Gone => Sent::Gone {
+                error: "aitu: refused".into(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,36 +725,5 @@ mod tests {
         }
         assert!(seen.insert("a"), "the oldest id was forgotten");
         assert_eq!(seen.order.len(), SEEN_CAPACITY);
-    }
-}
-
-/// The Aitu channel's half of the one outbox worker (`crate::delivery`).
-pub struct AituDelivery(pub Arc<Aitu>);
-
-impl crate::delivery::Deliver for AituDelivery {
-    fn channel(&self) -> &str {
-        CHANNEL
-    }
-
-    async fn deliver(
-        &self,
-        _core: &Core,
-        envelope: crate::delivery::Envelope<'_>,
-    ) -> crate::delivery::Sent {
-        use crate::delivery::Sent;
-        match self
-            .0
-            .send(&peer_of(envelope.chat_id), envelope.message)
-            .await
-        {
-            SendResult::Delivered => Sent::Delivered,
-            SendResult::Retry(after) => Sent::RetryLater {
-                after,
-                error: "aitu: retry".into(),
-            },
-            SendResult::Gone => Sent::Gone {
-                error: "aitu: refused".into(),
-            },
-        }
     }
 }
