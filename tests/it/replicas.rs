@@ -417,3 +417,52 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
     second.kill().await.unwrap();
     db.cleanup().await;
 }
+
+/// The application runs Aitu as it runs Telegram: its outbox through the one worker and its
+/// long polling, each under a leader lock.
+async fn aitu_in_the_application(db: &TestDb) {
+    const PEER: &str = "0d6c3a52-7b1e-4f8a-9c2d-1e2f3a4b5c6e";
+    let (fake, url) = support::fake_aitu::FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let app = TestApp::start(
+        core.clone(),
+        "http://127.0.0.1:9/",
+        TestOptions {
+            telegram: false,
+            jobs: false,
+            aitu: Some(support::fake_aitu::settings(&url)),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let to = ChatRef::new("aitu", PEER);
+    let mut tx = core.store.begin().await.unwrap();
+    for i in 0..3 {
+        let m = Outbound::reply(Lang::En, Msg::new("hint-too-long").num("max", i));
+        core.enqueue(&mut tx, &to, &m, None, None).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let texts = fake.wait_sent(PEER, 3).await;
+    assert!(texts[0].contains("at most 0"), "{texts:?}");
+    assert!(texts[2].contains("at most 2"), "{texts:?}");
+    assert!(app.leads("outbox:aitu") && app.leads("aitu-polling"));
+    // Each row is marked right after Aitu's answer.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut conn = core.store.pool().acquire().await.unwrap();
+        let counts = outbox::counts(&mut conn).await.unwrap();
+        if counts == (0, 3, 0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{counts:?}");
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await;
+    core.store.close().await;
+}
+
+mod aitu_app {
+    ashyq_on_both!(super::aitu_in_the_application);
+}
