@@ -1,16 +1,24 @@
-//! Start-up: builds the core from the settings, and runs the long-lived services.
-//! `main.rs` stays thin; tests build the same pieces with their own clock and database.
+//! Start-up: builds the core from the settings, and the [`Application`] that `ashyq serve`
+//! runs and the integration tests start (`TestApp::spawn`): the HTTP server, the bot (long
+//! polling or webhook), one outbox worker per channel and the background jobs, each loop
+//! under a leader lock (one replica runs it; see [`crate::leader`]).
 
-use crate::adapters::telegram;
+use crate::adapters::aitu::{Aitu, AituDelivery, run_polling};
+use crate::adapters::sms::Gateway;
+use crate::adapters::telegram::{self, TgBot, WebhookConfig};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::Core;
 use crate::core::status_cache::{CacheSettings, StatusCache};
+use crate::delivery::Worker;
 use crate::http::{HttpState, app};
 use crate::i18n::Texts;
+use crate::leader::{Leadership, ProcessLock, run_as_leader};
 use crate::storage::Store;
+use futures::future::BoxFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Opens the database (migrating it) and builds the core.
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
@@ -37,7 +45,7 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
 /// until `stop`. Until this runs, the cache answers nothing.
 pub async fn start_status_cache(
     core: &Arc<Core>,
-    stop: tokio_util::sync::CancellationToken,
+    stop: CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(cache) = core.status_cache.clone() else {
         return Ok(None);
@@ -71,101 +79,366 @@ pub async fn spawn_router(
     Ok((bound, handle))
 }
 
-/// `ashyq serve`: HTTP always; Telegram long polling when a token is configured.
-pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyhow::Result<()> {
-    let state = HttpState {
-        store: core.store.clone(),
-        telegram: telegram_on,
-        core: Some(core.clone()),
-    };
-    // Aitu (docs/AITU.md): on when AITU_TOKEN is set; its webhook shares the HTTP server.
-    let aitu = crate::adapters::aitu::Aitu::from_env(core.clone()).transpose()?;
-    let mut router = app(state);
-    if let Some(webhook) = aitu.as_ref().map(|a| a.router()).transpose()?.flatten() {
-        router = router.merge(webhook);
+/// The bot: how updates arrive.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    pub bot: TgBot,
+    /// `None`: long polling (`getUpdates`, one consumer: the leader of `telegram-polling`).
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// What the application runs besides the core.
+#[derive(Clone)]
+pub struct AppConfig {
+    /// Where HTTP listens (port 0: any free port, as in tests).
+    pub http: SocketAddr,
+    /// `None`: Telegram is off (no `TELOXIDE_TOKEN`).
+    pub telegram: Option<TelegramConfig>,
+    /// The SMS gateway of the `sms` channel's outbox worker.
+    pub sms: Gateway,
+    /// The background jobs (automatic check-out, status notifier…). Tests that drive the
+    /// jobs' passes themselves with a manual clock turn them off.
+    pub jobs: bool,
+    /// `None`: Aitu is off (no `AITU_TOKEN`; docs/AITU.md).
+    pub aitu: Option<crate::adapters::aitu::Settings>,
+}
+
+impl AppConfig {
+    /// From the environment: `TELOXIDE_TOKEN` (and `TELOXIDE_API_URL`) turn Telegram on;
+    /// `TELEGRAM_WEBHOOK_URL` with `TELEGRAM_WEBHOOK_SECRET` switch it from long polling to
+    /// a webhook.
+    pub fn from_env(settings: &Settings, http: SocketAddr) -> anyhow::Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let telegram = match var("TELOXIDE_TOKEN") {
+            None => None,
+            Some(_) => {
+                let webhook = match (var("TELEGRAM_WEBHOOK_URL"), var("TELEGRAM_WEBHOOK_SECRET")) {
+                    (None, _) => None,
+                    (Some(_), None) => anyhow::bail!(
+                        "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET (1-256 characters of A-Z, a-z, 0-9, _ and -)"
+                    ),
+                    (Some(url), Some(secret)) => Some(WebhookConfig::new(&url, &secret)?),
+                };
+                Some(TelegramConfig {
+                    bot: telegram::bot_from_env(),
+                    webhook,
+                })
+            }
+        };
+        Ok(Self {
+            http,
+            telegram,
+            sms: Gateway::from_settings(&settings.wallet),
+            jobs: true,
+            aitu: crate::adapters::aitu::Settings::from_env(),
+        })
     }
-    let (bound, http_task) = spawn_router(http, router).await?;
-    let stop_aitu = tokio_util::sync::CancellationToken::new();
-    let aitu_tasks = match &aitu {
-        Some(aitu) => aitu.start(stop_aitu.clone()).await?,
-        None => Vec::new(),
-    };
-    tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
-    let stop_cache = tokio_util::sync::CancellationToken::new();
-    let cache = start_status_cache(&core, stop_cache.clone()).await?;
-    // Automatic check-out and its reminders.
-    let stop_due = tokio_util::sync::CancellationToken::new();
-    let due = tokio::spawn(crate::core::checkin::run_due_loop(
-        core.clone(),
-        std::time::Duration::from_secs(30),
-        stop_due.clone(),
-    ));
-    // Status changes that happen by themselves ("now blue").
-    let stop_notifier = tokio_util::sync::CancellationToken::new();
-    let notifier = tokio::spawn(crate::core::status::run_notifier(
-        core.clone(),
-        stop_notifier.clone(),
-    ));
-    // Exposure warnings after positive results, and the retention of old visits.
-    let stop_exposure = tokio_util::sync::CancellationToken::new();
-    let exposure = tokio::spawn(crate::core::exposure::run_loop(
-        core.clone(),
-        std::time::Duration::from_secs(5),
-        stop_exposure.clone(),
-    ));
-    // The SMS gateway (Social Wallet offers and answers to parents without the bot).
-    let stop_sms = tokio_util::sync::CancellationToken::new();
-    let sms = tokio::spawn(crate::adapters::sms::run_outbox(
-        core.clone(),
-        crate::adapters::sms::Gateway::from_settings(&core.wallet),
-        stop_sms.clone(),
-    ));
-    if telegram_on {
-        let bot = telegram::bot_from_env();
-        if let Err(e) = telegram::set_commands(&bot, &core.texts).await {
-            tracing::warn!(error = %e, "could not set the command menu");
+}
+
+/// A loop the application runs under a leader lock: its name and how to start it.
+type Loop = (
+    String,
+    Box<dyn FnMut(CancellationToken) -> BoxFuture<'static, ()> + Send>,
+);
+
+/// The running service: one per process. `serve` builds it from the settings; tests build it
+/// around their own core (manual clock, fresh database) and the fake Bot API.
+pub struct Application {
+    core: Arc<Core>,
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
+    config: AppConfig,
+    aitu: Option<Arc<Aitu>>,
+    loops: Vec<(Loop, Leadership)>,
+    _lock: Option<ProcessLock>,
+}
+
+impl Application {
+    /// `ashyq serve`: refuses a second process on the same SQLite file, opens and migrates
+    /// the database, builds the core, binds HTTP.
+    pub async fn build(settings: &Settings, config: AppConfig) -> anyhow::Result<Self> {
+        let lock = ProcessLock::acquire(&settings.database_url)?;
+        let core = build_core(settings, Arc::new(crate::clock::SystemClock)).await?;
+        let mut app = Self::with_core(core, config).await?;
+        app._lock = lock;
+        Ok(app)
+    }
+
+    /// The application around a core built by the caller; binds HTTP (port 0: a free one).
+    pub async fn with_core(core: Arc<Core>, config: AppConfig) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.http).await?;
+        let address = listener.local_addr()?;
+        let aitu = match &config.aitu {
+            Some(settings) => Some(Aitu::new(core.clone(), settings.clone())?),
+            None => None,
+        };
+        let loops = loops(&core, &config, aitu.as_ref())
+            .into_iter()
+            .map(|l| (l, Leadership::default()))
+            .collect();
+        Ok(Self {
+            core,
+            listener,
+            address,
+            config,
+            aitu,
+            loops,
+            _lock: None,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Whether this process leads each loop (`outbox:telegram`, `checkout`…), live.
+    pub fn leaders(&self) -> Vec<(String, Leadership)> {
+        self.loops
+            .iter()
+            .map(|((name, _), l)| (name.clone(), l.clone()))
+            .collect()
+    }
+
+    /// Runs everything until `stop`, then stops the loops and HTTP and waits for them. The
+    /// database stays open (the caller closes it).
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let core = self.core.clone();
+        let cache = start_status_cache(&core, stop.child_token()).await?;
+        let mut router = app(HttpState {
+            store: core.store.clone(),
+            telegram: self.config.telegram.is_some(),
+            core: Some(core.clone()),
+        });
+        if let Some(tg) = &self.config.telegram {
+            if let Err(e) = telegram::set_commands(&tg.bot, &core.texts).await {
+                tracing::warn!(error = %e, "could not set the command menu");
+            }
+            if let Some(hook) = &tg.webhook {
+                router = router.merge(telegram::webhook_router(tg.bot.clone(), core.clone(), hook));
+                telegram::set_webhook(&tg.bot, hook).await?;
+                tracing::info!(path = %hook.path(), "Telegram webhook set");
+            }
+        } else {
+            tracing::warn!("Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only.");
         }
-        tracing::info!("Telegram long polling started");
-        let stop_outbox = tokio_util::sync::CancellationToken::new();
-        let outbox = tokio::spawn(telegram::run_outbox(
-            bot.clone(),
-            core.clone(),
-            stop_outbox.clone(),
-        ));
-        let mut dispatcher = telegram::dispatcher(bot, core.clone());
-        let token = dispatcher.shutdown_token();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!("stopping");
-                let _ = token.shutdown();
+        // Aitu (docs/AITU.md): its webhook shares the HTTP server.
+        if let Some(aitu) = &self.aitu {
+            if let Some(webhook) = aitu.router()? {
+                router = router.merge(webhook);
+            }
+            aitu.prepare().await?;
+        }
+        let listener = self.listener;
+        tracing::info!(address = %self.address, "HTTP listening (GET /healthz, POST /api/v1/…)");
+        let http_stop = stop.clone();
+        let http = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(http_stop.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        dispatcher.dispatch().await;
-        stop_outbox.cancel();
-        let _ = outbox.await;
-    } else {
-        tracing::warn!(
-            "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; press Ctrl+C to stop."
-        );
-        tokio::signal::ctrl_c().await?;
+        let mut tasks = Vec::new();
+        for ((name, job), leadership) in self.loops {
+            let (store, stop) = (core.store.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                run_as_leader(&name, &store, stop, leadership, job).await;
+            }));
+        }
+        stop.cancelled().await;
+        tracing::info!("stopping");
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let Some(cache) = cache {
+            let _ = cache.await;
+        }
+        let _ = http.await;
+        Ok(())
     }
-    stop_aitu.cancel();
-    for task in aitu_tasks {
-        let _ = task.await;
+
+    /// Runs the application on its own task; stop it with [`RunningApp::stop`].
+    pub fn spawn(self) -> RunningApp {
+        let stop = CancellationToken::new();
+        let address = self.address;
+        let core = self.core.clone();
+        let leaders = self.leaders();
+        let task = tokio::spawn(self.run_until_stopped(stop.clone()));
+        RunningApp {
+            stop,
+            task,
+            address,
+            core,
+            leaders,
+        }
     }
-    stop_sms.cancel();
-    let _ = sms.await;
-    stop_exposure.cancel();
-    let _ = exposure.await;
-    stop_due.cancel();
-    stop_notifier.cancel();
-    stop_cache.cancel();
-    let _ = due.await;
-    let _ = notifier.await;
-    if let Some(cache) = cache {
-        let _ = cache.await;
+}
+
+/// An [`Application`] running on its own task.
+pub struct RunningApp {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub address: SocketAddr,
+    pub core: Arc<Core>,
+    /// Whether this process leads each loop.
+    pub leaders: Vec<(String, Leadership)>,
+}
+
+impl RunningApp {
+    /// Stops every loop and HTTP, and waits for them.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.task.await?
     }
-    http_task.abort();
+}
+
+/// The loops that one replica at a time runs: the background jobs, one outbox worker per
+/// channel (a messenger's pace is per bot), Telegram's long polling (one consumer).
+// When `core::job` lands, each `Job` of `job::all()` becomes one loop here
+// (`(job.name(), |stop| job::run(core, job, stop))`).
+fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<Loop> {
+    let mut loops: Vec<Loop> = Vec::new();
+    if config.jobs {
+        // Automatic check-out with its reminders, and owners' notices.
+        let c = core.clone();
+        loops.push((
+            "checkout".into(),
+            Box::new(move |stop| {
+                Box::pin(crate::core::checkin::run_due_loop(
+                    c.clone(),
+                    std::time::Duration::from_secs(30),
+                    stop,
+                ))
+            }),
+        ));
+        // Colours that change by themselves ("now blue"), and the change log's pruning.
+        let c = core.clone();
+        loops.push((
+            "status-notifier".into(),
+            Box::new(move |stop| Box::pin(crate::core::status::run_notifier(c.clone(), stop))),
+        ));
+        // Registrations waiting for the identity registry (retried with back-off).
+        let c = core.clone();
+        loops.push((
+            "identity".into(),
+            Box::new(move |stop| {
+                Box::pin(crate::core::identity::run_loop(
+                    c.clone(),
+                    std::time::Duration::from_secs(30),
+                    stop,
+                ))
+            }),
+        ));
+        // Exposure warnings after positive results, and the retention of old visits.
+        let c = core.clone();
+        loops.push((
+            "exposure".into(),
+            Box::new(move |stop| {
+                Box::pin(crate::core::exposure::run_loop(
+                    c.clone(),
+                    std::time::Duration::from_secs(5),
+                    stop,
+                ))
+            }),
+        ));
+    }
+    let (gateway, c) = (config.sms.clone(), core.clone());
+    loops.push((
+        "outbox:sms".into(),
+        Box::new(move |stop| {
+            Box::pin(crate::adapters::sms::run_outbox(
+                c.clone(),
+                gateway.clone(),
+                stop,
+            ))
+        }),
+    ));
+    if let Some(tg) = &config.telegram {
+        let worker = Arc::new(telegram::worker(tg.bot.clone()));
+        let c = core.clone();
+        loops.push((
+            "outbox:telegram".into(),
+            Box::new(move |stop| {
+                let (w, c) = (worker.clone(), c.clone());
+                Box::pin(async move { w.run(c, stop).await })
+            }),
+        ));
+        if tg.webhook.is_none() {
+            let (bot, c) = (tg.bot.clone(), core.clone());
+            loops.push((
+                "telegram-polling".into(),
+                Box::new(move |stop| Box::pin(long_polling(bot.clone(), c.clone(), stop))),
+            ));
+        }
+    }
+    if let Some(aitu) = aitu {
+        let worker = Arc::new(Worker::new(AituDelivery(aitu.clone())));
+        let c = core.clone();
+        loops.push((
+            "outbox:aitu".into(),
+            Box::new(move |stop| {
+                let (w, c) = (worker.clone(), c.clone());
+                Box::pin(async move { w.run(c, stop).await })
+            }),
+        ));
+        if aitu.polls() {
+            // Aitu's poll allows one consumer.
+            let aitu = aitu.clone();
+            loops.push((
+                "aitu-polling".into(),
+                Box::new(move |stop| Box::pin(run_polling(aitu.clone(), stop))),
+            ));
+        }
+    }
+    loops
+}
+
+/// Telegram's long polling until `stop` (run by the leader of `telegram-polling`: Telegram
+/// allows one `getUpdates` consumer per bot).
+async fn long_polling(bot: TgBot, core: Arc<Core>, stop: CancellationToken) {
+    tracing::info!("Telegram long polling started");
+    let mut dispatcher = telegram::dispatcher(bot, core);
+    let shutdown = dispatcher.shutdown_token();
+    let watcher = tokio::spawn(async move {
+        stop.cancelled().await;
+        // The dispatcher refuses a shutdown before it has started: ask until it accepts.
+        loop {
+            match shutdown.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    return;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+    });
+    dispatcher.dispatch().await;
+    watcher.abort();
+}
+
+/// `ashyq serve`: the application from the settings and the environment, until Ctrl+C.
+pub async fn serve(settings: &Settings, http: SocketAddr) -> anyhow::Result<()> {
+    let config = AppConfig::from_env(settings, http)?;
+    let application = Application::build(settings, config).await?;
+    let core = application.core().clone();
+    crate::core::identity::warn_if_empty(&core).await;
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    application.run_until_stopped(stop).await?;
     core.store.close().await;
     Ok(())
 }

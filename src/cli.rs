@@ -538,20 +538,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { http } => {
             init_logging("info,ashyq=debug");
-            let telegram_on = std::env::var("TELOXIDE_TOKEN").is_ok_and(|t| !t.trim().is_empty());
-            let core = app::build_core(&settings, Arc::new(SystemClock)).await?;
-            crate::core::identity::warn_if_empty(&core).await;
-            // Registrations waiting for the identity registry (retried with back-off).
-            let stop_identity = tokio_util::sync::CancellationToken::new();
-            let identity_job = tokio::spawn(crate::core::identity::run_loop(
-                core.clone(),
-                std::time::Duration::from_secs(30),
-                stop_identity.clone(),
-            ));
-            let served = app::serve(core, http, telegram_on).await;
-            stop_identity.cancel();
-            let _ = identity_job.await;
-            served
+            app::serve(&settings, http).await
         }
         Command::Venue { command } => {
             init_logging("warn");

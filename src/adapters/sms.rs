@@ -11,8 +11,9 @@
 use crate::core::wallet::{SMS, WalletSettings};
 use crate::core::{Core, Outbound};
 use crate::crypto::Field;
+use crate::delivery::{Envelope, Sent, Worker, WorkerOptions};
 use crate::domain::Phone;
-use crate::storage::{StoreError, outbox, wallet};
+use crate::storage::{StoreError, wallet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,17 +65,29 @@ pub fn render(core: &Core, message: &Outbound) -> String {
     core.texts.render(message.lang, &message.text)
 }
 
+impl crate::delivery::Deliver for Gateway {
+    fn channel(&self) -> &str {
+        SMS
+    }
+
+    async fn deliver(&self, core: &Core, envelope: Envelope<'_>) -> Sent {
+        match send_one(core, self, envelope).await {
+            Ok(()) => Sent::Delivered,
+            Err(Failure::Retry(error)) => Sent::RetryLater { after: None, error },
+            Err(Failure::GiveUp(error)) => Sent::Gone { error },
+        }
+    }
+}
+
 /// Why one message was not sent.
 enum Failure {
     /// Try again later.
     Retry(String),
-    /// Give up (unreadable message, unknown number, refused by the gateway).
+    /// Give up (unknown number, refused by the gateway).
     GiveUp(String),
 }
 
-async fn send_one(core: &Core, gateway: &Gateway, row: &outbox::OutboxRow) -> Result<(), Failure> {
-    let message: Outbound = serde_json::from_str(&row.payload)
-        .map_err(|_| Failure::GiveUp("unreadable message".into()))?;
+async fn send_one(core: &Core, gateway: &Gateway, envelope: Envelope<'_>) -> Result<(), Failure> {
     let sealed = {
         let mut conn = core
             .store
@@ -82,7 +95,7 @@ async fn send_one(core: &Core, gateway: &Gateway, row: &outbox::OutboxRow) -> Re
             .acquire()
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
-        wallet::sms_number(&mut conn, &row.chat_id)
+        wallet::sms_number(&mut conn, envelope.chat_id)
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?
             .ok_or_else(|| Failure::GiveUp("no number for this SMS chat".into()))?
@@ -91,11 +104,11 @@ async fn send_one(core: &Core, gateway: &Gateway, row: &outbox::OutboxRow) -> Re
         .vault
         .open(Field::Phone, &sealed)
         .map_err(|_| Failure::GiveUp("the number cannot be opened".into()))?;
-    let text = render(core, &message);
+    let text = render(core, envelope.message);
     match gateway {
         Gateway::Log => {
             let masked = Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default();
-            tracing::info!(to = %masked, chars = text.chars().count(), id = row.id, "SMS (log-only gateway, not sent)");
+            tracing::info!(to = %masked, chars = text.chars().count(), id = envelope.id, "SMS (log-only gateway, not sent)");
             Ok(())
         }
         Gateway::Webhook {
@@ -106,7 +119,7 @@ async fn send_one(core: &Core, gateway: &Gateway, row: &outbox::OutboxRow) -> Re
             let body = serde_json::json!({
                 "to": phone.as_str(),
                 "text": text,
-                "id": format!("ashyq-{}", row.id),
+                "id": format!("ashyq-{}", envelope.id),
             });
             let response = client
                 .post(url)
@@ -128,60 +141,27 @@ async fn send_one(core: &Core, gateway: &Gateway, row: &outbox::OutboxRow) -> Re
     }
 }
 
-/// Sends every due SMS once; returns how many were sent. The worker loop and tests call it.
-pub async fn send_due(core: &Core, gateway: &Gateway) -> Result<usize, StoreError> {
-    let now = core.now_ms();
-    let rows = {
-        let mut conn = core.store.pool().acquire().await?;
-        outbox::due(&mut conn, SMS, now, 100).await?
-    };
-    let mut sent = 0;
-    for row in rows {
-        let result = send_one(core, gateway, &row).await;
-        let now = core.now_ms();
-        let mut conn = core.store.pool().acquire().await?;
-        match result {
-            Ok(()) => {
-                outbox::mark_sent(&mut conn, row.id, now).await?;
-                sent += 1;
-            }
-            Err(Failure::Retry(e)) => {
-                tracing::warn!(id = row.id, error = %e, "SMS: will retry");
-                let retry = now + 2_000 * (1 << row.attempts.min(6));
-                outbox::mark_failed(&mut conn, row.id, now, &e, Some(retry)).await?;
-            }
-            Err(Failure::GiveUp(e)) => {
-                tracing::warn!(id = row.id, error = %e, "SMS: given up");
-                outbox::mark_failed(&mut conn, row.id, now, &e, None).await?;
-            }
-        }
-    }
-    Ok(sent)
+/// The outbox worker of the SMS channel (sent one at a time, as the gateway expects).
+pub fn worker(gateway: Gateway) -> Worker<Gateway> {
+    Worker::new(gateway).with_options(WorkerOptions {
+        batch: 100,
+        chats_at_once: 1,
+        idle: Duration::from_secs(2),
+        ..WorkerOptions::default()
+    })
 }
 
-/// The SMS outbox worker started by `ashyq serve`.
+/// Sends every due SMS once; returns how many were sent. Tests call it.
+pub async fn send_due(core: &Core, gateway: &Gateway) -> Result<usize, StoreError> {
+    worker(gateway.clone()).send_due(core).await
+}
+
+/// The SMS outbox worker.
 pub async fn run_outbox(
     core: Arc<Core>,
     gateway: Gateway,
     stop: tokio_util::sync::CancellationToken,
 ) {
     tracing::info!(gateway = ?gateway, "SMS outbox worker started");
-    loop {
-        let sent = match send_due(&core, &gateway).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!(error = %e, "SMS outbox: cannot read or mark");
-                0
-            }
-        };
-        if sent == 0 {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = core.outbox_ready.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
-        } else if stop.is_cancelled() {
-            return;
-        }
-    }
+    worker(gateway).run(core, stop).await;
 }

@@ -3,18 +3,17 @@
 
 use crate::core::{
     AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound,
-    Recipient, Relay, Relayed, State, Topic,
+    Recipient, Relay, Relayed, Topic,
 };
+use crate::delivery::{Envelope, Sent, Worker};
 use crate::domain::Lang;
 use crate::i18n::Texts;
-use crate::storage::{ChatRef, ConversationRow, Store, StoreError, relay};
-use futures::future::BoxFuture;
+use crate::storage::{ChatRef, relay};
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
-use teloxide::dispatching::dialogue::{self, Storage};
 use teloxide::dispatching::{DefaultKey, Dispatcher, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -33,66 +32,13 @@ pub fn bot_from_env() -> TgBot {
     Throttle::new_spawn(Bot::from_env(), Limits::default())
 }
 
-/// teloxide's dialogue storage over our own `conversations` table, so the state teloxide
-/// sees is the one the core persisted, and a restart resumes where the user was.
-#[derive(Debug, Clone)]
-pub struct DialogueStore(pub Store);
-
 fn chat_ref(chat_id: ChatId) -> ChatRef {
     ChatRef::new(CHANNEL, chat_id.0.to_string())
 }
 
-impl Storage<State> for DialogueStore {
-    type Error = StoreError;
-
-    fn remove_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), Self::Error>> {
-        Box::pin(async move {
-            let mut conn = self.0.pool().acquire().await?;
-            crate::storage::conversations::delete(&mut conn, &chat_ref(chat_id)).await
-        })
-    }
-
-    fn update_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-        state: State,
-    ) -> BoxFuture<'static, Result<(), Self::Error>> {
-        Box::pin(async move {
-            let chat = chat_ref(chat_id);
-            let mut tx = self.0.begin().await?;
-            let mut row = crate::storage::conversations::load(&mut tx, &chat)
-                .await?
-                .unwrap_or(ConversationRow {
-                    lang: None,
-                    state: String::new(),
-                    person_id: None,
-                });
-            row.state = serde_json::to_string(&state)?;
-            let now = chrono::Utc::now().timestamp_millis();
-            crate::storage::conversations::save(&mut tx, &chat, &row, now).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    fn get_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
-        Box::pin(async move {
-            match self.0.conversation(&chat_ref(chat_id)).await? {
-                Some(row) => Ok(Some(serde_json::from_str(&row.state)?)),
-                None => Ok(None),
-            }
-        })
-    }
-}
-
 /// The whole handler tree. Messages in the operators' chat (`SUPPORT_CHAT_ID`) go to the
-/// support desk; everything else is a user's conversation.
+/// support desk; everything else is a user's conversation. The adapter reads no state: the
+/// core loads the conversation in its transaction and decides (see [`on_message`]).
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(
@@ -105,12 +51,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .filter(|msg: Message, core: Arc<Core>| is_support_chat(&core, msg.chat.id))
                 .endpoint(|| async { anyhow::Ok(()) }),
         )
-        .branch(
-            dialogue::enter::<Update, DialogueStore, State, _>()
-                .branch(Update::filter_message().endpoint(on_message))
-                .branch(Update::filter_edited_message().endpoint(on_edited))
-                .branch(Update::filter_callback_query().endpoint(on_callback)),
-        )
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_edited_message().endpoint(on_edited))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
 fn is_support_chat(core: &Core, chat: ChatId) -> bool {
@@ -122,9 +65,8 @@ fn is_support_chat(core: &Core, chat: ChatId) -> bool {
 
 /// The dispatcher `serve` runs and the tests drive.
 pub fn dispatcher(bot: TgBot, core: Arc<Core>) -> Dispatcher<TgBot, anyhow::Error, DefaultKey> {
-    let dialogues = Arc::new(DialogueStore(core.store.clone()));
     Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![core, dialogues])
+        .dependencies(dptree::deps![core])
         .default_handler(|_| async {})
         .build()
 }
@@ -227,6 +169,7 @@ fn relayed_of(msg: &Message, topic: Option<String>) -> Relayed {
         forwarded: msg.forward_origin().is_some(),
         topic,
         author: msg.from.as_ref().map(|u| u.id.0.to_string()),
+        plain: None,
     }
 }
 
@@ -304,34 +247,39 @@ async fn download_image(bot: &TgBot, id: teloxide::types::FileId) -> anyhow::Res
     Ok(Event::Image(bytes))
 }
 
+/// A user's message. Whether it is relayed (a support conversation) or read (a text, a
+/// photo for check-in, a location…) is the core's decision on the conversation it loads in
+/// its transaction: every message but a command or a contact goes as relayable, carrying the
+/// plain event (an image already downloaded) for the core to use otherwise.
 async fn on_message(
     bot: TgBot,
     core: Arc<Core>,
     update: Update,
-    state: State,
     msg: Message,
 ) -> anyhow::Result<()> {
     let hint = msg.from.as_ref().and_then(|u| u.language_code.clone());
     let is_command = msg.text().is_some_and(|t| command_of(t).is_some());
-    let event = if state.relays() && !is_command && msg.contact().is_none() {
-        // A support conversation: the message is relayed as it is.
-        Event::Relay(relayed_of(&msg, None))
-    } else {
-        match image_of(&msg) {
-            None => event_of(&msg),
-            Some(ImageRef::Oversized) => Event::Unsupported(MediaKind::OversizedImage),
-            Some(ImageRef::Fetch(id)) => match download_image(&bot, id).await {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::warn!(error = %e, "image download failed");
-                    let chat = chat_ref(msg.chat.id);
-                    let lang = core.language_of(&chat, hint.as_deref()).await;
-                    return deliver(&bot, &core, msg.chat.id, vec![Core::error_reply(lang)]).await;
-                }
-            },
-        }
+    let plain = match image_of(&msg) {
+        None => Some(event_of(&msg)),
+        Some(ImageRef::Oversized) => Some(Event::Unsupported(MediaKind::OversizedImage)),
+        Some(ImageRef::Fetch(id)) => match download_image(&bot, id).await {
+            Ok(event) => Some(event),
+            Err(e) => {
+                // Still relayable (copied by reference); elsewhere the core reads it as
+                // a photo it cannot use.
+                tracing::warn!(error = %e, "image download failed");
+                None
+            }
+        },
     };
-    tracing::debug!(update = update.id.0, step = ?state, event = ?event, "telegram message");
+    let event = match plain {
+        Some(plain) if is_command || msg.contact().is_some() => plain,
+        plain => Event::Relay(Relayed {
+            plain: plain.map(Box::new),
+            ..relayed_of(&msg, None)
+        }),
+    };
+    tracing::debug!(update = update.id.0, event = ?event, "telegram message");
     process(&bot, &core, inbound(&update, msg.chat.id, hint, event)).await
 }
 
@@ -415,17 +363,172 @@ async fn process(bot: &TgBot, core: &Core, inbound: Inbound) -> anyhow::Result<(
             handling.await
         }
     };
-    let replies = match result {
-        Ok(replies) => replies,
+    let (replies, handled) = match result {
+        Ok(replies) => (replies, true),
         Err(e) => {
             tracing::error!(error = %e, channel = CHANNEL, event = ?inbound.event, "handling failed");
             let lang = core
                 .language_of(&inbound.chat, inbound.lang_hint.as_deref())
                 .await;
-            vec![Core::error_reply(lang)]
+            (vec![Core::error_reply(lang)], false)
         }
     };
-    deliver(bot, core, chat_id, replies).await
+    deliver(bot, core, chat_id, replies).await?;
+    if !handled {
+        return Err(NotHandled.into());
+    }
+    Ok(())
+}
+
+/// The core did not handle an update (its transaction rolled back): a webhook answers 500,
+/// so Telegram delivers the update again.
+#[derive(Debug, thiserror::Error)]
+#[error("the core did not handle the update")]
+pub struct NotHandled;
+
+/// The header in which Telegram sends the webhook's secret token.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// Telegram's webhook: `TELEGRAM_WEBHOOK_URL` and `TELEGRAM_WEBHOOK_SECRET`.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub url: url::Url,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookConfig({})", self.url)
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the URL (https or, for tests and local Bot API servers, http) and the secret
+    /// (1-256 characters of `A-Z a-z 0-9 _ -`, as Telegram requires).
+    pub fn new(url: &str, secret: &str) -> anyhow::Result<Self> {
+        let url = url::Url::parse(url.trim())
+            .map_err(|e| anyhow::anyhow!("TELEGRAM_WEBHOOK_URL is not a URL: {e}"))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "https" | "http"),
+            "TELEGRAM_WEBHOOK_URL must be an https:// URL"
+        );
+        let secret = secret.trim();
+        anyhow::ensure!(
+            (1..=256).contains(&secret.len())
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        );
+        Ok(Self {
+            url,
+            secret: secret.to_string(),
+        })
+    }
+
+    /// The path our HTTP server serves the webhook at (the URL's path).
+    pub fn path(&self) -> String {
+        match self.url.path() {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        }
+    }
+}
+
+/// Registers the webhook with Telegram (`setWebhook` with the secret token).
+pub async fn set_webhook(bot: &TgBot, config: &WebhookConfig) -> Result<(), RequestError> {
+    bot.set_webhook(config.url.clone())
+        .secret_token(config.secret.clone())
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Webhook {
+    bot: TgBot,
+    core: Arc<Core>,
+    secret: Arc<str>,
+    handler: UpdateHandler<anyhow::Error>,
+    chats: ChatQueues,
+}
+
+/// One update at a time per chat in this process, in arrival order, as long polling's
+/// dispatcher does (Telegram may post a chat's updates over several connections at once).
+#[derive(Clone, Default)]
+struct ChatQueues(
+    Arc<std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
+);
+
+impl ChatQueues {
+    async fn run<T>(&self, chat: Option<i64>, work: impl std::future::Future<Output = T>) -> T {
+        let Some(chat) = chat else {
+            return work.await;
+        };
+        let lock = self.0.lock().unwrap().entry(chat).or_default().clone();
+        let out = {
+            let _turn = lock.lock().await;
+            work.await
+        };
+        // Forget the chat's queue when nobody else waits on it.
+        let mut map = self.0.lock().unwrap();
+        if Arc::strong_count(&lock) == 2 {
+            map.remove(&chat);
+        }
+        out
+    }
+}
+
+/// The webhook's route for our HTTP server: each update is checked (the secret token, in
+/// constant time), run through the same [`schema`] as long polling, and acknowledged only
+/// when the core committed it (a repeat is answered 200 and changes nothing).
+pub fn webhook_router(bot: TgBot, core: Arc<Core>, config: &WebhookConfig) -> axum::Router {
+    let hook = Webhook {
+        bot,
+        core,
+        secret: Arc::from(config.secret.as_str()),
+        handler: schema(),
+        chats: ChatQueues::default(),
+    };
+    axum::Router::new()
+        .route(&config.path(), axum::routing::post(on_webhook))
+        .with_state(hook)
+}
+
+async fn on_webhook(
+    axum::extract::State(hook): axum::extract::State<Webhook>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    use subtle::ConstantTimeEq;
+    let given = headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if given.is_empty() || !bool::from(given.ct_eq(hook.secret.as_bytes())) {
+        tracing::warn!("telegram webhook: missing or wrong secret token");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram webhook: not an update");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    let chat = update.chat().map(|c| c.id.0);
+    let deps = dptree::deps![hook.bot.clone(), hook.core.clone(), update];
+    match hook.chats.run(chat, hook.handler.dispatch(deps)).await {
+        std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => StatusCode::OK,
+        std::ops::ControlFlow::Break(Err(e)) if e.is::<NotHandled>() => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        std::ops::ControlFlow::Break(Err(e)) => {
+            // Committed, but a reply could not be sent: a redelivery would change nothing.
+            tracing::warn!(error = %e, "telegram webhook: handled, reply failed");
+            StatusCode::OK
+        }
+    }
 }
 
 fn label(texts: &Texts, lang: Lang, label: &Label) -> String {
@@ -665,146 +768,50 @@ async fn deliver(
     Ok(())
 }
 
-/// Delivers the durable outbox of the Telegram channel until `stop` fires, through the
-/// throttled bot (Telegram's limits: 30 messages a second overall, one a second per chat).
-/// Each batch of due rows is sent concurrently, one sequence per chat in the rows' order, so
-/// the throttle can keep every chat busy instead of waiting for one answer at a time; each
-/// row is marked sent right after Telegram accepted it. Retries on network errors and
-/// `RetryAfter`; gives up on a chat that blocked the bot or does not exist. A crash between
-/// Telegram's answer and the mark can repeat that one message; nothing is lost.
-pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::CancellationToken) {
-    use crate::storage::outbox;
-    use futures::StreamExt;
-    loop {
-        let now = core.now_ms();
-        let due = match core.store.pool().acquire().await {
-            Ok(mut conn) => outbox::due(&mut conn, CHANNEL, now, OUTBOX_BATCH).await,
-            Err(e) => Err(e.into()),
+/// The Telegram channel's half of the outbox worker: one message through the throttled bot
+/// (Telegram's limits: 30 messages a second overall, one a second per chat).
+#[derive(Clone)]
+pub struct TelegramDeliver(pub TgBot);
+
+impl crate::delivery::Deliver for TelegramDeliver {
+    fn channel(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn deliver(&self, core: &Core, envelope: Envelope<'_>) -> Sent {
+        let Ok(chat) = envelope.chat_id.parse::<i64>() else {
+            return Sent::Gone {
+                error: "not a Telegram chat id".into(),
+            };
         };
-        let rows = due.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "outbox: cannot read");
-            Vec::new()
-        });
-        if rows.is_empty() {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = core.outbox_ready.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-            continue;
-        }
-        // One queue per chat, chats in the order of their oldest row.
-        let mut chats: Vec<(String, Vec<outbox::OutboxRow>)> = Vec::new();
-        for row in rows {
-            match chats.iter_mut().find(|(c, _)| *c == row.chat_id) {
-                Some((_, queue)) => queue.push(row),
-                None => chats.push((row.chat_id.clone(), vec![row])),
-            }
-        }
-        let (bot, core, stop) = (&bot, &core, &stop);
-        futures::stream::iter(chats)
-            .for_each_concurrent(OUTBOX_CHATS_AT_ONCE, |(_, queue)| async move {
-                for row in queue {
-                    if stop.is_cancelled() {
-                        return;
-                    }
-                    if !deliver_row(bot, core, row).await {
-                        // Keep the chat's order: its later rows wait for the next round.
-                        return;
-                    }
-                }
-            })
-            .await;
-        if stop.is_cancelled() {
-            return;
+        match send_outbound(&self.0, core, ChatId(chat), envelope.message).await {
+            Ok(()) => Sent::Delivered,
+            Err(RequestError::RetryAfter(after)) => Sent::RetryLater {
+                after: Some(after.duration()),
+                error: format!("retry after {}s", after.seconds()),
+            },
+            Err(e @ (RequestError::Network(_) | RequestError::Io(_))) => Sent::RetryLater {
+                after: None,
+                error: e.to_string(),
+            },
+            // Blocked, chat not found, deactivated, a message Telegram refuses.
+            Err(e) => Sent::Gone {
+                error: e.to_string(),
+            },
         }
     }
 }
 
-/// Rows read per round of the outbox worker.
-const OUTBOX_BATCH: i64 = 200;
-/// Chats served at once (the throttle queues beyond its limits).
-const OUTBOX_CHATS_AT_ONCE: usize = 64;
-
-/// Sends one outbox row and records the outcome; `false` when it was not sent.
-async fn deliver_row(
-    bot: &TgBot,
-    core: &Arc<Core>,
-    row: crate::storage::outbox::OutboxRow,
-) -> bool {
-    use crate::storage::outbox;
-    let parsed = serde_json::from_str::<Outbound>(&row.payload)
-        .ok()
-        .zip(row.chat_id.parse::<i64>().ok());
-    let on_failure = parsed
-        .as_ref()
-        .and_then(|(m, _)| m.relay.as_ref()?.on_failure.clone());
-    let result = match &parsed {
-        Some((message, chat)) => send_outbound(bot, core, ChatId(*chat), message)
-            .await
-            .map_err(Some),
-        None => Err(None),
-    };
-    let delivered = result.is_ok();
-    let now = core.now_ms();
-    let marked = match core.store.pool().acquire().await {
-        Err(e) => Err(e.into()),
-        Ok(mut conn) => match result {
-            Ok(()) => outbox::mark_sent(&mut conn, row.id, now).await,
-            Err(None) => {
-                outbox::mark_failed(&mut conn, row.id, now, "unreadable message", None).await
-            }
-            Err(Some(e)) => {
-                let retry = match &e {
-                    RequestError::RetryAfter(after) => {
-                        Some(now + after.duration().as_millis() as i64)
-                    }
-                    RequestError::Network(_) | RequestError::Io(_) => {
-                        Some(now + 2_000 * (1 << row.attempts.min(6)))
-                    }
-                    _ => None,
-                };
-                tracing::warn!(id = row.id, error = %e, retry = retry.is_some(), "outbox: delivery failed");
-                let given_up = retry.is_none() || row.attempts + 1 >= outbox::MAX_ATTEMPTS;
-                match outbox::mark_failed(&mut conn, row.id, now, &e.to_string(), retry).await {
-                    Ok(()) if given_up => failure_notice(core, &mut conn, row.id, on_failure).await,
-                    other => other,
-                }
-            }
-        },
-    };
-    let sent = delivered && marked.is_ok();
-    if let Err(e) = marked {
-        tracing::error!(id = row.id, error = %e, "outbox: cannot record the attempt");
-    }
-    sent
+/// The outbox worker of the Telegram channel: each batch of due rows sent concurrently
+/// (64 chats at once, the throttle queues beyond its limits), one sequence per chat.
+pub fn worker(bot: TgBot) -> Worker<TelegramDeliver> {
+    Worker::new(TelegramDeliver(bot))
 }
 
-/// Queues a message's failure notice (e.g. for the operators: the user blocked the bot).
-async fn failure_notice(
-    core: &Core,
-    conn: &mut crate::storage::Conn,
-    id: i64,
-    notice: Option<Outbound>,
-) -> Result<(), StoreError> {
-    let Some(notice) = notice else {
-        return Ok(());
-    };
-    let Recipient::Chat(to) = notice.to.clone() else {
-        return Ok(());
-    };
-    let key = format!("outbox-failed:{id}");
-    match core.enqueue(conn, &to, &notice, Some(&key), None).await {
-        Ok(_) => {
-            core.outbox_ready.notify_waiters();
-            Ok(())
-        }
-        Err(crate::core::CoreError::Store(e)) => Err(e),
-        Err(e) => {
-            tracing::error!(id, error = %e, "outbox: cannot queue the failure notice");
-            Ok(())
-        }
-    }
+/// Delivers the durable outbox of the Telegram channel until `stop` fires (see
+/// [`crate::delivery`]).
+pub async fn run_outbox(bot: TgBot, core: Arc<Core>, stop: tokio_util::sync::CancellationToken) {
+    worker(bot).run(core, stop).await;
 }
 
 #[cfg(test)]
@@ -829,5 +836,53 @@ mod tests {
         );
         assert_eq!(command_of("/"), None);
         assert_eq!(command_of("hello"), None);
+    }
+
+    #[tokio::test]
+    async fn a_chats_webhook_updates_run_one_at_a_time() {
+        let queues = ChatQueues::default();
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let q = queues.clone();
+        let first = tokio::spawn(async move {
+            q.run(Some(1), async move {
+                held.await.unwrap();
+                "first"
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let same_chat = tokio::time::timeout(
+            Duration::from_millis(100),
+            queues.run(Some(1), async { "second" }),
+        )
+        .await;
+        assert!(same_chat.is_err(), "waits for the chat's earlier update");
+        assert_eq!(queues.run(Some(2), async { "other" }).await, "other");
+        assert_eq!(queues.run(None, async { "no chat" }).await, "no chat");
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), "first");
+        assert_eq!(queues.run(Some(1), async { "after" }).await, "after");
+        assert!(queues.0.lock().unwrap().is_empty(), "no queue left behind");
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        let ok = WebhookConfig::new("https://bot.example.kz/tg/hook?x=1", "abc_DEF-123").unwrap();
+        assert_eq!(ok.path(), "/tg/hook");
+        assert_eq!(
+            WebhookConfig::new("https://bot.example.kz", "s")
+                .unwrap()
+                .path(),
+            "/"
+        );
+        assert!(WebhookConfig::new("ftp://bot.example.kz/x", "s").is_err());
+        assert!(WebhookConfig::new("not a url", "s").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", "").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", "with space").is_err());
+        assert!(WebhookConfig::new("https://bot.example.kz/x", &"a".repeat(257)).is_err());
+        assert!(
+            !format!("{ok:?}").contains("abc_DEF"),
+            "Debug hides the secret"
+        );
     }
 }

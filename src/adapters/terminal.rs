@@ -118,21 +118,38 @@ pub async fn run(
     Ok(())
 }
 
-/// Takes the outbox messages due for this terminal user and marks them sent.
-async fn own_notices(core: &Core, chat: &ChatRef) -> anyhow::Result<Vec<Outbound>> {
-    use crate::storage::outbox;
-    let mut tx = core.store.begin().await?;
-    let now = core.now_ms();
-    let mut notices = Vec::new();
-    for row in outbox::due_for_chat(&mut tx, chat, now).await? {
-        outbox::mark_sent(&mut tx, row.id, now).await?;
-        match serde_json::from_str::<Outbound>(&row.payload) {
-            Ok(message) => notices.push(message),
-            Err(e) => tracing::error!(id = row.id, error = %e, "unreadable outbox message"),
-        }
+/// The terminal's half of the outbox worker: a message "sent" to the person at the
+/// terminal is collected and printed after their input.
+#[derive(Default)]
+struct Collect(std::sync::Mutex<Vec<Outbound>>);
+
+impl crate::delivery::Deliver for Collect {
+    fn channel(&self) -> &str {
+        CHANNEL
     }
-    tx.commit().await?;
-    Ok(notices)
+
+    async fn deliver(
+        &self,
+        _core: &Core,
+        envelope: crate::delivery::Envelope<'_>,
+    ) -> crate::delivery::Sent {
+        self.0.lock().unwrap().push(envelope.message.clone());
+        crate::delivery::Sent::Delivered
+    }
+}
+
+/// Takes the outbox messages due for this terminal user (through the outbox worker, which
+/// marks them sent).
+async fn own_notices(core: &Core, chat: &ChatRef) -> anyhow::Result<Vec<Outbound>> {
+    let worker = crate::delivery::Worker::new(Collect::default());
+    worker.send_due_for_chat(core, &chat.chat_id).await?;
+    Ok(std::mem::take(&mut *worker_collected(&worker)))
+}
+
+fn worker_collected(
+    worker: &crate::delivery::Worker<Collect>,
+) -> std::sync::MutexGuard<'_, Vec<Outbound>> {
+    worker.deliver().0.lock().unwrap()
 }
 
 fn parse_line(line: &str, choices: &[(String, Choice)], own_phone: &str) -> Result<Event, String> {

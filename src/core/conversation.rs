@@ -36,10 +36,11 @@ pub(super) async fn step(
         .lang
         .or_else(|| lang_hint.and_then(Lang::guess_from_hint))
         .unwrap_or(Lang::FALLBACK);
-    // A relayable message that arrived when the conversation is not in support.
+    // A relayable message that arrived when the conversation does not relay (adapters send
+    // every message as relayable: the core owns the conversation and picks).
     let plain;
     let event = match event {
-        Event::Relay(r) if !conv.state.is_support() => {
+        Event::Relay(r) if !conv.state.relays() => {
             plain = r.plain_event();
             &plain
         }

@@ -94,6 +94,16 @@ pub enum Event {
     Relay(Relayed),
 }
 
+impl Event {
+    /// The event itself, or the plain event a relayable message carries.
+    pub fn unrelayed(&self) -> &Event {
+        match self {
+            Event::Relay(r) => r.plain.as_deref().unwrap_or(self),
+            _ => self,
+        }
+    }
+}
+
 /// An opaque, channel-scoped reference to one message, so an adapter can copy it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageRef {
@@ -117,11 +127,19 @@ pub struct Relayed {
     pub topic: Option<String>,
     /// In a staff chat: an opaque id of the staff member who wrote it.
     pub author: Option<String>,
+    /// The event this message is outside a relayed conversation, as the channel read it (a
+    /// location, a downloaded image…); `None`: derived from `kind` and `text`. Adapters relay
+    /// every message and the core, which owns the conversation, picks (see
+    /// [`Relayed::plain_event`]).
+    pub plain: Option<Box<Event>>,
 }
 
 impl Relayed {
     /// The ordinary event this message would be outside a relayed conversation.
     pub fn plain_event(&self) -> Event {
+        if let Some(plain) = &self.plain {
+            return (**plain).clone();
+        }
         if self.forwarded {
             return Event::Forwarded;
         }
@@ -541,7 +559,7 @@ impl Core {
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
         // Images are decoded before the transaction, on the blocking pool, so no lock is
         // held while the decoder runs.
-        let scan = match &inbound.event {
+        let scan = match inbound.event.unrelayed() {
             Event::Image(bytes) => Some(checkin::scan(bytes.clone()).await),
             _ => None,
         };

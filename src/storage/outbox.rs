@@ -1,7 +1,7 @@
 //! The durable outbox table.
 
 use super::rows::{Rows, Val};
-use super::{ChatRef, Conn, StoreError};
+use super::{Backend, ChatRef, Conn, StoreError};
 
 /// After this many failed attempts a message is given up (and stays for inspection).
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -128,6 +128,75 @@ pub async fn due(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Claims the messages of one channel due now for one worker, oldest first (by id).
+///
+/// On PostgreSQL, where several replicas run workers on one database, the rows are locked
+/// with `FOR UPDATE SKIP LOCKED` (a row another worker is claiming at this instant is
+/// skipped, never waited for) and leased: their `not_before` moves to `now + lease`, so no
+/// other worker sees them as due until the claimer marks them sent or failed, releases them
+/// ([`release`]) or dies, after which they are due again when the lease runs out. This is
+/// the one query written per backend. SQLite runs one process with one worker per channel
+/// and reads the due rows without a claim (as [`due`]).
+pub async fn claim(
+    conn: &mut Conn,
+    backend: Backend,
+    channel: &str,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    if backend == Backend::Sqlite {
+        return due(conn, channel, now_ms, limit).await;
+    }
+    let mut rows = sqlx::query_as::<_, OutboxRow>(
+        "UPDATE outbox SET not_before = $1
+         WHERE id IN (
+             SELECT id FROM outbox
+             WHERE channel = $2 AND sent_at IS NULL AND failed_at IS NULL AND not_before <= $3
+             ORDER BY not_before, id LIMIT $4
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, channel, chat_id, payload, attempts",
+    )
+    .bind(now_ms + lease_ms)
+    .bind(channel)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// Extends the lease of claimed rows that are still unsent (a worker busy with a long batch).
+pub async fn extend_lease(conn: &mut Conn, ids: &[i64], until_ms: i64) -> Result<(), StoreError> {
+    for_unsent(conn, ids, until_ms).await
+}
+
+/// Gives claimed but unsent rows back: due again at `due_ms` (a worker that stops, or the
+/// later rows of a chat whose earlier row failed).
+pub async fn release(conn: &mut Conn, ids: &[i64], due_ms: i64) -> Result<(), StoreError> {
+    for_unsent(conn, ids, due_ms).await
+}
+
+async fn for_unsent(conn: &mut Conn, ids: &[i64], not_before_ms: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Rows::new(1);
+    for id in ids {
+        rows.push([Val::from(*id)]);
+    }
+    let sql = format!(
+        "UPDATE outbox SET not_before = $1
+         WHERE id IN (SELECT q.column1 FROM (VALUES {}) AS q)
+           AND sent_at IS NULL AND failed_at IS NULL",
+        rows.placeholders(2)
+    );
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(not_before_ms);
+    rows.bind(q).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Messages due for one chat (the terminal shows its own user's notices).

@@ -13,7 +13,6 @@
 
 use crate::support;
 
-use ashyq::adapters::sms;
 use ashyq::clock::ManualClock;
 use ashyq::core::business::BusinessSettings;
 use ashyq::core::wallet::{self, campaign, eligibility, ledger};
@@ -302,13 +301,17 @@ async fn wallet_flow(
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     out.add("the HTTP import answer", body);
 
-    // The SMS gateway worker, pointed at the fake webhook, runs from now on.
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(sms::run_outbox(
+    // The application (as `serve` runs it, Telegram off) with its SMS gateway worker,
+    // pointed at the fake webhook, runs from now on.
+    let app = support::app::TestApp::start(
         core.clone(),
-        sms::Gateway::from_settings(&core.wallet),
-        stop.clone(),
-    ));
+        "http://127.0.0.1:9/",
+        support::app::TestOptions {
+            telegram: false,
+            ..Default::default()
+        },
+    )
+    .await;
 
     // Offers: A and C by chat, B by SMS.
     let offered = campaign::offer(core, None, &|_, _| {}).await.unwrap();
@@ -362,8 +365,7 @@ async fn wallet_flow(
     let stranger = format!("+7{PHONE_STRANGER}");
     assert_eq!(to, [b.as_str(), b.as_str(), b.as_str(), stranger.as_str()]);
     assert_eq!(ids(core, "wallet_vouchers").await.len(), 2);
-    stop.cancel();
-    worker.await.unwrap();
+    app.stop().await;
     for (i, m) in got.iter().enumerate() {
         // What was sent carries no IIN (the child only masked).
         out.add(format!("SMS text {i}"), m["text"].as_str().unwrap());

@@ -53,6 +53,7 @@ async fn operator(core: &Arc<Core>, topic: Option<&str>, text: &str) -> Vec<Outb
             forwarded: false,
             topic: topic.map(Into::into),
             author: Some("77".into()),
+            plain: None,
         },
     )
     .await
@@ -225,6 +226,7 @@ async fn life_cycle(db: &TestDb) {
             forwarded: false,
             topic: None,
             author: None,
+            plain: None,
         }))
         .await;
     assert_eq!(keys(&late), ["idle-prompt"], "as any input when idle");
@@ -320,6 +322,7 @@ async fn operators_and_limits(db: &TestDb) {
             forwarded: false,
             topic: Some("support:1".into()),
             author: Some("77".into()),
+            plain: None,
         },
     )
     .await;

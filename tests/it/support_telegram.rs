@@ -5,14 +5,14 @@
 
 use crate::support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::Core;
 use ashyq::core::support::SupportSettings;
 use ashyq::storage::ChatRef;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use support::fake_telegram::{FakeTelegram, test_bot};
+use support::app::{TestApp, TestOptions};
+use support::fake_telegram::FakeTelegram;
 use support::{TestDb, at};
 
 const GROUP: i64 = -100_555_000;
@@ -22,9 +22,7 @@ const OPERATOR: i64 = 900_001;
 struct Running {
     fake: FakeTelegram,
     core: Arc<Core>,
-    stop: tokio_util::sync::CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    token: teloxide::dispatching::ShutdownToken,
+    app: TestApp,
 }
 
 async fn start(db: &TestDb, forum: bool) -> Running {
@@ -38,30 +36,13 @@ async fn start(db: &TestDb, forum: bool) -> Running {
         ..SupportSettings::default()
     };
     let core = support::core_with_support(db, &clock, settings).await;
-    let bot = || test_bot(&url);
-    let mut dispatcher = telegram::dispatcher(bot(), core.clone());
-    let token = dispatcher.shutdown_token();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let tasks = vec![
-        tokio::spawn(async move { dispatcher.dispatch().await }),
-        tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone())),
-    ];
-    Running {
-        fake,
-        core,
-        stop,
-        tasks,
-        token,
-    }
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
+    Running { fake, core, app }
 }
 
 impl Running {
     async fn stop(self) {
-        self.token.shutdown().unwrap().await;
-        self.stop.cancel();
-        for t in self.tasks {
-            t.await.unwrap();
-        }
+        self.app.stop().await;
         self.core.store.close().await;
     }
 }

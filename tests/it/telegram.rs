@@ -2,11 +2,11 @@
 
 use crate::support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use serde_json::json;
 use std::time::Duration;
-use support::fake_telegram::{FakeTelegram, RunningBot, test_bot};
+use support::app::{TestApp, TestOptions};
+use support::fake_telegram::{FakeTelegram, RunningBot};
 use support::{SECRET, TestDb, at, count};
 
 const USER: i64 = 424_242;
@@ -155,15 +155,16 @@ async fn in_process(db: &TestDb) {
         &after[before..]
     );
 
-    // The dialogue storage reads the state the core wrote.
-    let store = std::sync::Arc::new(telegram::DialogueStore(core.store.clone()));
-    let state = teloxide::dispatching::dialogue::Storage::get_dialogue(
-        store,
-        teloxide::types::ChatId(USER),
-    )
-    .await
-    .unwrap();
-    assert_eq!(state, Some(ashyq::core::State::Menu));
+    // The conversation lives in the core's table only (the adapter reads no state): the
+    // core wrote it, keyed by the Telegram chat.
+    let row = core
+        .store
+        .conversation(&ashyq::storage::ChatRef::new("telegram", USER.to_string()))
+        .await
+        .unwrap()
+        .expect("the core saved the conversation");
+    let state: ashyq::core::State = serde_json::from_str(&row.state).unwrap();
+    assert_eq!(state, ashyq::core::State::Menu);
 
     bot.stop().await;
     core.store.close().await;
@@ -226,20 +227,16 @@ async fn the_outbox_delivers_once_across_restarts() {
         );
     }
     tx.commit().await.unwrap();
-    let bot = || test_bot(&url);
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
+    // The application as `serve` runs it, started twice.
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
     let texts = fake.wait_messages(777, 3).await;
     assert_eq!(texts[0], "This message is too long: at most 0 characters.");
     assert!(texts[2].contains("at most 2"));
-    stop.cancel();
-    worker.await.unwrap();
+    app.stop().await;
 
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.cancel();
-    worker.await.unwrap();
+    app.stop().await;
     assert_eq!(fake.sent_texts(777).len(), 3, "nothing sent twice");
     let mut conn = core.store.pool().acquire().await.unwrap();
     assert_eq!(outbox::counts(&mut conn).await.unwrap(), (0, 3, 0));
@@ -278,19 +275,13 @@ async fn attachments_are_uploaded_with_their_caption() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(
-        test_bot(&url),
-        core.clone(),
-        stop.clone(),
-    ));
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while fake.sent_files(778).len() < 2 {
         assert!(tokio::time::Instant::now() < deadline, "files not sent");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    stop.cancel();
-    worker.await.unwrap();
+    app.stop().await;
     let files = fake.sent_files(778);
     assert_eq!(files[0].0, "sendPhoto");
     assert_eq!(files[0].2.file_name, "qr.png");

@@ -4,7 +4,6 @@
 
 use crate::support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::Core;
 use ashyq::core::business::BusinessSettings;
@@ -12,7 +11,8 @@ use ashyq::i18n::Texts;
 use ashyq::storage::{ChatRef, Store};
 use std::sync::Arc;
 use std::time::Duration;
-use support::fake_telegram::{FakeTelegram, RunningBot, test_bot};
+use support::app::{TestApp, TestOptions};
+use support::fake_telegram::FakeTelegram;
 use support::{TestDb, at, count};
 
 const OWNER: i64 = 717_171;
@@ -37,13 +37,8 @@ async fn approval_sends_posters(db: &TestDb) {
         }),
     );
     crate::support::identity_pair(&core, IIN, "77011234567").await;
-    let bot = RunningBot::spawn(&url, core.clone());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(
-        test_bot(&url),
-        core.clone(),
-        stop.clone(),
-    ));
+    // The application as `serve` runs it: long polling, the outbox worker, the jobs.
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
 
     fake.text(OWNER, Some("ru"), "/start");
     fake.wait_messages(OWNER, 1).await;
@@ -139,9 +134,7 @@ async fn approval_sends_posters(db: &TestDb) {
     );
     assert_eq!(count(&core.store, "venues").await, 1);
 
-    stop.cancel();
-    worker.await.unwrap();
-    bot.stop().await;
+    app.stop().await;
     core.store.close().await;
 }
 

@@ -1,13 +1,13 @@
 //! Check-in through Telegram end to end: the real teloxide client and dispatcher against the
-//! fake Bot API, which serves real photo bytes; the staff feed through the outbox worker.
+//! fake Bot API, which serves real photo bytes; the staff feed through the outbox worker; all
+//! started as `serve` starts them (`TestApp`).
 
 use crate::support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::admin;
 use serde_json::json;
-use support::fake_telegram::{FakeTelegram, test_bot};
+use support::app::TestApp;
 use support::images::qr_png;
 use support::{TestDb, at, count};
 
@@ -25,16 +25,11 @@ fn check_code(text: &str) -> String {
 }
 
 async fn photo_check_in(db: &TestDb) {
-    let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
-    let core = support::core(db, &clock).await;
+    // The application as `serve` runs it: long polling, the outbox worker, the jobs.
+    let (app, fake) = TestApp::spawn(db, &clock).await;
+    let core = app.core.clone();
     crate::support::identity_pair(&core, IIN, "77011234567").await;
-    let bot = || test_bot(&url);
-    let mut dispatcher = telegram::dispatcher(bot(), core.clone());
-    let shutdown = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(bot(), core.clone(), stop.clone()));
 
     let venue = admin::add_venue(
         &core,
@@ -150,10 +145,7 @@ async fn photo_check_in(db: &TestDb) {
     );
 
     assert_eq!(count(&core.store, "checkins").await, 1);
-    stop.cancel();
-    worker.await.unwrap();
-    shutdown.shutdown().unwrap().await;
-    task.await.unwrap();
+    app.stop().await;
     core.store.close().await;
 }
 

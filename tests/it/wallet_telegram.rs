@@ -4,13 +4,13 @@
 
 use crate::support;
 
-use ashyq::adapters::telegram;
 use ashyq::clock::ManualClock;
 use ashyq::core::wallet::{self, Redemption, campaign, eligibility};
 use ashyq::domain::{Iin, Sex};
 use ashyq::storage::ChatRef;
 use chrono::NaiveDate;
-use support::fake_telegram::{FakeTelegram, RunningBot, test_bot};
+use support::app::{TestApp, TestOptions};
+use support::fake_telegram::FakeTelegram;
 use support::{TestDb, at};
 
 const USER: i64 = 717_171;
@@ -29,13 +29,8 @@ async fn consent_and_qr(db: &TestDb) {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-23T09:00:00+05:00"));
     let core = support::core(db, &clock).await;
-    let bot = RunningBot::spawn(&url, core.clone());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(telegram::run_outbox(
-        test_bot(&url),
-        core.clone(),
-        stop.clone(),
-    ));
+    // The application as `serve` runs it: long polling, the outbox worker, the jobs.
+    let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
 
     // The parent registers with the phone the school list has.
     let parent = iin(1984, 77);
@@ -137,9 +132,7 @@ async fn consent_and_qr(db: &TestDb) {
     let stars = &fake.last_message(USER).unwrap()["reply_markup"]["inline_keyboard"][0];
     assert_eq!(stars.as_array().unwrap().len(), 5);
 
-    stop.cancel();
-    worker.await.unwrap();
-    bot.stop().await;
+    app.stop().await;
     core.store.close().await;
 }
 

@@ -159,6 +159,7 @@ fn message(update_id: Option<String>, m: MessageUpdate) -> Result<Incoming, Skip
         forwarded,
         topic: None,
         author: None,
+        plain: None,
     };
     if relay.text.is_none() && relay.kind.is_none() {
         return Err(Skip::NotForCore("empty message".into()));

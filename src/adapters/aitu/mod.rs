@@ -381,6 +381,43 @@ impl Aitu {
         }
     }
 
+    /// What `ashyq serve`'s application does before its loops start: checks the token, and
+    /// sets the webhook (with `AITU_WEBHOOK_URL`) or deletes one left set (long polling).
+    /// The outbox worker ([`AituDelivery`]) and [`run_polling`] then run as the
+    /// application's loops, each under its leader lock.
+    pub async fn prepare(self: &Arc<Self>) -> anyhow::Result<()> {
+        match self.api.get_me().await {
+            Ok(me) => {
+                let name = me.get("username").and_then(Value::as_str).unwrap_or("?");
+                tracing::info!(bot = %name, "Aitu bot");
+            }
+            Err(e) if e.is_unauthorized() => anyhow::bail!("Aitu refused AITU_TOKEN: {e}"),
+            Err(e) => tracing::warn!(error = %e, "Aitu getMe failed; going on"),
+        }
+        match &self.settings.webhook_url {
+            Some(url) => match self.api.set_webhook(url).await {
+                Ok(_) => tracing::info!("Aitu webhook set"),
+                Err(e) => tracing::error!(error = %e, "Aitu: setting the webhook failed"),
+            },
+            None => {
+                if let Ok(url) = self.api.webhook().await
+                    && !url.is_empty()
+                {
+                    tracing::warn!("Aitu: a webhook was set; deleting it for long polling");
+                    if let Err(e) = self.api.delete_webhook().await {
+                        tracing::warn!(error = %e, "Aitu: deleting the webhook failed");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether updates come by long polling (no `AITU_WEBHOOK_URL`).
+    pub fn polls(&self) -> bool {
+        self.settings.webhook_url.is_none()
+    }
+
     /// Starts the background work until `stop`: the outbox worker, and either long polling
     /// (deleting a webhook left set) or the webhook registration (the routes of
     /// [`Aitu::router`] must be served). Fails only on a rejected token.
@@ -624,6 +661,37 @@ async fn failure_notice(core: &Core, conn: &mut crate::storage::Conn, row: &outb
         Ok(_) => core.outbox_ready.notify_waiters(),
         Err(e) => {
             tracing::error!(id = row.id, error = %e, "aitu outbox: cannot queue the failure notice")
+        }
+    }
+}
+
+/// The Aitu channel's half of the one outbox worker (`crate::delivery`).
+pub struct AituDelivery(pub Arc<Aitu>);
+
+impl crate::delivery::Deliver for AituDelivery {
+    fn channel(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn deliver(
+        &self,
+        _core: &Core,
+        envelope: crate::delivery::Envelope<'_>,
+    ) -> crate::delivery::Sent {
+        use crate::delivery::Sent;
+        match self
+            .0
+            .send(&peer_of(envelope.chat_id), envelope.message)
+            .await
+        {
+            SendResult::Delivered => Sent::Delivered,
+            SendResult::Retry(after) => Sent::RetryLater {
+                after,
+                error: "aitu: retry".into(),
+            },
+            SendResult::Gone => Sent::Gone {
+                error: "aitu: refused".into(),
+            },
         }
     }
 }

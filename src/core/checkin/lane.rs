@@ -73,7 +73,7 @@ pub(crate) fn candidate(
         return None;
     }
     let keys = TokenKeys::unchecked(core.vault.signing_key());
-    let (token, via) = match &inbound.event {
+    let (token, via) = match inbound.event.unrelayed() {
         Event::Command { name, arg } if name == "start" && !arg.is_empty() => {
             if arg.starts_with(admin::INVITE_PREFIX) || arg.starts_with(wallet::INVITE_PREFIX) {
                 return None;

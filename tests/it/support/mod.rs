@@ -2,6 +2,7 @@
 //! set, on PostgreSQL; a core with a manual clock; a chat driver.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod fake_aitu;
 pub mod fake_telegram;
 pub mod images;
