@@ -17,6 +17,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("status.ftl", include_str!("../locales/kk/status.ftl")),
             ("business.ftl", include_str!("../locales/kk/business.ftl")),
             ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
+            ("security.ftl", include_str!("../locales/kk/security.ftl")),
         ],
     ),
     (
@@ -28,6 +29,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("status.ftl", include_str!("../locales/ru/status.ftl")),
             ("business.ftl", include_str!("../locales/ru/business.ftl")),
             ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
+            ("security.ftl", include_str!("../locales/ru/security.ftl")),
         ],
     ),
     (
@@ -39,6 +41,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("status.ftl", include_str!("../locales/en/status.ftl")),
             ("business.ftl", include_str!("../locales/en/business.ftl")),
             ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
+            ("security.ftl", include_str!("../locales/en/security.ftl")),
         ],
     ),
 ];

@@ -16,5 +16,6 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod qr;
+pub mod security;
 pub mod status;
 pub mod storage;

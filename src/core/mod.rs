@@ -360,6 +360,8 @@ pub enum CoreError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error("panic while handling: {0}")]
+    Panicked(String),
 }
 
 /// Everything the core needs, injected once at start-up.
@@ -510,8 +512,15 @@ impl Core {
 
     /// Handles one inbound event: loads the conversation, decides, writes everything in one
     /// transaction and returns the replies after it committed. A repeated delivery of the
-    /// same update returns no replies and writes nothing.
+    /// same update returns no replies and writes nothing. A panic while handling it is caught
+    /// (`security::panic_guard`), rolls the transaction back and becomes an error.
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
+        crate::security::panic_guard::catch("update", self.handle_unguarded(inbound))
+            .await
+            .unwrap_or_else(|panic| Err(CoreError::Panicked(panic)))
+    }
+
+    async fn handle_unguarded(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
         // Images are decoded before the transaction, on the blocking pool, so no lock is
         // held while the decoder runs.
         let scan = match &inbound.event {

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod people;
 pub mod relay;
 pub mod rows;
+pub mod security;
 pub mod support;
 pub mod venues;
 pub mod wallet;

@@ -16,6 +16,7 @@ mod migrations;
 mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;
+mod security;
 mod status_cache;
 mod storage;
 mod support_desk;

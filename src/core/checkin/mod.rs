@@ -34,8 +34,6 @@ pub const REMIND_BEFORE_MS: i64 = 15 * 60_000;
 pub const DEFAULT_MAX_STAY_MS: i64 = 3 * 3_600_000;
 /// Guard-mode look-ups allowed per staff chat per hour.
 pub const GUARD_LIMIT_PER_HOUR: i64 = 60;
-/// Check codes are unique per venue within this window.
-const CHECK_CODE_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// The decoder's limits for check-in photos.
 pub fn limits() -> qr::Limits {
@@ -224,6 +222,10 @@ pub(super) async fn intercept(
             let Some(code) = token::parse_short_code(text) else {
                 return Ok(None);
             };
+            use crate::security::throttle::{VENUE_CODE, code_blocked, code_failed};
+            if code_blocked(tx, VENUE_CODE, chat, core.now_ms()).await? {
+                return Ok(Some(refuse(conv, lang, Msg::new("security-code-attempts"))));
+            }
             match venues::entrance_by_code(tx, &code).await? {
                 Some((entrance_id, exit)) => {
                     let code = Code {
@@ -235,7 +237,10 @@ pub(super) async fn intercept(
                         check_in(core, tx, conv, chat, lang, code, Via::Code).await?,
                     ))
                 }
-                None => Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown")))),
+                None => {
+                    code_failed(tx, VENUE_CODE, chat, core.now_ms()).await?;
+                    Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown"))))
+                }
             }
         }
         _ => Ok(None),
@@ -654,7 +659,7 @@ async fn record_entry(
             entered_at: now,
             closes_at: now + target.max_stay_ms,
         };
-        if let Some(id) = venues::insert_checkin(tx, &row, now - CHECK_CODE_WINDOW_MS).await? {
+        if let Some(id) = venues::insert_checkin(tx, &row).await? {
             inserted = Some((id, code));
             break;
         }

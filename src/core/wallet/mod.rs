@@ -736,6 +736,8 @@ pub enum Redemption {
     NotSchoolDay,
     /// The chat is not a canteen operator.
     NotOperator,
+    /// Too many invalid codes from this operator in the last hour (`security::throttle`).
+    TooManyAttempts,
 }
 
 impl Redemption {
@@ -750,6 +752,7 @@ impl Redemption {
             Redemption::Invalid => "invalid",
             Redemption::NotSchoolDay => "not_school_day",
             Redemption::NotOperator => "not_operator",
+            Redemption::TooManyAttempts => "throttled",
         }
     }
 
@@ -777,6 +780,7 @@ impl Redemption {
             Redemption::Invalid => Msg::new("wallet-redeem-invalid"),
             Redemption::NotSchoolDay => Msg::new("wallet-redeem-no-school-day"),
             Redemption::NotOperator => Msg::new("wallet-redeem-not-operator"),
+            Redemption::TooManyAttempts => Msg::new("security-code-attempts"),
         }
     }
 }
@@ -815,6 +819,16 @@ pub async fn redeem_in(
         let schools = store::canteen_schools(tx, operator).await?;
         if schools.is_empty() {
             break 'decide refuse(Redemption::NotOperator, None, None);
+        }
+        if crate::security::throttle::code_blocked(
+            tx,
+            crate::security::throttle::MEAL_CODE,
+            operator,
+            now,
+        )
+        .await?
+        {
+            break 'decide refuse(Redemption::TooManyAttempts, None, None);
         }
         let token = keys.verify(code);
         let short = token::parse_short_code(code);
@@ -912,6 +926,10 @@ pub async fn redeem_in(
         });
     };
     let (r, voucher, school) = result;
+    if matches!(r, Redemption::Invalid) {
+        use crate::security::throttle::{MEAL_CODE, code_failed};
+        code_failed(tx, MEAL_CODE, operator, now).await?;
+    }
     audit(
         core,
         tx,

@@ -1,0 +1,66 @@
+//! Storage of the security controls: failed attempts at typed codes (throttle and audit) and
+//! the retention deletes (docs/SECURITY.md, "Retention").
+
+use super::{ChatRef, Conn, StoreError};
+
+/// Records one failed attempt of `chat` in `scope` (`venue_code`, `meal_code`).
+pub async fn record_failure(
+    conn: &mut Conn,
+    scope: &str,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempt_failures (scope, channel, chat_id, at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(scope)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Failed attempts of `chat` in `scope` since `since_ms`.
+pub async fn failures_since(
+    conn: &mut Conn,
+    scope: &str,
+    chat: &ChatRef,
+    since_ms: i64,
+) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM attempt_failures
+         WHERE scope = $1 AND channel = $2 AND chat_id = $3 AND at_ms >= $4",
+    )
+    .bind(scope)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+/// Deletes failed-attempt rows older than `before_ms`.
+pub async fn prune_failures(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM attempt_failures WHERE at_ms < $1")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes outbox rows sent, or given up, before `before_ms` (their payloads hold relayed
+/// texts). Rows still waiting are never touched.
+pub async fn prune_outbox(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
+    let sent = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?;
+    let failed = sqlx::query("DELETE FROM outbox WHERE failed_at IS NOT NULL AND failed_at < $1")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sent.rows_affected() + failed.rows_affected())
+}
