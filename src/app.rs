@@ -50,10 +50,24 @@ pub async fn spawn_http(
     addr: SocketAddr,
     state: HttpState,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    spawn_http_until(addr, state, tokio_util::sync::CancellationToken::new()).await
+}
+
+/// [`spawn_http`] that stops accepting at `stop` and finishes the requests in flight. The
+/// peer address reaches the handlers (the failed-authentication throttle counts per source).
+pub async fn spawn_http_until(
+    addr: SocketAddr,
+    state: HttpState,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app(state)).await {
+        let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, service)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
@@ -67,7 +81,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         telegram: telegram_on,
         core: Some(core.clone()),
     };
-    let (bound, http_task) = spawn_http(http, state).await?;
+    let stop_http = tokio_util::sync::CancellationToken::new();
+    let (bound, http_task) = spawn_http_until(http, state, stop_http.clone()).await?;
     tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
     let stop_cache = tokio_util::sync::CancellationToken::new();
     let cache = start_status_cache(&core, stop_cache.clone()).await?;
@@ -83,6 +98,12 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     let notifier = tokio::spawn(crate::core::status::run_notifier(
         core.clone(),
         stop_notifier.clone(),
+    ));
+    // Retention: sent outbox payloads, processed update ids, failed attempts.
+    let stop_retention = tokio_util::sync::CancellationToken::new();
+    let retention = tokio::spawn(crate::security::retention::run_loop(
+        core.clone(),
+        stop_retention.clone(),
     ));
     // The SMS gateway (Social Wallet offers and answers to parents without the bot).
     let stop_sms = tokio_util::sync::CancellationToken::new();
@@ -106,20 +127,21 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
         let mut dispatcher = telegram::dispatcher(bot, core.clone());
         let token = dispatcher.shutdown_token();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!("stopping");
-                let _ = token.shutdown();
-            }
+            crate::ops::shutdown_signal_then_watchdog().await;
+            let _ = token.shutdown();
         });
         dispatcher.dispatch().await;
         stop_outbox.cancel();
         let _ = outbox.await;
     } else {
         tracing::warn!(
-            "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; press Ctrl+C to stop."
+            "Telegram is off: TELOXIDE_TOKEN is not set. Serving HTTP only; Ctrl+C or SIGTERM stops."
         );
-        tokio::signal::ctrl_c().await?;
+        crate::ops::shutdown_signal_then_watchdog().await;
     }
+    stop_http.cancel();
+    stop_retention.cancel();
+    let _ = retention.await;
     stop_sms.cancel();
     let _ = sms.await;
     stop_due.cancel();
@@ -130,7 +152,8 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     if let Some(cache) = cache {
         let _ = cache.await;
     }
-    http_task.abort();
+    let _ = http_task.await;
     core.store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod ops;
 pub mod qr;
 pub mod security;
 pub mod status;

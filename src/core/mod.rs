@@ -515,9 +515,18 @@ impl Core {
     /// same update returns no replies and writes nothing. A panic while handling it is caught
     /// (`security::panic_guard`), rolls the transaction back and becomes an error.
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
-        crate::security::panic_guard::catch("update", self.handle_unguarded(inbound))
+        let started = std::time::Instant::now();
+        let channel = inbound.chat.channel.clone();
+        let out = crate::security::panic_guard::catch("update", self.handle_unguarded(inbound))
             .await
-            .unwrap_or_else(|panic| Err(CoreError::Panicked(panic)))
+            .unwrap_or_else(|panic| Err(CoreError::Panicked(panic)));
+        let result = match &out {
+            Ok(_) => "ok",
+            Err(CoreError::Panicked(_)) => "panic",
+            Err(_) => "error",
+        };
+        crate::ops::metrics::update_handled(&channel, result, started.elapsed().as_secs_f64());
+        out
     }
 
     async fn handle_unguarded(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {

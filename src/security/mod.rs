@@ -4,5 +4,6 @@
 
 pub mod keyfile;
 pub mod panic_guard;
+pub mod redact;
 pub mod retention;
 pub mod throttle;

@@ -133,6 +133,14 @@ impl Store {
         &self.pool
     }
 
+    /// The migrations embedded for this backend (for `/readyz`).
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
     /// so two writers queue on `busy_timeout` instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {

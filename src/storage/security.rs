@@ -64,3 +64,47 @@ pub async fn prune_outbox(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreE
         .await?;
     Ok(sent.rows_affected() + failed.rows_affected())
 }
+
+/// The outbox by channel, for the metrics.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxByChannel {
+    pub channel: String,
+    pub waiting: i64,
+    pub oldest_waiting: Option<i64>,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// Waiting, sent and failed outbox rows per channel, and the creation time of the oldest
+/// waiting one.
+pub async fn outbox_by_channel(pool: &sqlx::AnyPool) -> Result<Vec<OutboxByChannel>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT channel,
+                CAST(SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END)
+                    AS BIGINT) AS waiting,
+                MIN(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN created_at END)
+                    AS oldest_waiting,
+                CAST(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS sent,
+                CAST(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS failed
+         FROM outbox GROUP BY channel ORDER BY channel",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Migration versions embedded in this binary that the database has not applied (successfully).
+pub async fn pending_migrations(
+    pool: &sqlx::AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<Vec<i64>, StoreError> {
+    let applied: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(pool)
+            .await?;
+    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|r| r.0).collect();
+    Ok(migrator
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
+}

@@ -17,6 +17,7 @@ mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;
 mod security;
+mod security_http;
 mod status_cache;
 mod storage;
 mod support_desk;
