@@ -332,3 +332,71 @@ async fn readiness_and_metrics(db: &TestDb) {
 mod readyz_and_metrics {
     ashyq_on_both!(super::readiness_and_metrics);
 }
+
+/// `ashyq serve` as the real binary: JSON logs, `/readyz` over TCP, and SIGTERM stops it
+/// cleanly within the grace period.
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_and_logs_json() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ashyq"))
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("s.db").display()),
+        )
+        .env("ASHYQ_SECRET_KEY", support::SECRET)
+        .env("ASHYQ_LOG_FORMAT", "json")
+        .env("ASHYQ_SHUTDOWN_GRACE_SECS", "10")
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ashyq serve");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let bound = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve ended early: {lines:?}"
+        );
+        let json: serde_json::Value = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        lines.push(line.clone());
+        if let Some(b) = json["fields"]["bound"].as_str() {
+            break b.to_string();
+        }
+    };
+    let mut tcp = std::net::TcpStream::connect(&bound).unwrap();
+    tcp.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let started = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "exit {status:?}: {rest}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    for line in rest.lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    assert!(
+        rest.contains("SIGTERM: stopping") && rest.contains("\"stopped\""),
+        "{rest}"
+    );
+}
