@@ -26,3 +26,6 @@ CREATE INDEX attempt_failures_at ON attempt_failures (at_ms);
 -- 3. Retention: sent and given-up outbox rows are pruned after 30 days.
 CREATE INDEX outbox_done_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 CREATE INDEX outbox_done_failed ON outbox (failed_at) WHERE failed_at IS NOT NULL;
+
+-- 4. Guard-mode quotas per venue count the venue's look-ups in the last hour and day.
+CREATE INDEX checkin_audit_venue ON checkin_audit (venue_id, action, at);

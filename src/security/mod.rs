@@ -2,6 +2,7 @@
 //! the panic guard around the handling of one update, throttles for failed attempts, the
 //! check on the secret key file's permissions and the retention job.
 
+pub mod guard_quota;
 pub mod keyfile;
 pub mod panic_guard;
 pub mod redact;

@@ -108,3 +108,49 @@ pub async fn pending_migrations(
         .filter(|v| !applied.contains(v))
         .collect())
 }
+
+/// Audit lines of `action` at a venue since `since_ms` (guard-mode quotas per venue).
+pub async fn venue_audit_count(
+    conn: &mut Conn,
+    venue_id: i64,
+    action: &str,
+    since_ms: i64,
+) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkin_audit WHERE venue_id = $1 AND action = $2 AND at >= $3",
+    )
+    .bind(venue_id)
+    .bind(action)
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+/// Active staff chats (any role) of a venue.
+pub async fn active_staff(conn: &mut Conn, venue_id: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM venue_staff WHERE venue_id = $1 AND removed_at IS NULL",
+    )
+    .bind(venue_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+/// The venue of a usable (unused, unexpired) invite, without using it.
+pub async fn invite_venue(
+    conn: &mut Conn,
+    token_hash: &[u8],
+    now_ms: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT venue_id FROM venue_invites
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}

@@ -414,3 +414,152 @@ async fn retention(db: &TestDb) {
 mod retention_job {
     ashyq_on_both!(super::retention);
 }
+
+/// `n` earlier guard look-ups of a venue, as audit lines at `at_ms`.
+async fn insert_audit(core: &Core, venue_id: i64, n: usize, at_ms: i64) {
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(200);
+        let values =
+            vec![
+                format!("({at_ms}, 'guard_lookup', 'admit', {venue_id}, 'test', 'earlier-guard')");
+                k
+            ]
+            .join(", ");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO checkin_audit (at, action, outcome, venue_id, channel, chat_id) VALUES {values}"
+        )))
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+        left -= k;
+    }
+}
+
+async fn join(core: &Arc<Core>, venue: i64, chat: &Chat, role: &str) -> Vec<String> {
+    let link = admin::invite(core, venue, role, BOT).await.unwrap();
+    let token = link.split("start=").nth(1).unwrap().to_string();
+    keys(&chat.send(command("start", &token)).await)
+}
+
+async fn guard_lookup(guard: &Chat, iin: &str) -> Vec<String> {
+    let first = keys(&guard.send(command("guard", iin)).await);
+    if first != ["guard-confirm-consent"] {
+        return first;
+    }
+    guard.button("ci:gy").await
+}
+
+async fn outbox_with(core: &Core, key: &str) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%' || $1 || '%'")
+            .bind(key)
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    n
+}
+
+async fn guard_quotas(db: &TestDb) {
+    use ashyq::security::guard_quota::{
+        SPIKE_PER_HOUR, STAFF_SEATS, VENUE_PER_DAY, VENUE_PER_HOUR,
+    };
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let cafe = add_venue(&core, "210540012341").await;
+    let venue = cafe.venue_id;
+    let sanitary = ChatRef::new("test", "sanitary");
+    admin::set_alert_chat(&core, "Almaty", &sanitary)
+        .await
+        .unwrap();
+    let owner = Chat::new(&core, "owner", Some("ru"));
+    assert_eq!(
+        join(&core, venue, &owner, "owner").await,
+        ["invite-accepted"]
+    );
+    let guard = Chat::new(&core, "guard", Some("ru"));
+    assert_eq!(
+        join(&core, venue, &guard, "staff").await,
+        ["invite-accepted"]
+    );
+    let lookup = |iin: &'static str| guard_lookup(&guard, iin);
+    let now = clock.now().timestamp_millis();
+    let queued = |key: &'static str| outbox_with(&core, key);
+
+    // The spike alert: the look-up that reaches the threshold in an hour tells the owner and
+    // sanitary control, once.
+    insert_audit(&core, venue, (SPIKE_PER_HOUR - 2) as usize, now - 60_000).await;
+    assert_eq!(lookup(IIN).await, ["guard-result"]);
+    assert_eq!(queued("security-guard-spike").await, 0);
+    assert_eq!(lookup(IIN).await, ["guard-result"]);
+    assert_eq!(
+        queued("security-guard-spike").await,
+        2,
+        "owner and sanitary control"
+    );
+    assert_eq!(lookup(IIN).await, ["guard-result"]);
+    assert_eq!(queued("security-guard-spike").await, 2, "once an hour");
+
+    // The venue's hourly cap, whatever the staff chat: the look-up is refused and audited.
+    insert_audit(
+        &core,
+        venue,
+        (VENUE_PER_HOUR - SPIKE_PER_HOUR - 1) as usize,
+        now - 60_000,
+    )
+    .await;
+    assert_eq!(lookup(IIN).await, ["security-guard-venue-limit"]);
+    let (refused,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM checkin_audit WHERE action = 'guard_refused' AND outcome = 'venue_limit'",
+    )
+    .fetch_one(core.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(refused, 1);
+    // Two hours later the hour is free again, but the day's cap still counts.
+    clock.advance(chrono::Duration::hours(2));
+    let later = clock.now().timestamp_millis();
+    assert_eq!(lookup(IIN).await, ["guard-result"]);
+    insert_audit(
+        &core,
+        venue,
+        (VENUE_PER_DAY - VENUE_PER_HOUR - 1) as usize,
+        later - 3 * 3_600_000,
+    )
+    .await;
+    assert_eq!(lookup(IIN).await, ["security-guard-venue-day-limit"]);
+
+    // Staff seats: with every seat taken an invite is refused and stays usable.
+    for i in 2..STAFF_SEATS {
+        sqlx::query(
+            "INSERT INTO venue_staff (venue_id, channel, chat_id, role, added_at)
+             VALUES ($1, 'test', $2, 'staff', $3)",
+        )
+        .bind(venue)
+        .bind(format!("seat-{i}"))
+        .bind(later)
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    }
+    let link = admin::invite(&core, venue, "staff", BOT).await.unwrap();
+    let token = link.split("start=").nth(1).unwrap().to_string();
+    let late = Chat::new(&core, "late", Some("ru"));
+    assert_eq!(
+        keys(&late.send(command("start", &token)).await),
+        ["security-staff-seats"]
+    );
+    sqlx::query("UPDATE venue_staff SET removed_at = $1 WHERE chat_id = 'seat-2'")
+        .bind(later)
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&late.send(command("start", &token)).await),
+        ["invite-accepted"]
+    );
+}
+
+mod guard_mode_quotas {
+    ashyq_on_both!(super::guard_quotas);
+}

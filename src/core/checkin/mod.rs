@@ -942,6 +942,15 @@ async fn accept_invite(
 ) -> Result<Vec<Outbound>, CoreError> {
     let hash = admin::invite_hash(invite);
     let now = core.now_ms();
+    use crate::security::guard_quota::{STAFF_SEATS, seat_free};
+    if let Some(v) = crate::storage::security::invite_venue(tx, &hash, now).await?
+        && !seat_free(tx, v).await?
+    {
+        return Ok(reply(
+            lang,
+            Msg::new("security-staff-seats").num("limit", STAFF_SEATS),
+        ));
+    }
     let Some((venue_id, role)) = venues::take_invite(tx, &hash, chat, now).await? else {
         return Ok(reply(lang, Msg::new("invite-invalid")));
     };
@@ -1018,6 +1027,17 @@ async fn guard_venue(
             lang,
             Msg::new("guard-limit").num("limit", GUARD_LIMIT_PER_HOUR),
         )));
+    }
+    if let Some(msg) = crate::security::guard_quota::venue_refusal(tx, *venue_id, now).await? {
+        let line = AuditLine {
+            action: "guard_refused",
+            outcome: "venue_limit",
+            venue_id: Some(*venue_id),
+            chat: Some(chat),
+            ..Default::default()
+        };
+        venues::audit(tx, &line, now).await?;
+        return Ok(Err(reply(lang, msg)));
     }
     Ok(Ok(*venue_id))
 }
@@ -1167,6 +1187,8 @@ async fn guard_confirm(
         decision,
     )
     .await?;
+    crate::security::guard_quota::after_lookup(core, tx, venue_id, &venue.name, &venue.region, now)
+        .await?;
     Ok(reply(
         lang,
         Msg::new("guard-result")
