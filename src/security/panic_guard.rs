@@ -27,7 +27,8 @@ pub async fn catch<F: Future>(what: &'static str, fut: F) -> Result<F::Output, S
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(out) => Ok(out),
         Err(payload) => {
-            let msg = message(payload.as_ref());
+            // A panic message may quote input: mask IINs and phones before logging it.
+            let msg = crate::domain::mask_personal(&message(payload.as_ref()));
             tracing::error!(target: "ashyq::panic", what, panic = %msg, "panic caught; the service keeps serving");
             Err(msg)
         }
