@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = meals.verify(text);
     if let Some((canonical, id)) = meal::parse_short_code(text) {
         assert!(id >= 0);
-        assert_eq!(meal::parse_short_code(&canonical), Some((canonical.clone(), id)));
+        assert_eq!(
+            meal::parse_short_code(&canonical),
+            Some((canonical.clone(), id))
+        );
     }
 });
