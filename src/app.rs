@@ -61,18 +61,25 @@ pub async fn spawn_http(
     addr: SocketAddr,
     state: HttpState,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    spawn_router(addr, app(state)).await
+    spawn_router(addr, app(state), CancellationToken::new()).await
 }
 
-/// Serves `router` in the background (the HTTP app with any channel webhooks merged in).
+/// Serves `router` in the background (the HTTP app with any channel webhooks merged in) until
+/// `stop`, finishing the requests in flight. The peer address reaches the handlers (the
+/// failed-authentication throttle counts per source).
 pub async fn spawn_router(
     addr: SocketAddr,
     router: axum::Router,
+    stop: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, service)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
@@ -237,10 +244,11 @@ impl Application {
             aitu.prepare().await?;
         }
         let listener = self.listener;
-        tracing::info!(address = %self.address, "HTTP listening (GET /healthz, POST /api/v1/…)");
+        tracing::info!(bound = %self.address, "HTTP listening (GET /healthz, POST /api/v1/…)");
         let http_stop = stop.clone();
         let http = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let served = axum::serve(listener, service)
                 .with_graceful_shutdown(http_stop.cancelled_owned())
                 .await;
             if let Err(e) = served {
@@ -338,6 +346,12 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
                 ))
             }),
         ));
+        // Retention: sent outbox payloads, processed update ids, failed attempts.
+        let c = core.clone();
+        loops.push((
+            "retention".into(),
+            Box::new(move |stop| Box::pin(crate::security::retention::run_loop(c.clone(), stop))),
+        ));
         // Exposure warnings after positive results, and the retention of old visits.
         let c = core.clone();
         loops.push((
@@ -434,11 +448,11 @@ pub async fn serve(settings: &Settings, http: SocketAddr) -> anyhow::Result<()> 
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
+        crate::ops::shutdown_signal_then_watchdog().await;
+        on_signal.cancel();
     });
     application.run_until_stopped(stop).await?;
     core.store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -456,6 +456,15 @@ async fn role_command(settings: &Settings, command: RoleCommand) -> anyhow::Resu
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if crate::ops::json_logs() {
+        // ASHYQ_LOG_FORMAT=json: one JSON object per line, for log collectors.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -537,7 +546,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { http } => {
-            init_logging("info,ashyq=debug");
+            init_logging("info");
             app::serve(&settings, http).await
         }
         Command::Venue { command } => {

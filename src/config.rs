@@ -178,7 +178,7 @@ fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
         path: path.to_path_buf(),
         source,
     };
-    match std::fs::read_to_string(path) {
+    match crate::security::keyfile::read_private(path) {
         Ok(s) => return Ok(s.trim().to_string()),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
         Err(_) => {}

@@ -23,6 +23,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("identity.ftl", include_str!("../locales/kk/identity.ftl")),
             ("exposure.ftl", include_str!("../locales/kk/exposure.ftl")),
             ("family.ftl", include_str!("../locales/kk/family.ftl")),
+            ("security.ftl", include_str!("../locales/kk/security.ftl")),
         ],
     ),
     (
@@ -40,6 +41,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("identity.ftl", include_str!("../locales/ru/identity.ftl")),
             ("exposure.ftl", include_str!("../locales/ru/exposure.ftl")),
             ("family.ftl", include_str!("../locales/ru/family.ftl")),
+            ("security.ftl", include_str!("../locales/ru/security.ftl")),
         ],
     ),
     (
@@ -57,6 +59,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("identity.ftl", include_str!("../locales/en/identity.ftl")),
             ("exposure.ftl", include_str!("../locales/en/exposure.ftl")),
             ("family.ftl", include_str!("../locales/en/family.ftl")),
+            ("security.ftl", include_str!("../locales/en/security.ftl")),
         ],
     ),
 ];

@@ -18,6 +18,8 @@ pub mod http;
 pub mod i18n;
 pub mod identity;
 pub mod leader;
+pub mod ops;
 pub mod qr;
+pub mod security;
 pub mod status;
 pub mod storage;

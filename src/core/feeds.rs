@@ -482,7 +482,7 @@ pub fn api_key_hash(secret: &str) -> Vec<u8> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
-    #[error("unknown scope {0:?} (known: {known})", known = SCOPES.join(", "))]
+    #[error("unknown scope {0:?} (known: {known}, occupancy:<region>)", known = SCOPES.join(", "))]
     UnknownScope(String),
     #[error("give at least one scope")]
     NoScope,
@@ -510,9 +510,17 @@ pub async fn create_api_key(
         if s.is_empty() {
             continue;
         }
-        if !SCOPES.contains(&s) {
-            return Err(ApiKeyError::UnknownScope(s.to_string()));
-        }
+        // `occupancy:<region>`: occupancy of one region only (like an authority's chat).
+        let s = match s.strip_prefix("occupancy:").map(str::trim) {
+            Some(region) if !region.is_empty() && !region.contains(',') => {
+                format!(
+                    "occupancy:{}",
+                    crate::core::checkin::admin::region_key(region)
+                )
+            }
+            _ if SCOPES.contains(&s) => s.to_string(),
+            _ => return Err(ApiKeyError::UnknownScope(s.to_string())),
+        };
         if !set.contains(&s) {
             set.push(s);
         }

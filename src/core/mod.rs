@@ -381,6 +381,8 @@ pub enum CoreError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error("panic while handling: {0}")]
+    Panicked(String),
 }
 
 /// Everything the core needs, injected once at start-up.
@@ -555,8 +557,24 @@ impl Core {
 
     /// Handles one inbound event: loads the conversation, decides, writes everything in one
     /// transaction and returns the replies after it committed. A repeated delivery of the
-    /// same update returns no replies and writes nothing.
+    /// same update returns no replies and writes nothing. A panic while handling it is caught
+    /// (`security::panic_guard`), rolls the transaction back and becomes an error.
     pub async fn handle(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
+        let started = std::time::Instant::now();
+        let channel = inbound.chat.channel.clone();
+        let out = crate::security::panic_guard::catch("update", self.handle_unguarded(inbound))
+            .await
+            .unwrap_or_else(|panic| Err(CoreError::Panicked(panic)));
+        let result = match &out {
+            Ok(_) => "ok",
+            Err(CoreError::Panicked(_)) => "panic",
+            Err(_) => "error",
+        };
+        crate::ops::metrics::update_handled(&channel, result, started.elapsed().as_secs_f64());
+        out
+    }
+
+    async fn handle_unguarded(&self, inbound: Inbound) -> Result<Vec<Outbound>, CoreError> {
         // Images are decoded before the transaction, on the blocking pool, so no lock is
         // held while the decoder runs.
         let scan = match inbound.event.unrelayed() {

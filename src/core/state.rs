@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 /// Where a conversation stands. Persisted as JSON in `conversations.state`, so a restart
 /// in the middle of a conversation resumes at the same step. New variants and fields must
 /// stay readable from older rows (`#[serde(default)]`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `Debug` is written by hand in `security::redact`: it never shows free text.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum State {
     /// Nothing asked yet (new, declined consent, or data forgotten).

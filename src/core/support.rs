@@ -187,47 +187,15 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     parts
 }
 
-/// Parses a ban duration: `30m`, `12h`, `7d`, `2w` (at most a year).
+/// Parses a ban duration: `30m`, `12h`, `7d`, `2w` (at most a year), without overflow.
 pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
-    let s = s.trim().to_lowercase();
-    let unit = s.chars().last()?;
-    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
-    if n <= 0 {
-        return None;
-    }
-    let d = match unit {
-        'm' => chrono::Duration::minutes(n),
-        'h' => chrono::Duration::hours(n),
-        'd' => chrono::Duration::days(n),
-        'w' => chrono::Duration::weeks(n),
-        _ => return None,
-    };
-    (d <= chrono::Duration::days(366)).then_some(d)
+    crate::domain::parse_duration(s, chrono::Duration::days(366)).ok()
 }
 
-/// Hides every valid IIN (12 digits in a row) in a user's text before it leaves for the
-/// operators or is kept: operators never see an IIN, and none is stored in plain text.
+/// Hides every IIN and phone number in a user's text before it leaves for the operators or
+/// is kept (`domain::mask_personal`): operators never see one, and none is stored.
 pub fn mask_iins(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() == 12 && crate::domain::Iin::parse(digits).is_ok() {
-            out.push_str("•••• •••• ••••");
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
+    crate::domain::mask_personal(text)
 }
 
 fn topic_key(ticket: i64) -> String {
@@ -1201,7 +1169,7 @@ mod tests {
     fn iins_are_masked_in_relayed_texts() {
         assert_eq!(
             mask_iins("ИИН 900101300017, тел 87011234567"),
-            "ИИН •••• •••• ••••, тел 87011234567"
+            "ИИН •••• •••• ••••, тел +• ••• ••• •• ••"
         );
         // Not an IIN: wrong check digit, or longer runs of digits.
         assert_eq!(mask_iins("900101300018"), "900101300018");

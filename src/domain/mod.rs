@@ -3,10 +3,16 @@
 //! None of these types knows a messenger, a database or a language: errors are
 //! plain enums that the conversation layer maps to text keys.
 
+mod code;
+mod duration;
 mod iin;
 mod lang;
+mod mask;
 mod phone;
 
+pub use code::fold_typed_code;
+pub use duration::{DurationError, parse_duration};
 pub use iin::{Bin, BinError, Iin, IinError, Sex};
 pub use lang::Lang;
+pub use mask::{IIN_MASK, PHONE_MASK, mask_personal};
 pub use phone::{Phone, PhoneError};

@@ -3,11 +3,9 @@
 //! health feeds: 200 when nothing was rejected, 422 with the rejected items otherwise.
 
 use super::HttpState;
-use super::feeds::{authorise, core_of, parse_batch};
+use super::feeds::{authorise, core_of, read_batch};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -15,7 +13,7 @@ use serde_json::json;
 pub(super) async fn post_family(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
@@ -25,7 +23,7 @@ pub(super) async fn post_family(
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let items = match parse_batch(body) {
+    let items = match read_batch(body).await {
         Ok(i) => i,
         Err(r) => return *r,
     };

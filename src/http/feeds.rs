@@ -9,12 +9,12 @@
 //! "external_id", "reason"}]}`; internals never leak.
 
 use super::HttpState;
+use super::guard::{BodyError, read_body};
 use crate::core::Core;
 use crate::core::feeds::{self, MAX_BATCH, Report};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -46,6 +46,21 @@ pub(crate) fn core_of(state: &HttpState) -> Early<&Arc<Core>> {
 }
 
 pub(crate) async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> Early<i64> {
+    let key = authenticate_key(core, headers).await?;
+    if !key.has_scope(scope) {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            format!("this API key lacks the `{scope}` scope"),
+        )));
+    }
+    Ok(key.id)
+}
+
+/// The active API key named by the `Authorization` header (401 when none is).
+pub(crate) async fn authenticate_key(
+    core: &Core,
+    headers: &HeaderMap,
+) -> Early<crate::storage::health::ApiKeyRow> {
     let unauthorised = || {
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
         r.headers_mut().insert(
@@ -63,33 +78,31 @@ pub(crate) async fn authorise(core: &Core, headers: &HeaderMap, scope: &str) -> 
     else {
         return Err(unauthorised());
     };
-    let key = match feeds::authenticate(core, secret).await {
-        Ok(Some(key)) => key,
-        Ok(None) => return Err(unauthorised()),
+    match feeds::authenticate(core, secret).await {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(unauthorised()),
         Err(e) => {
             tracing::error!(error = %e, "API key look-up failed");
-            return Err(Box::new(error(
+            Err(Box::new(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "try again later",
-            )));
+            )))
         }
-    };
-    if !key.has_scope(scope) {
-        return Err(Box::new(error(
-            StatusCode::FORBIDDEN,
-            format!("this API key lacks the `{scope}` scope"),
-        )));
     }
-    Ok(key.id)
 }
 
 fn early(status: StatusCode, message: impl Into<String>) -> Box<Response> {
     Box::new(error(status, message))
 }
 
-pub(super) fn parse_batch(body: Result<Bytes, BytesRejection>) -> Early<Vec<Value>> {
+/// Reads (after authentication: see `http::guard`) and parses a batch body.
+pub(super) async fn read_batch(body: Body) -> Early<Vec<Value>> {
+    parse_batch(read_body(body, MAX_BODY_BYTES).await)
+}
+
+pub(super) fn parse_batch(body: Result<Bytes, BodyError>) -> Early<Vec<Value>> {
     let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if e == BodyError::TooLarge {
             early(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body exceeds {MAX_BODY_BYTES} bytes; send at most {MAX_BATCH} items per request"),
@@ -154,7 +167,7 @@ fn internal(e: crate::core::CoreError) -> Response {
 pub(super) async fn post_pcr(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
@@ -164,7 +177,7 @@ pub(super) async fn post_pcr(
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let items = match parse_batch(body) {
+    let items = match read_batch(body).await {
         Ok(i) => i,
         Err(r) => return *r,
     };
@@ -178,7 +191,7 @@ pub(super) async fn post_pcr(
 pub(super) async fn post_contacts(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
@@ -188,7 +201,7 @@ pub(super) async fn post_contacts(
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let items = match parse_batch(body) {
+    let items = match read_batch(body).await {
         Ok(i) => i,
         Err(r) => return *r,
     };

@@ -4,12 +4,10 @@
 //! the OpenAPI document.
 
 use super::HttpState;
-use super::feeds::{authorise, core_of, parse_batch};
+use super::feeds::{authorise, core_of, read_batch};
 use crate::identity::table;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -19,7 +17,7 @@ use serde_json::{Value, json};
 pub(super) async fn post_pairs(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let core = match core_of(&state) {
         Ok(c) => c.clone(),
@@ -28,7 +26,7 @@ pub(super) async fn post_pairs(
     if let Err(r) = authorise(&core, &headers, "identity").await {
         return *r;
     }
-    let items = match parse_batch(body) {
+    let items = match read_batch(body).await {
         Ok(i) => i,
         Err(r) => return *r,
     };

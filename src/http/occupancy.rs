@@ -2,9 +2,13 @@
 //! authorities. `Authorization: Bearer <key>` with the `occupancy` scope (401 / 403 like the
 //! feeds). Counts only: venue id, name, address, region, admission category, people inside
 //! now, and the venue's mode (`live`, `test`, `suspended`).
+//!
+//! Keys are scoped by region like the authorities' chats: `occupancy` sees the whole country,
+//! `occupancy:<region>` (created with `--scope occupancy:almaty`) only its region(s); such a
+//! key without `?region=` reads its region, and another region is 403.
 
 use super::HttpState;
-use super::feeds::{authorise, core_of};
+use super::feeds::{authenticate_key, core_of};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,10 +29,17 @@ pub async fn get_occupancy(
         Ok(c) => c.clone(),
         Err(r) => return *r,
     };
-    if let Err(r) = authorise(&core, &headers, "occupancy").await {
-        return *r;
-    }
-    let region = q.region.filter(|r| !r.trim().is_empty());
+    let key = match authenticate_key(&core, &headers).await {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let asked = q.region.filter(|r| !r.trim().is_empty());
+    let region = match allowed_region(&key, asked) {
+        Ok(r) => r,
+        Err((status, msg)) => {
+            return (status, Json(json!({"error": msg, "items": []}))).into_response();
+        }
+    };
     match crate::core::business::monitor::occupancy(&core, region.as_deref()).await {
         Ok(rows) => {
             let now = core.now_ms();
@@ -61,5 +72,40 @@ pub async fn get_occupancy(
             )
                 .into_response()
         }
+    }
+}
+
+/// The region a key may read: `Ok(None)` for the whole country (a national key without
+/// `?region=`), `Ok(Some(r))` for one region, or the refusal.
+fn allowed_region(
+    key: &crate::storage::health::ApiKeyRow,
+    asked: Option<String>,
+) -> Result<Option<String>, (StatusCode, String)> {
+    use crate::core::checkin::admin::region_key;
+    if key.has_scope("occupancy") {
+        return Ok(asked);
+    }
+    let regions: Vec<&str> = key
+        .scopes
+        .split(',')
+        .filter_map(|s| s.trim().strip_prefix("occupancy:"))
+        .collect();
+    if regions.is_empty() {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "this API key lacks the `occupancy` scope".into(),
+        ));
+    }
+    match asked {
+        Some(r) if regions.contains(&region_key(&r).as_str()) => Ok(Some(r)),
+        Some(r) => Err((
+            StatusCode::FORBIDDEN,
+            format!("this API key may not read the region {r:?}"),
+        )),
+        None if regions.len() == 1 => Ok(Some(regions[0].to_string())),
+        None => Err((
+            StatusCode::BAD_REQUEST,
+            "this key covers several regions: give `?region=`".into(),
+        )),
     }
 }

@@ -3,16 +3,16 @@
 //! authenticated by `SMS_WEBHOOK_SECRET`).
 
 use super::HttpState;
-use super::feeds::{authorise, parse_batch};
+use super::feeds::{authorise, read_batch};
+use super::guard::{BodyError, read_body};
 use crate::core::wallet::{SMS, eligibility};
 use crate::core::{Event, Inbound};
 use crate::crypto::Field;
 use crate::domain::Phone;
 use crate::storage::ChatRef;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -28,7 +28,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 pub(super) async fn post_pupils(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let Some(core) = state.core.clone() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
@@ -37,7 +37,7 @@ pub(super) async fn post_pupils(
         Ok(k) => k,
         Err(r) => return *r,
     };
-    let items = match parse_batch(body) {
+    let items = match read_batch(body).await {
         Ok(i) => i,
         Err(r) => return *r,
     };
@@ -67,6 +67,9 @@ pub(super) async fn post_pupils(
     }
 }
 
+/// An inbound SMS (sender, at most a few segments of text, an id) fits in 4 KiB.
+pub const MAX_SMS_BODY_BYTES: usize = 4 * 1024;
+
 #[derive(serde::Deserialize)]
 struct InboundSms {
     from: String,
@@ -82,7 +85,7 @@ struct InboundSms {
 pub(super) async fn sms_inbound(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let Some(core) = state.core.clone() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
@@ -105,8 +108,17 @@ pub(super) async fn sms_inbound(
             "missing or invalid gateway secret",
         );
     }
-    let Ok(body) = body else {
-        return error(StatusCode::BAD_REQUEST, "the body could not be read");
+    let body = match read_body(body, MAX_SMS_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "an inbound SMS body is at most 4 KiB",
+            );
+        }
+        Err(BodyError::Unreadable) => {
+            return error(StatusCode::BAD_REQUEST, "the body could not be read");
+        }
     };
     let Ok(sms) = serde_json::from_slice::<InboundSms>(&body) else {
         return error(

@@ -83,7 +83,12 @@ pub async fn decode_off_runtime(
     limits: Limits,
 ) -> Result<Vec<String>, DecodeError> {
     let budget = limits.time_budget;
-    let job = tokio::task::spawn_blocking(move || decode(&bytes, &limits));
+    let job = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let out = decode(&bytes, &limits);
+        crate::ops::metrics::qr_decoded(out.is_ok(), started.elapsed().as_secs_f64());
+        out
+    });
     // Stages are checked against the budget; this outer bound only guards
     // against a single stage running away.
     match tokio::time::timeout(budget * 4 + Duration::from_secs(1), job).await {

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod people;
 pub mod relay;
 pub mod rows;
+pub mod security;
 pub mod support;
 pub mod venues;
 pub mod wallet;
@@ -133,6 +134,14 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The migrations embedded for this backend (for `/readyz`).
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
     }
 
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),

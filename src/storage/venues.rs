@@ -314,19 +314,17 @@ pub struct NewCheckin<'a> {
     pub closes_at: i64,
 }
 
-/// Inserts a check-in unless its check code was already used at the venue since
-/// `code_since_ms`: `None` then (draw another code and retry).
+/// Inserts a check-in unless its check code was already used at the venue on its local
+/// date: `None` then (draw another code and retry). A UNIQUE index (venue, local date, code)
+/// decides, so two concurrent check-ins can never both take one code.
 pub async fn insert_checkin(
     conn: &mut Conn,
     c: &NewCheckin<'_>,
-    code_since_ms: i64,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(
-        insert_checkins(conn, std::slice::from_ref(c), code_since_ms)
-            .await?
-            .pop()
-            .map(|r| r.0),
-    )
+    Ok(insert_checkins(conn, std::slice::from_ref(c))
+        .await?
+        .pop()
+        .map(|r| r.0))
 }
 
 /// [`insert_checkin`] for many check-ins in one statement: `(id, venue_id, check_code)` of
@@ -335,12 +333,11 @@ pub async fn insert_checkin(
 pub async fn insert_checkins(
     conn: &mut Conn,
     checkins: &[NewCheckin<'_>],
-    code_since_ms: i64,
 ) -> Result<Vec<(i64, i64, String)>, StoreError> {
     if checkins.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows = Rows::new(12);
+    let mut rows = Rows::new(13);
     for c in checkins {
         rows.push([
             Val::from(c.venue_id),
@@ -355,23 +352,29 @@ pub async fn insert_checkins(
             Val::from(c.check_code),
             Val::from(c.entered_at),
             Val::from(c.closes_at),
+            Val::from(code_day(c.entered_at)),
         ]);
     }
+    // `WHERE` keeps SQLite from reading `ON CONFLICT` as part of the `SELECT`'s join.
     let sql = format!(
         "INSERT INTO checkins (venue_id, entrance_id, person_id, iin_hash, channel, chat_id, via,
-            colour, admitted, check_code, entered_at, closes_at)
+            colour, admitted, check_code, entered_at, closes_at, code_day)
          SELECT q.column1, q.column2, q.column3, q.column4, q.column5, q.column6, q.column7,
-                q.column8, q.column9, q.column10, q.column11, q.column12
+                q.column8, q.column9, q.column10, q.column11, q.column12, q.column13
          FROM (VALUES {}) AS q
          WHERE q.column1 IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM checkins o
-                           WHERE o.venue_id = q.column1 AND o.check_code = q.column10
-                             AND o.entered_at >= $1)
+         ON CONFLICT DO NOTHING
          RETURNING id, venue_id, check_code",
-        rows.placeholders(2)
+        rows.placeholders(1)
     );
-    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code_since_ms);
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
+}
+
+/// The local date (Astana time, UTC+5) of an instant, as days since 1970-01-01: the day a
+/// check code is unique in at its venue (`checkins.code_day`, migration 0013).
+pub fn code_day(at_ms: i64) -> i64 {
+    (at_ms + 5 * 3_600_000).div_euclid(86_400_000)
 }
 
 /// A check-in with the names a reply shows.

@@ -150,7 +150,6 @@ async fn visit(
             entered_at: entered,
             closes_at: entered + 180 * MIN,
         },
-        i64::MAX,
     )
     .await
     .unwrap()
@@ -685,7 +684,6 @@ async fn guard_visitor_positive_and_two_workers(db: &TestDb) {
             entered_at: ms("2026-11-10T18:00"),
             closes_at: ms("2026-11-10T21:00"),
         },
-        i64::MAX,
     )
     .await
     .unwrap()

@@ -21,6 +21,8 @@ mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;
 mod replicas;
+mod security;
+mod security_http;
 mod status_cache;
 mod storage;
 mod support_desk;

@@ -689,7 +689,7 @@ async fn vouchers_and_canteen(db: &TestDb) {
         redeem_photo(&op, &qr3).await.text.key(),
         "wallet-redeem-not-eligible"
     );
-    assert_eq!(op.text("ZZZZZ-ZZZZZ").await, ["wallet-redeem-invalid"]);
+    assert_eq!(op.text("ZZZZZ-ZZZZZZ").await, ["wallet-redeem-invalid"]);
     // An operator of another school.
     let op12 = operator(&core, "canteen-12", SCHOOL2).await;
     let before2 = effects(&core.store).await;

@@ -331,7 +331,10 @@ pub async fn reject_in(
     if reason.is_empty() {
         return Err(ReviewError::NoReason);
     }
-    let reason: String = reason.chars().take(500).collect();
+    let reason: String = crate::domain::mask_personal(reason)
+        .chars()
+        .take(500)
+        .collect();
     let app = business::application(tx, id)
         .await?
         .ok_or(ReviewError::NotFound(id))?;

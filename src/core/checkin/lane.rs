@@ -484,8 +484,7 @@ async fn insert_with_codes(
                 }
             })
             .collect();
-        let inserted =
-            venues::insert_checkins(tx, &rows, now - super::CHECK_CODE_WINDOW_MS).await?;
+        let inserted = venues::insert_checkins(tx, &rows).await?;
         let by_code: HashMap<(i64, String), i64> = inserted
             .into_iter()
             .map(|(id, venue, code)| ((venue, code), id))

@@ -34,8 +34,6 @@ pub const REMIND_BEFORE_MS: i64 = 15 * 60_000;
 pub const DEFAULT_MAX_STAY_MS: i64 = 3 * 3_600_000;
 /// Guard-mode look-ups allowed per staff chat per hour.
 pub const GUARD_LIMIT_PER_HOUR: i64 = 60;
-/// Check codes are unique per venue within this window.
-const CHECK_CODE_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// The decoder's limits for check-in photos.
 pub fn limits() -> qr::Limits {
@@ -224,6 +222,10 @@ pub(super) async fn intercept(
             let Some(code) = token::parse_short_code(text) else {
                 return Ok(None);
             };
+            use crate::security::throttle::{VENUE_CODE, code_blocked, code_failed};
+            if code_blocked(tx, VENUE_CODE, chat, core.now_ms()).await? {
+                return Ok(Some(refuse(conv, lang, Msg::new("security-code-attempts"))));
+            }
             match venues::entrance_by_code(tx, &code).await? {
                 Some((entrance_id, exit)) => {
                     let code = Code {
@@ -235,7 +237,10 @@ pub(super) async fn intercept(
                         check_in(core, tx, conv, chat, lang, code, Via::Code).await?,
                     ))
                 }
-                None => Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown")))),
+                None => {
+                    code_failed(tx, VENUE_CODE, chat, core.now_ms()).await?;
+                    Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown"))))
+                }
             }
         }
         _ => Ok(None),
@@ -658,7 +663,7 @@ async fn record_entry(
             entered_at: now,
             closes_at: now + target.max_stay_ms,
         };
-        if let Some(id) = venues::insert_checkin(tx, &row, now - CHECK_CODE_WINDOW_MS).await? {
+        if let Some(id) = venues::insert_checkin(tx, &row).await? {
             inserted = Some((id, code));
             break;
         }
@@ -941,6 +946,15 @@ async fn accept_invite(
 ) -> Result<Vec<Outbound>, CoreError> {
     let hash = admin::invite_hash(invite);
     let now = core.now_ms();
+    use crate::security::guard_quota::{STAFF_SEATS, seat_free};
+    if let Some(v) = crate::storage::security::invite_venue(tx, &hash, now).await?
+        && !seat_free(tx, v).await?
+    {
+        return Ok(reply(
+            lang,
+            Msg::new("security-staff-seats").num("limit", STAFF_SEATS),
+        ));
+    }
     let Some((venue_id, role)) = venues::take_invite(tx, &hash, chat, now).await? else {
         return Ok(reply(lang, Msg::new("invite-invalid")));
     };
@@ -1017,6 +1031,17 @@ async fn guard_venue(
             lang,
             Msg::new("guard-limit").num("limit", GUARD_LIMIT_PER_HOUR),
         )));
+    }
+    if let Some(msg) = crate::security::guard_quota::venue_refusal(tx, *venue_id, now).await? {
+        let line = AuditLine {
+            action: "guard_refused",
+            outcome: "venue_limit",
+            venue_id: Some(*venue_id),
+            chat: Some(chat),
+            ..Default::default()
+        };
+        venues::audit(tx, &line, now).await?;
+        return Ok(Err(reply(lang, msg)));
     }
     Ok(Ok(*venue_id))
 }
@@ -1166,6 +1191,8 @@ async fn guard_confirm(
         decision,
     )
     .await?;
+    crate::security::guard_quota::after_lookup(core, tx, venue_id, &venue.name, &venue.region, now)
+        .await?;
     Ok(reply(
         lang,
         Msg::new("guard-result")

@@ -261,11 +261,7 @@ pub fn new_short_code() -> String {
 
 /// The canonical form of a typed short code (case, spaces and dash forgiven), or `None`.
 pub fn parse_short_code(input: &str) -> Option<String> {
-    let raw: String = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '–' | '—'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let raw = crate::domain::fold_typed_code(input);
     if raw.len() != SHORT_LEN || !raw.bytes().all(|b| SHORT_ALPHABET.contains(&b)) {
         return None;
     }

@@ -743,6 +743,8 @@ pub enum Redemption {
     NotSchoolDay,
     /// The chat is not a canteen operator.
     NotOperator,
+    /// Too many invalid codes from this operator in the last hour (`security::throttle`).
+    TooManyAttempts,
 }
 
 impl Redemption {
@@ -757,6 +759,7 @@ impl Redemption {
             Redemption::Invalid => "invalid",
             Redemption::NotSchoolDay => "not_school_day",
             Redemption::NotOperator => "not_operator",
+            Redemption::TooManyAttempts => "throttled",
         }
     }
 
@@ -784,6 +787,7 @@ impl Redemption {
             Redemption::Invalid => Msg::new("wallet-redeem-invalid"),
             Redemption::NotSchoolDay => Msg::new("wallet-redeem-no-school-day"),
             Redemption::NotOperator => Msg::new("wallet-redeem-not-operator"),
+            Redemption::TooManyAttempts => Msg::new("security-code-attempts"),
         }
     }
 }
@@ -822,6 +826,16 @@ pub async fn redeem_in(
         let schools = store::canteen_schools(tx, operator).await?;
         if schools.is_empty() {
             break 'decide refuse(Redemption::NotOperator, None, None);
+        }
+        if crate::security::throttle::code_blocked(
+            tx,
+            crate::security::throttle::MEAL_CODE,
+            operator,
+            now,
+        )
+        .await?
+        {
+            break 'decide refuse(Redemption::TooManyAttempts, None, None);
         }
         let token = keys.verify(code);
         let short = token::parse_short_code(code);
@@ -919,6 +933,10 @@ pub async fn redeem_in(
         });
     };
     let (r, voucher, school) = result;
+    if matches!(r, Redemption::Invalid) {
+        use crate::security::throttle::{MEAL_CODE, code_failed};
+        code_failed(tx, MEAL_CODE, operator, now).await?;
+    }
     audit(
         core,
         tx,

@@ -11,8 +11,11 @@
 //! screenshot no longer redeems; the generation goes up when the parent reissues a lost
 //! code, so every earlier code says "revoked".
 //!
-//! The typed short code (`K7P2Q-X9M4C`) is 5 characters of the voucher id in base 31 and 5
-//! characters of a MAC over id, generation and day, from the alphabet without look-alikes.
+//! The typed short code (`K7P2Q-X9M4CZ`) is 5 characters of the voucher id in base 31 and 6
+//! characters of a MAC over id, generation and day, from the alphabet without look-alikes. Each
+//! check character comes from one MAC byte below 248 (= 8 × 31) taken modulo 31, so every
+//! character is equally likely (a byte of 248 or more is skipped; more MAC blocks follow when
+//! needed): 31⁶ ≈ 8.9 × 10⁸ codes per voucher and day, and failed attempts are throttled.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,7 +38,7 @@ pub const TOKEN_CHARS: usize = 36;
 /// The short-code alphabet (the same as the venues'): no 0/O, 1/I/L.
 pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const ID_CHARS: usize = 5;
-const MAC_CHARS: usize = 5;
+const MAC_CHARS: usize = 6;
 
 /// What a valid token says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,16 +131,34 @@ impl MealKeys {
             *c = ALPHABET[(id % ALPHABET.len() as u64) as usize];
             id /= ALPHABET.len() as u64;
         }
-        let mac = self.mac(b"code:", &Self::body(t));
-        let mac_chars: Vec<u8> = mac[..MAC_CHARS]
-            .iter()
-            .map(|b| ALPHABET[*b as usize % ALPHABET.len()])
-            .collect();
+        let mac_chars = self.check_chars(&Self::body(t));
         format!(
             "{}-{}",
             String::from_utf8_lossy(&id_chars),
             String::from_utf8_lossy(&mac_chars)
         )
+    }
+
+    /// The check characters of a body, drawn without modulo bias (see the module's notes).
+    fn check_chars(&self, body: &[u8; BODY_LEN]) -> Vec<u8> {
+        const LIMIT: u8 = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+        let mut out = Vec::with_capacity(MAC_CHARS);
+        let mut block = 0u8;
+        while out.len() < MAC_CHARS {
+            let mut input = body.to_vec();
+            if block > 0 {
+                input.push(block);
+            }
+            let mac = self.mac(b"code:", &input);
+            out.extend(
+                mac.iter()
+                    .filter(|b| **b < LIMIT)
+                    .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()])
+                    .take(MAC_CHARS - out.len()),
+            );
+            block = block.wrapping_add(1);
+        }
+        out
     }
 
     /// Whether `code` (canonical form) is the code of this voucher, generation and day,
@@ -150,11 +171,7 @@ impl MealKeys {
 /// A typed short code in canonical form with the voucher id it names, or `None` when the
 /// text is not shaped like one (case, spaces and dashes forgiven).
 pub fn parse_short_code(input: &str) -> Option<(String, i64)> {
-    let raw: String = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '–' | '—'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let raw = crate::domain::fold_typed_code(input);
     if raw.len() != ID_CHARS + MAC_CHARS || !raw.bytes().all(|b| ALPHABET.contains(&b)) {
         return None;
     }
@@ -254,6 +271,33 @@ mod tests {
     }
 
     #[test]
+    fn check_characters_are_drawn_without_bias() {
+        // With `byte % 31` the first 8 symbols would take 72/256 = 28.1% of the draws; drawn
+        // without bias they take 8/31 = 25.8%. 60 000 draws put the two 12 standard deviations
+        // apart; the keys are fixed, so the test is deterministic.
+        let k = MealKeys::new(&[9u8; 32]);
+        let day = NaiveDate::from_ymd_opt(2026, 10, 5).unwrap();
+        let mut low = 0usize;
+        let mut all = 0usize;
+        for voucher_id in 1..=10_000 {
+            let code = k.short_code(&MealToken {
+                voucher_id,
+                generation: 1,
+                day,
+            });
+            let check = code.split_once('-').unwrap().1;
+            assert_eq!(check.len(), 6, "{code}");
+            for b in check.bytes() {
+                let i = ALPHABET.iter().position(|a| *a == b).unwrap();
+                low += usize::from(i < 8);
+                all += 1;
+            }
+        }
+        let share = low as f64 / all as f64;
+        assert!((share - 8.0 / 31.0).abs() < 0.008, "{share}");
+    }
+
+    #[test]
     fn short_codes_carry_the_id_and_check_the_day() {
         let k = keys();
         let t = MealToken {
@@ -262,7 +306,7 @@ mod tests {
             day: day("2026-11-23"),
         };
         let code = k.short_code(&t);
-        assert_eq!(code.len(), 11);
+        assert_eq!(code.len(), 12);
         let (canonical, id) = parse_short_code(&code.to_lowercase().replace('-', " ")).unwrap();
         assert_eq!((canonical.as_str(), id), (code.as_str(), 28_000_000));
         assert!(k.short_code_matches(&canonical, &t));
