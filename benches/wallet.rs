@@ -270,6 +270,25 @@ async fn redemptions(label: &str, pg_admin: Option<&str>, p: &RedeemParams) {
         ),
     )
     .await;
+    // The parents' chats belong to registered people with the list's phone (issue 15: a
+    // meal notice goes only to a chat that is still the parent's).
+    exec(
+        &core.store,
+        &format!(
+            "INSERT INTO people (phone_hash, phone_enc, consent_at, registered_at, created_at)
+             SELECT parent_phone_hash, parent_phone_enc, {now}, {now}, {now} FROM wallet_pupils"
+        ),
+    )
+    .await;
+    exec(
+        &core.store,
+        &format!(
+            "INSERT INTO conversations (channel, chat_id, lang, state, person_id, updated_at)
+             SELECT 'bench', 'parent-' || CAST(w.id AS TEXT), 'ru', '{{\"step\":\"menu\"}}', p.id, {now}
+             FROM wallet_pupils w JOIN people p ON p.phone_hash = w.parent_phone_hash"
+        ),
+    )
+    .await;
     // Operators join by invite, `clients / schools` per school.
     let mut operators = Vec::new();
     for c in 0..p.clients {
@@ -464,6 +483,9 @@ async fn register_parents(core: &Core, n: usize) {
         .await
         .unwrap()
         .expect("unique IIN");
+        ashyq::storage::identity::set_verified(&mut tx, id, now)
+            .await
+            .unwrap();
         conversations::save(
             &mut tx,
             &ChatRef::new(telegram::CHANNEL, (10_000_000 + i).to_string()),

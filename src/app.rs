@@ -24,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
+    let registry = settings.identity.build(&store, &vault)?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
+        .with_identity(registry)
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())
@@ -317,6 +319,18 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
                 ))
             }),
         ));
+        // Registrations waiting for the identity registry (retried with back-off).
+        let c = core.clone();
+        loops.push((
+            "identity".into(),
+            Box::new(move |stop| {
+                Box::pin(crate::core::identity::run_loop(
+                    c.clone(),
+                    std::time::Duration::from_secs(30),
+                    stop,
+                ))
+            }),
+        ));
         // Colours that change by themselves ("now blue"), and the change log's pruning.
         let c = core.clone();
         loops.push((
@@ -403,6 +417,7 @@ pub async fn serve(settings: &Settings, http: SocketAddr) -> anyhow::Result<()> 
     let config = AppConfig::from_env(settings, http)?;
     let application = Application::build(settings, config).await?;
     let core = application.core().clone();
+    crate::core::identity::warn_if_empty(&core).await;
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a few lines over the library.
 
 mod health;
+mod identity;
 mod wallet;
 
 use crate::adapters::terminal::{self, TerminalOptions};
@@ -91,6 +92,11 @@ pub enum Command {
     /// Social Wallet: vouchers, schools, suppliers, the ledger, acts.
     #[command(flatten)]
     Wallet(wallet::WalletCommand),
+    /// The identity table (phone ↔ IIN pairs of the mobile citizens database).
+    Identity {
+        #[command(subcommand)]
+        command: identity::IdentityCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +483,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .arg("iin", demo_iin.expose()),
                 )
             );
+            // The demo pair, so registration passes the identity table with no set-up.
+            if core.identity.kind() == "table"
+                && let Ok(demo_phone) = crate::domain::Phone::parse(&phone)
+            {
+                crate::identity::table::add(&core, &demo_iin, &demo_phone).await?;
+            }
             let (venue, entry, exit) =
                 crate::core::checkin::admin::ensure_demo_venue(&core).await?;
             println!(
@@ -581,6 +593,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(command) => {
             init_logging("warn");
             wallet::run(&settings, command).await
+        }
+        Command::Identity { command } => {
+            init_logging("warn");
+            identity::run(&settings, command).await
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct Settings {
     /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
     /// `SMS_WEBHOOK_SECRET`.
     pub wallet: crate::core::wallet::WalletSettings,
+    /// The identity registry: `IDENTITY_REGISTRY` (`table` | `http`), `IDENTITY_URL`,
+    /// `IDENTITY_KEY`, `IDENTITY_TIMEOUT_MS`, `IDENTITY_RETRIES` (see `crate::identity`).
+    pub identity: crate::identity::IdentitySettings,
 }
 
 impl Settings {
@@ -72,6 +75,8 @@ impl Settings {
                 .unwrap_or(crate::core::checkin::lane::DEFAULT_LANES),
             business: business_settings(&var),
             wallet: wallet_settings(&var),
+            identity: crate::identity::IdentitySettings::from_vars(&var)
+                .unwrap_or_else(crate::identity::IdentitySettings::invalid),
         }
     }
 
@@ -208,6 +213,7 @@ mod tests {
             checkin_lanes: 0,
             business: Default::default(),
             wallet: Default::default(),
+            identity: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The HTTP side: health, and the health-data feeds under `/api/v1` (`feeds`).
 
 pub mod feeds;
+pub mod identity;
 pub mod occupancy;
 pub mod wallet;
 
@@ -29,6 +30,7 @@ pub fn app(state: HttpState) -> Router {
         .route("/api/v1/openapi.json", get(feeds::openapi))
         .route("/api/v1/occupancy", get(occupancy::get_occupancy))
         .route("/api/v1/pupils", post(wallet::post_pupils))
+        .route("/api/v1/identity", post(identity::post_pairs))
         .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state)

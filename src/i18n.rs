@@ -20,6 +20,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("dates.ftl", include_str!("../locales/kk/dates.ftl")),
             ("act.ftl", include_str!("../locales/kk/act.ftl")),
             ("aitu.ftl", include_str!("../locales/kk/aitu.ftl")),
+            ("identity.ftl", include_str!("../locales/kk/identity.ftl")),
         ],
     ),
     (
@@ -34,6 +35,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("dates.ftl", include_str!("../locales/ru/dates.ftl")),
             ("act.ftl", include_str!("../locales/ru/act.ftl")),
             ("aitu.ftl", include_str!("../locales/ru/aitu.ftl")),
+            ("identity.ftl", include_str!("../locales/ru/identity.ftl")),
         ],
     ),
     (
@@ -48,6 +50,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("dates.ftl", include_str!("../locales/en/dates.ftl")),
             ("act.ftl", include_str!("../locales/en/act.ftl")),
             ("aitu.ftl", include_str!("../locales/en/aitu.ftl")),
+            ("identity.ftl", include_str!("../locales/en/identity.ftl")),
         ],
     ),
 ];

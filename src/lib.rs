@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod identity;
 pub mod leader;
 pub mod qr;
 pub mod status;

@@ -39,7 +39,7 @@ pub enum ApikeyAction {
     Create {
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: pcr, contacts.
+        /// Comma-separated scopes: pcr, contacts, occupancy, pupils, identity.
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },

@@ -106,7 +106,7 @@ pub(super) async fn step(
                 return Ok(hint(conv, lang, Msg::new("hint-register-first")));
             }
             "me" => return Ok(vec![me(core, tx, conv, lang).await?]),
-            "status" => return Ok(vec![status_reply(core, tx, conv, lang).await?]),
+            "status" => return status_reply(core, tx, conv, lang, chat).await,
             "forget" => {
                 conv.state = State::ConfirmForget;
                 return Ok(vec![prompt(&conv.state, lang)]);
@@ -166,10 +166,14 @@ pub(super) async fn step(
         }
 
         (State::Iin, Event::Text(text)) => return iin(core, tx, conv, lang, text, chat).await,
+        // While the registry is asked again: a (corrected) IIN starts over.
+        (State::IdentityPending, Event::Text(text)) if Iin::parse(text).is_ok() => {
+            return iin(core, tx, conv, lang, text, chat).await;
+        }
 
         (State::Menu, Event::Text(text)) => match menu_choice(core, lang, text) {
             Some("menu-checkin") => out.push(super::checkin::instructions(lang)),
-            Some("menu-status") => out.push(status_reply(core, tx, conv, lang).await?),
+            Some("menu-status") => out.extend(status_reply(core, tx, conv, lang, chat).await?),
             Some("menu-me") => out.push(me(core, tx, conv, lang).await?),
             Some("menu-lang") => out.push(language_prompt(lang)),
             Some("menu-help") => {
@@ -299,20 +303,8 @@ async fn iin(
         };
         return Ok(vec![prompt(&conv.state, lang)]);
     };
-    let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
-    let sealed = core.vault.seal(Field::Iin, &iin.expose());
-    match people::set_iin(tx, person, &hash, &sealed, core.now_ms()).await? {
-        Err(people::IinConflict) => Ok(vec![Outbound::reply(lang, Msg::new("iin-taken"))]),
-        Ok(()) => {
-            super::status::on_registered(core, tx, person, &hash).await?;
-            conv.state = State::Menu;
-            let mut out =
-                vec![Outbound::reply(lang, Msg::new("registered")).with_keyboard(menu_keyboard())];
-            // A check-in that was waiting for the registration completes now.
-            out.extend(super::checkin::after_registration(core, tx, conv, chat, lang).await?);
-            Ok(out)
-        }
-    }
+    // The identity registry decides (src/core/identity.rs).
+    super::identity::submit(core, tx, conv, chat, lang, person, &iin).await
 }
 
 async fn me(
@@ -349,14 +341,21 @@ async fn me(
 async fn status_reply(
     core: &Core,
     tx: &mut Tx,
-    conv: &Conversation,
+    conv: &mut Conversation,
     lang: Lang,
-) -> Result<Outbound, CoreError> {
+    chat: &ChatRef,
+) -> Result<Vec<Outbound>, CoreError> {
+    // Health data only over a binding the identity registry confirmed.
+    if let Some(instead) = super::identity::gate(core, tx, conv, chat, lang).await? {
+        return Ok(instead);
+    }
     match conv.person_id {
-        Some(id) => Ok(super::status::reply(core, tx, id, lang)
-            .await?
-            .with_keyboard(menu_keyboard())),
-        None => Ok(Outbound::reply(lang, Msg::new("hint-register-first"))),
+        Some(id) => Ok(vec![
+            super::status::reply(core, tx, id, lang)
+                .await?
+                .with_keyboard(menu_keyboard()),
+        ]),
+        None => Ok(vec![Outbound::reply(lang, Msg::new("hint-register-first"))]),
     }
 }
 
@@ -427,6 +426,7 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
             ]))
         }
         State::Iin => Outbound::reply(lang, Msg::new("iin-prompt")).with_keyboard(Keyboard::Remove),
+        State::IdentityPending => super::identity::prompt(lang),
         State::Menu => {
             Outbound::reply(lang, Msg::new("menu-prompt")).with_keyboard(menu_keyboard())
         }

@@ -459,7 +459,7 @@ pub async fn ingest_contacts(
 // ---------- API keys ----------
 
 /// Scopes an API key may carry. Later feeds add theirs here.
-pub const SCOPES: &[&str] = &["pcr", "contacts", "occupancy", "pupils"];
+pub const SCOPES: &[&str] = &["pcr", "contacts", "occupancy", "pupils", "identity"];
 
 /// A new API key: the secret (shown once) and what is stored.
 pub struct NewApiKey {

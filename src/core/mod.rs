@@ -9,6 +9,7 @@ pub mod business;
 pub mod checkin;
 mod conversation;
 pub mod feeds;
+pub mod identity;
 pub mod import;
 mod state;
 pub mod status;
@@ -398,6 +399,10 @@ pub struct Core {
     pub wallet: wallet::WalletSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
+    /// Does a phone belong to an IIN? (`crate::identity`; the table registry by default).
+    pub identity: Arc<dyn crate::identity::IdentityRegistry>,
+    /// A remote registry's answers fetched before the event's transaction.
+    pub(crate) identity_prefetched: identity::Prefetched,
 }
 
 impl fmt::Debug for Core {
@@ -411,7 +416,13 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 
 impl Core {
     pub fn new(store: Store, vault: Vault, clock: Arc<dyn Clock>, texts: Arc<Texts>) -> Self {
+        let identity = Arc::new(crate::identity::table::TableRegistry::new(
+            store.clone(),
+            vault.clone(),
+        ));
         Self {
+            identity,
+            identity_prefetched: identity::Prefetched::default(),
             store,
             vault,
             clock,
@@ -484,6 +495,12 @@ impl Core {
         }
     }
 
+    /// Registration asks this identity registry (see [`crate::identity`]).
+    pub fn with_identity(mut self, registry: Arc<dyn crate::identity::IdentityRegistry>) -> Self {
+        self.identity = registry;
+        self
+    }
+
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.business = business;
         self
@@ -545,6 +562,8 @@ impl Core {
                 Outcome::Fallback => {}
             }
         }
+        // A remote identity registry is asked before the transaction (core::identity).
+        identity::prefetch(self, &inbound).await;
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
         if let Some(key) = &inbound.update_key

@@ -17,6 +17,9 @@ pub enum State {
     Phone { consent_at_ms: i64 },
     /// Phone stored; waiting for the IIN.
     Iin,
+    /// IIN sent; the identity registry could not answer yet (`core::identity`): retried in
+    /// the background, no status shown meanwhile. A new IIN may be sent.
+    IdentityPending,
     /// Registered; the main menu.
     Menu,
     /// Asked to confirm `/forget`.
@@ -80,7 +83,11 @@ impl State {
     pub fn is_registering(&self) -> bool {
         matches!(
             self,
-            State::ChoosingLanguage | State::Consent | State::Phone { .. } | State::Iin
+            State::ChoosingLanguage
+                | State::Consent
+                | State::Phone { .. }
+                | State::Iin
+                | State::IdentityPending
         )
     }
 }

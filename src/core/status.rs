@@ -216,6 +216,13 @@ async fn notify(
     from: Option<Colour>,
     st: &Status,
 ) -> Result<usize, CoreError> {
+    // Only to a person whose IIN the identity registry confirmed (core::identity).
+    if crate::storage::identity::verified_at(conn, person_id)
+        .await?
+        .is_none()
+    {
+        return Ok(0);
+    }
     let from = from.map_or("none", Colour::as_str);
     let now = core.clock.now();
     let since_ms = st.since.map_or(0, |t| t.timestamp_millis());

@@ -205,6 +205,12 @@ pub(super) async fn openapi() -> Json<Value> {
 
 /// The OpenAPI 3.1 description of the feeds.
 pub fn openapi_document() -> Value {
+    let mut doc = feeds_document();
+    super::identity::extend_openapi(&mut doc);
+    doc
+}
+
+fn feeds_document() -> Value {
     let rejection = json!({
         "type": "object",
         "required": ["index", "reason"],

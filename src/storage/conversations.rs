@@ -35,7 +35,8 @@ pub async fn load(conn: &mut Conn, chat: &ChatRef) -> Result<Option<Conversation
     .await?)
 }
 
-/// A conversation with the keyed hash of its person's IIN (the check-in path needs both).
+/// A conversation with the keyed hash of its person's IIN (the check-in path needs both);
+/// the hash only when the identity registry confirmed it (`people.verified_at`).
 pub type WithIin = (ConversationRow, Option<Vec<u8>>);
 
 /// [`load`] with the keyed hash of the person's IIN, in one round trip.
@@ -71,7 +72,8 @@ pub async fn load_many_with_iin(
         Option<Vec<u8>>,
     );
     let sql = format!(
-        "SELECT c.channel, c.chat_id, c.lang, c.state, c.person_id, p.iin_hash
+        "SELECT c.channel, c.chat_id, c.lang, c.state, c.person_id,
+           CASE WHEN p.verified_at IS NOT NULL THEN p.iin_hash END
          FROM (VALUES {}) AS q
          JOIN conversations c ON c.channel = q.column1 AND c.chat_id = q.column2
          LEFT JOIN people p ON p.id = c.person_id",

@@ -8,6 +8,7 @@
 pub mod business;
 pub mod conversations;
 pub mod health;
+pub mod identity;
 pub mod outbox;
 pub mod people;
 pub mod relay;

@@ -10,6 +10,8 @@ pub struct PersonRow {
     pub iin_enc: Option<Vec<u8>>,
     pub consent_at: i64,
     pub registered_at: Option<i64>,
+    /// When the identity registry confirmed the IIN for the phone (migration 0012).
+    pub verified_at: Option<i64>,
 }
 
 /// The IIN belongs to another registered person.
@@ -38,8 +40,8 @@ pub async fn insert(
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<PersonRow>, StoreError> {
     Ok(sqlx::query_as::<_, PersonRow>(
-        "SELECT id, phone_hash, phone_enc, iin_hash, iin_enc, consent_at, registered_at
-         FROM people WHERE id = $1",
+        "SELECT id, phone_hash, phone_enc, iin_hash, iin_enc, consent_at, registered_at,
+         verified_at FROM people WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)

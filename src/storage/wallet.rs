@@ -440,21 +440,19 @@ pub async fn voucher(conn: &mut Conn, id: i64) -> Result<Option<VoucherRow>, Sto
 
 /// The vouchers a registered parent may see: the pupils whose parent has this phone or
 /// IIN hash, or vouchers already activated in this chat.
+/// Only by the list's parent phone or parent IIN: a chat that activated a voucher keeps no
+/// access of its own once its person no longer matches (issue 15 item 3).
 pub async fn vouchers_of_parent(
     conn: &mut Conn,
     phone_hash: &[u8],
     iin_hash: &[u8],
-    chat: &ChatRef,
 ) -> Result<Vec<VoucherRow>, StoreError> {
     Ok(sqlx::query_as::<_, VoucherRow>(sqlx::AssertSqlSafe(format!(
         "{VOUCHER_SELECT} WHERE p.parent_phone_hash = $1 OR p.parent_iin_hash = $2
-            OR (v.channel = $3 AND v.chat_id = $4)
          ORDER BY v.id"
     )))
     .bind(phone_hash)
     .bind(iin_hash)
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
     .fetch_all(&mut *conn)
     .await?)
 }

@@ -47,6 +47,7 @@ async fn register(chat: &Chat, iin: &str) {
         own: true,
     })
     .await;
+    crate::support::identity_pair(&chat.core, iin, PHONE).await;
     assert_eq!(chat.text(iin).await, ["registered"]);
 }
 

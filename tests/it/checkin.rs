@@ -58,6 +58,7 @@ async fn register(chat: &Chat, iin: &str) {
         })
         .await;
     assert_eq!(keys(&out), ["phone-saved", "iin-prompt"]);
+    crate::support::identity_pair(&chat.core, iin, PHONE).await;
     assert_eq!(chat.text(iin).await, ["registered"]);
 }
 
@@ -125,6 +126,7 @@ async fn whole_flow_with(db: &TestDb, lanes: usize) {
         own: true,
     })
     .await;
+    crate::support::identity_pair(&core, IIN, PHONE).await;
     let out = v.send(Event::Text(IIN.into())).await;
     assert_eq!(keys(&out), ["registered", "checkin-result"]);
     let result = &out[1];
@@ -344,6 +346,7 @@ async fn checkins_together(db: &TestDb, lanes: usize) {
         .await;
         let birth = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
         let iin = Iin::synthetic(birth, Sex::Male, i * 3);
+        crate::support::identity_pair(&core, &iin.expose(), &format!("+7701555{i:04}")).await;
         assert_eq!(v.text(&iin.expose()).await, ["registered"]);
         let out = v.send(start(&cafe.entrances[0].entry_token)).await;
         assert_eq!(keys(&out), ["checkin-result"]);
@@ -638,6 +641,7 @@ async fn terminal(db: &TestDb) {
     use ashyq::adapters::terminal::{self, TerminalOptions};
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = core(db, &clock).await;
+    crate::support::identity_pair(&core, IIN, PHONE).await;
     let (name, entry, exit) = admin::ensure_demo_venue(&core).await.unwrap();
     assert_eq!(
         admin::ensure_demo_venue(&core).await.unwrap(),

@@ -27,6 +27,7 @@ async fn register(chat: &Chat, iin: &str) {
         keys(&chat.send(contact(true)).await),
         ["phone-saved", "iin-prompt"]
     );
+    support::identity_pair(&chat.core, iin, PHONE).await;
     assert_eq!(chat.text(iin).await, ["registered"]);
 }
 
@@ -51,6 +52,7 @@ async fn full_flow(db: &TestDb) {
     let out = chat.send(contact(true)).await;
     assert_eq!(keys(&out), ["phone-saved", "iin-prompt"]);
     assert_eq!(out[0].lang, ashyq::domain::Lang::Ru);
+    support::identity_pair(&core, ADULT_IIN, PHONE).await;
     assert_eq!(chat.text("9001 0130 0017").await, ["registered"]);
     assert_eq!(count(&core.store, "people").await, 1);
 
@@ -214,23 +216,31 @@ async fn each_iin_failure_has_its_own_message() {
     let future = Iin::synthetic(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), Sex::Male, 1);
     assert_eq!(chat.text(&future.expose()).await, ["iin-impossible-date"]);
     // Eighteen today is old enough.
+    support::identity_pair(&core, &just_adult.expose(), PHONE).await;
     assert_eq!(chat.text(&just_adult.expose()).await, ["registered"]);
 }
 
+/// No "IIN already registered" any more (issue 15): a chat whose phone the registry pairs
+/// with the IIN takes the binding; the earlier chat is told and goes back to the IIN step.
 #[tokio::test]
-async fn an_iin_registered_elsewhere_is_refused() {
+async fn an_iin_confirmed_for_another_chat_moves_there() {
     let db = TestDb::sqlite().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = core(&db, &clock).await;
-    register(&Chat::new(&core, "6a", Some("ru")), ADULT_IIN).await;
+    let first = Chat::new(&core, "6a", Some("ru"));
+    register(&first, ADULT_IIN).await;
     let other = Chat::new(&core, "6b", Some("ru"));
     other.command("start").await;
     other.button("consent:yes").await;
     other.send(contact(true)).await;
-    assert_eq!(other.text(ADULT_IIN).await, ["iin-taken"]);
+    assert_eq!(other.text(ADULT_IIN).await, ["registered"]);
     assert_eq!(
-        other.stored_state().await.as_deref(),
+        first.stored_state().await.as_deref(),
         Some(r#"{"step":"iin"}"#)
+    );
+    assert_eq!(
+        first.command("status").await,
+        ["hint-register-first", "iin-prompt"]
     );
 }
 
@@ -239,6 +249,7 @@ async fn unexpected_input_at_every_step_gets_a_hint_and_changes_nothing() {
     let db = TestDb::sqlite().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = core(&db, &clock).await;
+    support::identity_pair(&core, ADULT_IIN, PHONE).await;
     let chat = Chat::new(&core, "7", None);
     let unexpected = || {
         vec![
@@ -350,6 +361,7 @@ async fn a_restart_mid_conversation_resumes_at_the_same_step() {
     drop(first);
 
     let second = core(&db, &clock).await;
+    support::identity_pair(&second, ADULT_IIN, PHONE).await;
     let chat = Chat::new(&second, "9", Some("kk"));
     let out = chat.send(Event::Text(ADULT_IIN.into())).await;
     assert_eq!(keys(&out), ["registered"]);

@@ -12,6 +12,7 @@ mod checkin_cli;
 mod conversation;
 mod health;
 mod http;
+mod identity;
 mod locales;
 mod migrations;
 mod privacy;

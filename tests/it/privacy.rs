@@ -29,6 +29,7 @@ async fn neither_iin_nor_phone_reach_logs_or_database() {
     let db = TestDb::sqlite().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, &iin, &phone).await;
 
     // Through Telegram.
     let (fake, url) = FakeTelegram::start().await;

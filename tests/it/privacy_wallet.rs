@@ -178,6 +178,7 @@ async fn register(core: &Arc<Core>, id: &str, phone: &str, iin: &str) -> Chat {
         own: true,
     })
     .await;
+    crate::support::identity_pair(core, iin, phone).await;
     assert_eq!(chat.text(iin).await, ["registered"]);
     chat
 }

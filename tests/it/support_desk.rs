@@ -272,6 +272,7 @@ async fn operators_and_limits(db: &TestDb) {
         own: true,
     })
     .await;
+    crate::support::identity_pair(&core, "900101300017", "+77011234567").await;
     assert_eq!(user.text("900101300017").await, ["registered"]);
     assert_eq!(
         user.text("💬 Қолдау").await,

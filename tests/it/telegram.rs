@@ -73,6 +73,17 @@ async fn the_binary_registers_a_user_through_the_bot_api() {
     let (fake, url) = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    {
+        // The identity table holds the user's pair (issue 15).
+        let pre = ashyq::core::Core::new(
+            ashyq::storage::Store::open(&db).await.unwrap(),
+            ashyq::crypto::Vault::from_secret(SECRET).unwrap(),
+            std::sync::Arc::new(ashyq::clock::SystemClock),
+            std::sync::Arc::new(ashyq::i18n::Texts::load()),
+        );
+        crate::support::identity_pair(&pre, IIN, PHONE).await;
+        pre.store.close().await;
+    }
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"))
         .args(["serve", "--http", "127.0.0.1:0"])
         .env("TELOXIDE_TOKEN", "123456:TEST")
@@ -118,6 +129,7 @@ async fn in_process(db: &TestDb) {
     let (fake, url) = FakeTelegram::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    crate::support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningBot::spawn(&url, core.clone());
 
     registration_through(&fake).await;

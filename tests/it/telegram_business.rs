@@ -36,6 +36,7 @@ async fn approval_sends_posters(db: &TestDb) {
             ..BusinessSettings::default()
         }),
     );
+    crate::support::identity_pair(&core, IIN, "77011234567").await;
     // The application as `serve` runs it: long polling, the outbox worker, the jobs.
     let app = TestApp::start(core.clone(), &url, TestOptions::default()).await;
 

@@ -29,6 +29,7 @@ async fn photo_check_in(db: &TestDb) {
     // The application as `serve` runs it: long polling, the outbox worker, the jobs.
     let (app, fake) = TestApp::spawn(db, &clock).await;
     let core = app.core.clone();
+    crate::support::identity_pair(&core, IIN, "77011234567").await;
 
     let venue = admin::add_venue(
         &core,

@@ -34,6 +34,7 @@ async fn consent_and_qr(db: &TestDb) {
 
     // The parent registers with the phone the school list has.
     let parent = iin(1984, 77);
+    crate::support::identity_pair(&core, &parent, "+77012223344").await;
     fake.text(USER, Some("ru"), "/start");
     fake.wait_messages(USER, 1).await;
     fake.callback(USER, Some("ru"), "consent:yes");

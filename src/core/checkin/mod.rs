@@ -512,6 +512,10 @@ async fn check_in(
             }
         }
         Kind::Entry => {
+            // A colour only over a binding the identity registry confirmed.
+            if let Some(instead) = super::identity::gate(core, tx, conv, chat, lang).await? {
+                return Ok(instead);
+            }
             let since = now - REPEAT_WINDOW_MS;
             let visits = venues::person_visits(tx, person, entrance_id, since).await?;
             let recent = visits

@@ -438,20 +438,22 @@ async fn parent_of(
     Ok(people::get(tx, id)
         .await?
         .filter(|p| p.registered_at.is_some())
-        .map(|p| (p.phone_hash, p.iin_hash.unwrap_or_default())))
+        // The IIN counts only when the identity registry confirmed it (core::identity).
+        .map(|p| {
+            let iin = p.iin_hash.filter(|_| p.verified_at.is_some());
+            (p.phone_hash, iin.unwrap_or_default())
+        }))
 }
 
 async fn parent_vouchers(
     tx: &mut Tx,
     conv: &Conversation,
-    chat: &ChatRef,
+    _chat: &ChatRef,
 ) -> Result<Option<Vec<VoucherRow>>, CoreError> {
     let Some((phone, iin)) = parent_of(tx, conv).await? else {
         return Ok(None);
     };
-    Ok(Some(
-        store::vouchers_of_parent(tx, &phone, &iin, chat).await?,
-    ))
+    Ok(Some(store::vouchers_of_parent(tx, &phone, &iin).await?))
 }
 
 fn status_of(v: &VoucherRow, now: i64) -> &'static str {
@@ -661,6 +663,9 @@ async fn voucher_action(
         audit(core, tx, action, status, chat, (None, Some(id), None)).await?;
         return Ok(reply(lang, Msg::new("wallet-voucher-unavailable")));
     }
+    if status == "active" {
+        super::identity::claim_notices(tx, &v, chat).await?;
+    }
     let entry = |kind| (kind, v.pupil_id, v.school_bin.clone());
     match (action, status) {
         ("act", "inactive") => {
@@ -679,6 +684,7 @@ async fn voucher_action(
                 )
                 .await?;
             }
+            super::identity::voucher_sms(core, tx, &v, "activated", v.generation).await?;
             Ok(vec![
                 qr_message(core, &v, v.generation, lang, "wallet-activated").await?,
             ])
@@ -701,6 +707,7 @@ async fn voucher_action(
                 now,
             )
             .await?;
+            super::identity::voucher_sms(core, tx, &v, "reissued", generation).await?;
             Ok(vec![
                 qr_message(core, &v, generation, lang, "wallet-reissued").await?,
             ])
@@ -934,6 +941,10 @@ async fn notify_parent(
     now: i64,
 ) -> Result<(), CoreError> {
     let to = ChatRef::new(&v.channel, v.chat_id.clone());
+    // Only while the activating chat is still the parent's (core::identity).
+    if !crate::storage::identity::chat_is_parent(tx, &to, v.pupil_id).await? {
+        return Ok(());
+    }
     let lang = super::chat_lang(tx, &to).await?;
     let menu = store::menu(tx, v.school_id, day)
         .await?
@@ -1052,9 +1063,12 @@ async fn rate(
     rating: i64,
 ) -> Result<Vec<Outbound>, CoreError> {
     let meal = store::meal(tx, meal_id).await?;
-    let ours = meal
-        .as_ref()
-        .is_some_and(|m| m.channel == chat.channel && m.chat_id == chat.chat_id);
+    let mine = parent_vouchers(tx, conv, chat).await?.unwrap_or_default();
+    let ours = meal.as_ref().is_some_and(|m| {
+        m.channel == chat.channel
+            && m.chat_id == chat.chat_id
+            && mine.iter().any(|v| v.id == m.voucher_id)
+    });
     if !ours || !(1..=5).contains(&rating) {
         audit(core, tx, "rate", "refused", chat, (None, None, None)).await?;
         return Ok(reply(lang, Msg::new("hint-stale-button")));

@@ -274,3 +274,12 @@ pub fn captured_logs() -> &'static Captured {
         logs
     })
 }
+
+/// Feeds the identity table (issue 15) with the pair `iin`–`phone` (any common forms), so
+/// a registration with that phone and IIN gets the registry's `match`.
+pub async fn identity_pair(core: &Core, iin: &str, phone: &str) {
+    let (iin, phone) = ashyq::identity::table::parse_pair(iin, phone).expect("valid pair");
+    ashyq::identity::table::add(core, &iin, &phone)
+        .await
+        .expect("pair stored");
+}
