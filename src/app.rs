@@ -30,6 +30,7 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())
+        .with_exposure(settings.exposure.clone())
         .with_checkin_lanes(settings.checkin_lanes);
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
@@ -319,6 +320,12 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
                 ))
             }),
         ));
+        // Colours that change by themselves ("now blue"), and the change log's pruning.
+        let c = core.clone();
+        loops.push((
+            "status-notifier".into(),
+            Box::new(move |stop| Box::pin(crate::core::status::run_notifier(c.clone(), stop))),
+        ));
         // Registrations waiting for the identity registry (retried with back-off).
         let c = core.clone();
         loops.push((
@@ -331,11 +338,17 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
                 ))
             }),
         ));
-        // Colours that change by themselves ("now blue"), and the change log's pruning.
+        // Exposure warnings after positive results, and the retention of old visits.
         let c = core.clone();
         loops.push((
-            "status-notifier".into(),
-            Box::new(move |stop| Box::pin(crate::core::status::run_notifier(c.clone(), stop))),
+            "exposure".into(),
+            Box::new(move |stop| {
+                Box::pin(crate::core::exposure::run_loop(
+                    c.clone(),
+                    std::time::Duration::from_secs(5),
+                    stop,
+                ))
+            }),
         ));
     }
     let (gateway, c) = (config.sms.clone(), core.clone());

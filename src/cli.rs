@@ -1,5 +1,6 @@
 //! The command line. Each subcommand is a few lines over the library.
 
+mod exposure;
 mod health;
 mod identity;
 mod wallet;
@@ -97,6 +98,11 @@ pub enum Command {
         #[command(subcommand)]
         command: identity::IdentityCommand,
     },
+    /// Exposure warnings: the epidemiologists' export, jobs and retention by hand.
+    Exposure {
+        #[command(subcommand)]
+        command: exposure::ExposureCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +188,14 @@ pub enum VenueCommand {
     RotateKey,
     /// Revoke a QR signing key id: every code signed with it stops working.
     RevokeKey { kid: i64 },
+    /// Change a venue's settings.
+    Set {
+        venue_id: i64,
+        /// Exposure warnings for visits here: `on` (default) or `off` (a pharmacy counter,
+        /// transit).
+        #[arg(long, value_parser = ["on", "off"])]
+        exposure: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,6 +343,17 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
             println!("{}", serde_json::to_string(&history)?);
         }
         VenueCommand::RotateKey => println!("{}", admin::rotate_key(&core).await?),
+        VenueCommand::Set {
+            venue_id,
+            exposure: setting,
+        } => {
+            if let Some(on) = setting {
+                exposure::set_venue(&core, venue_id, on == "on").await?;
+                println!("venue {venue_id}: exposure warnings {on}");
+            } else {
+                anyhow::bail!("nothing to set (give --exposure on|off)");
+            }
+        }
         VenueCommand::RevokeKey { kid } => {
             admin::revoke_key(&core, kid).await?;
             println!("revoked");
@@ -597,6 +622,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { command } => {
             init_logging("warn");
             identity::run(&settings, command).await
+        }
+        Command::Exposure { command } => {
+            init_logging("warn");
+            exposure::run(&settings, command).await
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct Settings {
     /// The identity registry: `IDENTITY_REGISTRY` (`table` | `http`), `IDENTITY_URL`,
     /// `IDENTITY_KEY`, `IDENTITY_TIMEOUT_MS`, `IDENTITY_RETRIES` (see `crate::identity`).
     pub identity: crate::identity::IdentitySettings,
+    /// Exposure warnings: `EXPOSURE_DAYS_BEFORE`, `EXPOSURE_MIN_OVERLAP_MINUTES`,
+    /// `VISIT_RETENTION_DAYS`, `AUDIT_RETENTION_DAYS`.
+    pub exposure: crate::core::exposure::ExposureSettings,
 }
 
 impl Settings {
@@ -77,6 +80,7 @@ impl Settings {
             wallet: wallet_settings(&var),
             identity: crate::identity::IdentitySettings::from_vars(&var)
                 .unwrap_or_else(crate::identity::IdentitySettings::invalid),
+            exposure: crate::core::exposure::ExposureSettings::from_vars(&var),
         }
     }
 
@@ -214,6 +218,7 @@ mod tests {
             business: Default::default(),
             wallet: Default::default(),
             identity: Default::default(),
+            exposure: Default::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The HTTP side: health, and the health-data feeds under `/api/v1` (`feeds`).
 
+pub mod family;
 pub mod feeds;
 pub mod identity;
 pub mod occupancy;
@@ -31,6 +32,7 @@ pub fn app(state: HttpState) -> Router {
         .route("/api/v1/occupancy", get(occupancy::get_occupancy))
         .route("/api/v1/pupils", post(wallet::post_pupils))
         .route("/api/v1/identity", post(identity::post_pairs))
+        .route("/api/v1/family", post(family::post_family))
         .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state)

@@ -21,6 +21,8 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("act.ftl", include_str!("../locales/kk/act.ftl")),
             ("aitu.ftl", include_str!("../locales/kk/aitu.ftl")),
             ("identity.ftl", include_str!("../locales/kk/identity.ftl")),
+            ("exposure.ftl", include_str!("../locales/kk/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/kk/family.ftl")),
         ],
     ),
     (
@@ -36,6 +38,8 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("act.ftl", include_str!("../locales/ru/act.ftl")),
             ("aitu.ftl", include_str!("../locales/ru/aitu.ftl")),
             ("identity.ftl", include_str!("../locales/ru/identity.ftl")),
+            ("exposure.ftl", include_str!("../locales/ru/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/ru/family.ftl")),
         ],
     ),
     (
@@ -51,6 +55,8 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("act.ftl", include_str!("../locales/en/act.ftl")),
             ("aitu.ftl", include_str!("../locales/en/aitu.ftl")),
             ("identity.ftl", include_str!("../locales/en/identity.ftl")),
+            ("exposure.ftl", include_str!("../locales/en/exposure.ftl")),
+            ("family.ftl", include_str!("../locales/en/family.ftl")),
         ],
     ),
 ];

@@ -69,6 +69,11 @@ pub(super) async fn step(
         return Ok(replies);
     }
 
+    // Dependants from authoritative data (`/family`).
+    if let Some(replies) = super::family::intercept(core, tx, conv, event, lang).await? {
+        return Ok(replies);
+    }
+
     // Inputs that mean the same at every step.
     match event {
         Event::Edited => return Ok(hint(conv, lang, Msg::new("hint-edited"))),

@@ -330,6 +330,7 @@ pub async fn write_pcr(
         }
     }
     report.notices = on_records_changed(core, &mut tx, &changes).await?;
+    super::exposure::queue(&mut tx, &changes.new_pcr, &changes.withdrawn_pcr, now_ms).await?;
     if !changes.iin_hashes.is_empty() {
         health::record_changes(&mut tx, &changes.iin_hashes, now_ms).await?;
     }
@@ -459,7 +460,14 @@ pub async fn ingest_contacts(
 // ---------- API keys ----------
 
 /// Scopes an API key may carry. Later feeds add theirs here.
-pub const SCOPES: &[&str] = &["pcr", "contacts", "occupancy", "pupils", "identity"];
+pub const SCOPES: &[&str] = &[
+    "pcr",
+    "contacts",
+    "occupancy",
+    "pupils",
+    "identity",
+    "family",
+];
 
 /// A new API key: the secret (shown once) and what is stored.
 pub struct NewApiKey {

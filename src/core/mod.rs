@@ -8,6 +8,8 @@
 pub mod business;
 pub mod checkin;
 mod conversation;
+pub mod exposure;
+pub mod family;
 pub mod feeds;
 pub mod identity;
 pub mod import;
@@ -403,6 +405,8 @@ pub struct Core {
     pub identity: Arc<dyn crate::identity::IdentityRegistry>,
     /// A remote registry's answers fetched before the event's transaction.
     pub(crate) identity_prefetched: identity::Prefetched,
+    /// Exposure warnings: infectious window, least overlap, retention periods.
+    pub exposure: exposure::ExposureSettings,
 }
 
 impl fmt::Debug for Core {
@@ -433,6 +437,7 @@ impl Core {
             wallet: wallet::WalletSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
+            exposure: exposure::ExposureSettings::default(),
         }
     }
 
@@ -503,6 +508,11 @@ impl Core {
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.business = business;
+        self
+    }
+
+    pub fn with_exposure(mut self, exposure: exposure::ExposureSettings) -> Self {
+        self.exposure = exposure;
         self
     }
 
@@ -656,6 +666,7 @@ impl Core {
             ("occupancy", "cmd-occupancy"),
             ("guard", "cmd-guard"),
             ("wallet", "cmd-wallet"),
+            ("family", "cmd-family"),
             ("qr", "cmd-qr"),
             ("meals", "cmd-meals"),
             ("menu", "cmd-menu"),

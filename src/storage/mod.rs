@@ -7,6 +7,8 @@
 
 pub mod business;
 pub mod conversations;
+pub mod exposure;
+pub mod family;
 pub mod health;
 pub mod identity;
 pub mod outbox;

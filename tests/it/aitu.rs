@@ -76,6 +76,7 @@ async fn registration_and_status(db: &TestDb) {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
 
     let mut n = register(&fake, USER, &core.store).await;
@@ -147,6 +148,7 @@ async fn photo_check_in(db: &TestDb) {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
     let venue = admin::add_venue(
         &core,
@@ -209,7 +211,7 @@ async fn photo_check_in(db: &TestDb) {
     n += 1;
     let texts = fake.wait_sent(USER, n).await;
     assert!(
-        texts[n - 1].contains("Выход из «Kinopark» записан"),
+        texts[n - 1].contains("Выход с объекта «Kinopark» отмечен"),
         "{texts:?}"
     );
     assert_eq!(count(&core.store, "checkins").await, 1);
@@ -235,6 +237,7 @@ async fn odd_updates(db: &TestDb) {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
     fake.push_raw(json!({"type": "HologramSent", "updateId": "h1",
         "dialog": {"type": "USER", "id": USER}, "hologram": {"depth": 3}}));
@@ -269,6 +272,7 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let secret = "Zq3vT8kLm2Xw9Rb4Nc7Hd1Fp6Gs5Jy0A";
@@ -346,6 +350,7 @@ async fn the_webhook_takes_updates_on_its_secret_path_only() {
     }
     server.abort();
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = support::fake_aitu::settings(&url);
@@ -384,6 +389,7 @@ async fn the_outbox_sends_files_and_retries() {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let to = ChatRef::new("aitu", USER);
     let png = qr_png("SW-test");
     let message = Outbound::to_chat(to.clone(), Lang::Kk, Msg::new("help"))
@@ -533,6 +539,7 @@ async fn support_ticket(db: &TestDb) {
         },
     )
     .await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
     let staff_rows = || async {
         let rows: Vec<(String, String, String)> =
@@ -577,7 +584,7 @@ async fn support_ticket(db: &TestDb) {
     assert_eq!(staff[3].text.key(), "support-op-user-uncopyable");
     assert_eq!(staff[3].relay().copy, None);
     let texts = fake.wait_sent(USER, asked + 1).await;
-    assert!(texts[asked].contains("словами"), "{texts:?}");
+    assert!(texts[asked].contains("Сөзбен"), "{texts:?}");
     assert!(!fake.calls().iter().any(|(_, p)| p == "download"));
 
     // The operator answers in the topic: the answer reaches the Aitu user.
@@ -621,6 +628,7 @@ async fn polling_recovers_from_errors_and_stops_on_401() {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
 
     let wrong = aitu::Aitu::new(core.clone(), aitu::Settings::new(&url, "not-the-token")).unwrap();
     let refused = wrong
@@ -676,6 +684,7 @@ async fn a_batch_keeps_each_dialogs_order() {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let users: Vec<String> = (0..6)
         .map(|i| format!("0d6c3a52-7b1e-4f8a-9c2d-1e2f3a4b5c{i:02x}"))
         .collect();
@@ -731,6 +740,7 @@ async fn throughput() {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(&db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let venue = admin::add_venue(
         &core,
         &admin::AddVenue {
@@ -834,9 +844,11 @@ async fn wallet_on_aitu(db: &TestDb) {
     let (fake, url) = FakeAitu::start().await;
     let clock = ManualClock::new(at("2026-11-23T09:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let bot = RunningAitu::spawn(&url, core.clone()).await;
 
     let parent = iin(1984, 77);
+    support::identity_pair(&core, &parent, "+77012223344").await;
     fake.text(USER, "/start");
     fake.wait_sent(USER, 1).await;
     fake.press(USER, "lang:ru");
@@ -930,6 +942,7 @@ async fn otp_by_sms(db: &TestDb) {
     use ashyq::domain::Phone;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
+    support::identity_pair(&core, IIN, PHONE).await;
     let phone = Phone::parse("+7 701 555 44 33").unwrap();
     let (mut pending, code) = otp::issue(&core.vault, &phone, core.now_ms());
     for _ in 0..2 {

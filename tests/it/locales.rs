@@ -187,6 +187,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("day", Kind::Date),
     ("opened", Kind::At),
     ("at", Kind::At),
+    ("start", Kind::At),
+    ("end", Kind::At),
     ("month", Kind::Month),
     ("time", Kind::Time),
     ("checked", Kind::Time),

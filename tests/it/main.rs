@@ -10,6 +10,8 @@ mod business_cli;
 mod checkin;
 mod checkin_cli;
 mod conversation;
+mod exposure;
+mod family;
 mod health;
 mod http;
 mod identity;

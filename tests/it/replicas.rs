@@ -259,6 +259,7 @@ async fn two_applications_share_the_loops() {
     for name in [
         "checkout",
         "identity",
+        "exposure",
         "status-notifier",
         "outbox:sms",
         "outbox:telegram",
@@ -391,8 +392,9 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
             }
         }
     };
-    // checkout, identity, status-notifier, outbox:sms, outbox:telegram, telegram-polling.
-    const LOOPS: usize = 6;
+    // checkout, status-notifier, identity, exposure, outbox:sms, outbox:telegram,
+    // telegram-polling.
+    const LOOPS: usize = 7;
     let mut first = serve().spawn().unwrap();
     let firsts = wait_locks(Vec::new(), Duration::from_secs(30)).await;
     let mut second = serve().spawn().unwrap();
