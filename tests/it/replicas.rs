@@ -258,6 +258,8 @@ async fn two_applications_share_the_loops() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     for name in [
         "checkout",
+        "identity",
+        "exposure",
         "status-notifier",
         "outbox:sms",
         "outbox:telegram",
@@ -379,7 +381,7 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
             let deadline = tokio::time::Instant::now() + within;
             loop {
                 let held = leader_locks(&url).await;
-                if held.len() == 5 && !held.iter().any(|p| old.contains(p)) {
+                if held.len() == LOOPS && !held.iter().any(|p| old.contains(p)) {
                     return held;
                 }
                 assert!(
@@ -390,7 +392,9 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
             }
         }
     };
-    // checkout, status-notifier, outbox:sms, outbox:telegram, telegram-polling.
+    // checkout, status-notifier, identity, exposure, outbox:sms, outbox:telegram,
+    // telegram-polling.
+    const LOOPS: usize = 7;
     let mut first = serve().spawn().unwrap();
     let firsts = wait_locks(Vec::new(), Duration::from_secs(30)).await;
     let mut second = serve().spawn().unwrap();
