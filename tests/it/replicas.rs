@@ -260,6 +260,7 @@ async fn two_applications_share_the_loops() {
         "checkout",
         "identity",
         "exposure",
+        "retention",
         "status-notifier",
         "outbox:sms",
         "outbox:telegram",
@@ -392,9 +393,9 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
             }
         }
     };
-    // checkout, status-notifier, identity, exposure, outbox:sms, outbox:telegram,
+    // checkout, status-notifier, identity, retention, exposure, outbox:sms, outbox:telegram,
     // telegram-polling.
-    const LOOPS: usize = 7;
+    const LOOPS: usize = 8;
     let mut first = serve().spawn().unwrap();
     let firsts = wait_locks(Vec::new(), Duration::from_secs(30)).await;
     let mut second = serve().spawn().unwrap();
