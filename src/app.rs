@@ -71,19 +71,12 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     tracing::info!(%bound, "HTTP listening (GET /healthz, POST /api/v1/…)");
     let stop_cache = tokio_util::sync::CancellationToken::new();
     let cache = start_status_cache(&core, stop_cache.clone()).await?;
-    // Automatic check-out and its reminders.
-    let stop_due = tokio_util::sync::CancellationToken::new();
-    let due = tokio::spawn(crate::core::checkin::run_due_loop(
-        core.clone(),
-        std::time::Duration::from_secs(30),
-        stop_due.clone(),
-    ));
-    // Status changes that happen by themselves ("now blue").
-    let stop_notifier = tokio_util::sync::CancellationToken::new();
-    let notifier = tokio::spawn(crate::core::status::run_notifier(
-        core.clone(),
-        stop_notifier.clone(),
-    ));
+    // Background jobs (check-out, owners' notices, status notifier, pruning), each on its own.
+    let stop_jobs = tokio_util::sync::CancellationToken::new();
+    let jobs: Vec<_> = crate::core::job::all()
+        .into_iter()
+        .map(|job| crate::core::job::spawn(core.clone(), job, stop_jobs.clone()))
+        .collect();
     // The SMS gateway (Social Wallet offers and answers to parents without the bot).
     let stop_sms = tokio_util::sync::CancellationToken::new();
     let sms = tokio::spawn(crate::adapters::sms::run_outbox(
@@ -122,11 +115,11 @@ pub async fn serve(core: Arc<Core>, http: SocketAddr, telegram_on: bool) -> anyh
     }
     stop_sms.cancel();
     let _ = sms.await;
-    stop_due.cancel();
-    stop_notifier.cancel();
+    stop_jobs.cancel();
     stop_cache.cancel();
-    let _ = due.await;
-    let _ = notifier.await;
+    for job in jobs {
+        let _ = job.await;
+    }
     if let Some(cache) = cache {
         let _ = cache.await;
     }

@@ -10,6 +10,7 @@ pub mod checkin;
 mod conversation;
 pub mod feeds;
 pub mod import;
+pub mod job;
 mod state;
 pub mod status;
 pub mod status_cache;

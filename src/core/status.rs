@@ -11,13 +11,14 @@
 //! `status:{person}:{from}>{to}:{since_ms}:{channel}:{chat}`, so a batch posted twice, a
 //! notifier run twice, or a restart between queueing and sending never notifies twice.
 
+use super::job::{Job, JobFuture};
 use super::{Core, CoreError, Outbound, Recipient};
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
 use crate::status::{self, CauseKind, Colour, ContactRecord, PcrRecord, Status};
 use crate::storage::health::{self, ContactRow, PcrRow, WatchRow};
-use crate::storage::{Conn, people};
+use crate::storage::{Conn, StoreError, people};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use std::collections::HashSet;
 
@@ -333,9 +334,16 @@ pub async fn on_records_changed(
 /// run twice and after a restart (the watch and the dedupe keys are in the database).
 /// Returns the notices queued.
 pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
+    run_due_at(core, core.clock.now()).await
+}
+
+/// [`run_due`] at `now`.
+pub async fn run_due_at(
+    core: &Core,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CoreError> {
     let mut queued = 0;
     loop {
-        let now = core.clock.now();
         let mut tx = core.store.begin().await?;
         let due = health::watch_due(&mut tx, now.timestamp_millis(), 200).await?;
         if due.is_empty() {
@@ -369,37 +377,69 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
     Ok(queued)
 }
 
-/// The background notifier (`ashyq serve`): runs [`run_due`] whenever a change is due,
-/// checking at least every minute so new watches are seen.
-pub async fn run_notifier(core: std::sync::Arc<Core>, stop: tokio_util::sync::CancellationToken) {
-    let mut last_prune: Option<std::time::Instant> = None;
-    loop {
-        if let Err(e) = run_due(&core).await {
-            tracing::error!(error = %e, "status notifier pass failed");
-        }
-        // The status caches' change log: every cache has read an entry within seconds, so a
-        // day is ample; kept here so it is pruned whether or not this process has a cache.
-        if last_prune.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(600)) {
-            last_prune = Some(std::time::Instant::now());
-            let day_ago = core.now_ms() - 86_400_000;
-            let pruned = match core.store.pool().acquire().await {
-                Ok(mut conn) => health::prune_changes(&mut conn, day_ago).await,
-                Err(e) => Err(e.into()),
+/// The status notifier (a [`Job`]): runs [`run_due`] whenever a change is due, looking at
+/// least every minute so new watches are seen.
+pub struct Notifier;
+
+impl Job for Notifier {
+    fn name(&self) -> &'static str {
+        "status-notifier"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(run_due_at(core, now))
+    }
+
+    fn next_wait<'a>(&'a self, core: &'a Core) -> JobFuture<'a, std::time::Duration> {
+        Box::pin(async move {
+            let wait_ms = match core.store.pool().acquire().await {
+                Ok(mut conn) => match health::watch_next(&mut conn).await {
+                    Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
+                    _ => 60_000,
+                },
+                Err(_) => 60_000,
             };
-            if let Err(e) = pruned {
-                tracing::warn!(error = %e, "cannot prune the health change log");
-            }
-        }
-        let wait_ms = match core.store.pool().acquire().await {
-            Ok(mut conn) => match health::watch_next(&mut conn).await {
-                Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
-                _ => 60_000,
-            },
-            Err(_) => 60_000,
-        };
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64 + 10)) => {}
-        }
+            std::time::Duration::from_millis(wait_ms as u64 + 10)
+        })
+    }
+}
+
+/// Prunes the status caches' change log (a [`Job`], every 10 minutes): every cache has
+/// read an entry within seconds, so a day is ample. A job of its own so the log is pruned
+/// whether or not this process has a cache.
+pub struct PruneChanges;
+
+impl Job for PruneChanges {
+    fn name(&self) -> &'static str {
+        "health-changes-prune"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(async move {
+            let day_ago = now.timestamp_millis() - 86_400_000;
+            let mut conn = core
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            Ok(health::prune_changes(&mut conn, day_ago).await? as usize)
+        })
     }
 }

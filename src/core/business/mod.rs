@@ -613,11 +613,7 @@ async fn submit(
     Ok(out)
 }
 
-/// Background duties of businesses: tells owners when their venue goes live and when a
-/// suspension ended. `app::serve` runs it with the check-out loop.
-pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
-    monitor::run_due(core).await
-}
+pub use monitor::run_due;
 
 #[cfg(test)]
 mod tests {

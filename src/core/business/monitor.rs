@@ -175,7 +175,36 @@ async fn tell_owners(
 /// Tells owners that their venue went live after the test week, and that a suspension
 /// ended. Each notice once (a column marks it in the same transaction).
 pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
-    let now = core.now_ms();
+    run_due_at(core, core.clock.now()).await
+}
+
+/// Owners' notices ("now live", "suspension ended"), every 30 seconds.
+pub struct OwnerNotices;
+
+impl crate::core::job::Job for OwnerNotices {
+    fn name(&self) -> &'static str {
+        "business-notices"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::core::job::JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(run_due_at(core, now))
+    }
+}
+
+/// [`run_due`] at `now`.
+pub async fn run_due_at(
+    core: &Core,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CoreError> {
+    let now = now.timestamp_millis();
     let mut tx = core.store.begin().await?;
     let mut done = 0;
     for (venue_id, name) in business::due_live_notices(&mut tx, now).await? {

@@ -6,12 +6,15 @@
 //! the seam [`crate::status::person_status`].
 
 pub mod admin;
+pub mod due;
 pub mod lane;
 pub mod poster;
 pub mod token;
 
+pub use due::run_due;
+
 use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound};
-use super::{Recipient, State, chat_lang, conversation};
+use super::{Recipient, State, conversation};
 use crate::clock::{local_date, local_time};
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang};
@@ -1171,116 +1174,6 @@ async fn guard_confirm(
             .arg("time", local_time(view.entered_at))
             .arg("code", view.check_code),
     ))
-}
-
-// ---------------------------------------------------------------- background
-
-/// Sends due reminders and closes visits past their venue's maximum stay. Returns how many
-/// visits it reminded or closed. `app::serve` runs it every 30 seconds.
-pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
-    let now = core.now_ms();
-    let mut tx = core.store.begin().await?;
-    let mut done = 0;
-    for v in venues::due_reminders(&mut tx, now + REMIND_BEFORE_MS, 500).await? {
-        venues::mark_reminded(&mut tx, v.id, now).await?;
-        if v.closes_at <= now {
-            continue; // closed below instead
-        }
-        if let Some(to) = visitor_chat(&v) {
-            let lang = chat_lang(&mut tx, &to).await?;
-            let msg = Outbound {
-                to: Recipient::Chat(to.clone()),
-                lang,
-                text: Msg::new("checkin-reminder")
-                    .arg("venue", v.venue_name.clone())
-                    .arg("time", local_time(v.closes_at))
-                    .num("minutes", ((v.closes_at - now) / 60_000).max(1)),
-                keyboard: Keyboard::Inline(vec![vec![button(
-                    "checkin-left-button",
-                    format!("ci:l:{}", v.id),
-                )]]),
-                relay: None,
-                attachment: None,
-            };
-            core.enqueue(
-                &mut tx,
-                &to,
-                &msg,
-                Some(&format!("ci-remind-{}", v.id)),
-                None,
-            )
-            .await?;
-        }
-        done += 1;
-    }
-    for v in venues::due_closes(&mut tx, now, 500).await? {
-        if !venues::close_visit(&mut tx, v.id, v.closes_at, "auto").await? {
-            continue;
-        }
-        venues::audit(
-            &mut tx,
-            &AuditLine {
-                action: "exit",
-                outcome: "auto",
-                venue_id: Some(v.venue_id),
-                entrance_id: v.entrance_id,
-                checkin_id: Some(v.id),
-                person_id: v.person_id,
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        if let Some(to) = visitor_chat(&v) {
-            let lang = chat_lang(&mut tx, &to).await?;
-            let msg = Outbound {
-                to: Recipient::Chat(to.clone()),
-                lang,
-                text: Msg::new("checkin-auto-closed")
-                    .arg("venue", v.venue_name.clone())
-                    .arg("time", local_time(v.closes_at)),
-                keyboard: Keyboard::Keep,
-                relay: None,
-                attachment: None,
-            };
-            core.enqueue(&mut tx, &to, &msg, Some(&format!("ci-auto-{}", v.id)), None)
-                .await?;
-        }
-        done += 1;
-    }
-    tx.commit().await?;
-    if done > 0 {
-        core.outbox_ready.notify_waiters();
-    }
-    Ok(done)
-}
-
-fn visitor_chat(v: &CheckinView) -> Option<ChatRef> {
-    match (&v.channel, &v.chat_id) {
-        (Some(ch), Some(id)) => Some(ChatRef::new(ch, id.clone())),
-        _ => None,
-    }
-}
-
-/// Runs [`run_due`] every `every` until `stop` fires.
-pub async fn run_due_loop(
-    core: std::sync::Arc<Core>,
-    every: std::time::Duration,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        if let Err(e) = run_due(&core).await {
-            tracing::error!(error = %e, "automatic check-out failed");
-        }
-        // Businesses: "now live" after the test week, "suspension ended".
-        if let Err(e) = crate::core::business::run_due(&core).await {
-            tracing::error!(error = %e, "business notices failed");
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-    }
 }
 
 #[cfg(test)]
