@@ -7,10 +7,14 @@
 
 pub mod business;
 pub mod checkin;
-mod conversation;
+pub mod context;
+mod dispatch;
 pub mod feeds;
 pub mod import;
 pub mod job;
+pub mod registration;
+pub mod route;
+pub mod shared;
 mod state;
 pub mod status;
 pub mod status_cache;
@@ -381,6 +385,8 @@ pub struct Core {
     pub wallet: wallet::WalletSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
+    /// The channels' links and limits (the core never decides by a channel's name).
+    pub channels: shared::channel::Channels,
 }
 
 impl fmt::Debug for Core {
@@ -405,6 +411,7 @@ impl Core {
             wallet: wallet::WalletSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
+            channels: shared::channel::Channels::default(),
         }
     }
 
@@ -468,6 +475,7 @@ impl Core {
     }
 
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
+        self.channels = self.channels.with_bot_username(&business.bot_username);
         self.business = business;
         self
     }
@@ -516,11 +524,12 @@ impl Core {
         // Images are decoded before the transaction, on the blocking pool, so no lock is
         // held while the decoder runs.
         let scan = match &inbound.event {
-            Event::Image(bytes) => Some(checkin::scan(bytes.clone()).await),
+            Event::Image(bytes) => Some(shared::scan::scan(bytes.clone()).await),
             _ => None,
         };
         // The common check-in is written in a batch with those arriving at the same time.
-        if let Some(candidate) = checkin::lane::candidate(self, &inbound, scan.as_ref()) {
+        let quick = route::quick_check_in(self, &inbound.event, scan.as_ref());
+        if let Some(candidate) = checkin::lane::candidate(self, &inbound, quick) {
             use checkin::lane::Outcome;
             match self.checkin_lanes.submit(self, candidate).await {
                 Outcome::Done(replies) => return Ok(replies),
@@ -552,7 +561,7 @@ impl Core {
         }
         let before = conv.clone();
         let hint = inbound.lang_hint.as_deref();
-        let out = conversation::step(
+        let out = dispatch::step(
             self,
             &mut tx,
             &mut conv,

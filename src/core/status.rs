@@ -170,6 +170,17 @@ fn status_args(core: &Core, lang: Lang, msg: Msg, st: &Status, now: DateTime<Utc
         .arg("cause_date", cause_date)
 }
 
+/// The status feature's entry point: `/status` or the menu's button.
+pub async fn handle(ctx: &mut crate::core::context::Ctx<'_>) -> Result<Vec<Outbound>, CoreError> {
+    let out = match ctx.conv.person_id {
+        Some(id) => reply(ctx.core, ctx.tx, id, ctx.lang)
+            .await?
+            .with_keyboard(crate::core::shared::menu::menu_keyboard()),
+        None => Outbound::reply(ctx.lang, Msg::new("hint-register-first")),
+    };
+    Ok(vec![out])
+}
+
 /// The `/status` reply for a registered person. Also starts watching the person, so a
 /// colour that runs out later is announced.
 pub(super) async fn reply(
@@ -220,7 +231,7 @@ async fn put_watch(
 }
 
 /// Starts watching a person who just registered (records may have arrived before); no notice.
-pub(super) async fn on_registered(
+pub(crate) async fn on_registered(
     core: &Core,
     conn: &mut Conn,
     person_id: i64,

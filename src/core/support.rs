@@ -8,9 +8,14 @@
 //! topic when it cannot be delivered ([`Relay::on_failure`]). Adapters decide HOW (forum
 //! topics, copying, reply-to mapping).
 
+use super::context::Ctx;
+use super::route::SupportRoute;
+use super::shared::callback::{Callback, SupportButton};
+pub use super::shared::duration::parse_duration;
+pub use super::shared::mask::mask_iins;
 use super::{
     Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound, Relay,
-    Relayed, ReplyButton, State, Topic, conversation,
+    Relayed, ReplyButton, State, Topic,
 };
 use crate::crypto::Field;
 use crate::domain::{Lang, Phone};
@@ -187,49 +192,6 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     parts
 }
 
-/// Parses a ban duration: `30m`, `12h`, `7d`, `2w` (at most a year).
-pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
-    let s = s.trim().to_lowercase();
-    let unit = s.chars().last()?;
-    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
-    if n <= 0 {
-        return None;
-    }
-    let d = match unit {
-        'm' => chrono::Duration::minutes(n),
-        'h' => chrono::Duration::hours(n),
-        'd' => chrono::Duration::days(n),
-        'w' => chrono::Duration::weeks(n),
-        _ => return None,
-    };
-    (d <= chrono::Duration::days(366)).then_some(d)
-}
-
-/// Hides every valid IIN (12 digits in a row) in a user's text before it leaves for the
-/// operators or is kept: operators never see an IIN, and none is stored in plain text.
-pub fn mask_iins(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() == 12 && crate::domain::Iin::parse(digits).is_ok() {
-            out.push_str("•••• •••• ••••");
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
 fn local_time(ms: i64) -> String {
     crate::clock::local_text(ms, "%d.%m.%Y %H:%M")
 }
@@ -278,13 +240,6 @@ fn exit_keyboard() -> Keyboard {
     }]])
 }
 
-fn is_label(core: &Core, text: &str, key: &'static str) -> bool {
-    let text = text.trim();
-    Lang::ALL
-        .iter()
-        .any(|l| core.texts.get(*l, key).trim() == text)
-}
-
 /// What the bot says to ask for a support step's input.
 pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
     match state {
@@ -294,13 +249,13 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
                 .map(|(code, key)| {
                     vec![Button {
                         label: Label::Text(Msg::new(key)),
-                        data: format!("support:cat:{code}"),
+                        data: Callback::from(SupportButton::Category(code.to_string())).to_string(),
                     }]
                 })
                 .collect();
             rows.push(vec![Button {
                 label: Label::Text(Msg::new("support-exit")),
-                data: "support:exit".into(),
+                data: Callback::from(SupportButton::Exit).to_string(),
             }]);
             Outbound::reply(lang, Msg::new("support-choose-category"))
                 .with_keyboard(Keyboard::Inline(rows))
@@ -312,81 +267,47 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
             .with_keyboard(Keyboard::Inline(vec![vec![
                 Button {
                     label: Label::Text(Msg::new("support-faq-helped")),
-                    data: "support:faq:yes".into(),
+                    data: Callback::from(SupportButton::FaqHelped(true)).to_string(),
                 },
                 Button {
                     label: Label::Text(Msg::new("support-faq-not-helped")),
-                    data: "support:faq:no".into(),
+                    data: Callback::from(SupportButton::FaqHelped(false)).to_string(),
                 },
             ]])),
         State::Support { ticket } => {
             Outbound::reply(lang, Msg::new("support-prompt").num("ticket", *ticket))
                 .with_keyboard(exit_keyboard())
         }
-        _ => conversation::prompt(state, lang),
+        _ => Outbound::reply(lang, Msg::new("support-choose-category")),
     }
 }
 
-/// The support part of a conversation step: `Some(replies)` when support handled the event.
-pub(super) async fn step(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    event: &Event,
-    lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    if let Event::Button(data) = event
-        && let Some(rest) = data.strip_prefix("support:")
-    {
-        return button(core, tx, conv, rest, lang).await.map(Some);
+/// The support desk's entry point (a user's side; the operators' chat goes to [`staff`]).
+pub async fn handle(ctx: &mut Ctx<'_>, route: SupportRoute) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang) = (ctx.core, ctx.lang);
+    match route {
+        SupportRoute::Staff => staff(core, ctx.tx, ctx.event).await,
+        SupportRoute::Open => open(core, ctx.tx, ctx.conv, lang).await,
+        SupportRoute::Exit => exit(ctx, Msg::new("support-left")).await,
+        SupportRoute::Button(b) => button(ctx, b).await,
+        SupportRoute::StaleButton => Ok(ctx.refuse(Msg::new("hint-stale-button"))),
+        SupportRoute::Message => message(ctx).await,
     }
-    if let Event::Command { name, .. } = event
-        && name == "support"
-    {
-        return open(core, tx, conv, lang).await.map(Some);
-    }
-    if conv.state == State::Menu
-        && let Event::Text(t) = event
-        && is_label(core, t, "menu-support")
-    {
-        return open(core, tx, conv, lang).await.map(Some);
-    }
-    if !conv.state.is_support() {
-        return Ok(None);
-    }
-    match event {
-        Event::Command { name, .. } if matches!(name.as_str(), "cancel" | "menu" | "stop") => {
-            return exit(core, tx, conv, lang, Msg::new("support-left"))
-                .await
-                .map(Some);
-        }
-        Event::Command { name, .. } if name == "start" => {
-            conv.state = back_state(tx, conv).await?;
-            return Ok(None);
-        }
-        Event::Text(t) if is_label(core, t, "support-exit") => {
-            return exit(core, tx, conv, lang, Msg::new("support-left"))
-                .await
-                .map(Some);
-        }
-        Event::Relay(r)
-            if r.kind.is_none()
-                && is_label(core, r.text.as_deref().unwrap_or(""), "support-exit") =>
-        {
-            return exit(core, tx, conv, lang, Msg::new("support-left"))
-                .await
-                .map(Some);
-        }
-        _ => {}
-    }
-    let Some(message) = UserMessage::of(event) else {
-        return Ok(None);
+}
+
+/// A message while in support: the category step waits for a button, a question is matched
+/// against the FAQ or opens a ticket, a ticket's message is relayed.
+async fn message(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang) = (ctx.core, ctx.lang);
+    let Some(message) = UserMessage::of(ctx.event) else {
+        return Ok(ctx.refuse(Msg::new("hint-not-understood")));
     };
+    let conv = &mut *ctx.conv;
     match conv.state.clone() {
-        State::SupportCategory => Ok(Some(vec![
+        State::SupportCategory => Ok(vec![
             Outbound::reply(lang, Msg::new("support-use-buttons")),
             prompt(&conv.state, lang),
-        ])),
+        ]),
         State::SupportQuestion { category } | State::SupportFaq { category, .. } => {
             if let UserMessage::Text(question) = &message {
                 let found = match_faq(&core.texts, question);
@@ -400,17 +321,13 @@ pub(super) async fn step(
                         question: question.clone(),
                     };
                     out.push(prompt(&conv.state, lang));
-                    return Ok(Some(out));
+                    return Ok(out);
                 }
             }
-            open_ticket(core, tx, conv, lang, &category, message)
-                .await
-                .map(Some)
+            open_ticket(core, ctx.tx, conv, lang, &category, message).await
         }
-        State::Support { ticket } => user_message(core, tx, conv, lang, ticket, message)
-            .await
-            .map(Some),
-        _ => Ok(None),
+        State::Support { ticket } => user_message(core, ctx.tx, conv, lang, ticket, message).await,
+        _ => Ok(ctx.refuse(Msg::new("hint-not-understood"))),
     }
 }
 
@@ -447,7 +364,7 @@ async fn open(
 }
 
 /// Where a conversation goes back to when support is left.
-async fn back_state(tx: &mut Tx, conv: &Conversation) -> Result<State, CoreError> {
+pub(crate) async fn back_state(tx: &mut Tx, conv: &Conversation) -> Result<State, CoreError> {
     let Some(id) = conv.person_id else {
         return Ok(State::Idle);
     };
@@ -458,61 +375,48 @@ async fn back_state(tx: &mut Tx, conv: &Conversation) -> Result<State, CoreError
     })
 }
 
-async fn exit(
-    _core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    lang: Lang,
-    msg: Msg,
-) -> Result<Vec<Outbound>, CoreError> {
-    conv.state = back_state(tx, conv).await?;
-    let mut out = vec![Outbound::reply(lang, msg).with_keyboard(Keyboard::Remove)];
-    out.push(conversation::prompt(&conv.state, lang));
-    Ok(out)
+async fn exit(ctx: &mut Ctx<'_>, msg: Msg) -> Result<Vec<Outbound>, CoreError> {
+    ctx.conv.state = back_state(ctx.tx, ctx.conv).await?;
+    Ok(vec![
+        Outbound::reply(ctx.lang, msg).with_keyboard(Keyboard::Remove),
+        ctx.prompt(),
+    ])
 }
 
-async fn button(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    data: &str,
-    lang: Lang,
-) -> Result<Vec<Outbound>, CoreError> {
-    let stale = |conv: &Conversation| {
-        vec![
-            Outbound::reply(lang, Msg::new("hint-stale-button")),
-            prompt(&conv.state, lang),
-        ]
-    };
-    let parts: Vec<&str> = data.split(':').collect();
-    match (conv.state.clone(), parts.as_slice()) {
-        (State::SupportCategory, ["cat", code]) => {
-            let Some((code, _)) = CATEGORIES.iter().find(|(c, _)| c == code) else {
-                return Ok(stale(conv));
+async fn button(ctx: &mut Ctx<'_>, b: SupportButton) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang) = (ctx.core, ctx.lang);
+    let stale = |ctx: &Ctx<'_>| ctx.refuse(Msg::new("hint-stale-button"));
+    match (ctx.conv.state.clone(), b) {
+        (State::SupportCategory, SupportButton::Category(code)) => {
+            let Some((code, _)) = CATEGORIES.iter().find(|(c, _)| *c == code) else {
+                return Ok(stale(ctx));
             };
-            conv.state = State::SupportQuestion {
+            ctx.conv.state = State::SupportQuestion {
                 category: code.to_string(),
             };
-            Ok(vec![prompt(&conv.state, lang)])
+            Ok(vec![ctx.prompt()])
         }
-        (s, ["exit"]) if s.is_support() => {
-            exit(core, tx, conv, lang, Msg::new("support-left")).await
+        (s, SupportButton::Exit) if s.is_support() => exit(ctx, Msg::new("support-left")).await,
+        (State::SupportFaq { .. }, SupportButton::FaqHelped(true)) => {
+            exit(ctx, Msg::new("support-faq-glad")).await
         }
-        (State::SupportFaq { .. }, ["faq", "yes"]) => {
-            exit(core, tx, conv, lang, Msg::new("support-faq-glad")).await
+        (State::SupportFaq { category, question }, SupportButton::FaqHelped(false)) => {
+            open_ticket(
+                core,
+                ctx.tx,
+                ctx.conv,
+                lang,
+                &category,
+                UserMessage::Text(question),
+            )
+            .await
         }
-        (State::SupportFaq { category, question }, ["faq", "no"]) => {
-            open_ticket(core, tx, conv, lang, &category, UserMessage::Text(question)).await
-        }
-        (_, ["rate", ticket, n]) => {
-            let (Ok(ticket), Ok(n)) = (ticket.parse::<i64>(), n.parse::<i64>()) else {
-                return Ok(stale(conv));
-            };
-            let own = tickets::get(tx, ticket)
+        (_, SupportButton::Rate { ticket, rating: n }) => {
+            let own = tickets::get(ctx.tx, ticket)
                 .await?
-                .filter(|t| t.user() == conv.chat && t.rating.is_none());
-            if !(1..=5).contains(&n) || own.is_none() || !tickets::rate(tx, ticket, n).await? {
-                return Ok(stale(conv));
+                .filter(|t| t.user() == ctx.conv.chat && t.rating.is_none());
+            if !(1..=5).contains(&n) || own.is_none() || !tickets::rate(ctx.tx, ticket, n).await? {
+                return Ok(stale(ctx));
             }
             let staff = core.support.staff_lang;
             let mut out = vec![Outbound::reply(lang, Msg::new("support-rated"))];
@@ -526,7 +430,7 @@ async fn button(
             ));
             Ok(out)
         }
-        _ => Ok(stale(conv)),
+        _ => Ok(stale(ctx)),
     }
 }
 
@@ -768,11 +672,7 @@ async fn relay_to_staff(
 
 /// An event in the operators' chat: a command in a ticket's topic, an internal `#note`, or a
 /// reply that goes back to the user.
-pub(super) async fn staff(
-    core: &Core,
-    tx: &mut Tx,
-    event: &Event,
-) -> Result<Vec<Outbound>, CoreError> {
+pub async fn staff(core: &Core, tx: &mut Tx, event: &Event) -> Result<Vec<Outbound>, CoreError> {
     let Event::Relay(r) = event else {
         return Ok(Vec::new());
     };
@@ -913,7 +813,11 @@ async fn command(
                     (1..=5)
                         .map(|n| Button {
                             label: Label::Literal("⭐".repeat(n)),
-                            data: format!("support:rate:{id}:{n}"),
+                            data: Callback::from(SupportButton::Rate {
+                                ticket: id,
+                                rating: n as i64,
+                            })
+                            .to_string(),
                         })
                         .collect(),
                 ]);
@@ -1137,17 +1041,6 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("30m"), Some(chrono::Duration::minutes(30)));
-        assert_eq!(parse_duration("2H"), Some(chrono::Duration::hours(2)));
-        assert_eq!(parse_duration("7d"), Some(chrono::Duration::days(7)));
-        assert_eq!(parse_duration("1w"), Some(chrono::Duration::weeks(1)));
-        for bad in ["", "d", "0d", "-1d", "5y", "400d", "ten"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn long_texts_split_without_loss() {
         let text = "слово ".repeat(2000);
         let parts = split_text(&text, 3500);
@@ -1199,19 +1092,6 @@ mod tests {
                 assert!(t.has(lang, label), "{lang:?} {label}");
             }
         }
-    }
-
-    #[test]
-    fn iins_are_masked_in_relayed_texts() {
-        assert_eq!(
-            mask_iins("ИИН 900101300017, тел 87011234567"),
-            "ИИН •••• •••• ••••, тел 87011234567"
-        );
-        // Not an IIN: wrong check digit, or longer runs of digits.
-        assert_eq!(mask_iins("900101300018"), "900101300018");
-        assert_eq!(mask_iins("9001013000171"), "9001013000171");
-        assert_eq!(mask_iins(""), "");
-        assert_eq!(mask_iins("a900101300017"), "a•••• •••• ••••");
     }
 
     #[test]

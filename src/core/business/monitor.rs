@@ -48,7 +48,7 @@ pub(super) async fn violation(
         .split_once(char::is_whitespace)
         .unwrap_or((arg.trim(), ""));
     // A note may name a visitor by IIN: stored and shown to the owner only masked.
-    let note = crate::core::support::mask_iins(note.trim());
+    let note = crate::core::shared::mask::mask_iins(note.trim());
     let Ok(venue_id) = id.trim_start_matches('#').parse::<i64>() else {
         return Ok(reply(lang, Msg::new("biz-violation-usage")));
     };

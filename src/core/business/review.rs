@@ -6,6 +6,7 @@ use super::{TEST_WEEK_MS, button, chat_lang, local_date, reply};
 use crate::core::checkin::admin::{self, AdminError};
 use crate::core::checkin::poster::{self, PosterError};
 use crate::core::checkin::token_keys;
+use crate::core::shared::callback::{BusinessButton, ReviewAction};
 use crate::core::{AttachmentKind, Conversation, Core, CoreError, Keyboard, Outbound, State};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -129,8 +130,14 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
             vec![
                 Outbound::to_chat(to.clone(), lang, card(app, "association")).with_keyboard(
                     Keyboard::Inline(vec![vec![
-                        button("biz-preapprove-button", format!("biz:pre:{}", app.id)),
-                        button("biz-reject-button", format!("biz:prn:{}", app.id)),
+                        button(
+                            "biz-preapprove-button",
+                            BusinessButton::Review(ReviewAction::Preapprove, app.id),
+                        ),
+                        button(
+                            "biz-reject-button",
+                            BusinessButton::Review(ReviewAction::PreReject, app.id),
+                        ),
                     ]]),
                 ),
             ]
@@ -143,8 +150,14 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
             vec![
                 Outbound::to_chat(to.clone(), lang, card(app, "pending")).with_keyboard(
                     Keyboard::Inline(vec![vec![
-                        button("biz-approve-button", format!("biz:ok:{}", app.id)),
-                        button("biz-reject-button", format!("biz:no:{}", app.id)),
+                        button(
+                            "biz-approve-button",
+                            BusinessButton::Review(ReviewAction::Approve, app.id),
+                        ),
+                        button(
+                            "biz-reject-button",
+                            BusinessButton::Review(ReviewAction::Reject, app.id),
+                        ),
                     ]]),
                 ),
             ]
@@ -153,28 +166,21 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
     }
 }
 
-/// Reviewers' buttons: `ok:ID`, `no:ID` (administrators), `pre:ID`, `prn:ID` (association).
+/// Reviewers' buttons: approve / reject (administrators), pre-approve / reject
+/// (association).
 pub(super) async fn on_button(
     core: &Core,
     tx: &mut Tx,
     conv: &mut Conversation,
     chat: &ChatRef,
-    data: &str,
+    action: ReviewAction,
+    id: i64,
     lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    let Some((action, id)) = data.split_once(':') else {
-        return Ok(None);
-    };
-    if !matches!(action, "ok" | "no" | "pre" | "prn") {
-        return Ok(None);
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
-    };
+) -> Result<Vec<Outbound>, CoreError> {
     let admin = core.business.admin_chat.as_ref() == Some(chat);
     let association = core.business.association_of(chat).map(str::to_string);
     let allowed = match action {
-        "ok" | "no" => admin,
+        ReviewAction::Approve | ReviewAction::Reject => admin,
         _ => match &association {
             Some(a) => business::application(tx, id)
                 .await?
@@ -183,11 +189,11 @@ pub(super) async fn on_button(
         },
     };
     if !allowed {
-        return Ok(Some(reply(lang, Msg::new("biz-not-reviewer"))));
+        return Ok(reply(lang, Msg::new("biz-not-reviewer")));
     }
     let by = format!("{}:{}", chat.channel, chat.chat_id);
     let result = match action {
-        "ok" => approve_in(core, tx, id, &by).await.map(|a| {
+        ReviewAction::Approve => approve_in(core, tx, id, &by).await.map(|a| {
             reply(
                 lang,
                 Msg::new("biz-review-approved")
@@ -196,12 +202,12 @@ pub(super) async fn on_button(
                     .arg("until", local_date(a.test_until_ms)),
             )
         }),
-        "pre" => preapprove_in(core, tx, id, &by)
+        ReviewAction::Preapprove => preapprove_in(core, tx, id, &by)
             .await
             .map(|()| reply(lang, Msg::new("biz-review-preapproved").num("id", id))),
         _ => {
             // Ask for the reason first; the decision is taken when it is typed.
-            let expected = if action == "prn" {
+            let expected = if action == ReviewAction::PreReject {
                 "association"
             } else {
                 "pending"
@@ -209,10 +215,7 @@ pub(super) async fn on_button(
             match business::application(tx, id).await? {
                 Some(app) if app.status == expected => {
                     conv.state = State::BizRejectReason { application_id: id };
-                    return Ok(Some(reply(
-                        lang,
-                        Msg::new("biz-reject-ask-reason").num("id", id),
-                    )));
+                    return Ok(reply(lang, Msg::new("biz-reject-ask-reason").num("id", id)));
                 }
                 Some(app) => Err(ReviewError::AlreadyDecided {
                     id,
@@ -222,7 +225,7 @@ pub(super) async fn on_button(
             }
         }
     };
-    finish(result, lang).map(Some)
+    finish(result, lang)
 }
 
 fn finish(

@@ -57,27 +57,7 @@ impl From<sqlx::Error> for AdminError {
     }
 }
 
-/// Parses `3h`, `90m`, `2h30m` or plain minutes into milliseconds.
-pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    if let Ok(m) = s.parse::<i64>() {
-        return Some(m * 60_000);
-    }
-    let mut total = 0i64;
-    let mut num = String::new();
-    for c in s.chars() {
-        match c {
-            '0'..='9' => num.push(c),
-            'h' | 'm' => {
-                let n: i64 = num.parse().ok()?;
-                num.clear();
-                total += n * if c == 'h' { 3_600_000 } else { 60_000 };
-            }
-            _ => return None,
-        }
-    }
-    (num.is_empty() && total > 0).then_some(total)
-}
+pub use crate::core::shared::duration::parse_duration_ms;
 
 #[derive(Debug, Clone)]
 pub struct AddVenue {
@@ -408,17 +388,6 @@ pub async fn ensure_demo_venue(core: &Core) -> Result<(String, String, String), 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration_ms("3h"), Some(3 * 3_600_000));
-        assert_eq!(parse_duration_ms("90m"), Some(90 * 60_000));
-        assert_eq!(parse_duration_ms("2h30m"), Some(150 * 60_000));
-        assert_eq!(parse_duration_ms("45"), Some(45 * 60_000));
-        assert_eq!(parse_duration_ms("3x"), None);
-        assert_eq!(parse_duration_ms("h"), None);
-        assert_eq!(parse_duration_ms("3h5"), None);
-    }
 
     #[test]
     fn demo_bin_is_valid() {

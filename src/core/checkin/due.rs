@@ -1,9 +1,11 @@
 //! Time-driven check-in work: the reminder before a venue's maximum stay and the
 //! automatic check-out after it ([`CheckOut`], a [`Job`]).
 
-use super::{REMIND_BEFORE_MS, button};
+use super::REMIND_BEFORE_MS;
 use crate::clock::local_time;
 use crate::core::job::{Job, JobFuture};
+use crate::core::shared::callback::CheckInButton;
+use crate::core::shared::menu::button;
 use crate::core::{Core, CoreError, Keyboard, Outbound, Recipient, chat_lang};
 use crate::i18n::Msg;
 use crate::storage::ChatRef;
@@ -59,7 +61,7 @@ pub async fn run_due_at(core: &Core, now: DateTime<Utc>) -> Result<usize, CoreEr
                     .num("minutes", ((v.closes_at - now) / 60_000).max(1)),
                 keyboard: Keyboard::Inline(vec![vec![button(
                     "checkin-left-button",
-                    format!("ci:l:{}", v.id),
+                    CheckInButton::Left(v.id),
                 )]]),
                 relay: None,
                 attachment: None,

@@ -7,17 +7,23 @@
 
 pub mod admin;
 pub mod due;
+pub mod guard;
 pub mod lane;
 pub mod poster;
+pub mod staff;
 pub mod token;
 
+pub use crate::core::shared::scan::{MAX_IMAGE_BYTES, Scan, limits, scan};
 pub use due::run_due;
 
-use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound};
-use super::{Recipient, State, conversation};
+use super::context::{Ctx, Prompt};
+use super::route::{CheckInRoute, leave_guard};
+use super::shared::callback::CheckInButton;
+use super::shared::events::Happened;
+use super::shared::menu::{button, reply};
+use super::{Conversation, Core, CoreError, Keyboard, Outbound, Recipient, State};
 use crate::clock::{local_date, local_time};
-use crate::crypto::Field;
-use crate::domain::{Iin, IinError, Lang};
+use crate::domain::Lang;
 use crate::i18n::Msg;
 use crate::qr;
 use crate::status::{Colour, Status, VenueCategory};
@@ -25,8 +31,6 @@ use crate::storage::venues::{self, AuditLine, CheckinView, Door, NewCheckin};
 use crate::storage::{ChatRef, Conn, StoreError, Tx, outbox};
 use token::{Kind, Payload, TokenError, TokenKeys};
 
-/// Largest image accepted (a photo or an image document), checked before downloading.
-pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 /// The same code scanned again within this window is the same visit and the same reply.
 pub const REPEAT_WINDOW_MS: i64 = 60_000;
 /// A result older than this says it is stale when refreshed.
@@ -39,22 +43,6 @@ pub const DEFAULT_MAX_STAY_MS: i64 = 3 * 3_600_000;
 pub const GUARD_LIMIT_PER_HOUR: i64 = 60;
 /// Check codes are unique per venue within this window.
 const CHECK_CODE_WINDOW_MS: i64 = 24 * 3_600_000;
-
-/// The decoder's limits for check-in photos.
-pub fn limits() -> qr::Limits {
-    qr::Limits {
-        max_bytes: MAX_IMAGE_BYTES,
-        ..qr::Limits::default()
-    }
-}
-
-/// What the decoder found in an image.
-pub type Scan = Result<Vec<String>, qr::DecodeError>;
-
-/// Decodes an image on the blocking pool (never on the async workers).
-pub async fn scan(bytes: Vec<u8>) -> Scan {
-    qr::decode_off_runtime(bytes, limits()).await
-}
 
 /// Colour and admission at one venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,107 +113,34 @@ fn registered_person(conv: &Conversation) -> Option<i64> {
     conv.person_id.filter(|_| done)
 }
 
-fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
-    vec![Outbound::reply(lang, msg)]
-}
-
 /// A refusal, then the current step's prompt again (the conversation goes on where it was).
-fn refuse(conv: &Conversation, lang: Lang, msg: Msg) -> Vec<Outbound> {
-    vec![
-        Outbound::reply(lang, msg),
-        conversation::prompt(&conv.state, lang),
-    ]
+fn refuse(p: Prompt, conv: &Conversation, lang: Lang, msg: Msg) -> Vec<Outbound> {
+    vec![Outbound::reply(lang, msg), p(&conv.state, lang)]
 }
 
-fn button(key: &'static str, data: String) -> Button {
-    Button {
-        label: Label::Text(Msg::new(key)),
-        data,
-    }
-}
-
-/// The check-in entry point of the conversation: `Some(replies)` when the event was about
-/// venues, `None` to let the conversation handle it.
-pub(super) async fn intercept(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    event: &Event,
-    scan: Option<&Scan>,
-    lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    // Guard mode keeps its own steps; anything else leaves it first.
-    if let State::GuardIin { menu, .. } | State::GuardConfirm { menu, .. } = conv.state {
-        let ours = matches!(
-            (&conv.state, event),
-            (State::GuardIin { .. }, Event::Text(_))
-                | (_, Event::Button(_))
-                | (_, Event::Command { .. })
-        );
-        if !ours {
-            conv.state = resume(menu);
+/// The check-in's entry point (a visitor's side; guard mode is [`guard`], venue staff
+/// [`staff`]).
+pub async fn handle(ctx: &mut Ctx<'_>, route: CheckInRoute) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang, chat, p) = (ctx.core, ctx.lang, ctx.chat, ctx.prompt);
+    let scan = ctx.scan;
+    let Ctx {
+        tx, conv, happened, ..
+    } = ctx;
+    match route {
+        CheckInRoute::Token(token) => {
+            by_token(core, tx, conv, chat, lang, p, happened, &token, Via::Link).await
         }
-    }
-    match event {
-        Event::Command { name, arg } if name == "start" && !arg.is_empty() => {
-            if let Some(invite) = arg.strip_prefix(admin::INVITE_PREFIX) {
-                return Ok(Some(
-                    accept_invite(core, tx, conv, chat, lang, invite).await?,
-                ));
-            }
-            leave_guard(conv);
-            Ok(Some(
-                by_token(core, tx, conv, chat, lang, arg, Via::Link).await?,
-            ))
+        CheckInRoute::Scan => match scan {
+            Some(scan) => by_scan(core, tx, conv, chat, lang, p, happened, scan).await,
+            None => Ok(refuse(p, conv, lang, Msg::new("checkin-no-qr"))),
+        },
+        CheckInRoute::ImageTooLarge => {
+            Ok(refuse(p, conv, lang, Msg::new("checkin-image-too-large")))
         }
-        Event::Command { name, arg } if name == "guard" => {
-            Ok(Some(guard_start(core, tx, conv, chat, lang, arg).await?))
-        }
-        Event::Command { name, .. } if name == "occupancy" => {
-            leave_guard(conv);
-            Ok(Some(occupancy(tx, chat, lang).await?))
-        }
-        Event::Command { name, .. } if name == "left" => {
-            leave_guard(conv);
-            let Some(person) = registered_person(conv) else {
-                return Ok(Some(reply(lang, Msg::new("hint-register-first"))));
-            };
-            let open = venues::open_visits(tx, person).await?;
-            match open.last() {
-                Some(v) => Ok(Some(leave(core, tx, lang, v, "button").await?)),
-                None => Ok(Some(reply(lang, Msg::new("checkin-not-inside")))),
-            }
-        }
-        Event::Command { .. } => {
-            leave_guard(conv);
-            Ok(None)
-        }
-        Event::Image(_) => {
-            let Some(scan) = scan else {
-                return Ok(None);
-            };
-            Ok(Some(by_scan(core, tx, conv, chat, lang, scan).await?))
-        }
-        Event::Unsupported(MediaKind::OversizedImage) => Ok(Some(refuse(
-            conv,
-            lang,
-            Msg::new("checkin-image-too-large"),
-        ))),
-        Event::Unsupported(MediaKind::Document)
-            if matches!(conv.state, State::Menu | State::Idle) =>
-        {
-            Ok(Some(refuse(conv, lang, Msg::new("checkin-not-an-image"))))
-        }
-        Event::Button(data) if data.starts_with("ci:") => Ok(Some(
-            on_button(core, tx, conv, chat, lang, &data[3..]).await?,
-        )),
-        Event::Text(text) if matches!(conv.state, State::GuardIin { .. }) => {
-            Ok(Some(guard_iin(core, tx, conv, chat, lang, text).await?))
-        }
-        Event::Text(text) if matches!(conv.state, State::Menu | State::Idle) => {
-            let Some(code) = token::parse_short_code(text) else {
-                return Ok(None);
+        CheckInRoute::NotAnImage => Ok(refuse(p, conv, lang, Msg::new("checkin-not-an-image"))),
+        CheckInRoute::ShortCode(text) => {
+            let Some(code) = token::parse_short_code(&text) else {
+                return Ok(refuse(p, conv, lang, Msg::new("checkin-code-unknown")));
             };
             match venues::entrance_by_code(tx, &code).await? {
                 Some((entrance_id, exit)) => {
@@ -234,30 +149,42 @@ pub(super) async fn intercept(
                         kind: if exit { Kind::Exit } else { Kind::Entry },
                         kid: None,
                     };
-                    Ok(Some(
-                        check_in(core, tx, conv, chat, lang, code, Via::Code).await?,
-                    ))
+                    check_in(core, tx, conv, chat, lang, p, happened, code, Via::Code).await
                 }
-                None => Ok(Some(refuse(conv, lang, Msg::new("checkin-code-unknown")))),
+                None => Ok(refuse(p, conv, lang, Msg::new("checkin-code-unknown"))),
             }
         }
-        _ => Ok(None),
+        CheckInRoute::LeftLatest => {
+            let Some(person) = registered_person(conv) else {
+                return Ok(reply(lang, Msg::new("hint-register-first")));
+            };
+            let open = venues::open_visits(tx, person).await?;
+            match open.last() {
+                Some(v) => leave(core, tx, lang, v, "button").await,
+                None => Ok(reply(lang, Msg::new("checkin-not-inside"))),
+            }
+        }
+        CheckInRoute::Refresh(id) => refresh(core, tx, conv, lang, id).await,
+        CheckInRoute::Left(id) => match own_visit(tx, conv, id).await? {
+            Ok(view) => leave(core, tx, lang, &view, "button").await,
+            Err(msg) => Ok(reply(lang, msg)),
+        },
+        CheckInRoute::StaleButton => Ok(reply(lang, Msg::new("hint-stale-button"))),
+        CheckInRoute::Instructions => Ok(vec![instructions(lang)]),
     }
 }
 
 /// The "check in" menu entry: how to check in.
-pub(super) fn instructions(lang: Lang) -> Outbound {
+fn instructions(lang: Lang) -> Outbound {
     Outbound::reply(lang, Msg::new("checkin-how"))
 }
 
 /// After registration completed: the check-in that was waiting for it.
-pub(super) async fn after_registration(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    lang: Lang,
-) -> Result<Vec<Outbound>, CoreError> {
+pub(crate) async fn after_registration(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang, chat, p) = (ctx.core, ctx.lang, ctx.chat, ctx.prompt);
+    let Ctx {
+        tx, conv, happened, ..
+    } = ctx;
     let Some((entrance_id, kind, via, created_at)) = venues::take_pending(tx, chat).await? else {
         return Ok(Vec::new());
     };
@@ -270,17 +197,18 @@ pub(super) async fn after_registration(
         kind: Kind::parse(&kind).unwrap_or(Kind::Entry),
         kid: None,
     };
-    check_in(core, tx, conv, chat, lang, code, Via::parse(&via)).await
-}
-
-fn resume(menu: bool) -> State {
-    if menu { State::Menu } else { State::Idle }
-}
-
-fn leave_guard(conv: &mut Conversation) {
-    if let State::GuardIin { menu, .. } | State::GuardConfirm { menu, .. } = conv.state {
-        conv.state = resume(menu);
-    }
+    check_in(
+        core,
+        tx,
+        conv,
+        chat,
+        lang,
+        p,
+        happened,
+        code,
+        Via::parse(&via),
+    )
+    .await
 }
 
 async fn audit_refusal(
@@ -314,6 +242,8 @@ async fn by_token(
     conv: &mut Conversation,
     chat: &ChatRef,
     lang: Lang,
+    p: Prompt,
+    happened: &mut Vec<Happened>,
     raw: &str,
     via: Via,
 ) -> Result<Vec<Outbound>, CoreError> {
@@ -325,7 +255,7 @@ async fn by_token(
                 kind: t.kind,
                 kid: Some(t.kid),
             };
-            check_in(core, tx, conv, chat, lang, code, via).await
+            check_in(core, tx, conv, chat, lang, p, happened, code, via).await
         }
         Err(e) => {
             let (outcome, key) = match e {
@@ -334,7 +264,7 @@ async fn by_token(
             };
             tracing::info!(error = %e, via = via.as_str(), "check-in token refused");
             audit_refusal(core, tx, chat, conv.person_id, outcome, None).await?;
-            Ok(refuse(conv, lang, Msg::new(key)))
+            Ok(refuse(p, conv, lang, Msg::new(key)))
         }
     }
 }
@@ -345,23 +275,25 @@ async fn by_scan(
     conv: &mut Conversation,
     chat: &ChatRef,
     lang: Lang,
+    p: Prompt,
+    happened: &mut Vec<Happened>,
     scan: &Scan,
 ) -> Result<Vec<Outbound>, CoreError> {
     use qr::DecodeError as E;
     let texts = match scan {
         Ok(texts) => texts,
         Err(E::TooLarge { .. } | E::DimensionsTooLarge { .. }) => {
-            return Ok(refuse(conv, lang, Msg::new("checkin-image-too-large")));
+            return Ok(refuse(p, conv, lang, Msg::new("checkin-image-too-large")));
         }
         Err(E::NotAnImage | E::UnsupportedFormat(_) | E::Corrupt(_)) => {
-            return Ok(refuse(conv, lang, Msg::new("checkin-image-unreadable")));
+            return Ok(refuse(p, conv, lang, Msg::new("checkin-image-unreadable")));
         }
         Err(E::Timeout | E::Internal) => {
-            return Ok(refuse(conv, lang, Msg::new("checkin-no-qr")));
+            return Ok(refuse(p, conv, lang, Msg::new("checkin-no-qr")));
         }
     };
     if texts.is_empty() {
-        return Ok(refuse(conv, lang, Msg::new("checkin-no-qr")));
+        return Ok(refuse(p, conv, lang, Msg::new("checkin-no-qr")));
     }
     // A photo may hold several codes; the first one of ours that verifies counts.
     let keys = TokenKeys::unchecked(core.vault.signing_key());
@@ -376,7 +308,8 @@ async fn by_scan(
                         kind: t.kind,
                         kid: Some(t.kid),
                     };
-                    return check_in(core, tx, conv, chat, lang, code, Via::Photo).await;
+                    return check_in(core, tx, conv, chat, lang, p, happened, code, Via::Photo)
+                        .await;
                 }
                 Err(e) => refused = Some(e),
             }
@@ -389,9 +322,9 @@ async fn by_scan(
                 _ => ("bad_token", "checkin-code-invalid"),
             };
             audit_refusal(core, tx, chat, conv.person_id, outcome, None).await?;
-            Ok(refuse(conv, lang, Msg::new(key)))
+            Ok(refuse(p, conv, lang, Msg::new(key)))
         }
-        None => Ok(refuse(conv, lang, Msg::new("checkin-not-ashyq"))),
+        None => Ok(refuse(p, conv, lang, Msg::new("checkin-not-ashyq"))),
     }
 }
 
@@ -467,6 +400,8 @@ async fn check_in(
     conv: &mut Conversation,
     chat: &ChatRef,
     lang: Lang,
+    p: Prompt,
+    happened: &mut Vec<Happened>,
     code: Code,
     via: Via,
 ) -> Result<Vec<Outbound>, CoreError> {
@@ -476,16 +411,16 @@ async fn check_in(
     } = code;
     let door = match usable_door(core, tx, chat, conv.person_id, code).await? {
         Ok(door) => door,
-        Err(msg) => return Ok(refuse(conv, lang, msg)),
+        Err(msg) => return Ok(refuse(p, conv, lang, msg)),
     };
     let Some(person) = registered_person(conv) else {
         // Registration first; the check-in completes by itself afterwards.
         venues::set_pending(tx, chat, entrance_id, kind.as_str(), via.as_str(), now).await?;
-        let mut out = reply(
+        let out = reply(
             lang,
             Msg::new("checkin-register-first").arg("venue", door.venue_name.clone()),
         );
-        out.extend(conversation::start(conv, lang));
+        happened.push(Happened::RegistrationNeeded);
         return Ok(out);
     };
     match kind {
@@ -507,6 +442,7 @@ async fn check_in(
                     )
                     .await?;
                     Ok(refuse(
+                        p,
                         conv,
                         lang,
                         Msg::new("checkin-exit-without-entry").arg("venue", door.venue_name),
@@ -809,10 +745,6 @@ fn entrance_label(view: &CheckinView) -> String {
 /// The reply to a check-in: colour block, admit or not, venue, entrance, time, check code.
 fn result(view: &CheckinView, lang: Lang) -> Outbound {
     let admit = view.admitted == 1;
-    let mut buttons = vec![button("checkin-refresh", format!("ci:r:{}", view.id))];
-    if admit && view.left_at.is_none() {
-        buttons.push(button("checkin-left-button", format!("ci:l:{}", view.id)));
-    }
     Outbound::reply(
         lang,
         Msg::new("checkin-result")
@@ -823,7 +755,7 @@ fn result(view: &CheckinView, lang: Lang) -> Outbound {
             .arg("time", local_time(view.entered_at))
             .arg("code", view.check_code.clone()),
     )
-    .with_keyboard(Keyboard::Inline(vec![buttons]))
+    .with_keyboard(result_keyboard(view))
 }
 
 async fn leave(
@@ -860,320 +792,67 @@ async fn leave(
     ))
 }
 
-async fn on_button(
+/// Check-in `id` when it is this registered person's: `Err(text)` otherwise.
+async fn own_visit(
+    tx: &mut Tx,
+    conv: &Conversation,
+    id: i64,
+) -> Result<Result<CheckinView, Msg>, CoreError> {
+    let Some(person) = registered_person(conv) else {
+        return Ok(Err(Msg::new("hint-register-first")));
+    };
+    match venues::checkin(tx, id).await? {
+        Some(view) if view.person_id == Some(person) => Ok(Ok(view)),
+        _ => Ok(Err(Msg::new("hint-stale-button"))),
+    }
+}
+
+/// "Refresh": the visit's colour now.
+async fn refresh(
     core: &Core,
     tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
+    conv: &Conversation,
     lang: Lang,
-    data: &str,
+    id: i64,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let stale = || reply(lang, Msg::new("hint-stale-button"));
-    match data {
-        "gy" => return guard_confirm(core, tx, conv, chat, lang).await,
-        "gc" => {
-            leave_guard(conv);
-            return Ok(reply(lang, Msg::new("guard-cancelled")));
-        }
-        _ => {}
-    }
-    leave_guard(conv);
-    let (action, id) = match data.split_once(':') {
-        Some((a, id)) => match id.parse::<i64>() {
-            Ok(id) => (a, id),
-            Err(_) => return Ok(stale()),
-        },
-        None => return Ok(stale()),
+    let view = match own_visit(tx, conv, id).await? {
+        Ok(view) => view,
+        Err(msg) => return Ok(reply(lang, msg)),
     };
     let Some(person) = registered_person(conv) else {
         return Ok(reply(lang, Msg::new("hint-register-first")));
     };
-    let Some(view) = venues::checkin(tx, id).await? else {
-        return Ok(stale());
-    };
-    if view.person_id != Some(person) {
-        return Ok(stale());
-    }
-    match action {
-        "l" => leave(core, tx, lang, &view, "button").await,
-        "r" => {
-            let now = core.now_ms();
-            let status = status_of_conv(core, tx, conv, person).await?;
-            let category = VenueCategory::parse(&view.category).unwrap_or(VenueCategory::Ordinary);
-            let decision = decide(&status, category);
-            let age_min = (now - view.entered_at) / 60_000;
-            let stale = now - view.entered_at > STALE_AFTER_MS;
-            let mut buttons = vec![button("checkin-refresh", format!("ci:r:{}", view.id))];
-            if view.admitted == 1 && view.left_at.is_none() {
-                buttons.push(button("checkin-left-button", format!("ci:l:{}", view.id)));
-            }
-            Ok(vec![
-                Outbound::reply(
-                    lang,
-                    Msg::new("checkin-refreshed")
-                        .arg("colour", decision.colour.as_str())
-                        .arg("verdict", verdict(decision.admit))
-                        .arg("venue", view.venue_name.clone())
-                        .arg("entrance", entrance_label(&view))
-                        .arg("time", local_time(view.entered_at))
-                        .arg("checked", local_time(now))
-                        .arg("code", view.check_code.clone())
-                        .arg("stale", if stale { "yes" } else { "no" })
-                        .num("minutes", age_min),
-                )
-                .with_keyboard(Keyboard::Inline(vec![buttons])),
-            ])
-        }
-        _ => Ok(stale()),
-    }
-}
-
-// ---------------------------------------------------------------- staff
-
-async fn accept_invite(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    lang: Lang,
-    invite: &str,
-) -> Result<Vec<Outbound>, CoreError> {
-    let hash = admin::invite_hash(invite);
     let now = core.now_ms();
-    let Some((venue_id, role)) = venues::take_invite(tx, &hash, chat, now).await? else {
-        return Ok(reply(lang, Msg::new("invite-invalid")));
-    };
-    venues::add_staff(tx, venue_id, chat, conv.person_id, &role, now).await?;
-    let name = venues::venue(tx, venue_id)
-        .await?
-        .map(|v| v.name)
-        .unwrap_or_default();
-    Ok(reply(
-        lang,
-        Msg::new("invite-accepted")
-            .arg("venue", name)
-            .arg("role", role),
-    ))
-}
-
-async fn occupancy(tx: &mut Tx, chat: &ChatRef, lang: Lang) -> Result<Vec<Outbound>, CoreError> {
-    let places = venues::staff_venues(tx, chat).await?;
-    if places.is_empty() {
-        return Ok(reply(lang, Msg::new("staff-only")));
-    }
-    let mut out = Vec::new();
-    for (venue_id, name, _) in places {
-        let n = venues::occupancy(tx, venue_id).await?;
-        out.push(Outbound::reply(
-            lang,
-            Msg::new("occupancy-line")
-                .arg("venue", name)
-                .num("count", n),
-        ));
-    }
-    Ok(out)
-}
-
-/// The venue a staff chat works at (the most recently joined), after the rate limit.
-/// `Err(reply)` for a chat that is not staff or is over the limit (both audited).
-async fn guard_venue(
-    core: &Core,
-    tx: &mut Tx,
-    chat: &ChatRef,
-    lang: Lang,
-) -> Result<Result<i64, Vec<Outbound>>, CoreError> {
-    let now = core.now_ms();
-    let places = venues::staff_venues(tx, chat).await?;
-    let Some((venue_id, _, _)) = places.first() else {
-        venues::audit(
-            tx,
-            &AuditLine {
-                action: "guard_refused",
-                outcome: "not_staff",
-                chat: Some(chat),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        return Ok(Err(reply(lang, Msg::new("staff-only"))));
-    };
-    let used = venues::count_audit(tx, chat, "guard_lookup", now - 3_600_000).await?;
-    if used >= GUARD_LIMIT_PER_HOUR {
-        venues::audit(
-            tx,
-            &AuditLine {
-                action: "guard_refused",
-                outcome: "limit",
-                venue_id: Some(*venue_id),
-                chat: Some(chat),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        return Ok(Err(reply(
-            lang,
-            Msg::new("guard-limit").num("limit", GUARD_LIMIT_PER_HOUR),
-        )));
-    }
-    Ok(Ok(*venue_id))
-}
-
-fn cancel_keyboard() -> Keyboard {
-    Keyboard::Inline(vec![vec![button("guard-cancel", "ci:gc".into())]])
-}
-
-async fn guard_start(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    lang: Lang,
-    arg: &str,
-) -> Result<Vec<Outbound>, CoreError> {
-    if conv.state.is_registering() {
-        return Ok(reply(lang, Msg::new("hint-registration-in-progress")));
-    }
-    let venue_id = match guard_venue(core, tx, chat, lang).await? {
-        Ok(v) => v,
-        Err(out) => {
-            leave_guard(conv);
-            return Ok(out);
-        }
-    };
-    let menu = match &conv.state {
-        State::GuardIin { menu, .. } | State::GuardConfirm { menu, .. } => *menu,
-        State::Menu | State::ConfirmForget => true,
-        _ => false,
-    };
-    conv.state = State::GuardIin { venue_id, menu };
-    if arg.is_empty() {
-        return Ok(vec![
-            Outbound::reply(lang, Msg::new("guard-enter-iin")).with_keyboard(cancel_keyboard()),
-        ]);
-    }
-    guard_iin(core, tx, conv, chat, lang, arg).await
-}
-
-async fn guard_iin(
-    core: &Core,
-    _tx: &mut Tx,
-    conv: &mut Conversation,
-    _chat: &ChatRef,
-    lang: Lang,
-    text: &str,
-) -> Result<Vec<Outbound>, CoreError> {
-    let State::GuardIin { venue_id, menu } = conv.state else {
-        return Ok(Vec::new());
-    };
-    let iin = match Iin::parse(text) {
-        Ok(iin) => iin,
-        Err(e) => {
-            let msg = match e {
-                IinError::WrongLength(n) => Msg::new("iin-wrong-length").num("count", n as i64),
-                IinError::NotDigits => Msg::new("iin-not-digits"),
-                IinError::BadChecksum => Msg::new("iin-bad-checksum"),
-                IinError::ImpossibleDate => Msg::new("iin-impossible-date"),
-            };
-            return Ok(vec![
-                Outbound::reply(lang, msg).with_keyboard(cancel_keyboard()),
-            ]);
-        }
-    };
-    let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
-    conv.state = State::GuardConfirm {
-        venue_id,
-        iin_hash: hex::encode(hash),
-        menu,
-    };
+    let status = status_of_conv(core, tx, conv, person).await?;
+    let category = VenueCategory::parse(&view.category).unwrap_or(VenueCategory::Ordinary);
+    let decision = decide(&status, category);
+    let age_min = (now - view.entered_at) / 60_000;
+    let stale = now - view.entered_at > STALE_AFTER_MS;
     Ok(vec![
-        Outbound::reply(lang, Msg::new("guard-confirm-consent")).with_keyboard(Keyboard::Inline(
-            vec![vec![
-                button("guard-consent-yes", "ci:gy".into()),
-                button("guard-cancel", "ci:gc".into()),
-            ]],
-        )),
+        Outbound::reply(
+            lang,
+            Msg::new("checkin-refreshed")
+                .arg("colour", decision.colour.as_str())
+                .arg("verdict", verdict(decision.admit))
+                .arg("venue", view.venue_name.clone())
+                .arg("entrance", entrance_label(&view))
+                .arg("time", local_time(view.entered_at))
+                .arg("checked", local_time(now))
+                .arg("code", view.check_code.clone())
+                .arg("stale", if stale { "yes" } else { "no" })
+                .num("minutes", age_min),
+        )
+        .with_keyboard(result_keyboard(&view)),
     ])
 }
 
-async fn guard_confirm(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    lang: Lang,
-) -> Result<Vec<Outbound>, CoreError> {
-    let State::GuardConfirm {
-        venue_id,
-        ref iin_hash,
-        menu,
-    } = conv.state
-    else {
-        leave_guard(conv);
-        return Ok(reply(lang, Msg::new("hint-stale-button")));
-    };
-    let Ok(iin_hash) = hex::decode(iin_hash) else {
-        conv.state = resume(menu);
-        return Ok(reply(lang, Msg::new("hint-stale-button")));
-    };
-    conv.state = resume(menu);
-    let current = match guard_venue(core, tx, chat, lang).await? {
-        Ok(v) => v,
-        Err(out) => return Ok(out),
-    };
-    if current != venue_id {
-        return Ok(reply(lang, Msg::new("hint-stale-button")));
+/// "Refresh", and "I left" while inside.
+fn result_keyboard(view: &CheckinView) -> Keyboard {
+    let mut buttons = vec![button("checkin-refresh", CheckInButton::Refresh(view.id))];
+    if view.admitted == 1 && view.left_at.is_none() {
+        buttons.push(button("checkin-left-button", CheckInButton::Left(view.id)));
     }
-    let Some(venue) = venues::venue(tx, venue_id).await? else {
-        return Ok(reply(lang, Msg::new("staff-only")));
-    };
-    let now = core.now_ms();
-    if venue.revoked_at.is_some() || venue.suspended_until.is_some_and(|u| u > now) {
-        return Ok(reply(
-            lang,
-            Msg::new("checkin-venue-suspended")
-                .arg("venue", venue.name)
-                .arg("until", local_date(venue.suspended_until.unwrap_or(now))),
-        ));
-    }
-    let status = crate::status::iin_status(tx, core, &iin_hash, core.clock.now()).await?;
-    let category = VenueCategory::parse(&venue.category).unwrap_or(VenueCategory::Ordinary);
-    let decision = decide(&status, category);
-    let person_id = crate::storage::people::find_by_iin_hash(tx, &iin_hash).await?;
-    let view = record_entry(
-        core,
-        tx,
-        &Target {
-            venue_id,
-            venue_name: venue.name.clone(),
-            region: venue.region.clone(),
-            category: venue.category.clone(),
-            entrance_id: None,
-            entrance_name: None,
-            max_stay_ms: venue.max_stay_ms,
-            test: venue.test_until.is_some_and(|t| t > now),
-        },
-        Entrant {
-            person_id,
-            iin_hash: Some(&iin_hash),
-            chat: None,
-            via: Via::Guard,
-            actor: chat,
-            open: None,
-        },
-        decision,
-    )
-    .await?;
-    Ok(reply(
-        lang,
-        Msg::new("guard-result")
-            .arg("colour", decision.colour.as_str())
-            .arg("verdict", verdict(decision.admit))
-            .arg("venue", view.venue_name)
-            .arg("time", local_time(view.entered_at))
-            .arg("code", view.check_code),
-    ))
+    Keyboard::Inline(vec![buttons])
 }
 
 #[cfg(test)]

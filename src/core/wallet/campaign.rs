@@ -10,6 +10,7 @@
 
 use super::ledger::{self, Entry, Kind};
 use super::{SMS, WalletError, child, local_date, today, token};
+use crate::core::shared::callback::{Callback, WalletButton};
 use crate::core::{Button, Core, Keyboard, Label, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -118,11 +119,19 @@ pub async fn offer(
                 message = message.with_keyboard(Keyboard::Inline(vec![vec![
                     Button {
                         label: Label::Text(Msg::new("wallet-offer-accept")),
-                        data: format!("wl:ans:{number}:1"),
+                        data: Callback::from(WalletButton::Answer {
+                            number,
+                            accept: true,
+                        })
+                        .to_string(),
                     },
                     Button {
                         label: Label::Text(Msg::new("wallet-offer-decline")),
-                        data: format!("wl:ans:{number}:2"),
+                        data: Callback::from(WalletButton::Answer {
+                            number,
+                            accept: false,
+                        })
+                        .to_string(),
                     },
                 ]]));
             }

@@ -16,9 +16,12 @@ pub mod eligibility;
 pub mod ledger;
 pub mod token;
 
+use super::context::Ctx;
+use super::route::WalletRoute;
+use super::shared::callback::WalletButton;
+use super::shared::mask::mask_iins;
 use super::{
-    AttachmentKind, Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound,
-    Recipient, State,
+    AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound, State,
 };
 use crate::clock::{local_date, local_time};
 use crate::crypto::Field;
@@ -33,7 +36,7 @@ use token::{MealKeys, MealToken};
 /// The channel of SMS parents; the chat id is the hex keyed hash of the number.
 pub const SMS: &str = "sms";
 /// Prefix of a canteen invitation's `start` parameter.
-pub const INVITE_PREFIX: &str = "cnt_";
+pub const INVITE_PREFIX: &str = crate::core::shared::command::CANTEEN_INVITE_PREFIX;
 /// How long a canteen invitation stays usable.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// Default time a parent has to answer an offer.
@@ -124,8 +127,8 @@ fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
     vec![Outbound::reply(lang, msg)]
 }
 
-fn button(label: Label, data: String) -> Button {
-    Button { label, data }
+fn button(label: Label, data: WalletButton) -> Button {
+    crate::core::shared::menu::button_with(label, data)
 }
 
 async fn audit(
@@ -183,116 +186,40 @@ fn resume(conv: &Conversation) -> State {
     }
 }
 
-/// The wallet entry point of the conversation: `Some(replies)` when the event was about the
-/// wallet, `None` to let the conversation handle it. On the SMS channel every reply goes
-/// through the outbox (there is nobody waiting for an HTTP answer) and every other text
-/// gets the explanation of what to send.
-pub(super) async fn intercept(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    event: &Event,
-    scan: Option<&super::checkin::Scan>,
-    lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    let out = dispatch(core, tx, conv, chat, event, scan, lang).await?;
-    if chat.channel != SMS {
-        return Ok(out);
-    }
-    let out = out.unwrap_or_else(|| reply(lang, Msg::new("wallet-answer-help")));
-    Ok(Some(
-        out.into_iter()
-            .map(|mut o| {
-                if o.to == Recipient::Sender {
-                    o.to = Recipient::Chat(chat.clone());
-                }
-                o.keyboard = Keyboard::Keep;
-                o
-            })
-            .collect(),
-    ))
-}
-
-async fn dispatch(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    event: &Event,
-    scan: Option<&super::checkin::Scan>,
-    lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    if let State::WalletComment { meal_id } = conv.state {
-        match event {
-            Event::Text(text) => {
-                let comment: String = crate::core::support::mask_iins(text.trim())
-                    .chars()
-                    .take(MAX_MENU_CHARS)
-                    .collect();
-                store::comment_meal(tx, meal_id, &comment).await?;
-                conv.state = resume(conv);
-                return Ok(Some(reply(lang, Msg::new("wallet-comment-saved"))));
-            }
-            Event::Button(b) if b == "wl:skip" => {
-                conv.state = resume(conv);
-                return Ok(Some(reply(lang, Msg::new("wallet-comment-skipped"))));
-            }
-            _ => conv.state = resume(conv),
+/// The wallet's entry point. On a channel that only answers offers (SMS) the dispatcher
+/// sends every reply through the outbox.
+pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang, chat) = (ctx.core, ctx.lang, ctx.chat);
+    let Ctx { tx, conv, .. } = ctx;
+    match route {
+        WalletRoute::Comment { meal_id, text } => {
+            let comment: String = mask_iins(text.trim())
+                .chars()
+                .take(MAX_MENU_CHARS)
+                .collect();
+            store::comment_meal(tx, meal_id, &comment).await?;
+            conv.state = resume(conv);
+            Ok(reply(lang, Msg::new("wallet-comment-saved")))
         }
-    }
-    match event {
-        Event::Command { name, arg } if name == "start" => match arg.strip_prefix(INVITE_PREFIX) {
-            Some(secret) => Ok(Some(join_canteen(core, tx, chat, lang, secret).await?)),
-            None => Ok(None),
-        },
-        Event::Command { name, .. } if name == "wallet" => {
-            Ok(Some(wallet_list(core, tx, conv, chat, lang).await?))
+        WalletRoute::SkipComment => {
+            conv.state = resume(conv);
+            Ok(reply(lang, Msg::new("wallet-comment-skipped")))
         }
-        Event::Command { name, .. } if name == "qr" => {
-            Ok(Some(todays_codes(core, tx, conv, chat, lang).await?))
+        WalletRoute::JoinCanteen(secret) => join_canteen(core, tx, chat, lang, &secret).await,
+        WalletRoute::List => wallet_list(core, tx, conv, chat, lang).await,
+        WalletRoute::TodaysCodes => todays_codes(core, tx, conv, chat, lang).await,
+        WalletRoute::Meals => meals(core, tx, chat, lang).await,
+        WalletRoute::Menu(arg) => menu(core, tx, chat, lang, &arg).await,
+        WalletRoute::Button(b) => on_button(core, tx, conv, chat, lang, b).await,
+        WalletRoute::StaleButton => Ok(reply(lang, Msg::new("hint-stale-button"))),
+        WalletRoute::Answer { number, accept } => {
+            answer_offer(core, tx, chat, lang, number, accept).await
         }
-        Event::Command { name, .. } if name == "meals" => {
-            Ok(Some(meals(core, tx, chat, lang).await?))
+        WalletRoute::AnswerHelp => Ok(reply(lang, Msg::new("wallet-answer-help"))),
+        WalletRoute::Redeem(code) => {
+            let r = redeem_in(core, tx, chat, &code).await?;
+            Ok(reply(lang, r.msg()))
         }
-        Event::Command { name, arg } if name == "menu" => {
-            Ok(Some(menu(core, tx, chat, lang, arg).await?))
-        }
-        Event::Button(data) if data.starts_with("wl:") => Ok(Some(
-            on_button(core, tx, conv, chat, lang, &data[3..]).await?,
-        )),
-        Event::Image(_) => {
-            let keys = MealKeys::new(core.vault.signing_key());
-            let Some(Ok(texts)) = scan else {
-                return Ok(None);
-            };
-            let Some(code) = texts.iter().find(|t| keys.verify(t).is_some()) else {
-                return Ok(None);
-            };
-            let r = redeem_in(core, tx, chat, code).await?;
-            Ok(Some(reply(lang, r.msg())))
-        }
-        Event::Text(text) => {
-            if let Some(answer) = parse_answer(text) {
-                return Ok(Some(match answer {
-                    Ok((number, accept)) => {
-                        answer_offer(core, tx, chat, lang, number, accept).await?
-                    }
-                    Err(()) => reply(lang, Msg::new("wallet-answer-help")),
-                }));
-            }
-            let keys = MealKeys::new(core.vault.signing_key());
-            let typed = keys.verify(text).is_some() || token::parse_short_code(text).is_some();
-            if typed
-                && matches!(conv.state, State::Menu | State::Idle)
-                && !store::canteen_schools(tx, chat).await?.is_empty()
-            {
-                let r = redeem_in(core, tx, chat, text).await?;
-                return Ok(Some(reply(lang, r.msg())));
-            }
-            Ok(None)
-        }
-        _ => Ok(None),
     }
 }
 
@@ -308,7 +235,7 @@ fn comment_prompt(lang: Lang) -> Outbound {
     Outbound::reply(lang, Msg::new("wallet-comment-prompt")).with_keyboard(Keyboard::Inline(vec![
         vec![button(
             Label::Text(Msg::new("wallet-comment-skip")),
-            "wl:skip".into(),
+            WalletButton::SkipComment,
         )],
     ]))
 }
@@ -486,16 +413,16 @@ async fn wallet_list(
         let buttons = match status {
             "inactive" => vec![button(
                 Label::Text(Msg::new("wallet-activate-button")),
-                format!("wl:act:{}", v.id),
+                WalletButton::Activate(v.id),
             )],
             "active" => vec![
                 button(
                     Label::Text(Msg::new("wallet-qr-button")),
-                    format!("wl:qr:{}", v.id),
+                    WalletButton::Qr(v.id),
                 ),
                 button(
                     Label::Text(Msg::new("wallet-reissue-button")),
-                    format!("wl:new:{}", v.id),
+                    WalletButton::Reissue(v.id),
                 ),
             ],
             _ => Vec::new(),
@@ -614,28 +541,18 @@ async fn on_button(
     conv: &mut Conversation,
     chat: &ChatRef,
     lang: Lang,
-    data: &str,
+    button: WalletButton,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let mut parts = data.split(':');
-    let (action, id, extra) = (parts.next(), parts.next(), parts.next());
-    let Some(id) = id.and_then(|s| s.parse::<i64>().ok()) else {
-        return Ok(reply(lang, Msg::new("hint-stale-button")));
-    };
-    match action {
-        Some("rate") => {
-            let Some(rating) = extra.and_then(|s| s.parse::<i64>().ok()) else {
-                return Ok(reply(lang, Msg::new("hint-stale-button")));
-            };
-            rate(core, tx, conv, chat, lang, id, rating).await
+    match button {
+        WalletButton::Rate { meal, rating } => rate(core, tx, conv, chat, lang, meal, rating).await,
+        WalletButton::Answer { number, accept } => {
+            answer_offer(core, tx, chat, lang, number, accept).await
         }
-        Some("ans") => {
-            let accept = extra == Some("1");
-            answer_offer(core, tx, chat, lang, id, accept).await
-        }
-        Some(action @ ("act" | "qr" | "new")) => {
-            voucher_action(core, tx, conv, chat, lang, action, id).await
-        }
-        _ => Ok(reply(lang, Msg::new("hint-stale-button"))),
+        WalletButton::Activate(id) => voucher_action(core, tx, conv, chat, lang, "act", id).await,
+        WalletButton::Qr(id) => voucher_action(core, tx, conv, chat, lang, "qr", id).await,
+        WalletButton::Reissue(id) => voucher_action(core, tx, conv, chat, lang, "new", id).await,
+        // Outside the comment step.
+        WalletButton::SkipComment => Ok(reply(lang, Msg::new("hint-stale-button"))),
     }
 }
 
@@ -942,7 +859,10 @@ async fn notify_parent(
         .map(|n| {
             button(
                 Label::Literal(format!("{n}⭐")),
-                format!("wl:rate:{meal_id}:{n}"),
+                WalletButton::Rate {
+                    meal: meal_id,
+                    rating: n as i64,
+                },
             )
         })
         .collect();
