@@ -12,6 +12,8 @@ mod dispatch;
 pub mod feeds;
 pub mod import;
 pub mod job;
+#[cfg(test)]
+mod layout_tests;
 pub mod registration;
 pub mod route;
 pub mod shared;
@@ -19,6 +21,7 @@ mod state;
 pub mod status;
 pub mod status_cache;
 pub mod support;
+pub mod venues;
 pub mod wallet;
 
 pub use state::State;
@@ -357,14 +360,50 @@ impl Outbound {
     }
 }
 
+/// Why handling failed. Two kinds, both roll the event's transaction back:
+///
+/// - a **refusal** ([`CoreError::Refused`]): the user is told why in their language
+///   ([`Core::handle`] answers the text; nothing the handler wrote before is kept);
+/// - an **internal error** (every other variant): logged with its context, the user gets
+///   `error-generic` (adapters answer it through [`Core::error_reply`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    /// A refusal for the user; the transaction rolls back.
+    #[error("refused: {}", .0.key())]
+    Refused(Msg),
+    /// The database (a query, a connection, a row that should exist and does not).
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// Anything else that went wrong inside (rendering, a panicked worker): what was being
+    /// done and why it failed.
+    #[error("{context}: {detail}")]
+    Internal {
+        context: &'static str,
+        detail: String,
+    },
+}
+
+impl From<sqlx::Error> for CoreError {
+    fn from(e: sqlx::Error) -> Self {
+        CoreError::Store(StoreError::Db(e))
+    }
+}
+
+impl CoreError {
+    /// An internal error: `context` says what was being done.
+    pub fn internal(context: &'static str, detail: impl fmt::Display) -> Self {
+        CoreError::Internal {
+            context,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Whether this is a refusal (a text for the user) rather than an internal error.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, CoreError::Refused(_))
+    }
 }
 
 /// Everything the core needs, injected once at start-up.
@@ -547,7 +586,13 @@ impl Core {
             return Ok(Vec::new());
         }
         if self.support.chat.as_ref() == Some(&inbound.chat) {
-            let out = support::staff(self, &mut tx, &inbound.event).await?;
+            let out = match support::staff(self, &mut tx, &inbound.event).await {
+                Err(CoreError::Refused(msg)) => {
+                    tx.rollback().await?;
+                    return Ok(vec![Outbound::reply(self.support.staff_lang, msg)]);
+                }
+                other => other?,
+            };
             return self.finish(tx, out).await;
         }
         let row = storage::conversations::load_with_iin(&mut tx, &inbound.chat).await?;
@@ -561,7 +606,7 @@ impl Core {
         }
         let before = conv.clone();
         let hint = inbound.lang_hint.as_deref();
-        let out = dispatch::step(
+        let out = match dispatch::step(
             self,
             &mut tx,
             &mut conv,
@@ -570,7 +615,38 @@ impl Core {
             &inbound.chat,
             scan.as_ref(),
         )
-        .await?;
+        .await
+        {
+            Ok(out) => out,
+            Err(CoreError::Refused(msg)) => {
+                // Nothing the handler wrote is kept; the user is told why. Only the place
+                // in the dialogue moves on (a reviewer's reason step ends), with the update
+                // id, in a transaction of its own.
+                tx.rollback().await?;
+                if conv != before || before.is_new {
+                    let mut tx = self.store.begin().await?;
+                    if let Some(key) = &inbound.update_key {
+                        storage::mark_update(&mut tx, &inbound.chat.channel, key, now_ms).await?;
+                    }
+                    storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms)
+                        .await?;
+                    tx.commit().await?;
+                }
+                let lang = before
+                    .lang
+                    .or_else(|| hint.and_then(Lang::guess_from_hint))
+                    .unwrap_or(Lang::Ru);
+                tracing::info!(refused = msg.key(), "refused, rolled back");
+                let mut reply = Outbound::reply(lang, msg);
+                if self.channels.replies_through_outbox(&inbound.chat.channel) {
+                    reply.to = Recipient::Chat(inbound.chat.clone());
+                    let tx = self.store.begin().await?;
+                    return self.finish(tx, vec![reply]).await;
+                }
+                return Ok(vec![reply]);
+            }
+            Err(e) => return Err(e),
+        };
         if conv != before || before.is_new {
             storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms).await?;
         }

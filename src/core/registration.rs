@@ -6,10 +6,10 @@
 //! cares (the status watch, a check-in waiting for it) is called by the dispatcher.
 
 use crate::core::context::Ctx;
-use crate::core::route::RegistrationRoute;
 use crate::core::shared::callback::Callback;
 use crate::core::shared::events::Happened;
 use crate::core::shared::menu::{language_prompt, menu_keyboard};
+use crate::core::shared::routes::RegistrationRoute;
 use crate::core::{Button, CoreError, Keyboard, Label, Outbound, ReplyButton, State};
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang, Phone};

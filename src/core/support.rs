@@ -9,10 +9,10 @@
 //! topics, copying, reply-to mapping).
 
 use super::context::Ctx;
-use super::route::SupportRoute;
 use super::shared::callback::{Callback, SupportButton};
 pub use super::shared::duration::parse_duration;
 pub use super::shared::mask::mask_iins;
+use super::shared::routes::SupportRoute;
 use super::{
     Button, Conversation, Core, CoreError, Event, Keyboard, Label, MediaKind, Outbound, Relay,
     Relayed, ReplyButton, State, Topic,

@@ -13,8 +13,8 @@ pub mod owner;
 pub mod review;
 
 use super::context::Ctx;
-use super::route::{BusinessRoute, DialogueInput, leave_application};
 use super::shared::callback::BusinessButton;
+use super::shared::routes::{BusinessRoute, DialogueInput, leave_application};
 use super::{Button, Conversation, Core, CoreError, Keyboard, Label, Outbound, State};
 use crate::clock::local_date;
 use crate::domain::{Bin, BinError, Lang};
@@ -399,7 +399,7 @@ async fn dialogue(
             if !ok {
                 return Ok(again(conv, Msg::new("biz-region-invalid")));
             }
-            draft.region = Some(super::checkin::admin::region_key(&t));
+            draft.region = Some(crate::core::venues::admin::region_key(&t));
             Step::Oked
         }
         (Step::Oked, DialogueInput::Text(_)) => {
@@ -526,7 +526,9 @@ async fn submit(
             category: cat,
             association: category.association,
             entrances: d.entrances.unwrap_or(1),
-            max_stay_ms: d.max_stay_ms.unwrap_or(super::checkin::DEFAULT_MAX_STAY_MS),
+            max_stay_ms: d
+                .max_stay_ms
+                .unwrap_or(crate::core::venues::DEFAULT_MAX_STAY_MS),
             status,
         },
         core.now_ms(),
@@ -540,7 +542,7 @@ async fn submit(
         ]);
     };
     let app = business::application(tx, id).await?.ok_or_else(|| {
-        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::RowNotFound))
+        CoreError::internal("application submit", "the inserted application is missing")
     })?;
     let mut out = vec![
         Outbound::reply(

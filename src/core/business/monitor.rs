@@ -278,7 +278,7 @@ pub async fn grant(
     region: Option<&str>,
 ) -> Result<(), CoreError> {
     let mut tx = core.store.begin().await?;
-    let region = region.map(crate::core::checkin::admin::region_key);
+    let region = region.map(crate::core::venues::admin::region_key);
     business::grant_role(&mut tx, role, chat, region.as_deref(), core.now_ms()).await?;
     tx.commit().await?;
     Ok(())
@@ -295,7 +295,7 @@ pub async fn revoke(core: &Core, role: &str, chat: &ChatRef) -> Result<bool, Cor
 /// Occupancy of a region for the HTTP endpoint (every region with `None`).
 pub async fn occupancy(core: &Core, region: Option<&str>) -> Result<Vec<Occupancy>, StoreError> {
     let mut conn = core.store.pool().acquire().await?;
-    let region = region.map(crate::core::checkin::admin::region_key);
+    let region = region.map(crate::core::venues::admin::region_key);
     business::occupancy_by_region(&mut conn, region.as_deref()).await
 }
 

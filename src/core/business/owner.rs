@@ -11,13 +11,12 @@ enum Act {
     Tool(VenueTool),
     Item(ItemTool, i64),
 }
-use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
-use crate::core::checkin::{token, token_keys};
+use crate::core::venues::admin::{self, INVITE_TTL_MS};
+use crate::core::venues::token_keys;
 use crate::core::{AttachmentKind, Button, Core, CoreError, Keyboard, Label, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business, venues};
-use base64::Engine;
 
 fn tools_keyboard(venue_id: i64) -> Keyboard {
     Keyboard::Inline(vec![
@@ -307,15 +306,11 @@ pub(super) async fn on_button(
                 .collect();
             let font_path = core.business.poster_font.clone();
             let png = tokio::task::spawn_blocking(move || {
-                let font = crate::core::checkin::poster::find_font(font_path.as_deref()).ok();
+                let font = crate::core::venues::poster::find_font(font_path.as_deref()).ok();
                 super::chart::render(&counts, &title, &days, font.as_ref())
             })
             .await
-            .map_err(|e| {
-                CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
-                    format!("chart rendering failed: {e}"),
-                )))
-            })?;
+            .map_err(|e| CoreError::internal("chart rendering", e))?;
             vec![
                 Outbound::reply(
                     lang,
@@ -333,9 +328,7 @@ pub(super) async fn on_button(
 fn admin_error(e: admin::AdminError) -> CoreError {
     match e {
         admin::AdminError::Core(c) => c,
-        other => CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
-            other.to_string(),
-        ))),
+        other => CoreError::internal("venue administration", other),
     }
 }
 
@@ -352,23 +345,8 @@ fn local_midnight(core: &Core) -> i64 {
 
 /// A one-time staff invite (expires after [`INVITE_TTL_MS`]) in the caller's transaction.
 async fn invite(core: &Core, tx: &mut Tx, venue_id: i64) -> Result<String, CoreError> {
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let now = core.now_ms();
-    venues::insert_invite(
-        tx,
-        venue_id,
-        "staff",
-        &admin::invite_hash(&secret),
-        now,
-        now + INVITE_TTL_MS,
-    )
-    .await?;
-    Ok(token::deep_link(
-        &core.business.bot_username,
-        &format!("{INVITE_PREFIX}{secret}"),
-    ))
+    let bot = &core.channels.bot_username;
+    Ok(admin::insert_invite(tx, venue_id, "staff", bot, core.now_ms()).await?)
 }
 
 /// The posters of one entrance, as document replies.

@@ -3,10 +3,10 @@
 //! entrances and codes, the owner's staff seat and the posters sent as documents.
 
 use super::{TEST_WEEK_MS, button, chat_lang, local_date, reply};
-use crate::core::checkin::admin::{self, AdminError};
-use crate::core::checkin::poster::{self, PosterError};
-use crate::core::checkin::token_keys;
 use crate::core::shared::callback::{BusinessButton, ReviewAction};
+use crate::core::venues::admin::{self, AdminError};
+use crate::core::venues::poster::{self, PosterError};
+use crate::core::venues::token_keys;
 use crate::core::{AttachmentKind, Conversation, Core, CoreError, Keyboard, Outbound, State};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -225,23 +225,19 @@ pub(super) async fn on_button(
             }
         }
     };
-    finish(result, lang)
+    finish(result)
 }
 
-fn finish(
-    result: Result<Vec<Outbound>, ReviewError>,
-    lang: Lang,
-) -> Result<Vec<Outbound>, CoreError> {
+fn finish(result: Result<Vec<Outbound>, ReviewError>) -> Result<Vec<Outbound>, CoreError> {
+    // A refusal or an internal error both roll back whatever the decision wrote (the
+    // status moved before the key check and the posters): the application stays as it was.
     match result {
         Ok(out) => Ok(out),
         Err(e) => match e.msg() {
-            Some(msg) => Ok(reply(lang, msg)),
+            Some(msg) => Err(CoreError::Refused(msg)),
             None => match e {
                 ReviewError::Core(c) => Err(c),
-                other => {
-                    tracing::error!(error = %other, "review failed");
-                    Ok(reply(lang, Msg::new("error-generic")))
-                }
+                other => Err(CoreError::internal("business review", other)),
             },
         },
     }
@@ -265,7 +261,7 @@ pub(super) async fn reject_from_chat(
     let result = reject_in(core, tx, id, reason, &by)
         .await
         .map(|()| reply(lang, Msg::new("biz-review-rejected").num("id", id)));
-    finish(result, lang)
+    finish(result)
 }
 
 async fn tell_applicant(
@@ -533,4 +529,21 @@ pub async fn preapprove(core: &Core, id: i64) -> Result<(), ReviewError> {
 pub async fn list(core: &Core, status: Option<&str>) -> Result<Vec<ApplicationRow>, ReviewError> {
     let mut conn = core.store.pool().acquire().await?;
     Ok(business::applications(&mut conn, status).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_failures_are_refusals_or_internal_never_a_committed_reply() {
+        // A refusal carries the reviewer's text and rolls back (Core::handle answers it).
+        let refused = finish(Err(ReviewError::NoKey)).unwrap_err();
+        assert!(refused.is_refusal(), "{refused}");
+        // A poster that cannot be drawn is internal: logged, rolled back, error-generic;
+        // so the applicant is never left with an approval nobody told them about.
+        let poster = finish(Err(ReviewError::Poster(PosterError::Qr("boom".into())))).unwrap_err();
+        assert!(!poster.is_refusal(), "{poster}");
+        assert!(matches!(poster, CoreError::Internal { .. }));
+    }
 }

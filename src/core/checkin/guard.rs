@@ -4,9 +4,9 @@
 use super::{Entrant, GUARD_LIMIT_PER_HOUR, Target, Via, decide, record_entry, verdict};
 use crate::clock::{local_date, local_time};
 use crate::core::context::Ctx;
-use crate::core::route::{GuardRoute, leave_guard};
 use crate::core::shared::callback::CheckInButton;
 use crate::core::shared::menu::{button, reply};
+use crate::core::shared::routes::{GuardRoute, leave_guard};
 use crate::core::{Conversation, Core, CoreError, Keyboard, Outbound, State};
 use crate::crypto::Field;
 use crate::domain::{Iin, IinError, Lang};

@@ -26,7 +26,7 @@
 use super::token::{Kind, TokenKeys};
 use super::{Decision, Target, Via, alerts_sanitary_control, decide, door_target};
 use super::{REPEAT_WINDOW_MS, result, staff_payloads, usable_now};
-use crate::core::route::QuickCheckIn;
+use crate::core::shared::routes::QuickCheckIn;
 use crate::core::{Core, CoreError, Inbound, Outbound, State};
 use crate::domain::Lang;
 use crate::status::VenueCategory;
@@ -60,7 +60,7 @@ pub(crate) enum Outcome {
     Fallback,
 }
 
-/// Whether a quick route ([`crate::core::route::quick_check_in`]) is a check-in the lane
+/// Whether a quick route (`crate::core::route::quick_check_in`) is a check-in the lane
 /// may take: a verified entry code, from a chat that is not a service chat.
 pub(crate) fn candidate(
     core: &Core,
@@ -489,10 +489,10 @@ async fn insert_with_codes(
             return Ok(());
         }
     }
-    Err(StoreError::Db(sqlx::Error::Protocol(
-        "no free check code at the venue".into(),
+    Err(CoreError::internal(
+        "check code",
+        "no free check code at the venue",
     ))
-    .into())
 }
 
 fn view(e: &Entry<'_>, now: i64) -> CheckinView {

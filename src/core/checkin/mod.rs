@@ -5,22 +5,22 @@
 //! decided here. The admission decision is the pure [`decide`]; a person's colour comes from
 //! the seam [`crate::status::person_status`].
 
-pub mod admin;
 pub mod due;
 pub mod guard;
 pub mod lane;
-pub mod poster;
 pub mod staff;
-pub mod token;
 
 pub use crate::core::shared::scan::{MAX_IMAGE_BYTES, Scan, limits, scan};
 pub use due::run_due;
+// The venue registry (codes, posters, administration) is a shared service; these names
+// stay for the CLI, benches and tests.
+pub use crate::core::venues::{DEFAULT_MAX_STAY_MS, admin, poster, token, token_keys};
 
 use super::context::{Ctx, Prompt};
-use super::route::{CheckInRoute, leave_guard};
 use super::shared::callback::CheckInButton;
 use super::shared::events::Happened;
 use super::shared::menu::{button, reply};
+use super::shared::routes::{CheckInRoute, leave_guard};
 use super::{Conversation, Core, CoreError, Keyboard, Outbound, Recipient, State};
 use crate::clock::{local_date, local_time};
 use crate::domain::Lang;
@@ -28,7 +28,7 @@ use crate::i18n::Msg;
 use crate::qr;
 use crate::status::{Colour, Status, VenueCategory};
 use crate::storage::venues::{self, AuditLine, CheckinView, Door, NewCheckin};
-use crate::storage::{ChatRef, Conn, StoreError, Tx, outbox};
+use crate::storage::{ChatRef, StoreError, Tx, outbox};
 use token::{Kind, Payload, TokenError, TokenKeys};
 
 /// The same code scanned again within this window is the same visit and the same reply.
@@ -37,8 +37,6 @@ pub const REPEAT_WINDOW_MS: i64 = 60_000;
 pub const STALE_AFTER_MS: i64 = 5 * 60_000;
 /// The visitor is reminded this long before the automatic check-out.
 pub const REMIND_BEFORE_MS: i64 = 15 * 60_000;
-/// Default maximum stay of a venue.
-pub const DEFAULT_MAX_STAY_MS: i64 = 3 * 3_600_000;
 /// Guard-mode look-ups allowed per staff chat per hour.
 pub const GUARD_LIMIT_PER_HOUR: i64 = 60;
 /// Check codes are unique per venue within this window.
@@ -91,12 +89,6 @@ impl Via {
             _ => Via::Link,
         }
     }
-}
-
-/// The signing keys in force, from the key table.
-pub async fn token_keys(core: &Core, conn: &mut Conn) -> Result<Option<TokenKeys>, StoreError> {
-    let live = venues::live_key_ids(conn).await?;
-    Ok(TokenKeys::new(core.vault.signing_key(), &live))
 }
 
 fn verdict(admit: bool) -> &'static str {
@@ -598,11 +590,8 @@ async fn record_entry(
             break;
         }
     }
-    let (id, code) = inserted.ok_or_else(|| {
-        StoreError::Db(sqlx::Error::Protocol(
-            "no free check code at the venue".into(),
-        ))
-    })?;
+    let (id, code) = inserted
+        .ok_or_else(|| CoreError::internal("check code", "no free check code at the venue"))?;
     if target.test {
         crate::storage::business::mark_checkin_test(tx, id).await?;
     }

@@ -2,8 +2,8 @@
 
 use super::admin;
 use crate::core::context::Ctx;
-use crate::core::route::StaffRoute;
 use crate::core::shared::menu::reply;
+use crate::core::shared::routes::StaffRoute;
 use crate::core::{Conversation, Core, CoreError, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;

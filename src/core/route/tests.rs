@@ -1,7 +1,7 @@
 //! The route → handler table in docs/ARCHITECTURE.md stays complete: every variant of every
-//! route enum in this module's source has its row.
+//! route enum in `core::shared::routes` has its row.
 
-const SOURCE: &str = include_str!("mod.rs");
+const SOURCE: &str = include_str!("../shared/routes.rs");
 const ARCHITECTURE: &str = include_str!("../../../docs/ARCHITECTURE.md");
 
 /// `(enum name without "Route", variants)` of every `pub enum …Route` in the source.

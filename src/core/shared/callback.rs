@@ -1,7 +1,7 @@
 //! Button data as typed values.
 //!
 //! Every inline button the core sends carries a [`Callback`] written with `Display`, and
-//! every press is read back with `FromStr`, in one place ([`crate::core::route::Route`]). The format is
+//! every press is read back with `FromStr`, in one place (`crate::core::route::route`). The format is
 //! versioned: today's strings (`ci:r:42`, `ci:gy`, `consent:yes`, `wl:ans:3:1`…) are
 //! version 0 and carry no prefix, so buttons already sent keep working; a later format is
 //! written `v1:…`, and its parser is added beside version 0's, which stays.

@@ -6,6 +6,8 @@ pub mod channel;
 pub mod command;
 pub mod duration;
 pub mod events;
+pub mod invite;
 pub mod mask;
 pub mod menu;
+pub mod routes;
 pub mod scan;

@@ -17,9 +17,9 @@ pub mod ledger;
 pub mod token;
 
 use super::context::Ctx;
-use super::route::WalletRoute;
 use super::shared::callback::WalletButton;
 use super::shared::mask::mask_iins;
+use super::shared::routes::WalletRoute;
 use super::{
     AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound, State,
 };
@@ -38,7 +38,7 @@ pub const SMS: &str = "sms";
 /// Prefix of a canteen invitation's `start` parameter.
 pub const INVITE_PREFIX: &str = crate::core::shared::command::CANTEEN_INVITE_PREFIX;
 /// How long a canteen invitation stays usable.
-pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+pub use crate::core::shared::invite::INVITE_TTL_MS;
 /// Default time a parent has to answer an offer.
 pub const DEFAULT_OFFER_DAYS: i64 = 14;
 /// Longest menu and rating comment kept.
@@ -297,10 +297,10 @@ async fn answer_offer(
     }
     let pupil = store::pupil(tx, offer.pupil_id)
         .await?
-        .ok_or_else(|| StoreError::Db(sqlx::Error::RowNotFound))?;
+        .ok_or_else(|| CoreError::internal("offer answer", "the offer's pupil is missing"))?;
     let school = store::school(tx, pupil.school_id)
         .await?
-        .ok_or_else(|| StoreError::Db(sqlx::Error::RowNotFound))?;
+        .ok_or_else(|| CoreError::internal("offer answer", "the pupil's school is missing"))?;
     let child = child(core, &pupil.pupil_enc)?;
     if !accept {
         ledger::append(
@@ -447,11 +447,11 @@ async fn wallet_list(
 pub async fn qr_png(text: String) -> Result<Vec<u8>, CoreError> {
     tokio::task::spawn_blocking(move || render_qr_png(&text))
         .await
-        .map_err(|e| CoreError::Db(sqlx::Error::Protocol(format!("QR rendering: {e}"))))?
+        .map_err(|e| CoreError::internal("QR rendering", e))?
 }
 
 fn render_qr_png(text: &str) -> Result<Vec<u8>, CoreError> {
-    let fail = |e: String| CoreError::Db(sqlx::Error::Protocol(format!("QR rendering: {e}")));
+    let fail = |e: String| CoreError::internal("QR rendering", e);
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| fail(e.to_string()))?;
     let n = code.width();
@@ -895,7 +895,7 @@ async fn join_canteen(
     secret: &str,
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
-    let hash = crate::core::checkin::admin::invite_hash(secret);
+    let hash = crate::core::shared::invite::invite_hash(secret);
     let Some(school_id) = store::take_canteen_invite(tx, &hash, chat, now).await? else {
         audit(
             core,
@@ -1098,29 +1098,20 @@ pub async fn canteen_invite(
     school_bin: &str,
     bot: &str,
 ) -> Result<String, WalletError> {
-    use base64::Engine;
+    use crate::core::shared::invite::{InviteKind, new_invite};
     let school_bin = bin(school_bin)?;
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let now = core.now_ms();
+    let invite = new_invite(InviteKind::Canteen, now);
     let mut tx = core.store.begin().await?;
     let school = store::school_by_bin(&mut tx, &school_bin)
         .await?
         .ok_or_else(|| WalletError::NoSchool(school_bin.clone()))?;
-    store::insert_canteen_invite(
-        &mut tx,
-        school.id,
-        &crate::core::checkin::admin::invite_hash(&secret),
-        now,
-        now + INVITE_TTL_MS,
-    )
-    .await?;
+    store::insert_canteen_invite(&mut tx, school.id, &invite.hash, now, invite.expires_at_ms)
+        .await?;
     tx.commit().await?;
-    Ok(crate::core::checkin::token::deep_link(
-        bot,
-        &format!("{INVITE_PREFIX}{secret}"),
-    ))
+    Ok(crate::core::shared::channel::Channels::default()
+        .with_bot_username(bot)
+        .deep_link(&invite.payload.encode()))
 }
 
 /// Revokes a voucher for good (a ledger entry); `false` when it already was.

@@ -7,13 +7,10 @@ use crate::domain::{Bin, BinError};
 use crate::status::VenueCategory;
 use crate::storage::venues::{self, EntranceRow, NewVenue, VenueRow};
 use crate::storage::{ChatRef, StoreError};
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
-/// Invite tokens start with this in the `start` parameter.
-pub const INVITE_PREFIX: &str = "inv_";
-/// How long an invite link stays usable.
-pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+pub use crate::core::shared::command::VENUE_INVITE_PREFIX as INVITE_PREFIX;
+pub use crate::core::shared::invite::{INVITE_TTL_MS, invite_hash};
+use crate::core::shared::invite::{InviteKind, new_invite};
 /// Roles a venue chat can have.
 pub const ROLES: [&str; 2] = ["staff", "owner"];
 
@@ -275,11 +272,6 @@ pub async fn suspend(core: &Core, venue_id: i64, days: i64) -> Result<Option<i64
     Ok(until)
 }
 
-/// SHA-256 of an invite token (only the hash is stored).
-pub fn invite_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 /// Creates a one-time invite and returns its deep link.
 pub async fn invite(
     core: &Core,
@@ -290,26 +282,29 @@ pub async fn invite(
     if !ROLES.contains(&role) {
         return Err(AdminError::Role(role.into()));
     }
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let now = core.now_ms();
     let mut tx = core.store.begin().await?;
     venues::venue(&mut tx, venue_id)
         .await?
         .filter(|v| v.revoked_at.is_none())
         .ok_or(AdminError::NoVenue(venue_id))?;
-    venues::insert_invite(
-        &mut tx,
-        venue_id,
-        role,
-        &invite_hash(&secret),
-        now,
-        now + INVITE_TTL_MS,
-    )
-    .await?;
+    let link = insert_invite(&mut tx, venue_id, role, bot, now).await?;
     tx.commit().await?;
-    Ok(token::deep_link(bot, &format!("{INVITE_PREFIX}{secret}")))
+    Ok(link)
+}
+
+/// A one-time invitation to venue `venue_id` as `role`, in the caller's transaction;
+/// returns its deep link.
+pub async fn insert_invite(
+    tx: &mut crate::storage::Tx,
+    venue_id: i64,
+    role: &str,
+    bot: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let invite = new_invite(InviteKind::Venue, now);
+    venues::insert_invite(tx, venue_id, role, &invite.hash, now, invite.expires_at_ms).await?;
+    Ok(token::deep_link(bot, &invite.payload.encode()))
 }
 
 /// Sets the sanitary-control chat of a region.
