@@ -190,7 +190,7 @@ async fn business_command(
     chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let owned = business::owned_venues(tx, chat).await?;
+    let owned = crate::storage::venues::owned_venues(tx, chat).await?;
     if !owned.is_empty() {
         leave_application(conv);
         return Ok(vec![owner::panel(&owned, lang)]);

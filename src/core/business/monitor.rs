@@ -77,6 +77,7 @@ pub(super) async fn violation(
     let violation = business::insert_violation(tx, venue_id, chat, &note, now).await?;
     let until = suspension_end(now, nth);
     business::insert_suspension(tx, venue_id, Some(violation), now, until).await?;
+    crate::storage::venues::extend_suspension(tx, venue_id, until).await?;
     let repeat = if nth > 1 { "yes" } else { "no" };
     let mut out = reply(
         lang,
@@ -86,7 +87,7 @@ pub(super) async fn violation(
             .arg("until", local_date(until))
             .arg("repeat", repeat),
     );
-    for (owner, owner_lang) in business::owner_chats(tx, venue_id).await? {
+    for (owner, owner_lang) in venues::owner_chats(tx, venue_id).await? {
         let owner_lang = owner_lang
             .as_deref()
             .and_then(Lang::from_code)
@@ -163,7 +164,7 @@ async fn tell_owners(
     text: &Msg,
     dedupe_key: &str,
 ) -> Result<(), CoreError> {
-    for (owner, _) in business::owner_chats(tx, venue_id).await? {
+    for (owner, _) in venues::owner_chats(tx, venue_id).await? {
         let lang = chat_lang(tx, &owner).await?;
         let msg = Outbound::to_chat(owner.clone(), lang, text.clone());
         core.enqueue(tx, &owner, &msg, Some(dedupe_key), None)
@@ -207,8 +208,8 @@ pub async fn run_due_at(
     let now = now.timestamp_millis();
     let mut tx = core.store.begin().await?;
     let mut done = 0;
-    for (venue_id, name) in business::due_live_notices(&mut tx, now).await? {
-        if !business::mark_live_notice(&mut tx, venue_id, now).await? {
+    for (venue_id, name) in venues::due_live_notices(&mut tx, now).await? {
+        if !venues::mark_live_notice(&mut tx, venue_id, now).await? {
             continue;
         }
         let msg = Msg::new("biz-live-now").arg("venue", name);
@@ -260,7 +261,7 @@ pub async fn history(core: &Core, venue_id: i64) -> Result<Option<History>, Stor
     applications.retain(|a| a.venue_id.is_none_or(|id| id == venue_id));
     Ok(Some(History {
         venue_id,
-        test_until_ms: business::test_until(&mut conn, venue_id).await?,
+        test_until_ms: venues::test_until(&mut conn, venue_id).await?,
         suspended_until_ms: v.suspended_until,
         name: v.name,
         bin: v.bin,

@@ -82,7 +82,7 @@ pub(super) fn panel(owned: &[(i64, String)], lang: Lang) -> Outbound {
 
 /// The venue's name when `chat` is an active owner of it.
 async fn owned(tx: &mut Tx, chat: &ChatRef, venue_id: i64) -> Result<Option<String>, CoreError> {
-    Ok(business::owned_venues(tx, chat)
+    Ok(venues::owned_venues(tx, chat)
         .await?
         .into_iter()
         .find(|(id, _)| *id == venue_id)
@@ -123,7 +123,7 @@ pub(super) async fn on_button(
             )
         }
         Act::Tool(VenueTool::Staff) => {
-            let staff: Vec<_> = business::staff_members(tx, venue_id)
+            let staff: Vec<_> = venues::staff_members(tx, venue_id)
                 .await?
                 .into_iter()
                 .filter(|(_, role, _)| role == "staff")
@@ -161,7 +161,7 @@ pub(super) async fn on_button(
             }
         }
         Act::Item(ItemTool::RemoveStaff, staff_id) => {
-            match business::remove_staff(tx, venue_id, staff_id, now).await? {
+            match venues::remove_staff(tx, venue_id, staff_id, now).await? {
                 Some(removed) => {
                     let their = super::chat_lang(tx, &removed).await?;
                     let mut out = reply(lang, Msg::new("biz-staff-removed").num("id", staff_id));
@@ -234,7 +234,7 @@ pub(super) async fn on_button(
             ]
         }
         Act::Item(ItemTool::Rotate, entrance_id) => {
-            let Some(entrance) = business::retire_entrance(tx, venue_id, entrance_id, now).await?
+            let Some(entrance) = venues::revoke_entrance(tx, venue_id, entrance_id, now).await?
             else {
                 return Ok(reply(lang, Msg::new("hint-stale-button")));
             };
@@ -259,7 +259,7 @@ pub(super) async fn on_button(
             if active <= 1 {
                 return Ok(reply(lang, Msg::new("biz-last-entrance")));
             }
-            match business::retire_entrance(tx, venue_id, entrance_id, now).await? {
+            match venues::revoke_entrance(tx, venue_id, entrance_id, now).await? {
                 Some(entrance) => reply(
                     lang,
                     Msg::new("biz-code-revoked")

@@ -407,7 +407,7 @@ pub async fn approve_in(
         admin::add_entrance(tx, venue_id, &i.to_string(), now).await?;
     }
     let test_until = now + TEST_WEEK_MS;
-    business::start_test_mode(tx, venue_id, app.person_id, test_until).await?;
+    venues::start_test_mode(tx, venue_id, app.person_id, test_until).await?;
     let owner = app.chat();
     venues::add_staff(tx, venue_id, &owner, app.person_id, "owner", now).await?;
     business::set_application_venue(tx, id, venue_id).await?;

@@ -486,7 +486,7 @@ pub(super) async fn record_entry(
     let (id, code) = inserted
         .ok_or_else(|| CoreError::internal("check code", "no free check code at the venue"))?;
     if target.test {
-        crate::storage::business::mark_checkin_test(tx, id).await?;
+        crate::storage::venues::mark_checkin_test(tx, id).await?;
     }
     // The check-in row records a visitor's own entry (who, when, where, colour, verdict);
     // a guard's look-up and an attempt that alerts sanitary control also get an audit line

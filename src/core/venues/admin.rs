@@ -249,7 +249,18 @@ pub async fn revoke(core: &Core, venue_id: i64, entrance: Option<&str>) -> Resul
         .ok_or(AdminError::NoVenue(venue_id))?;
     match entrance {
         Some(name) => {
-            if !venues::revoke_entrance(&mut tx, venue_id, name, now).await? {
+            // The same revocation as the owner's button: codes stop, history stays, the
+            // name is free again.
+            let id = venues::entrances_of(&mut tx, venue_id)
+                .await?
+                .into_iter()
+                .find(|e| e.name == name && e.revoked_at.is_none())
+                .map(|e| e.id)
+                .ok_or_else(|| AdminError::NoEntrance(venue_id, name.into()))?;
+            if venues::revoke_entrance(&mut tx, venue_id, id, now)
+                .await?
+                .is_none()
+            {
                 return Err(AdminError::NoEntrance(venue_id, name.into()));
             }
         }
