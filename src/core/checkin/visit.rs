@@ -121,6 +121,9 @@ pub(super) async fn audit_refusal(
     Ok(())
 }
 
+// The event's parts as separate borrows (the transaction and the conversation are used
+// together; a `Ctx` would borrow them as one).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn by_token(
     core: &Core,
     tx: &mut Tx,
@@ -154,6 +157,9 @@ pub(super) async fn by_token(
     }
 }
 
+// The event's parts as separate borrows (the transaction and the conversation are used
+// together; a `Ctx` would borrow them as one).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn by_scan(
     core: &Core,
     tx: &mut Tx,
@@ -279,6 +285,9 @@ pub(super) struct Code {
     pub(super) kid: Option<u16>,
 }
 
+// The event's parts as separate borrows (the transaction and the conversation are used
+// together; a `Ctx` would borrow them as one).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn check_in(
     core: &Core,
     tx: &mut Tx,
