@@ -37,7 +37,7 @@ use crate::clock::Clock;
 use crate::crypto::Vault;
 use crate::domain::Lang;
 use crate::i18n::{Msg, Texts};
-use crate::storage::{self, ChatRef, Store, StoreError};
+use crate::storage::{self, Store, StoreError};
 use std::fmt;
 use std::sync::Arc;
 

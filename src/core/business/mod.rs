@@ -60,14 +60,15 @@ impl Default for BusinessSettings {
 }
 
 impl BusinessSettings {
-    /// `catering:-1001,cinemas:-1002` → association chats (Telegram).
-    pub fn parse_associations(spec: &str) -> BTreeMap<String, ChatRef> {
+    /// `catering:-1001,cinemas:-1002` → association chats in `channel` (the configuration
+    /// names the channel; the core does not).
+    pub fn parse_associations(channel: &str, spec: &str) -> BTreeMap<String, ChatRef> {
         spec.split(',')
             .filter_map(|pair| {
                 let (key, chat) = pair.split_once(':')?;
                 let chat = chat.trim();
                 chat.parse::<i64>().ok()?;
-                Some((key.trim().to_string(), ChatRef::new("telegram", chat)))
+                Some((key.trim().to_string(), ChatRef::new(channel, chat)))
             })
             .collect()
     }
@@ -572,7 +573,8 @@ mod tests {
 
     #[test]
     fn association_chats_parse() {
-        let m = BusinessSettings::parse_associations("catering:-1001, cinemas:-1002,bad:x");
+        let m =
+            BusinessSettings::parse_associations("telegram", "catering:-1001, cinemas:-1002,bad:x");
         assert_eq!(m.len(), 2);
         assert_eq!(m["cinemas"], ChatRef::new("telegram", "-1002"));
     }

@@ -15,6 +15,9 @@ pub struct ChannelProfile {
     pub deep_link: Option<String>,
     /// The longest text one message may carry (in characters).
     pub max_text_chars: usize,
+    /// Relayed texts (support) are split into parts of at most this many characters,
+    /// leaving room for the text around them.
+    pub relay_part_chars: usize,
     /// Inline buttons one row may hold.
     pub buttons_per_row: usize,
     /// Whether a message can be copied as-is (support relays).
@@ -31,6 +34,7 @@ impl Default for ChannelProfile {
         Self {
             deep_link: None,
             max_text_chars: 4096,
+            relay_part_chars: 3500,
             buttons_per_row: 8,
             can_copy: false,
             has_topics: false,
@@ -59,6 +63,7 @@ impl Default for Channels {
             ChannelProfile {
                 deep_link: Some("https://t.me/{bot}?start={payload}".into()),
                 max_text_chars: 4096,
+                relay_part_chars: 3500,
                 buttons_per_row: 8,
                 can_copy: true,
                 has_topics: true,
@@ -69,6 +74,7 @@ impl Default for Channels {
             "sms".to_string(),
             ChannelProfile {
                 max_text_chars: 480,
+                relay_part_chars: 400,
                 buttons_per_row: 0,
                 replies_through_outbox: true,
                 ..ChannelProfile::default()

@@ -37,6 +37,12 @@ use chrono::{Datelike, NaiveTime, Timelike, Weekday};
 pub const REOPEN_WINDOW_MS: i64 = 48 * 3600 * 1000;
 /// Relayed texts are split into parts of at most this many characters (Telegram: 4096).
 pub const PART_CHARS: usize = 3500;
+
+/// The relay part size of the channel a text goes to ([`PART_CHARS`] where the channel
+/// does not say).
+pub(crate) fn part_chars(core: &Core, to: &ChatRef) -> usize {
+    core.channels.profile(&to.channel).relay_part_chars.max(1)
+}
 /// The "outside working hours" reply is repeated at most this often per ticket.
 const OFF_HOURS_REPEAT_MS: i64 = 12 * 3600 * 1000;
 const FLOOD_WINDOW_MS: i64 = 60_000;

@@ -84,7 +84,10 @@ pub async fn staff(core: &Core, tx: &mut Tx, event: &Event) -> Result<Vec<Outbou
     let mut out = Vec::new();
     match (r.kind, r.source.clone()) {
         (None, _) => {
-            for part in split_text(r.text.as_deref().unwrap_or_default(), PART_CHARS) {
+            for part in split_text(
+                r.text.as_deref().unwrap_or_default(),
+                part_chars(core, &user),
+            ) {
                 out.push(for_user(Msg::new("support-reply").arg("text", part), None));
             }
         }

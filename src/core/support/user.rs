@@ -382,7 +382,7 @@ pub(super) async fn relay_to_staff(
     };
     match message {
         UserMessage::Text(text) => {
-            for part in split_text(&text, PART_CHARS) {
+            for part in split_text(&text, part_chars(core, &chat)) {
                 out.push(in_topic(
                     Msg::new("support-op-user-text")
                         .num("ticket", id)
@@ -418,7 +418,7 @@ pub(super) async fn relay_to_staff(
             }
             (None, _) => {
                 let text = quoted(r.text.as_deref().unwrap_or_default());
-                for part in split_text(&text, PART_CHARS) {
+                for part in split_text(&text, part_chars(core, &chat)) {
                     out.push(in_topic(
                         Msg::new("support-op-user-forwarded")
                             .num("ticket", id)
