@@ -51,6 +51,9 @@ pub struct Channels {
     pub links_channel: String,
     /// The bot's account name in that channel (`{bot}` in its deep link).
     pub bot_username: String,
+    /// The channel that reaches a bare phone number (Social Wallet offers to parents who
+    /// do not use the bot); its chat id is the hex keyed hash of the number.
+    pub phone_channel: String,
     fallback: ChannelProfile,
 }
 
@@ -84,6 +87,7 @@ impl Default for Channels {
             profiles,
             links_channel: "telegram".into(),
             bot_username: "ashyq_bot".into(),
+            phone_channel: "sms".into(),
             fallback: ChannelProfile::default(),
         }
     }

@@ -9,7 +9,7 @@
 //! workers' job (Telegram's throttle, the SMS gateway).
 
 use super::ledger::{self, Entry, Kind};
-use super::{SMS, WalletError, child, local_date, today, token};
+use super::{WalletError, child, local_date, today, token};
 use crate::core::shared::callback::{Callback, WalletButton};
 use crate::core::{Button, Core, Keyboard, Label, Outbound};
 use crate::domain::Lang;
@@ -80,7 +80,10 @@ pub async fn offer(
                         .unwrap_or(Lang::Ru),
                 ),
                 None => {
-                    let chat = ChatRef::new(SMS, hex::encode(&p.parent_phone_hash));
+                    let chat = ChatRef::new(
+                        &core.channels.phone_channel,
+                        hex::encode(&p.parent_phone_hash),
+                    );
                     store::put_sms_number(&mut tx, &chat.chat_id, &p.parent_phone_enc, now).await?;
                     (chat, Lang::Kk)
                 }
@@ -115,7 +118,7 @@ pub async fn offer(
                     .arg("school", school.name.clone())
                     .arg("until", local_date(expires)),
             );
-            if to.channel != SMS {
+            if core.channels.profile(&to.channel).buttons_per_row > 0 {
                 message = message.with_keyboard(Keyboard::Inline(vec![vec![
                     Button {
                         label: Label::Text(Msg::new("wallet-offer-accept")),
@@ -144,7 +147,7 @@ pub async fn offer(
             )
             .await?;
             report.offered += 1;
-            if to.channel == SMS {
+            if to.channel == core.channels.phone_channel {
                 report.sms += 1;
             } else {
                 report.chat += 1;

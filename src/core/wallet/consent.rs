@@ -97,7 +97,7 @@ pub(super) async fn answer_offer(
         now,
     )
     .await?;
-    let key = if chat.channel == SMS {
+    let key = if core.channels.replies_through_outbox(&chat.channel) {
         "wallet-consent-accepted-sms"
     } else {
         "wallet-consent-accepted"

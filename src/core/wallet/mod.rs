@@ -44,7 +44,8 @@ use chrono::NaiveDate;
 use ledger::{Entry, Kind};
 use token::{MealKeys, MealToken};
 
-/// The channel of SMS parents; the chat id is the hex keyed hash of the number.
+/// The SMS gateway adapter's channel name (the default `Channels::phone_channel`); the
+/// chat id is the hex keyed hash of the number. The wallet itself asks `Core::channels`.
 pub const SMS: &str = "sms";
 /// Prefix of a canteen invitation's `start` parameter.
 pub const INVITE_PREFIX: &str = crate::core::shared::command::CANTEEN_INVITE_PREFIX;
@@ -81,12 +82,10 @@ impl Default for WalletSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
+    /// The database or another internal failure (one variant: no duplicate of
+    /// `CoreError::Store`).
     #[error(transparent)]
     Core(#[from] CoreError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
     #[error("import: {0}")]
     Import(String),
     #[error("the month must be YYYY-MM")]
@@ -105,6 +104,18 @@ pub enum WalletError {
     LedgerBroken(ledger::Problem),
     #[error("the stored act no longer matches its hash: it was altered in the database")]
     ActAltered,
+}
+
+impl From<StoreError> for WalletError {
+    fn from(e: StoreError) -> Self {
+        WalletError::Core(e.into())
+    }
+}
+
+impl From<sqlx::Error> for WalletError {
+    fn from(e: sqlx::Error) -> Self {
+        WalletError::Core(e.into())
+    }
 }
 
 /// Today in Almaty.
