@@ -19,6 +19,9 @@
 //! Run: `cargo bench --bench checkin -- --bench`
 
 mod common;
+/// The synthetic poster photos (benchmark-only, not in the library).
+#[path = "common/synthetic_poster.rs"]
+mod poster;
 use common::{drop_db, env_num, machine, percentile, scratch_db};
 
 use ashyq::clock::SystemClock;
@@ -413,11 +416,11 @@ fn main() {
             let side = i % 2;
             let link = if side == 0 { &a.entry_link } else { &b.entry_link };
             let (rgb, _, _) =
-                ashyq::qr::poster::render_text(ashyq::qr::poster::SEED, i, Some(link));
-            let jpeg = ashyq::qr::poster::jpeg(
+                poster::render_text(poster::SEED, i, Some(link));
+            let jpeg = ashyq::core::venues::poster::jpeg(
                 &rgb,
-                ashyq::qr::poster::WIDTH as u32,
-                ashyq::qr::poster::HEIGHT as u32,
+                poster::WIDTH as u32,
+                poster::HEIGHT as u32,
                 80,
             );
             tried += 1;

@@ -18,8 +18,12 @@ use common::{cores, cpu_model, load_average};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use ashyq::qr::Strategy;
 use ashyq::qr::bench::{self, Case};
-use ashyq::qr::{Strategy, poster};
+
+/// The synthetic poster photos (benchmark-only, not in the library).
+#[path = "common/synthetic_poster.rs"]
+mod poster;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");

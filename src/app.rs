@@ -316,24 +316,34 @@ impl RunningApp {
 fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<Loop> {
     let mut loops: Vec<Loop> = Vec::new();
     if config.jobs {
-        // Automatic check-out with its reminders, and owners' notices.
-        let c = core.clone();
-        loops.push((
-            "checkout".into(),
-            Box::new(move |stop| {
-                Box::pin(crate::core::checkin::run_due_loop(
-                    c.clone(),
-                    std::time::Duration::from_secs(30),
-                    stop,
-                ))
-            }),
-        ));
-        // Colours that change by themselves ("now blue"), and the change log's pruning.
-        let c = core.clone();
-        loops.push((
-            "status-notifier".into(),
-            Box::new(move |stop| Box::pin(crate::core::status::run_notifier(c.clone(), stop))),
-        ));
+        // The core's jobs (`core::job::all`), two leader locks as before: automatic check-out
+        // with its reminders and owners' notices under `checkout`; colours that change by
+        // themselves and the change log's pruning under `status-notifier`. Each job still
+        // runs on its own task.
+        let mut groups: Vec<(&str, Vec<Arc<dyn crate::core::job::Job>>)> =
+            vec![("checkout", Vec::new()), ("status-notifier", Vec::new())];
+        for job in crate::core::job::all() {
+            let group = match job.name() {
+                "checkout" | "business-notices" => 0,
+                _ => 1,
+            };
+            groups[group].1.push(job);
+        }
+        for (name, jobs) in groups {
+            let c = core.clone();
+            loops.push((
+                name.into(),
+                Box::new(move |stop| {
+                    let runs: Vec<_> = jobs
+                        .iter()
+                        .map(|job| crate::core::job::run(c.clone(), job.clone(), stop.clone()))
+                        .collect();
+                    Box::pin(async move {
+                        futures::future::join_all(runs).await;
+                    })
+                }),
+            ));
+        }
         // Registrations waiting for the identity registry (retried with back-off).
         let c = core.clone();
         loops.push((

@@ -132,7 +132,7 @@ fn business_settings(
             .filter(|v| v.trim().parse::<i64>().is_ok())
             .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
         associations: var("ASSOCIATION_CHATS")
-            .map(|v| BusinessSettings::parse_associations(&v))
+            .map(|v| BusinessSettings::parse_associations("telegram", &v))
             .unwrap_or_default(),
         poster_font: var("ASHYQ_POSTER_FONT").map(PathBuf::from),
         ..BusinessSettings::default()

@@ -9,8 +9,9 @@
 //! `"removed": true` is removed at once. The group check-in ("who is with you?") is not
 //! here: it needs the new check-in shape of the core redesign.
 
+use super::context::Ctx;
 use super::feeds::{Rejection, Report, parse_items};
-use super::{Conversation, Core, CoreError, Event, Outbound};
+use super::{Conversation, Core, CoreError, Outbound};
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
@@ -168,19 +169,18 @@ pub async fn ingest(
 
 /// `/family`: the registered person's dependants from authoritative data, IINs masked.
 /// Returns `None` for every other event.
-pub(super) async fn intercept(
+pub async fn handle(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> {
+    Ok(list(ctx.core, ctx.tx, ctx.conv, ctx.lang)
+        .await?
+        .unwrap_or_default())
+}
+
+async fn list(
     core: &Core,
     tx: &mut Tx,
     conv: &Conversation,
-    event: &Event,
     lang: Lang,
 ) -> Result<Option<Vec<Outbound>>, CoreError> {
-    let Event::Command { name, .. } = event else {
-        return Ok(None);
-    };
-    if name != "family" {
-        return Ok(None);
-    }
     let hash = match (&conv.iin_hash, conv.person_id) {
         (Some(h), _) => Some(h.clone()),
         (None, Some(p)) => people::get(tx, p).await?.and_then(|r| r.iin_hash),

@@ -11,13 +11,14 @@
 //! `status:{person}:{from}>{to}:{since_ms}:{channel}:{chat}`, so a batch posted twice, a
 //! notifier run twice, or a restart between queueing and sending never notifies twice.
 
+use super::job::{Job, JobFuture};
 use super::{Core, CoreError, Outbound, Recipient};
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
 use crate::status::{self, CauseKind, Colour, ContactRecord, PcrRecord, Status};
 use crate::storage::health::{self, ContactRow, PcrRow, WatchRow};
-use crate::storage::{Conn, people};
+use crate::storage::{Conn, StoreError, people};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
 
@@ -145,6 +146,25 @@ fn status_args(msg: Msg, st: &Status, now: DateTime<Utc>) -> Msg {
     msg.arg("colour", st.colour.as_str()).arg("cause", cause)
 }
 
+/// The status feature's entry point: `/status` or the menu's button.
+pub async fn handle(ctx: &mut crate::core::context::Ctx<'_>) -> Result<Vec<Outbound>, CoreError> {
+    // Health data only over a binding the identity registry confirmed.
+    if let Some(instead) = crate::core::shared::identity::gate(
+        ctx.core, ctx.tx, ctx.conv, ctx.chat, ctx.lang, ctx.prompt,
+    )
+    .await?
+    {
+        return Ok(instead);
+    }
+    let out = match ctx.conv.person_id {
+        Some(id) => reply(ctx.core, ctx.tx, id, ctx.lang)
+            .await?
+            .with_keyboard(crate::core::shared::menu::menu_keyboard()),
+        None => Outbound::reply(ctx.lang, Msg::new("hint-register-first")),
+    };
+    Ok(vec![out])
+}
+
 /// The `/status` reply for a registered person. Also starts watching the person, so a
 /// colour that runs out later is announced.
 pub(super) async fn reply(
@@ -195,7 +215,7 @@ async fn put_watch(
 }
 
 /// Starts watching a person who just registered (records may have arrived before); no notice.
-pub(super) async fn on_registered(
+pub(crate) async fn on_registered(
     core: &Core,
     conn: &mut Conn,
     person_id: i64,
@@ -316,9 +336,16 @@ pub async fn on_records_changed(
 /// run twice and after a restart (the watch and the dedupe keys are in the database).
 /// Returns the notices queued.
 pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
+    run_due_at(core, core.clock.now()).await
+}
+
+/// [`run_due`] at `now`.
+pub async fn run_due_at(
+    core: &Core,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CoreError> {
     let mut queued = 0;
     loop {
-        let now = core.clock.now();
         let mut tx = core.store.begin().await?;
         let due = health::watch_due(&mut tx, now.timestamp_millis(), 200).await?;
         if due.is_empty() {
@@ -352,37 +379,69 @@ pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
     Ok(queued)
 }
 
-/// The background notifier (`ashyq serve`): runs [`run_due`] whenever a change is due,
-/// checking at least every minute so new watches are seen.
-pub async fn run_notifier(core: std::sync::Arc<Core>, stop: tokio_util::sync::CancellationToken) {
-    let mut last_prune: Option<std::time::Instant> = None;
-    loop {
-        if let Err(e) = run_due(&core).await {
-            tracing::error!(error = %e, "status notifier pass failed");
-        }
-        // The status caches' change log: every cache has read an entry within seconds, so a
-        // day is ample; kept here so it is pruned whether or not this process has a cache.
-        if last_prune.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(600)) {
-            last_prune = Some(std::time::Instant::now());
-            let day_ago = core.now_ms() - 86_400_000;
-            let pruned = match core.store.pool().acquire().await {
-                Ok(mut conn) => health::prune_changes(&mut conn, day_ago).await,
-                Err(e) => Err(e.into()),
+/// The status notifier (a [`Job`]): runs [`run_due`] whenever a change is due, looking at
+/// least every minute so new watches are seen.
+pub struct Notifier;
+
+impl Job for Notifier {
+    fn name(&self) -> &'static str {
+        "status-notifier"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(run_due_at(core, now))
+    }
+
+    fn next_wait<'a>(&'a self, core: &'a Core) -> JobFuture<'a, std::time::Duration> {
+        Box::pin(async move {
+            let wait_ms = match core.store.pool().acquire().await {
+                Ok(mut conn) => match health::watch_next(&mut conn).await {
+                    Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
+                    _ => 60_000,
+                },
+                Err(_) => 60_000,
             };
-            if let Err(e) = pruned {
-                tracing::warn!(error = %e, "cannot prune the health change log");
-            }
-        }
-        let wait_ms = match core.store.pool().acquire().await {
-            Ok(mut conn) => match health::watch_next(&mut conn).await {
-                Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
-                _ => 60_000,
-            },
-            Err(_) => 60_000,
-        };
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64 + 10)) => {}
-        }
+            std::time::Duration::from_millis(wait_ms as u64 + 10)
+        })
+    }
+}
+
+/// Prunes the status caches' change log (a [`Job`], every 10 minutes): every cache has
+/// read an entry within seconds, so a day is ample. A job of its own so the log is pruned
+/// whether or not this process has a cache.
+pub struct PruneChanges;
+
+impl Job for PruneChanges {
+    fn name(&self) -> &'static str {
+        "health-changes-prune"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(async move {
+            let day_ago = now.timestamp_millis() - 86_400_000;
+            let mut conn = core
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            Ok(health::prune_changes(&mut conn, day_ago).await? as usize)
+        })
     }
 }

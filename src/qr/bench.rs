@@ -225,7 +225,9 @@ pub fn reencode_jpeg(cases: &[Case], quality: u8) -> Vec<Case> {
         .iter()
         .map(|c| {
             let bytes = match super::load::load_rgb(&c.bytes, &Limits::default()) {
-                Ok((w, h, rgb)) => super::poster::jpeg(&rgb, w as u32, h as u32, quality),
+                Ok((w, h, rgb)) => {
+                    crate::core::venues::poster::jpeg(&rgb, w as u32, h as u32, quality)
+                }
                 Err(_) => c.bytes.clone(),
             };
             Case {

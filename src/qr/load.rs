@@ -449,7 +449,7 @@ mod tests {
         }
         assert_eq!(header_dims(Format::Png, &png), Some((37, 53)));
         assert_eq!(header_dims(Format::Webp, b"RIFF\0\0\0\0WEBPVP8 "), None);
-        let jpeg = super::super::poster::jpeg(&[128; 37 * 53 * 3], 37, 53, 80);
+        let jpeg = crate::core::venues::poster::jpeg(&[128; 37 * 53 * 3], 37, 53, 80);
         assert_eq!(header_dims(Format::Jpeg, &jpeg), Some((37, 53)));
         assert_eq!(header_dims(Format::Jpeg, &jpeg[..20]), None);
     }

@@ -11,7 +11,6 @@ pub(crate) mod engine;
 pub(crate) mod img;
 pub(crate) mod jpeg;
 pub(crate) mod load;
-pub mod poster;
 mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -218,7 +217,7 @@ mod tests {
 
     fn jpeg_gray(img: &Img, q: u8) -> Vec<u8> {
         let rgb: Vec<u8> = img.px.iter().flat_map(|&v| [v, v, v]).collect();
-        poster::jpeg(&rgb, img.w, img.h, q)
+        crate::core::venues::poster::jpeg(&rgb, img.w, img.h, q)
     }
 
     /// A PNG consisting of a signature and an IHDR chunk only.

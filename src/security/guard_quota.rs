@@ -9,7 +9,7 @@
 use crate::core::{Core, CoreError, Keyboard, Outbound, Recipient};
 use crate::domain::Lang;
 use crate::i18n::Msg;
-use crate::storage::{ChatRef, Conn, business, venues};
+use crate::storage::{ChatRef, Conn, venues};
 
 /// Look-ups per venue per hour.
 pub const VENUE_PER_HOUR: i64 = 300;
@@ -82,7 +82,7 @@ pub async fn after_lookup(
         return Ok(());
     }
     tracing::warn!(target: "ashyq::audit", venue_id, lookups = hour, "guard look-ups spike");
-    let mut to: Vec<(ChatRef, Option<String>)> = business::owner_chats(conn, venue_id).await?;
+    let mut to: Vec<(ChatRef, Option<String>)> = venues::owner_chats(conn, venue_id).await?;
     if let Some(chat) = venues::alert_chat(conn, region).await? {
         to.push(chat);
     }

@@ -1,21 +1,8 @@
 use super::rows::{Rows, Val};
 use super::{Conn, StoreError};
 
-/// A chat in one channel: `("telegram", "123456")`, `("terminal", "local")`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct ChatRef {
-    pub channel: String,
-    pub chat_id: String,
-}
-
-impl ChatRef {
-    pub fn new(channel: &str, chat_id: impl Into<String>) -> Self {
-        Self {
-            channel: channel.to_string(),
-            chat_id: chat_id.into(),
-        }
-    }
-}
+/// The core's neutral chat address, stored as `(channel, chat_id)` columns.
+pub use crate::core::ChatRef;
 
 /// One row of `conversations`: the language, the persisted state (JSON) and the person.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -206,24 +206,6 @@ pub async fn entrance_by_code(
     Ok(row.map(|(id, exit)| (id, exit == 1)))
 }
 
-pub async fn revoke_entrance(
-    conn: &mut Conn,
-    venue_id: i64,
-    name: &str,
-    now_ms: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE entrances SET revoked_at = $1
-         WHERE venue_id = $2 AND name = $3 AND revoked_at IS NULL",
-    )
-    .bind(now_ms)
-    .bind(venue_id)
-    .bind(name)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// An entrance with what a check-in needs of its venue.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Door {
@@ -801,4 +783,186 @@ pub async fn count_audit(
     .fetch_one(&mut *conn)
     .await?;
     Ok(n)
+}
+
+// ---------------------------------------------------------------- businesses' venues
+
+/// Sets the owner and the end of the test week of a venue created from an application.
+pub async fn start_test_mode(
+    conn: &mut Conn,
+    venue_id: i64,
+    owner_person_id: Option<i64>,
+    test_until: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE venues SET owner_person_id = $1, test_until = $2 WHERE id = $3")
+        .bind(owner_person_id)
+        .bind(test_until)
+        .bind(venue_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Until when a venue is in test mode (`None`: live from the start).
+pub async fn test_until(conn: &mut Conn, venue_id: i64) -> Result<Option<i64>, StoreError> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT test_until FROM venues WHERE id = $1")
+        .bind(venue_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Marks a check-in as made during its venue's test week.
+pub async fn mark_checkin_test(conn: &mut Conn, checkin_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE checkins SET test = 1 WHERE id = $1")
+        .bind(checkin_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Venues whose test week ended by `now_ms` and whose owner was not told yet:
+/// `(venue id, name)`.
+pub async fn due_live_notices(
+    conn: &mut Conn,
+    now_ms: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM venues
+         WHERE test_until IS NOT NULL AND test_until <= $1 AND live_notice_at IS NULL
+         ORDER BY id LIMIT 500",
+    )
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn mark_live_notice(
+    conn: &mut Conn,
+    venue_id: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE venues SET live_notice_at = $1 WHERE id = $2 AND live_notice_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(venue_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Venues a chat owns (active `owner` staff), newest first: `(venue id, name)`.
+pub async fn owned_venues(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT v.id, v.name FROM venue_staff s JOIN venues v ON v.id = s.venue_id
+         WHERE s.channel = $1 AND s.chat_id = $2 AND s.removed_at IS NULL AND s.role = 'owner'
+           AND v.revoked_at IS NULL
+         ORDER BY v.id DESC",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Active staff of a venue: `(staff id, role, added at)`; no chat ids leave this module's
+/// callers for display.
+pub async fn staff_members(
+    conn: &mut Conn,
+    venue_id: i64,
+) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, role, added_at FROM venue_staff
+         WHERE venue_id = $1 AND removed_at IS NULL ORDER BY id",
+    )
+    .bind(venue_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Removes a staff member (never an owner) of a venue: its chat, when it was removed.
+pub async fn remove_staff(
+    conn: &mut Conn,
+    venue_id: i64,
+    staff_id: i64,
+    now_ms: i64,
+) -> Result<Option<ChatRef>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "UPDATE venue_staff SET removed_at = $1
+         WHERE id = $2 AND venue_id = $3 AND role = 'staff' AND removed_at IS NULL
+         RETURNING channel, chat_id",
+    )
+    .bind(now_ms)
+    .bind(staff_id)
+    .bind(venue_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(ch, id)| ChatRef::new(&ch, id)))
+}
+
+/// The one way to revoke an entrance: its codes stop working, its history (check-ins)
+/// stays, and its name is freed for a replacement (renamed `name~id`). Returns the name.
+pub async fn revoke_entrance(
+    conn: &mut Conn,
+    venue_id: i64,
+    entrance_id: i64,
+    now_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM entrances WHERE id = $1 AND venue_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(entrance_id)
+    .bind(venue_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((name,)) = row else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE entrances SET revoked_at = $1, name = $2 WHERE id = $3")
+        .bind(now_ms)
+        .bind(format!("{name}~{entrance_id}"))
+        .bind(entrance_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(name))
+}
+
+/// Owner chats of a venue with their conversation language.
+pub async fn owner_chats(
+    conn: &mut Conn,
+    venue_id: i64,
+) -> Result<Vec<(ChatRef, Option<String>)>, StoreError> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT s.channel, s.chat_id, c.lang FROM venue_staff s
+         LEFT JOIN conversations c ON c.channel = s.channel AND c.chat_id = s.chat_id
+         WHERE s.venue_id = $1 AND s.removed_at IS NULL AND s.role = 'owner' ORDER BY s.id",
+    )
+    .bind(venue_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(ch, id, lang)| (ChatRef::new(&ch, id), lang))
+        .collect())
+}
+
+/// Extends a venue's suspension to `until_ms` (never shortens one already longer).
+pub async fn extend_suspension(
+    conn: &mut Conn,
+    venue_id: i64,
+    until_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE venues SET suspended_until = $1
+         WHERE id = $2 AND (suspended_until IS NULL OR suspended_until < $1)",
+    )
+    .bind(until_ms)
+    .bind(venue_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

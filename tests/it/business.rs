@@ -610,11 +610,60 @@ async fn monitoring_and_authorities(db: &TestDb) {
     core.store.close().await;
 }
 
+/// Approving by button with no live signing key is refused and rolls back: the application
+/// stays pending, no venue, entrance or seat is created, the applicant is told nothing. With
+/// a live key again, the same button approves.
+async fn approval_without_key_rolls_back(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = business_core(db, &clock).await;
+    let owner = Chat::new(&core, "owner", Some("ru"));
+    register(&owner, IIN).await;
+    apply(&owner, BIN2, "Алматы, ул. Сатпаева 5", "93130", "fitness").await;
+    let out = owner.send(Event::Button("biz:submit".into())).await;
+    let id: i64 = arg(&out[0], "id").parse().unwrap();
+    ashyq::core::venues::admin::revoke_key(&core, 1)
+        .await
+        .unwrap();
+
+    let admins = Chat::new(&core, "admins", None);
+    let out = admins.send(Event::Button(format!("biz:ok:{id}"))).await;
+    assert_eq!(keys(&out), ["biz-review-refused"]);
+    assert_eq!(arg(&out[0], "reason"), "no_key");
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM business_applications WHERE id = $1")
+            .bind(id)
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "pending", "the refusal rolled the status back");
+    assert_eq!(count(&core.store, "venues").await, 0);
+    assert_eq!(count(&core.store, "entrances").await, 0);
+    assert_eq!(count(&core.store, "venue_staff").await, 0);
+    let told = queued(&core.store, &owner.chat).await;
+    assert!(
+        told.iter().all(|o| o.text.key() != "biz-approved"),
+        "{:?}",
+        keys(&told)
+    );
+
+    // A live key again: the same button approves.
+    ashyq::core::venues::admin::rotate_key(&core).await.unwrap();
+    let out = admins.send(Event::Button(format!("biz:ok:{id}"))).await;
+    assert_eq!(keys(&out), ["biz-review-approved"]);
+    assert_eq!(count(&core.store, "venues").await, 1);
+    let told = queued(&core.store, &owner.chat).await;
+    assert!(told.iter().any(|o| o.text.key() == "biz-approved"));
+    core.store.close().await;
+}
+
 mod application {
     ashyq_on_both!(super::application_and_bad_input);
 }
 mod approval {
     ashyq_on_both!(super::approval_test_mode_and_owner_tools);
+}
+mod approval_without_key {
+    ashyq_on_both!(super::approval_without_key_rolls_back);
 }
 mod monitoring {
     ashyq_on_both!(super::monitoring_and_authorities);

@@ -8,6 +8,10 @@ use std::path::Path;
 use ashyq::qr::Strategy;
 use ashyq::qr::bench::{self, Report};
 
+/// The benchmark's synthetic poster photos (not in the library).
+#[path = "../../benches/common/synthetic_poster.rs"]
+mod poster;
+
 const FLOOR: usize = 94;
 
 fn check(report: &Report) {
@@ -51,7 +55,7 @@ fn dev_set_rate_floor() {
 /// decoded by the full-resolution stages behind it.
 #[test]
 fn posters_half_scale_first_then_full_resolution() {
-    use ashyq::qr::{Limits, decode_traced, poster};
+    use ashyq::qr::{Limits, decode_traced};
     let mut stages = Vec::new();
     // Posters 0-3: 0, 1 and 2 decode at half scale, 3 (3.7 px modules, blur)
     // needs the full-resolution crops.

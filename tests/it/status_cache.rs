@@ -312,8 +312,8 @@ mod warmed {
     ashyq_on_both!(super::warming);
 }
 
-/// The change log is pruned by the status notifier that `ashyq serve` always runs, so it
-/// does not grow in a process without a cache: entries older than a day go.
+/// The change log is pruned by a job that `ashyq serve` always runs, so it does not grow in
+/// a process without a cache: entries older than a day go.
 async fn pruning(db: &TestDb) {
     let clock = ManualClock::new(at(NOW));
     let core = support::core(db, &clock).await;
@@ -327,10 +327,11 @@ async fn pruning(db: &TestDb) {
     }
     assert_eq!(support::count(&core.store, "health_changes").await, 2);
     let stop = tokio_util::sync::CancellationToken::new();
-    let notifier = tokio::spawn(ashyq::core::status::run_notifier(
+    let notifier = ashyq::core::job::spawn(
         core.clone(),
+        std::sync::Arc::new(ashyq::core::status::PruneChanges),
         stop.clone(),
-    ));
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while support::count(&core.store, "health_changes").await != 1 {
         assert!(tokio::time::Instant::now() < deadline, "not pruned");

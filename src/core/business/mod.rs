@@ -12,7 +12,10 @@ pub mod oked;
 pub mod owner;
 pub mod review;
 
-use super::{Button, Conversation, Core, CoreError, Event, Keyboard, Label, Outbound, State};
+use super::context::Ctx;
+use super::shared::callback::BusinessButton;
+use super::shared::routes::{BusinessRoute, DialogueInput, leave_application};
+use super::{Button, Conversation, Core, CoreError, Keyboard, Label, Outbound, State};
 use crate::domain::{Bin, BinError, Lang};
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business};
@@ -56,14 +59,15 @@ impl Default for BusinessSettings {
 }
 
 impl BusinessSettings {
-    /// `catering:-1001,cinemas:-1002` → association chats (Telegram).
-    pub fn parse_associations(spec: &str) -> BTreeMap<String, ChatRef> {
+    /// `catering:-1001,cinemas:-1002` → association chats in `channel` (the configuration
+    /// names the channel; the core does not).
+    pub fn parse_associations(channel: &str, spec: &str) -> BTreeMap<String, ChatRef> {
         spec.split(',')
             .filter_map(|pair| {
                 let (key, chat) = pair.split_once(':')?;
                 let chat = chat.trim();
                 chat.parse::<i64>().ok()?;
-                Some((key.trim().to_string(), ChatRef::new("telegram", chat)))
+                Some((key.trim().to_string(), ChatRef::new(channel, chat)))
             })
             .collect()
     }
@@ -121,22 +125,10 @@ pub struct Draft {
     pub max_stay_ms: Option<i64>,
 }
 
-pub(crate) fn button(key: &'static str, data: String) -> Button {
-    Button {
-        label: Label::Text(Msg::new(key)),
-        data,
-    }
-}
+pub(crate) use crate::core::shared::menu::{button, reply};
 
-fn button_with(msg: Msg, data: String) -> Button {
-    Button {
-        label: Label::Text(msg),
-        data,
-    }
-}
-
-pub(crate) fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
-    vec![Outbound::reply(lang, msg)]
+fn button_with(msg: Msg, data: BusinessButton) -> Button {
+    crate::core::shared::menu::button_with(Label::Text(msg), data)
 }
 
 /// Normalised address for duplicate detection: lower case, letters and digits, single spaces.
@@ -157,90 +149,38 @@ fn registered(conv: &Conversation) -> bool {
     conv.person_id.is_some() && matches!(conv.state, State::Menu | State::ConfirmForget)
 }
 
-/// The business entry point of the conversation: `Some(replies)` when the event was about
-/// businesses, `None` to let the conversation go on.
-pub(super) async fn intercept(
-    core: &Core,
-    tx: &mut Tx,
-    conv: &mut Conversation,
-    chat: &ChatRef,
-    event: &Event,
-    lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    // A reviewer typing a rejection reason.
-    if let State::BizRejectReason { application_id } = conv.state {
-        match event {
-            Event::Text(reason) => {
-                conv.state = State::Idle;
-                return Ok(Some(
-                    review::reject_from_chat(core, tx, chat, application_id, reason.trim(), lang)
-                        .await?,
-                ));
-            }
-            Event::Command { name, .. } if name == "cancel" => {
-                conv.state = State::Idle;
-                return Ok(Some(reply(lang, Msg::new("biz-cancelled"))));
-            }
-            _ => conv.state = State::Idle,
+/// The businesses' entry point.
+pub async fn handle(ctx: &mut Ctx<'_>, route: BusinessRoute) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang, chat) = (ctx.core, ctx.lang, ctx.chat);
+    let Ctx { tx, conv, .. } = ctx;
+    match route {
+        BusinessRoute::RejectReason {
+            application_id,
+            reason,
+        } => review::reject_from_chat(core, tx, chat, application_id, &reason, lang).await,
+        BusinessRoute::RejectCancelled => Ok(reply(lang, Msg::new("biz-cancelled"))),
+        BusinessRoute::Button(BusinessButton::Review(action, id)) => {
+            review::on_button(core, tx, conv, chat, action, id, lang).await
         }
-    }
-    match event {
-        Event::Button(data) if data.starts_with("biz:") => {
-            let data = &data[4..];
-            if let Some(out) = review::on_button(core, tx, conv, chat, data, lang).await? {
-                return Ok(Some(out));
-            }
-            if let Some(out) = owner::on_button(core, tx, conv, chat, data, lang).await? {
-                return Ok(Some(out));
-            }
-            if matches!(conv.state, State::Business { .. }) {
-                return Ok(Some(dialogue(core, tx, conv, chat, event, lang).await?));
-            }
-            return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+        BusinessRoute::Button(BusinessButton::New) => start_application(conv, lang),
+        BusinessRoute::Button(b) => owner::on_button(core, tx, chat, b, lang).await,
+        BusinessRoute::StaleButton => Ok(reply(lang, Msg::new("hint-stale-button"))),
+        BusinessRoute::Open => business_command(core, tx, conv, chat, lang).await,
+        BusinessRoute::Cancel => {
+            leave_application(conv);
+            Ok(vec![
+                Outbound::reply(lang, Msg::new("biz-cancelled"))
+                    .with_keyboard(menu_or_remove(conv)),
+            ])
         }
-        Event::Command { name, arg } => match name.as_str() {
-            "business" => return Ok(Some(business_command(core, tx, conv, chat, lang).await?)),
-            "cancel" if matches!(conv.state, State::Business { .. }) => {
-                leave(conv);
-                return Ok(Some(vec![
-                    Outbound::reply(lang, Msg::new("biz-cancelled"))
-                        .with_keyboard(menu_or_remove(conv)),
-                ]));
-            }
-            "violation" => {
-                leave(conv);
-                return Ok(Some(monitor::violation(core, tx, chat, arg, lang).await?));
-            }
-            "venues" => {
-                leave(conv);
-                return Ok(Some(monitor::region_occupancy(core, tx, chat, lang).await?));
-            }
-            _ => {
-                leave(conv);
-                return Ok(None);
-            }
-        },
-        _ => {}
+        BusinessRoute::Violation(arg) => monitor::violation(core, tx, chat, &arg, lang).await,
+        BusinessRoute::Venues => monitor::region_occupancy(core, tx, chat, lang).await,
+        BusinessRoute::Dialogue(input) => dialogue(core, tx, conv, chat, input, lang).await,
     }
-    if matches!(conv.state, State::Business { .. }) {
-        return Ok(Some(dialogue(core, tx, conv, chat, event, lang).await?));
-    }
-    Ok(None)
 }
 
 fn menu_or_remove(conv: &Conversation) -> Keyboard {
-    if conv.state == State::Menu {
-        super::conversation::menu_keyboard()
-    } else {
-        Keyboard::Remove
-    }
-}
-
-/// Leaves the application dialogue (nothing was written yet).
-fn leave(conv: &mut Conversation) {
-    if let State::Business { menu, .. } = conv.state {
-        conv.state = if menu { State::Menu } else { State::Idle };
-    }
+    crate::core::shared::menu::menu_or_remove(conv.state == State::Menu)
 }
 
 async fn business_command(
@@ -250,9 +190,9 @@ async fn business_command(
     chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let owned = business::owned_venues(tx, chat).await?;
+    let owned = crate::storage::venues::owned_venues(tx, chat).await?;
     if !owned.is_empty() {
-        leave(conv);
+        leave_application(conv);
         return Ok(vec![owner::panel(&owned, lang)]);
     }
     start_application(conv, lang)
@@ -281,7 +221,7 @@ pub(super) fn start_application(
 }
 
 fn cancel_row() -> Vec<Button> {
-    vec![button("biz-cancel-button", "biz:cancel".into())]
+    vec![button("biz-cancel-button", BusinessButton::Cancel)]
 }
 
 /// What the bot says to ask for the current step's input.
@@ -296,7 +236,7 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
                 Step::Address => (Msg::new("biz-ask-address"), vec![]),
                 Step::Location => (
                     Msg::new("biz-ask-location"),
-                    vec![vec![button("biz-skip-button", "biz:skip".into())]],
+                    vec![vec![button("biz-skip-button", BusinessButton::Skip)]],
                 ),
                 Step::Region => (Msg::new("biz-ask-region"), vec![]),
                 Step::Oked => (Msg::new("biz-ask-oked"), vec![]),
@@ -307,7 +247,7 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
                         .map(|key| {
                             vec![button_with(
                                 Msg::new("biz-category").arg("category", key.clone()),
-                                format!("biz:cat:{key}"),
+                                BusinessButton::Category(key.clone()),
                             )]
                         })
                         .collect();
@@ -321,8 +261,8 @@ pub(super) fn prompt(state: &State, lang: Lang) -> Outbound {
                 Step::Confirm => (
                     summary(draft),
                     vec![vec![
-                        button("biz-submit-button", "biz:submit".into()),
-                        button("biz-cancel-button", "biz:cancel".into()),
+                        button("biz-submit-button", BusinessButton::Submit),
+                        button("biz-cancel-button", BusinessButton::Cancel),
                     ]],
                 ),
             };
@@ -363,7 +303,7 @@ async fn dialogue(
     tx: &mut Tx,
     conv: &mut Conversation,
     chat: &ChatRef,
-    event: &Event,
+    input: DialogueInput,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
     let State::Business {
@@ -377,18 +317,18 @@ async fn dialogue(
     let again = |conv: &Conversation, msg: Msg| -> Vec<Outbound> {
         vec![Outbound::reply(lang, msg), prompt(&conv.state, lang)]
     };
-    if matches!(event, Event::Button(b) if b == "biz:cancel") {
-        leave(conv);
+    if input == DialogueInput::Button(BusinessButton::Cancel) {
+        leave_application(conv);
         return Ok(vec![
             Outbound::reply(lang, Msg::new("biz-cancelled")).with_keyboard(menu_or_remove(conv)),
         ]);
     }
-    let text = match event {
-        Event::Text(t) => Some(t.trim().to_string()),
+    let text = match &input {
+        DialogueInput::Text(t) => Some(t.clone()),
         _ => None,
     };
-    let next = match (step, event) {
-        (Step::Bin, Event::Text(_)) => {
+    let next = match (step, &input) {
+        (Step::Bin, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             match Bin::parse(&t) {
                 Ok(bin) => {
@@ -409,7 +349,7 @@ async fn dialogue(
                 }
             }
         }
-        (Step::LegalName, Event::Text(_)) => {
+        (Step::LegalName, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             let n = t.chars().count();
             if !(2..=200).contains(&n) || !t.chars().any(char::is_alphabetic) {
@@ -418,7 +358,7 @@ async fn dialogue(
             draft.legal_name = Some(t);
             Step::Address
         }
-        (Step::Address, Event::Text(_)) => {
+        (Step::Address, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             let n = t.chars().count();
             if !(5..=300).contains(&n) || !t.chars().any(char::is_alphabetic) {
@@ -429,7 +369,7 @@ async fn dialogue(
                 .await?
                 .is_some()
             {
-                leave(conv);
+                leave_application(conv);
                 return Ok(vec![
                     Outbound::reply(lang, Msg::new("biz-duplicate"))
                         .with_keyboard(menu_or_remove(conv)),
@@ -438,7 +378,7 @@ async fn dialogue(
             draft.address = Some(t);
             Step::Location
         }
-        (Step::Location, Event::Location { lat, lon }) => {
+        (Step::Location, DialogueInput::Location { lat, lon }) => {
             // Kazakhstan lies within these bounds.
             if !(40.0..=56.0).contains(lat) || !(46.0..=88.0).contains(lon) {
                 return Ok(again(conv, Msg::new("biz-location-outside")));
@@ -447,9 +387,9 @@ async fn dialogue(
             draft.lon_e6 = Some((lon * 1e6).round() as i64);
             Step::Region
         }
-        (Step::Location, Event::Button(b)) if b == "biz:skip" => Step::Region,
+        (Step::Location, DialogueInput::Button(BusinessButton::Skip)) => Step::Region,
         (Step::Location, _) => return Ok(again(conv, Msg::new("biz-location-hint"))),
-        (Step::Region, Event::Text(_)) => {
+        (Step::Region, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             let n = t.chars().count();
             let ok = (2..=64).contains(&n)
@@ -459,10 +399,10 @@ async fn dialogue(
             if !ok {
                 return Ok(again(conv, Msg::new("biz-region-invalid")));
             }
-            draft.region = Some(super::checkin::admin::region_key(&t));
+            draft.region = Some(crate::core::venues::admin::region_key(&t));
             Step::Oked
         }
-        (Step::Oked, Event::Text(_)) => {
+        (Step::Oked, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             match core.business.eligible.check(&t) {
                 Ok((code, cats)) => {
@@ -482,16 +422,15 @@ async fn dialogue(
                 }
             }
         }
-        (Step::Category, Event::Button(b)) if b.starts_with("biz:cat:") => {
-            let key = &b["biz:cat:".len()..];
+        (Step::Category, DialogueInput::Button(BusinessButton::Category(key))) => {
             let code = draft.oked.clone().unwrap_or_default();
             if !core.business.eligible.allows(&code, key) {
                 return Ok(again(conv, Msg::new("hint-stale-button")));
             }
-            draft.category = Some(key.to_string());
+            draft.category = Some(key.clone());
             Step::Entrances
         }
-        (Step::Entrances, Event::Text(_)) => {
+        (Step::Entrances, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
             match t.parse::<i64>() {
                 Ok(n) if (1..=MAX_ENTRANCES).contains(&n) => {
@@ -506,9 +445,9 @@ async fn dialogue(
                 }
             }
         }
-        (Step::MaxStay, Event::Text(_)) => {
+        (Step::MaxStay, DialogueInput::Text(_)) => {
             let t = text.unwrap_or_default();
-            match super::checkin::admin::parse_duration_ms(&t) {
+            match crate::core::shared::duration::parse_duration_ms(&t) {
                 Some(ms) if (600_000..=24 * 3_600_000).contains(&ms) => {
                     draft.max_stay_ms = Some(ms);
                     Step::Confirm
@@ -516,10 +455,12 @@ async fn dialogue(
                 _ => return Ok(again(conv, Msg::new("biz-max-stay-invalid"))),
             }
         }
-        (Step::Confirm, Event::Button(b)) if b == "biz:submit" => {
+        (Step::Confirm, DialogueInput::Button(BusinessButton::Submit)) => {
             return submit(core, tx, conv, chat, &draft, menu, lang).await;
         }
-        (_, Event::Button(_)) => return Ok(again(conv, Msg::new("hint-stale-button"))),
+        (_, DialogueInput::Button(_) | DialogueInput::OtherButton) => {
+            return Ok(again(conv, Msg::new("hint-stale-button")));
+        }
         (Step::Category | Step::Confirm, _) => {
             return Ok(again(conv, Msg::new("biz-use-buttons")));
         }
@@ -585,7 +526,9 @@ async fn submit(
             category: cat,
             association: category.association,
             entrances: d.entrances.unwrap_or(1),
-            max_stay_ms: d.max_stay_ms.unwrap_or(super::checkin::DEFAULT_MAX_STAY_MS),
+            max_stay_ms: d
+                .max_stay_ms
+                .unwrap_or(crate::core::venues::DEFAULT_MAX_STAY_MS),
             status,
         },
         core.now_ms(),
@@ -599,7 +542,7 @@ async fn submit(
         ]);
     };
     let app = business::application(tx, id).await?.ok_or_else(|| {
-        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::RowNotFound))
+        CoreError::internal("application submit", "the inserted application is missing")
     })?;
     let mut out = vec![
         Outbound::reply(
@@ -612,11 +555,7 @@ async fn submit(
     Ok(out)
 }
 
-/// Background duties of businesses: tells owners when their venue goes live and when a
-/// suspension ended. `app::serve` runs it with the check-out loop.
-pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
-    monitor::run_due(core).await
-}
+pub use monitor::run_due;
 
 #[cfg(test)]
 mod tests {
@@ -633,7 +572,8 @@ mod tests {
 
     #[test]
     fn association_chats_parse() {
-        let m = BusinessSettings::parse_associations("catering:-1001, cinemas:-1002,bad:x");
+        let m =
+            BusinessSettings::parse_associations("telegram", "catering:-1001, cinemas:-1002,bad:x");
         assert_eq!(m.len(), 2);
         assert_eq!(m["cinemas"], ChatRef::new("telegram", "-1002"));
     }

@@ -48,7 +48,7 @@ pub(super) async fn violation(
         .split_once(char::is_whitespace)
         .unwrap_or((arg.trim(), ""));
     // A note may name a visitor by IIN: stored and shown to the owner only masked.
-    let note = crate::core::support::mask_iins(note.trim());
+    let note = crate::core::shared::mask::mask_iins(note.trim());
     let Ok(venue_id) = id.trim_start_matches('#').parse::<i64>() else {
         return Ok(reply(lang, Msg::new("biz-violation-usage")));
     };
@@ -77,6 +77,7 @@ pub(super) async fn violation(
     let violation = business::insert_violation(tx, venue_id, chat, &note, now).await?;
     let until = suspension_end(now, nth);
     business::insert_suspension(tx, venue_id, Some(violation), now, until).await?;
+    crate::storage::venues::extend_suspension(tx, venue_id, until).await?;
     let repeat = if nth > 1 { "yes" } else { "no" };
     let mut out = reply(
         lang,
@@ -86,7 +87,7 @@ pub(super) async fn violation(
             .date_of("until", until)
             .arg("repeat", repeat),
     );
-    for (owner, owner_lang) in business::owner_chats(tx, venue_id).await? {
+    for (owner, owner_lang) in venues::owner_chats(tx, venue_id).await? {
         let owner_lang = owner_lang
             .as_deref()
             .and_then(Lang::from_code)
@@ -176,7 +177,7 @@ async fn tell_owners(
     text: &Msg,
     dedupe_key: &str,
 ) -> Result<(), CoreError> {
-    for (owner, _) in business::owner_chats(tx, venue_id).await? {
+    for (owner, _) in venues::owner_chats(tx, venue_id).await? {
         let lang = chat_lang(tx, &owner).await?;
         let msg = Outbound::to_chat(owner.clone(), lang, text.clone());
         core.enqueue(tx, &owner, &msg, Some(dedupe_key), None)
@@ -188,11 +189,40 @@ async fn tell_owners(
 /// Tells owners that their venue went live after the test week, and that a suspension
 /// ended. Each notice once (a column marks it in the same transaction).
 pub async fn run_due(core: &Core) -> Result<usize, CoreError> {
-    let now = core.now_ms();
+    run_due_at(core, core.clock.now()).await
+}
+
+/// Owners' notices ("now live", "suspension ended"), every 30 seconds.
+pub struct OwnerNotices;
+
+impl crate::core::job::Job for OwnerNotices {
+    fn name(&self) -> &'static str {
+        "business-notices"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::core::job::JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(run_due_at(core, now))
+    }
+}
+
+/// [`run_due`] at `now`.
+pub async fn run_due_at(
+    core: &Core,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, CoreError> {
+    let now = now.timestamp_millis();
     let mut tx = core.store.begin().await?;
     let mut done = 0;
-    for (venue_id, name) in business::due_live_notices(&mut tx, now).await? {
-        if !business::mark_live_notice(&mut tx, venue_id, now).await? {
+    for (venue_id, name) in venues::due_live_notices(&mut tx, now).await? {
+        if !venues::mark_live_notice(&mut tx, venue_id, now).await? {
             continue;
         }
         let msg = Msg::new("biz-live-now").arg("venue", name);
@@ -244,7 +274,7 @@ pub async fn history(core: &Core, venue_id: i64) -> Result<Option<History>, Stor
     applications.retain(|a| a.venue_id.is_none_or(|id| id == venue_id));
     Ok(Some(History {
         venue_id,
-        test_until_ms: business::test_until(&mut conn, venue_id).await?,
+        test_until_ms: venues::test_until(&mut conn, venue_id).await?,
         suspended_until_ms: v.suspended_until,
         name: v.name,
         bin: v.bin,
@@ -262,7 +292,7 @@ pub async fn grant(
     region: Option<&str>,
 ) -> Result<(), CoreError> {
     let mut tx = core.store.begin().await?;
-    let region = region.map(crate::core::checkin::admin::region_key);
+    let region = region.map(crate::core::venues::admin::region_key);
     business::grant_role(&mut tx, role, chat, region.as_deref(), core.now_ms()).await?;
     tx.commit().await?;
     Ok(())
@@ -279,7 +309,7 @@ pub async fn revoke(core: &Core, role: &str, chat: &ChatRef) -> Result<bool, Cor
 /// Occupancy of a region for the HTTP endpoint (every region with `None`).
 pub async fn occupancy(core: &Core, region: Option<&str>) -> Result<Vec<Occupancy>, StoreError> {
     let mut conn = core.store.pool().acquire().await?;
-    let region = region.map(crate::core::checkin::admin::region_key);
+    let region = region.map(crate::core::venues::admin::region_key);
     business::occupancy_by_region(&mut conn, region.as_deref()).await
 }
 

@@ -4,32 +4,57 @@
 //! Every action checks that the chat is an active owner of the venue at that moment.
 
 use super::{button, reply};
-use crate::core::checkin::admin::{self, INVITE_PREFIX, INVITE_TTL_MS};
-use crate::core::checkin::{token, token_keys};
-use crate::core::{
-    AttachmentKind, Button, Conversation, Core, CoreError, Keyboard, Label, Outbound,
-};
+use crate::core::shared::callback::{BusinessButton, Callback, ItemTool, VenueTool};
+
+/// An owner tool pressed for one venue.
+enum Act {
+    Tool(VenueTool),
+    Item(ItemTool, i64),
+}
+use crate::core::venues::admin::{self, INVITE_TTL_MS};
+use crate::core::venues::token_keys;
+use crate::core::{AttachmentKind, Button, Core, CoreError, Keyboard, Label, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
 use crate::storage::{ChatRef, Tx, business, venues};
-use base64::Engine;
 
 fn tools_keyboard(venue_id: i64) -> Keyboard {
     Keyboard::Inline(vec![
         vec![
-            button("biz-tool-invite", format!("biz:inv:{venue_id}")),
-            button("biz-tool-staff", format!("biz:staff:{venue_id}")),
+            button(
+                "biz-tool-invite",
+                BusinessButton::Venue(VenueTool::Invite, venue_id),
+            ),
+            button(
+                "biz-tool-staff",
+                BusinessButton::Venue(VenueTool::Staff, venue_id),
+            ),
         ],
         vec![
-            button("biz-tool-entrance", format!("biz:ent:{venue_id}")),
-            button("biz-tool-codes", format!("biz:codes:{venue_id}")),
+            button(
+                "biz-tool-entrance",
+                BusinessButton::Venue(VenueTool::Entrance, venue_id),
+            ),
+            button(
+                "biz-tool-codes",
+                BusinessButton::Venue(VenueTool::Codes, venue_id),
+            ),
         ],
         vec![
-            button("biz-tool-occupancy", format!("biz:occ:{venue_id}")),
-            button("biz-tool-today", format!("biz:today:{venue_id}")),
-            button("biz-tool-chart", format!("biz:chart:{venue_id}")),
+            button(
+                "biz-tool-occupancy",
+                BusinessButton::Venue(VenueTool::Occupancy, venue_id),
+            ),
+            button(
+                "biz-tool-today",
+                BusinessButton::Venue(VenueTool::Today, venue_id),
+            ),
+            button(
+                "biz-tool-chart",
+                BusinessButton::Venue(VenueTool::Chart, venue_id),
+            ),
         ],
-        vec![button("biz-tool-new-application", "biz:new".into())],
+        vec![button("biz-tool-new-application", BusinessButton::New)],
     ])
 }
 
@@ -44,56 +69,50 @@ pub(super) fn panel(owned: &[(i64, String)], lang: Lang) -> Outbound {
         .map(|(id, name)| {
             vec![Button {
                 label: Label::Literal(name.clone()),
-                data: format!("biz:v:{id}"),
+                data: Callback::from(BusinessButton::Venue(VenueTool::Open, *id)).to_string(),
             }]
         })
         .collect();
-    rows.push(vec![button("biz-tool-new-application", "biz:new".into())]);
+    rows.push(vec![button(
+        "biz-tool-new-application",
+        BusinessButton::New,
+    )]);
     Outbound::reply(lang, Msg::new("biz-owner-choose")).with_keyboard(Keyboard::Inline(rows))
 }
 
 /// The venue's name when `chat` is an active owner of it.
 async fn owned(tx: &mut Tx, chat: &ChatRef, venue_id: i64) -> Result<Option<String>, CoreError> {
-    Ok(business::owned_venues(tx, chat)
+    Ok(venues::owned_venues(tx, chat)
         .await?
         .into_iter()
         .find(|(id, _)| *id == venue_id)
         .map(|(_, name)| name))
 }
 
+/// The owner tools' buttons: `button` is a [`BusinessButton::Venue`] or
+/// [`BusinessButton::Item`] (others answer "stale").
 pub(super) async fn on_button(
     core: &Core,
     tx: &mut Tx,
-    conv: &mut Conversation,
     chat: &ChatRef,
-    data: &str,
+    button: BusinessButton,
     lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    if data == "new" {
-        return Ok(Some(super::start_application(conv, lang)?));
-    }
-    let mut parts = data.split(':');
-    let action = parts.next().unwrap_or_default();
-    if !matches!(
-        action,
-        "v" | "inv" | "staff" | "rm" | "ent" | "codes" | "rot" | "rev" | "occ" | "today" | "chart"
-    ) {
-        return Ok(None);
-    }
-    let ids: Vec<i64> = parts.filter_map(|p| p.parse().ok()).collect();
-    let Some(&venue_id) = ids.first() else {
-        return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+) -> Result<Vec<Outbound>, CoreError> {
+    let (venue_id, act) = match button {
+        BusinessButton::Venue(tool, venue) => (venue, Act::Tool(tool)),
+        BusinessButton::Item(tool, venue, id) => (venue, Act::Item(tool, id)),
+        _ => return Ok(reply(lang, Msg::new("hint-stale-button"))),
     };
     let Some(name) = owned(tx, chat, venue_id).await? else {
-        return Ok(Some(reply(lang, Msg::new("biz-owner-only"))));
+        return Ok(reply(lang, Msg::new("biz-owner-only")));
     };
     let now = core.now_ms();
-    let out = match (action, ids.get(1).copied()) {
-        ("v", _) => vec![
+    let out = match act {
+        Act::Tool(VenueTool::Open) => vec![
             Outbound::reply(lang, Msg::new("biz-owner-tools").arg("venue", name))
                 .with_keyboard(tools_keyboard(venue_id)),
         ],
-        ("inv", _) => {
+        Act::Tool(VenueTool::Invite) => {
             let link = invite(core, tx, venue_id).await?;
             reply(
                 lang,
@@ -103,8 +122,8 @@ pub(super) async fn on_button(
                     .date_of("until", now + INVITE_TTL_MS),
             )
         }
-        ("staff", _) => {
-            let staff: Vec<_> = business::staff_members(tx, venue_id)
+        Act::Tool(VenueTool::Staff) => {
+            let staff: Vec<_> = venues::staff_members(tx, venue_id)
                 .await?
                 .into_iter()
                 .filter(|(_, role, _)| role == "staff")
@@ -121,7 +140,12 @@ pub(super) async fn on_button(
                                     .num("id", *id)
                                     .date_of("since", *added),
                             ),
-                            data: format!("biz:rm:{venue_id}:{id}"),
+                            data: Callback::from(BusinessButton::Item(
+                                ItemTool::RemoveStaff,
+                                venue_id,
+                                *id,
+                            ))
+                            .to_string(),
                         }]
                     })
                     .collect();
@@ -136,8 +160,8 @@ pub(super) async fn on_button(
                 ]
             }
         }
-        ("rm", Some(staff_id)) => {
-            match business::remove_staff(tx, venue_id, staff_id, now).await? {
+        Act::Item(ItemTool::RemoveStaff, staff_id) => {
+            match venues::remove_staff(tx, venue_id, staff_id, now).await? {
                 Some(removed) => {
                     let their = super::chat_lang(tx, &removed).await?;
                     let mut out = reply(lang, Msg::new("biz-staff-removed").num("id", staff_id));
@@ -151,14 +175,14 @@ pub(super) async fn on_button(
                 None => reply(lang, Msg::new("hint-stale-button")),
             }
         }
-        ("ent", _) => {
+        Act::Tool(VenueTool::Entrance) => {
             let existing = venues::entrances_of(tx, venue_id).await?;
             let mut n = existing.iter().filter(|e| e.revoked_at.is_none()).count() + 1;
             while existing.iter().any(|e| e.name == n.to_string()) {
                 n += 1;
             }
             if n as i64 > super::MAX_ENTRANCES * 2 {
-                return Ok(Some(reply(lang, Msg::new("biz-too-many-entrances"))));
+                return Ok(reply(lang, Msg::new("biz-too-many-entrances")));
             }
             let id = admin::add_entrance(tx, venue_id, &n.to_string(), now)
                 .await
@@ -172,7 +196,7 @@ pub(super) async fn on_button(
             out.extend(posters(core, tx, venue_id, id, &name, lang).await?);
             out
         }
-        ("codes", _) => {
+        Act::Tool(VenueTool::Codes) => {
             let rows: Vec<Vec<Button>> = venues::entrances_of(tx, venue_id)
                 .await?
                 .into_iter()
@@ -183,13 +207,23 @@ pub(super) async fn on_button(
                             label: Label::Text(
                                 Msg::new("biz-code-rotate-button").arg("entrance", e.name.clone()),
                             ),
-                            data: format!("biz:rot:{venue_id}:{}", e.id),
+                            data: Callback::from(BusinessButton::Item(
+                                ItemTool::Rotate,
+                                venue_id,
+                                e.id,
+                            ))
+                            .to_string(),
                         },
                         Button {
                             label: Label::Text(
                                 Msg::new("biz-code-revoke-button").arg("entrance", e.name.clone()),
                             ),
-                            data: format!("biz:rev:{venue_id}:{}", e.id),
+                            data: Callback::from(BusinessButton::Item(
+                                ItemTool::Revoke,
+                                venue_id,
+                                e.id,
+                            ))
+                            .to_string(),
                         },
                     ]
                 })
@@ -199,10 +233,10 @@ pub(super) async fn on_button(
                     .with_keyboard(Keyboard::Inline(rows)),
             ]
         }
-        ("rot", Some(entrance_id)) => {
-            let Some(entrance) = business::retire_entrance(tx, venue_id, entrance_id, now).await?
+        Act::Item(ItemTool::Rotate, entrance_id) => {
+            let Some(entrance) = venues::revoke_entrance(tx, venue_id, entrance_id, now).await?
             else {
-                return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
+                return Ok(reply(lang, Msg::new("hint-stale-button")));
             };
             let id = admin::add_entrance(tx, venue_id, &entrance, now)
                 .await
@@ -216,16 +250,16 @@ pub(super) async fn on_button(
             out.extend(posters(core, tx, venue_id, id, &name, lang).await?);
             out
         }
-        ("rev", Some(entrance_id)) => {
+        Act::Item(ItemTool::Revoke, entrance_id) => {
             let active = venues::entrances_of(tx, venue_id)
                 .await?
                 .iter()
                 .filter(|e| e.revoked_at.is_none())
                 .count();
             if active <= 1 {
-                return Ok(Some(reply(lang, Msg::new("biz-last-entrance"))));
+                return Ok(reply(lang, Msg::new("biz-last-entrance")));
             }
-            match business::retire_entrance(tx, venue_id, entrance_id, now).await? {
+            match venues::revoke_entrance(tx, venue_id, entrance_id, now).await? {
                 Some(entrance) => reply(
                     lang,
                     Msg::new("biz-code-revoked")
@@ -235,14 +269,14 @@ pub(super) async fn on_button(
                 None => reply(lang, Msg::new("hint-stale-button")),
             }
         }
-        ("occ", _) => {
+        Act::Tool(VenueTool::Occupancy) => {
             let n = venues::occupancy(tx, venue_id).await?;
             reply(
                 lang,
                 Msg::new("biz-occupancy").arg("venue", name).num("count", n),
             )
         }
-        ("today", _) => {
+        Act::Tool(VenueTool::Today) => {
             let (admitted, refused) =
                 business::attempt_counts(tx, venue_id, local_midnight(core)).await?;
             reply(
@@ -253,7 +287,7 @@ pub(super) async fn on_button(
                     .num("refused", refused),
             )
         }
-        ("chart", _) => {
+        Act::Tool(VenueTool::Chart) => {
             let times = business::entry_times(tx, venue_id, now - 7 * 24 * 3_600_000).await?;
             let counts = super::chart::hourly(&times, now);
             let total: u32 = counts.iter().sum();
@@ -275,15 +309,11 @@ pub(super) async fn on_button(
                 .collect();
             let font_path = core.business.poster_font.clone();
             let png = tokio::task::spawn_blocking(move || {
-                let font = crate::core::checkin::poster::find_font(font_path.as_deref()).ok();
+                let font = crate::core::venues::poster::find_font(font_path.as_deref()).ok();
                 super::chart::render(&counts, &title, &days, font.as_ref())
             })
             .await
-            .map_err(|e| {
-                CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
-                    format!("chart rendering failed: {e}"),
-                )))
-            })?;
+            .map_err(|e| CoreError::internal("chart rendering", e))?;
             vec![
                 Outbound::reply(
                     lang,
@@ -294,17 +324,14 @@ pub(super) async fn on_button(
                 .with_attachment(AttachmentKind::Photo, "visits-7d.png", png),
             ]
         }
-        _ => reply(lang, Msg::new("hint-stale-button")),
     };
-    Ok(Some(out))
+    Ok(out)
 }
 
 fn admin_error(e: admin::AdminError) -> CoreError {
     match e {
         admin::AdminError::Core(c) => c,
-        other => CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
-            other.to_string(),
-        ))),
+        other => CoreError::internal("venue administration", other),
     }
 }
 
@@ -321,23 +348,8 @@ fn local_midnight(core: &Core) -> i64 {
 
 /// A one-time staff invite (expires after [`INVITE_TTL_MS`]) in the caller's transaction.
 async fn invite(core: &Core, tx: &mut Tx, venue_id: i64) -> Result<String, CoreError> {
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let now = core.now_ms();
-    venues::insert_invite(
-        tx,
-        venue_id,
-        "staff",
-        &admin::invite_hash(&secret),
-        now,
-        now + INVITE_TTL_MS,
-    )
-    .await?;
-    Ok(token::deep_link(
-        &core.business.bot_username,
-        &format!("{INVITE_PREFIX}{secret}"),
-    ))
+    let bot = &core.channels.bot_username;
+    Ok(admin::insert_invite(tx, venue_id, "staff", bot, core.now_ms()).await?)
 }
 
 /// The posters of one entrance, as document replies.

@@ -3,9 +3,10 @@
 //! entrances and codes, the owner's staff seat and the posters sent as documents.
 
 use super::{TEST_WEEK_MS, button, chat_lang, reply};
-use crate::core::checkin::admin::{self, AdminError};
-use crate::core::checkin::poster::{self, PosterError};
-use crate::core::checkin::token_keys;
+use crate::core::shared::callback::{BusinessButton, ReviewAction};
+use crate::core::venues::admin::{self, AdminError};
+use crate::core::venues::poster::{self, PosterError};
+use crate::core::venues::token_keys;
 use crate::core::{AttachmentKind, Conversation, Core, CoreError, Keyboard, Outbound, State};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -129,8 +130,14 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
             vec![
                 Outbound::to_chat(to.clone(), lang, card(app, "association")).with_keyboard(
                     Keyboard::Inline(vec![vec![
-                        button("biz-preapprove-button", format!("biz:pre:{}", app.id)),
-                        button("biz-reject-button", format!("biz:prn:{}", app.id)),
+                        button(
+                            "biz-preapprove-button",
+                            BusinessButton::Review(ReviewAction::Preapprove, app.id),
+                        ),
+                        button(
+                            "biz-reject-button",
+                            BusinessButton::Review(ReviewAction::PreReject, app.id),
+                        ),
                     ]]),
                 ),
             ]
@@ -143,8 +150,14 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
             vec![
                 Outbound::to_chat(to.clone(), lang, card(app, "pending")).with_keyboard(
                     Keyboard::Inline(vec![vec![
-                        button("biz-approve-button", format!("biz:ok:{}", app.id)),
-                        button("biz-reject-button", format!("biz:no:{}", app.id)),
+                        button(
+                            "biz-approve-button",
+                            BusinessButton::Review(ReviewAction::Approve, app.id),
+                        ),
+                        button(
+                            "biz-reject-button",
+                            BusinessButton::Review(ReviewAction::Reject, app.id),
+                        ),
                     ]]),
                 ),
             ]
@@ -153,28 +166,21 @@ pub fn card_for_reviewers(core: &Core, app: &ApplicationRow) -> Vec<Outbound> {
     }
 }
 
-/// Reviewers' buttons: `ok:ID`, `no:ID` (administrators), `pre:ID`, `prn:ID` (association).
+/// Reviewers' buttons: approve / reject (administrators), pre-approve / reject
+/// (association).
 pub(super) async fn on_button(
     core: &Core,
     tx: &mut Tx,
     conv: &mut Conversation,
     chat: &ChatRef,
-    data: &str,
+    action: ReviewAction,
+    id: i64,
     lang: Lang,
-) -> Result<Option<Vec<Outbound>>, CoreError> {
-    let Some((action, id)) = data.split_once(':') else {
-        return Ok(None);
-    };
-    if !matches!(action, "ok" | "no" | "pre" | "prn") {
-        return Ok(None);
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(Some(reply(lang, Msg::new("hint-stale-button"))));
-    };
+) -> Result<Vec<Outbound>, CoreError> {
     let admin = core.business.admin_chat.as_ref() == Some(chat);
     let association = core.business.association_of(chat).map(str::to_string);
     let allowed = match action {
-        "ok" | "no" => admin,
+        ReviewAction::Approve | ReviewAction::Reject => admin,
         _ => match &association {
             Some(a) => business::application(tx, id)
                 .await?
@@ -183,11 +189,11 @@ pub(super) async fn on_button(
         },
     };
     if !allowed {
-        return Ok(Some(reply(lang, Msg::new("biz-not-reviewer"))));
+        return Ok(reply(lang, Msg::new("biz-not-reviewer")));
     }
     let by = format!("{}:{}", chat.channel, chat.chat_id);
     let result = match action {
-        "ok" => approve_in(core, tx, id, &by).await.map(|a| {
+        ReviewAction::Approve => approve_in(core, tx, id, &by).await.map(|a| {
             reply(
                 lang,
                 Msg::new("biz-review-approved")
@@ -196,12 +202,12 @@ pub(super) async fn on_button(
                     .date_of("until", a.test_until_ms),
             )
         }),
-        "pre" => preapprove_in(core, tx, id, &by)
+        ReviewAction::Preapprove => preapprove_in(core, tx, id, &by)
             .await
             .map(|()| reply(lang, Msg::new("biz-review-preapproved").num("id", id))),
         _ => {
             // Ask for the reason first; the decision is taken when it is typed.
-            let expected = if action == "prn" {
+            let expected = if action == ReviewAction::PreReject {
                 "association"
             } else {
                 "pending"
@@ -209,10 +215,7 @@ pub(super) async fn on_button(
             match business::application(tx, id).await? {
                 Some(app) if app.status == expected => {
                     conv.state = State::BizRejectReason { application_id: id };
-                    return Ok(Some(reply(
-                        lang,
-                        Msg::new("biz-reject-ask-reason").num("id", id),
-                    )));
+                    return Ok(reply(lang, Msg::new("biz-reject-ask-reason").num("id", id)));
                 }
                 Some(app) => Err(ReviewError::AlreadyDecided {
                     id,
@@ -222,23 +225,19 @@ pub(super) async fn on_button(
             }
         }
     };
-    finish(result, lang).map(Some)
+    finish(result)
 }
 
-fn finish(
-    result: Result<Vec<Outbound>, ReviewError>,
-    lang: Lang,
-) -> Result<Vec<Outbound>, CoreError> {
+fn finish(result: Result<Vec<Outbound>, ReviewError>) -> Result<Vec<Outbound>, CoreError> {
+    // A refusal or an internal error both roll back whatever the decision wrote (the
+    // status moved before the key check and the posters): the application stays as it was.
     match result {
         Ok(out) => Ok(out),
         Err(e) => match e.msg() {
-            Some(msg) => Ok(reply(lang, msg)),
+            Some(msg) => Err(CoreError::Refused(msg)),
             None => match e {
                 ReviewError::Core(c) => Err(c),
-                other => {
-                    tracing::error!(error = %other, "review failed");
-                    Ok(reply(lang, Msg::new("error-generic")))
-                }
+                other => Err(CoreError::internal("business review", other)),
             },
         },
     }
@@ -262,7 +261,7 @@ pub(super) async fn reject_from_chat(
     let result = reject_in(core, tx, id, reason, &by)
         .await
         .map(|()| reply(lang, Msg::new("biz-review-rejected").num("id", id)));
-    finish(result, lang)
+    finish(result)
 }
 
 async fn tell_applicant(
@@ -411,7 +410,7 @@ pub async fn approve_in(
         admin::add_entrance(tx, venue_id, &i.to_string(), now).await?;
     }
     let test_until = now + TEST_WEEK_MS;
-    business::start_test_mode(tx, venue_id, app.person_id, test_until).await?;
+    venues::start_test_mode(tx, venue_id, app.person_id, test_until).await?;
     let owner = app.chat();
     venues::add_staff(tx, venue_id, &owner, app.person_id, "owner", now).await?;
     business::set_application_venue(tx, id, venue_id).await?;
@@ -533,4 +532,21 @@ pub async fn preapprove(core: &Core, id: i64) -> Result<(), ReviewError> {
 pub async fn list(core: &Core, status: Option<&str>) -> Result<Vec<ApplicationRow>, ReviewError> {
     let mut conn = core.store.pool().acquire().await?;
     Ok(business::applications(&mut conn, status).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_failures_are_refusals_or_internal_never_a_committed_reply() {
+        // A refusal carries the reviewer's text and rolls back (Core::handle answers it).
+        let refused = finish(Err(ReviewError::NoKey)).unwrap_err();
+        assert!(refused.is_refusal(), "{refused}");
+        // A poster that cannot be drawn is internal: logged, rolled back, error-generic;
+        // so the applicant is never left with an approval nobody told them about.
+        let poster = finish(Err(ReviewError::Poster(PosterError::Qr("boom".into())))).unwrap_err();
+        assert!(!poster.is_refusal(), "{poster}");
+        assert!(matches!(poster, CoreError::Internal { .. }));
+    }
 }

@@ -23,10 +23,11 @@
 //! chat has one check-in in flight; an update delivered twice at once is told apart by its
 //! id in the database, whichever batch holds it.
 
-use super::token::{Kind, Payload, TokenKeys};
-use super::{Decision, Target, Via, admin, alerts_sanitary_control, decide, door_target};
+use super::token::{Kind, TokenKeys};
+use super::{Decision, Target, Via, alerts_sanitary_control, decide, door_target};
 use super::{REPEAT_WINDOW_MS, result, staff_payloads, usable_now};
-use crate::core::{Core, CoreError, Event, Inbound, Outbound, State, wallet};
+use crate::core::shared::routes::QuickCheckIn;
+use crate::core::{Core, CoreError, Inbound, Outbound, State};
 use crate::domain::Lang;
 use crate::status::VenueCategory;
 use crate::storage::venues::{self, CheckinView, Door, NewCheckin};
@@ -59,44 +60,28 @@ pub(crate) enum Outcome {
     Fallback,
 }
 
-/// Whether an inbound event is a check-in the lane may take: an entry code by deep link
-/// or in a photo, verified, from a chat that is not a service chat.
+/// Whether a quick route (`crate::core::route::quick_check_in`) is a check-in the lane
+/// may take: a verified entry code, from a chat that is not a service chat.
 pub(crate) fn candidate(
     core: &Core,
     inbound: &Inbound,
-    scan: Option<&super::Scan>,
+    quick: Option<QuickCheckIn>,
 ) -> Option<Candidate> {
+    let quick = quick?;
     if !core.checkin_lanes.enabled()
         || core.support.chat.as_ref() == Some(&inbound.chat)
-        || inbound.chat.channel == wallet::SMS
+        || core.channels.replies_through_outbox(&inbound.chat.channel)
     {
         return None;
     }
     let keys = TokenKeys::unchecked(core.vault.signing_key());
-    let (token, via) = match inbound.event.unrelayed() {
-        Event::Command { name, arg } if name == "start" && !arg.is_empty() => {
-            if arg.starts_with(admin::INVITE_PREFIX) || arg.starts_with(wallet::INVITE_PREFIX) {
-                return None;
-            }
-            (keys.verify(arg).ok()?, Via::Link)
-        }
-        Event::Image(_) => {
-            let texts = scan?.as_ref().ok()?;
-            // A meal voucher in the picture belongs to the wallet.
-            let meals = wallet::token::MealKeys::new(core.vault.signing_key());
-            if texts.iter().any(|t| meals.verify(t).is_some()) {
-                return None;
-            }
-            // The first code of ours that verifies counts, as on the one-by-one path.
-            let token = texts
-                .iter()
-                .find_map(|t| match super::token::payload_of(t) {
-                    Payload::Token(raw) => keys.verify(raw).ok(),
-                    Payload::Foreign => None,
-                })?;
-            (token, Via::Photo)
-        }
-        _ => return None,
+    let (token, via) = match quick {
+        QuickCheckIn::Link(raw) => (keys.verify(&raw).ok()?, Via::Link),
+        // The first code of ours that verifies counts, as on the one-by-one path.
+        QuickCheckIn::Photo(raws) => (
+            raws.iter().find_map(|raw| keys.verify(raw).ok())?,
+            Via::Photo,
+        ),
     };
     (token.kind == Kind::Entry).then(|| Candidate {
         chat: inbound.chat.clone(),
@@ -503,10 +488,10 @@ async fn insert_with_codes(
             return Ok(());
         }
     }
-    Err(StoreError::Db(sqlx::Error::Protocol(
-        "no free check code at the venue".into(),
+    Err(CoreError::internal(
+        "check code",
+        "no free check code at the venue",
     ))
-    .into())
 }
 
 fn view(e: &Entry<'_>, now: i64) -> CheckinView {

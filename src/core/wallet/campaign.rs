@@ -9,7 +9,8 @@
 //! workers' job (Telegram's throttle, the SMS gateway).
 
 use super::ledger::{self, Entry, Kind};
-use super::{SMS, WalletError, child, today, token};
+use super::{WalletError, child, today, token};
+use crate::core::shared::callback::{Callback, WalletButton};
 use crate::core::{Button, Core, Keyboard, Label, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -79,7 +80,10 @@ pub async fn offer(
                         .unwrap_or(Lang::FALLBACK),
                 ),
                 None => {
-                    let chat = ChatRef::new(SMS, hex::encode(&p.parent_phone_hash));
+                    let chat = ChatRef::new(
+                        &core.channels.phone_channel,
+                        hex::encode(&p.parent_phone_hash),
+                    );
                     store::put_sms_number(&mut tx, &chat.chat_id, &p.parent_phone_enc, now).await?;
                     (chat, Lang::Kk)
                 }
@@ -114,15 +118,23 @@ pub async fn offer(
                     .arg("school", school.name.clone())
                     .date_of("until", expires),
             );
-            if to.channel != SMS {
+            if core.channels.profile(&to.channel).buttons_per_row > 0 {
                 message = message.with_keyboard(Keyboard::Inline(vec![vec![
                     Button {
                         label: Label::Text(Msg::new("wallet-offer-accept")),
-                        data: format!("wl:ans:{number}:1"),
+                        data: Callback::from(WalletButton::Answer {
+                            number,
+                            accept: true,
+                        })
+                        .to_string(),
                     },
                     Button {
                         label: Label::Text(Msg::new("wallet-offer-decline")),
-                        data: format!("wl:ans:{number}:2"),
+                        data: Callback::from(WalletButton::Answer {
+                            number,
+                            accept: false,
+                        })
+                        .to_string(),
                     },
                 ]]));
             }
@@ -135,7 +147,7 @@ pub async fn offer(
             )
             .await?;
             report.offered += 1;
-            if to.channel == SMS {
+            if to.channel == core.channels.phone_channel {
                 report.sms += 1;
             } else {
                 report.chat += 1;

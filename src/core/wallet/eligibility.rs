@@ -349,11 +349,7 @@ pub async fn import_items(
         (good, rejected)
     })
     .await
-    .map_err(|e| {
-        CoreError::Store(crate::storage::StoreError::Db(sqlx::Error::Protocol(
-            e.to_string(),
-        )))
-    })?;
+    .map_err(|e| CoreError::internal("pupil list validation", e))?;
     let mut report = ImportReport {
         rejected,
         ..Default::default()

@@ -198,10 +198,9 @@ impl TokenKeys {
 
 /// The deep link of a token.
 pub fn deep_link(bot_username: &str, token: &str) -> String {
-    format!(
-        "https://t.me/{}?start={token}",
-        bot_username.trim_start_matches('@')
-    )
+    crate::core::shared::channel::Channels::default()
+        .with_bot_username(bot_username)
+        .deep_link(token)
 }
 
 /// What a scanned or typed payload is.
@@ -213,8 +212,11 @@ pub enum Payload<'a> {
     Foreign,
 }
 
-/// Finds the token in a QR payload: a `t.me`/`telegram.me` link with `?start=`, a
-/// `tg://resolve?…&start=` link, or the bare token.
+/// Finds the token in a QR payload, in any link form a poster may carry: a bot link
+/// (`t.me`, `telegram.me`, `tg://resolve`) with `start=` (whatever its value: verified
+/// later), any other URL whose `start`, `startapp` or `start_param` parameter or whose last
+/// path segment has a token's shape (a messenger's or the service's own link), or the bare
+/// token.
 pub fn payload_of(text: &str) -> Payload<'_> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
@@ -227,22 +229,41 @@ pub fn payload_of(text: &str) -> Payload<'_> {
     ]
     .iter()
     .any(|p| lower.starts_with(p));
-    if is_tg && let Some(q) = text.find('?') {
-        for pair in text[q + 1..].split('&') {
-            if let Some(v) = pair.strip_prefix("start=") {
-                return Payload::Token(v);
-            }
-        }
-        return Payload::Foreign;
+    let query = text.find('?').map(|q| &text[q + 1..]);
+    let params = || {
+        query
+            .into_iter()
+            .flat_map(|q| q.split(['&', '#']))
+            .filter_map(|pair| pair.split_once('='))
+    };
+    if is_tg {
+        return params()
+            .find(|(k, _)| *k == "start")
+            .map_or(Payload::Foreign, |(_, v)| Payload::Token(v));
     }
-    if text.len() == TOKEN_CHARS
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if is_token_shaped(text) {
         return Payload::Token(text);
     }
-    Payload::Foreign
+    let is_link = lower.contains("://") || lower.split('/').next().is_some_and(|h| h.contains('.'));
+    if !is_link {
+        return Payload::Foreign;
+    }
+    if let Some((_, v)) = params()
+        .find(|(k, v)| matches!(*k, "start" | "startapp" | "start_param") && is_token_shaped(v))
+    {
+        return Payload::Token(v);
+    }
+    let path = text.split(['?', '#']).next().unwrap_or_default();
+    match path.trim_end_matches('/').rsplit('/').next() {
+        Some(last) if is_token_shaped(last) && path.contains('/') => Payload::Token(last),
+        _ => Payload::Foreign,
+    }
+}
+
+fn is_token_shaped(s: &str) -> bool {
+    s.len() == TOKEN_CHARS
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The short-code alphabet: digits and capitals without 0/O, 1/I/L.
@@ -347,6 +368,25 @@ mod tests {
             Payload::Foreign
         );
         assert_eq!(payload_of("https://t.me/somebody"), Payload::Foreign);
+        // Any other link form a poster may carry: another messenger's deep link, a query
+        // parameter, the service's own short link with the token as the last segment.
+        assert_eq!(
+            payload_of(&format!("https://aitu.me/ashyq?startapp={t}")),
+            Payload::Token(&t)
+        );
+        assert_eq!(
+            payload_of(&format!("https://example.com/?start={t}")),
+            Payload::Token(&t)
+        );
+        assert_eq!(
+            payload_of(&format!("https://ashyq.kz/c/{t}")),
+            Payload::Token(&t)
+        );
+        assert_eq!(payload_of(&format!("ashyq.kz/c/{t}/")), Payload::Token(&t));
+        assert_eq!(
+            payload_of(&format!("https://example.com/{t}x")),
+            Payload::Foreign
+        );
         assert_eq!(payload_of("WIFI:S:cafe;T:WPA;P:secret;;"), Payload::Foreign);
     }
 

@@ -3,7 +3,9 @@
 //! sigma 2, a lighting gradient, sensor noise, a busy background, JPEG q80.
 //! Fixed seed: the same images on every machine and every run.
 
-use super::bench::Case;
+#![allow(dead_code)] // each benchmark uses part of the generator
+
+use ashyq::qr::bench::Case;
 
 /// SplitMix64: tiny, deterministic, no dependency on `rand`'s versioned
 /// algorithms.
@@ -364,21 +366,8 @@ pub fn render_text(seed: u64, index: usize, text: Option<&str>) -> (Vec<u8>, Str
     (out, text, params)
 }
 
-/// Encodes RGB pixels as a baseline JPEG at `quality` with 4:2:0 chroma
-/// subsampling, as phone cameras and messengers write them.
-pub fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-    let (w16, h16) = (w.min(65535) as u16, h.min(65535) as u16);
-    if enc
-        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
-        .is_err()
-    {
-        out.clear();
-    }
-    out
-}
+/// The JPEG writer of the production posters.
+pub use ashyq::core::venues::poster::jpeg;
 
 /// The benchmark set: `count` posters from `seed`, as JPEG q80 files.
 pub fn poster_set(seed: u64, count: usize) -> Vec<Case> {

@@ -428,7 +428,7 @@ pub fn write_all(
                 let path = dir.join(format!("{stem}.png"));
                 std::fs::write(&path, png(&rgb)).map_err(io(&path))?;
                 written.push(path);
-                let jpeg = crate::qr::poster::jpeg(&rgb, PNG_WIDTH, PNG_HEIGHT, 92);
+                let jpeg = jpeg(&rgb, PNG_WIDTH, PNG_HEIGHT, 92);
                 let path = dir.join(format!("{stem}.pdf"));
                 std::fs::write(&path, pdf(&jpeg, PNG_WIDTH, PNG_HEIGHT)).map_err(io(&path))?;
                 written.push(path);
@@ -472,7 +472,7 @@ pub fn documents(
             let (file_name, bytes) = match font {
                 Some(font) => {
                     let rgb = raster(&p, font)?;
-                    let jpeg = crate::qr::poster::jpeg(&rgb, PNG_WIDTH, PNG_HEIGHT, 85);
+                    let jpeg = jpeg(&rgb, PNG_WIDTH, PNG_HEIGHT, 85);
                     (format!("{stem}.pdf"), pdf(&jpeg, PNG_WIDTH, PNG_HEIGHT))
                 }
                 None => (format!("{stem}.svg"), svg(&p)?.into_bytes()),
@@ -486,6 +486,22 @@ pub fn documents(
         }
     }
     Ok(out)
+}
+
+/// Encodes RGB pixels as a baseline JPEG at `quality` with 4:2:0 chroma
+/// subsampling, as phone cameras and messengers write them.
+pub fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    let (w16, h16) = (w.min(65535) as u16, h.min(65535) as u16);
+    if enc
+        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+        .is_err()
+    {
+        out.clear();
+    }
+    out
 }
 
 #[cfg(test)]

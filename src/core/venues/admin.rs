@@ -7,13 +7,10 @@ use crate::domain::{Bin, BinError};
 use crate::status::VenueCategory;
 use crate::storage::venues::{self, EntranceRow, NewVenue, VenueRow};
 use crate::storage::{ChatRef, StoreError};
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
-/// Invite tokens start with this in the `start` parameter.
-pub const INVITE_PREFIX: &str = "inv_";
-/// How long an invite link stays usable.
-pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+pub use crate::core::shared::command::VENUE_INVITE_PREFIX as INVITE_PREFIX;
+pub use crate::core::shared::invite::{INVITE_TTL_MS, invite_hash};
+use crate::core::shared::invite::{InviteKind, new_invite};
 /// Roles a venue chat can have.
 pub const ROLES: [&str; 2] = ["staff", "owner"];
 
@@ -57,65 +54,7 @@ impl From<sqlx::Error> for AdminError {
     }
 }
 
-/// Parses a duration as people type it into milliseconds (rounded to the minute): plain
-/// minutes (`90`), or numbers with units in Kazakh, Russian or English, with or without
-/// spaces, a decimal comma or point allowed: `3 сағ`, `3 сағат`, `3 ч`, `1,5 ч`, `90 мин`,
-/// `2 ч 30 мин`, `3h`, `90m`, `2h30m`, `1.5 hours`.
-pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    const HOUR: f64 = 3_600_000.0;
-    const MINUTE: f64 = 60_000.0;
-    fn unit(word: &str) -> Option<f64> {
-        match word {
-            "h" | "hr" | "hrs" | "hour" | "hours" | "ч" | "час" | "часа" | "часов" | "сағ"
-            | "сағат" => Some(HOUR),
-            "m" | "min" | "mins" | "minute" | "minutes" | "м" | "мин" | "минута" | "минуты"
-            | "минут" | "минуттан" => Some(MINUTE),
-            _ => None,
-        }
-    }
-    let s = s.trim().to_lowercase();
-    let chars: Vec<char> = s.chars().collect();
-    let (mut i, mut total, mut parts) = (0, 0.0f64, 0);
-    while i < chars.len() {
-        if chars[i].is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], ',' | '.')) {
-            i += 1;
-        }
-        let number: String = chars[start..i].iter().collect();
-        if number.is_empty() || number.matches([',', '.']).count() > 1 {
-            return None;
-        }
-        let value: f64 = number.replace(',', ".").parse().ok()?;
-        while i < chars.len() && chars[i].is_whitespace() {
-            i += 1;
-        }
-        let word_start = i;
-        while i < chars.len() && chars[i].is_alphabetic() {
-            i += 1;
-        }
-        let word: String = chars[word_start..i].iter().collect();
-        if i < chars.len() && chars[i] == '.' {
-            i += 1;
-        }
-        let per = if word.is_empty() {
-            // A bare number is minutes, and only when it is all there is.
-            if parts > 0 || i < chars.len() {
-                return None;
-            }
-            MINUTE
-        } else {
-            unit(&word)?
-        };
-        total += value * per;
-        parts += 1;
-    }
-    let minutes = (total / MINUTE).round() as i64;
-    (parts > 0 && minutes > 0).then_some(minutes * 60_000)
-}
+pub use crate::core::shared::duration::parse_duration_ms;
 
 #[derive(Debug, Clone)]
 pub struct AddVenue {
@@ -310,7 +249,18 @@ pub async fn revoke(core: &Core, venue_id: i64, entrance: Option<&str>) -> Resul
         .ok_or(AdminError::NoVenue(venue_id))?;
     match entrance {
         Some(name) => {
-            if !venues::revoke_entrance(&mut tx, venue_id, name, now).await? {
+            // The same revocation as the owner's button: codes stop, history stays, the
+            // name is free again.
+            let id = venues::entrances_of(&mut tx, venue_id)
+                .await?
+                .into_iter()
+                .find(|e| e.name == name && e.revoked_at.is_none())
+                .map(|e| e.id)
+                .ok_or_else(|| AdminError::NoEntrance(venue_id, name.into()))?;
+            if venues::revoke_entrance(&mut tx, venue_id, id, now)
+                .await?
+                .is_none()
+            {
                 return Err(AdminError::NoEntrance(venue_id, name.into()));
             }
         }
@@ -333,11 +283,6 @@ pub async fn suspend(core: &Core, venue_id: i64, days: i64) -> Result<Option<i64
     Ok(until)
 }
 
-/// SHA-256 of an invite token (only the hash is stored).
-pub fn invite_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 /// Creates a one-time invite and returns its deep link.
 pub async fn invite(
     core: &Core,
@@ -348,26 +293,29 @@ pub async fn invite(
     if !ROLES.contains(&role) {
         return Err(AdminError::Role(role.into()));
     }
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let now = core.now_ms();
     let mut tx = core.store.begin().await?;
     venues::venue(&mut tx, venue_id)
         .await?
         .filter(|v| v.revoked_at.is_none())
         .ok_or(AdminError::NoVenue(venue_id))?;
-    venues::insert_invite(
-        &mut tx,
-        venue_id,
-        role,
-        &invite_hash(&secret),
-        now,
-        now + INVITE_TTL_MS,
-    )
-    .await?;
+    let link = insert_invite(&mut tx, venue_id, role, bot, now).await?;
     tx.commit().await?;
-    Ok(token::deep_link(bot, &format!("{INVITE_PREFIX}{secret}")))
+    Ok(link)
+}
+
+/// A one-time invitation to venue `venue_id` as `role`, in the caller's transaction;
+/// returns its deep link.
+pub async fn insert_invite(
+    tx: &mut crate::storage::Tx,
+    venue_id: i64,
+    role: &str,
+    bot: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let invite = new_invite(InviteKind::Venue, now);
+    venues::insert_invite(tx, venue_id, role, &invite.hash, now, invite.expires_at_ms).await?;
+    Ok(token::deep_link(bot, &invite.payload.encode()))
 }
 
 /// Sets the sanitary-control chat of a region.
@@ -448,44 +396,6 @@ pub async fn ensure_demo_venue(core: &Core) -> Result<(String, String, String), 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration_ms("3h"), Some(3 * 3_600_000));
-        assert_eq!(parse_duration_ms("90m"), Some(90 * 60_000));
-        assert_eq!(parse_duration_ms("2h30m"), Some(150 * 60_000));
-        assert_eq!(parse_duration_ms("45"), Some(45 * 60_000));
-        assert_eq!(parse_duration_ms("3x"), None);
-        assert_eq!(parse_duration_ms("h"), None);
-        assert_eq!(parse_duration_ms("3h5"), None);
-        // What people type in Kazakh, Russian and English.
-        let h = |n: f64| Some((n * 60.0) as i64 * 60_000);
-        for (typed, want) in [
-            ("3 сағ", h(3.0)),
-            ("3 сағат", h(3.0)),
-            ("3сағ", h(3.0)),
-            ("3 ч", h(3.0)),
-            ("3 ч.", h(3.0)),
-            ("3 часа", h(3.0)),
-            ("1,5 ч", h(1.5)),
-            ("1.5 hours", h(1.5)),
-            ("90 мин", h(1.5)),
-            ("90 мин.", h(1.5)),
-            ("90 минут", h(1.5)),
-            ("2 ч 30 мин", h(2.5)),
-            ("2 сағ 30 мин", h(2.5)),
-            ("3H", h(3.0)),
-            ("90m", h(1.5)),
-            (" 45 ", Some(45 * 60_000)),
-        ] {
-            assert_eq!(parse_duration_ms(typed), want, "{typed}");
-        }
-        for typed in [
-            "", "ч", "3 дня", "1,5,5 ч", "3 ч 30", "30 45", "-3 ч", "0 мин", "3 ч!",
-        ] {
-            assert_eq!(parse_duration_ms(typed), None, "{typed}");
-        }
-    }
 
     #[test]
     fn demo_bin_is_valid() {

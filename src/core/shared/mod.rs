@@ -1,0 +1,14 @@
+//! Modules every feature may use (and that use no feature): prompts and menus, masking,
+//! durations, links, invitations, pictures. See docs/ARCHITECTURE.md, "The dependency rule".
+
+pub mod callback;
+pub mod channel;
+pub mod command;
+pub mod duration;
+pub mod events;
+pub mod identity;
+pub mod invite;
+pub mod mask;
+pub mod menu;
+pub mod routes;
+pub mod scan;

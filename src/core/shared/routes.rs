@@ -1,0 +1,255 @@
+//! The routes: where one inbound event goes (built by `core::route`, handled by the one
+//! feature each names). A vocabulary features share: each feature's entry point takes its
+//! own route enum.
+
+use super::callback::{BusinessButton, SupportButton, WalletButton};
+use crate::core::{Conversation, MediaKind, State};
+use crate::domain::Lang;
+
+/// The features, each a module that knows no other (docs/ARCHITECTURE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    Registration,
+    Status,
+    CheckIn,
+    Guard,
+    Staff,
+    Business,
+    Wallet,
+    Support,
+    Family,
+    /// Not a feature: a hint and the current step's prompt again (`core::prompt`).
+    Hint,
+}
+
+/// Where one inbound event goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    Registration(RegistrationRoute),
+    /// `/status` or the menu's status button.
+    Status,
+    CheckIn(CheckInRoute),
+    Guard(GuardRoute),
+    Staff(StaffRoute),
+    Business(BusinessRoute),
+    Wallet(WalletRoute),
+    Support(SupportRoute),
+    /// `/family`: the dependants linked by authoritative data.
+    Family,
+    /// Input nobody takes at this step: a hint, then the step's prompt again.
+    Hint(Hint),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegistrationRoute {
+    /// `/start` without a payload.
+    Start,
+    /// A language chosen by button or typed at the language step.
+    ChooseLanguage(Lang),
+    /// `/lang` or the menu's language button.
+    LanguagePrompt,
+    /// `/help`.
+    Help,
+    /// The menu's help button.
+    MenuHelp,
+    /// `/me` or the menu's button.
+    Me,
+    /// `/forget` or the menu's button: asks to confirm.
+    Forget,
+    /// The confirmation's buttons.
+    ForgetConfirmed(bool),
+    /// The consent's buttons.
+    Consent(bool),
+    /// A shared contact at the phone step (`own`: the sender's own).
+    Contact { phone: String, own: bool },
+    /// Text at the phone step (the button is needed).
+    PhoneTyped,
+    /// Text at the IIN step.
+    Iin(String),
+    /// Anything while idle: the idle prompt.
+    Idle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckInRoute {
+    /// `/start <token>`: a venue code by link.
+    Token(String),
+    /// A photo or image document (decoded before the transaction).
+    Scan,
+    /// A typed short code at the menu.
+    ShortCode(String),
+    ImageTooLarge,
+    NotAnImage,
+    Refresh(i64),
+    Left(i64),
+    /// `/left`: leave the latest open visit.
+    LeftLatest,
+    /// A `ci:` button this version cannot read.
+    StaleButton,
+    /// The menu's check-in button: how to check in.
+    Instructions,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GuardRoute {
+    /// `/guard [IIN]`.
+    Start(String),
+    /// The visitor's IIN typed at the guard step.
+    Iin(String),
+    Consent,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffRoute {
+    /// `/start inv_…`.
+    JoinVenue(String),
+    /// `/occupancy`.
+    Occupancy,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusinessRoute {
+    /// `/business`: the owner panel, or a new application.
+    Open,
+    /// `/cancel` during the application.
+    Cancel,
+    /// Any other input during the application (the dialogue's step reads it).
+    Dialogue(DialogueInput),
+    /// A `biz:` button.
+    Button(BusinessButton),
+    StaleButton,
+    /// A reviewer typed the rejection reason.
+    RejectReason {
+        application_id: i64,
+        reason: String,
+    },
+    /// `/cancel` instead of a reason.
+    RejectCancelled,
+    /// `/violation …` (monitoring group).
+    Violation(String),
+    /// `/venues` (authorities).
+    Venues,
+}
+
+/// What the application dialogue reads at its step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogueInput {
+    Text(String),
+    Location {
+        lat: f64,
+        lon: f64,
+    },
+    Button(BusinessButton),
+    /// A button of another feature (stale here).
+    OtherButton,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WalletRoute {
+    /// `/start cnt_…`.
+    JoinCanteen(String),
+    /// `/wallet`.
+    List,
+    /// `/qr`.
+    TodaysCodes,
+    /// `/meals`.
+    Meals,
+    /// `/menu text` (canteen operators).
+    Menu(String),
+    Button(WalletButton),
+    StaleButton,
+    /// `N#1` / `N#2`.
+    Answer {
+        number: i64,
+        accept: bool,
+    },
+    /// Something like an answer that is not one (or, by SMS, anything else).
+    AnswerHelp,
+    /// A meal code in a photo (verified) or typed by a canteen operator.
+    Redeem(String),
+    /// The comment after a rating.
+    Comment {
+        meal_id: i64,
+        text: String,
+    },
+    SkipComment,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SupportRoute {
+    /// An event in the operators' chat.
+    Staff,
+    /// `/support` or the menu's button.
+    Open,
+    /// Leave support (`/cancel`, `/menu`, `/stop`, the exit button or its label).
+    Exit,
+    Button(SupportButton),
+    StaleButton,
+    /// A message while in support (category, question, ticket).
+    Message,
+}
+
+/// Hints (text keys) for input nobody takes at the current step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    Edited,
+    Forwarded,
+    TooLong,
+    StaleButton,
+    RegisterFirst,
+    UnknownCommand,
+    ChooseLanguage,
+    PhoneNotYours,
+    UseMenu,
+    Unsupported(MediaKind),
+    ContactNotNeeded,
+    NotUnderstood,
+}
+
+impl Route {
+    /// The one feature this route is handled by.
+    pub fn feature(&self) -> Feature {
+        match self {
+            Route::Registration(_) => Feature::Registration,
+            Route::Status => Feature::Status,
+            Route::CheckIn(_) => Feature::CheckIn,
+            Route::Guard(_) => Feature::Guard,
+            Route::Staff(_) => Feature::Staff,
+            Route::Business(_) => Feature::Business,
+            Route::Wallet(_) => Feature::Wallet,
+            Route::Support(_) => Feature::Support,
+            Route::Family => Feature::Family,
+            Route::Hint(_) => Feature::Hint,
+        }
+    }
+}
+
+/// A check-in recognised from the event alone, before any conversation is read (the
+/// batched path, `checkin::lane`): the raw venue token(s), not yet verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuickCheckIn {
+    /// `/start <token>`.
+    Link(String),
+    /// The venue tokens in a photo (in order), when it holds no meal code.
+    Photo(Vec<String>),
+}
+
+fn resume(menu: bool) -> State {
+    if menu { State::Menu } else { State::Idle }
+}
+
+/// Leaves the application dialogue (nothing was written yet).
+pub(crate) fn leave_application(conv: &mut Conversation) {
+    if let State::Business { menu, .. } = conv.state {
+        conv.state = resume(menu);
+    }
+}
+
+/// Leaves guard mode.
+pub(crate) fn leave_guard(conv: &mut Conversation) {
+    if let State::GuardIin { menu, .. } | State::GuardConfirm { menu, .. } = conv.state {
+        conv.state = resume(menu);
+    }
+}
