@@ -4,7 +4,7 @@ use super::State;
 use crate::domain::Lang;
 use crate::storage::{self, ChatRef, ConversationRow, StoreError};
 
-/// The language a chat talks in (Russian when it never chose), for messages the core
+/// The language a chat talks in (Kazakh when it never chose), for messages the core
 /// sends it on its own: notices, staff lines, reminders.
 pub(crate) async fn chat_lang(
     conn: &mut storage::Conn,
@@ -14,7 +14,7 @@ pub(crate) async fn chat_lang(
         .await?
         .and_then(|r| r.lang)
         .and_then(|l| Lang::from_code(&l))
-        .unwrap_or(Lang::Ru))
+        .unwrap_or(Lang::FALLBACK))
 }
 
 /// A conversation as the core sees it.
