@@ -73,6 +73,9 @@ impl Default for Channels {
                 replies_through_outbox: false,
             },
         );
+        // Aitu (src/adapters/aitu): 4096 characters a message, 8 buttons a row, no copy,
+        // no topics, no deep link of ours on posters.
+        profiles.insert("aitu".to_string(), ChannelProfile::default());
         profiles.insert(
             "sms".to_string(),
             ChannelProfile {
