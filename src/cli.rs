@@ -502,7 +502,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let banner_lang = lang
                 .as_deref()
                 .and_then(Lang::from_messenger_hint)
-                .unwrap_or(Lang::En);
+                .unwrap_or(Lang::FALLBACK);
             let demo_iin = Iin::synthetic(
                 chrono::NaiveDate::from_ymd_opt(1990, 5, 17).expect("valid date"),
                 Sex::Female,

@@ -198,7 +198,7 @@ async fn the_binary_serves_the_webhook() {
     let address = tokio::time::timeout(Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if line.contains("HTTP listening")
-                && let Some(rest) = line.split("address=").nth(1)
+                && let Some(rest) = line.split("bound=").nth(1)
             {
                 return rest.split_whitespace().next().unwrap().to_string();
             }
