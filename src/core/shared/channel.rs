@@ -125,6 +125,11 @@ impl Channels {
             payload,
         )
     }
+
+    /// [`Channels::deep_link`] for the bot account `bot` (the one the settings name).
+    pub fn deep_link_for(&self, bot: &str, payload: &str) -> String {
+        deep_link_in(self.profile(&self.links_channel), bot, payload)
+    }
 }
 
 /// `profile`'s deep link for `bot` and `payload` (the bare payload when it has none).

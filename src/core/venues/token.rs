@@ -198,9 +198,7 @@ impl TokenKeys {
 
 /// The deep link of a token.
 pub fn deep_link(bot_username: &str, token: &str) -> String {
-    crate::core::shared::channel::Channels::default()
-        .with_bot_username(bot_username)
-        .deep_link(token)
+    crate::core::shared::channel::Channels::default().deep_link_for(bot_username, token)
 }
 
 /// What a scanned or typed payload is.

@@ -84,9 +84,7 @@ pub async fn canteen_invite(
     store::insert_canteen_invite(&mut tx, school.id, &invite.hash, now, invite.expires_at_ms)
         .await?;
     tx.commit().await?;
-    Ok(crate::core::shared::channel::Channels::default()
-        .with_bot_username(bot)
-        .deep_link(&invite.payload.encode()))
+    Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
 }
 
 /// Revokes a voucher for good (a ledger entry); `false` when it already was.
