@@ -24,6 +24,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/kk/exposure.ftl")),
             ("family.ftl", include_str!("../locales/kk/family.ftl")),
             ("security.ftl", include_str!("../locales/kk/security.ftl")),
+            ("sms.ftl", include_str!("../locales/kk/sms.ftl")),
         ],
     ),
     (
@@ -42,6 +43,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/ru/exposure.ftl")),
             ("family.ftl", include_str!("../locales/ru/family.ftl")),
             ("security.ftl", include_str!("../locales/ru/security.ftl")),
+            ("sms.ftl", include_str!("../locales/ru/sms.ftl")),
         ],
     ),
     (
@@ -60,6 +62,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/en/exposure.ftl")),
             ("family.ftl", include_str!("../locales/en/family.ftl")),
             ("security.ftl", include_str!("../locales/en/security.ftl")),
+            ("sms.ftl", include_str!("../locales/en/sms.ftl")),
         ],
     ),
 ];

@@ -2,7 +2,8 @@
 //!
 //! A message to an SMS chat (chat id = the hex keyed hash of the number) is rendered in
 //! Kazakh and Russian, the number is opened from `sms_numbers` (sealed) only to be sent, and
-//! the message is POSTed to the gateway's webhook as JSON `{"to", "text", "id"}` with
+//! the message is POSTed to the gateway's webhook as JSON `{"to", "text", "encoding",
+//! "segments", "id"}` (GSM-7 where the text allows it, at most [`MAX_SEGMENTS`]) with
 //! `Authorization: Bearer <SMS_WEBHOOK_SECRET>`. `id` (`ashyq-<outbox id>`) lets the gateway
 //! drop a repeat after a crash between its answer and our mark. Without `SMS_WEBHOOK_URL`
 //! the gateway only logs (masked number, length), never sending anything. Inbound SMS come
@@ -65,6 +66,140 @@ pub fn render(core: &Core, message: &Outbound) -> String {
     core.texts.render(message.lang, &message.text)
 }
 
+/// How an SMS is encoded: GSM-7 (160 characters in one segment, 153 per segment of a longer
+/// message; the extension characters `^{}\[~]|€` count twice) or UCS-2 (70, then 67 UTF-16
+/// units per segment: Kazakh and Russian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Gsm7 => "gsm7",
+            Encoding::Ucs2 => "ucs2",
+        }
+    }
+}
+
+/// A reply of the SMS channel is at most this many segments (docs/ARCHITECTURE.md, "SMS as
+/// a channel"); `tests/it/sms.rs` renders every SMS text in every language against it, and
+/// [`encode`] cuts anything longer.
+pub const MAX_SEGMENTS: usize = 2;
+
+/// An SMS ready for the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsText {
+    pub text: String,
+    pub encoding: Encoding,
+    pub segments: usize,
+}
+
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{0C}";
+
+/// Septets of `c` in GSM-7 (`None`: not in the alphabet).
+fn septets(c: char) -> Option<usize> {
+    if GSM7_BASIC.contains(c) {
+        Some(1)
+    } else if GSM7_EXTENSION.contains(c) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Typography that has a GSM-7 twin (so an English text with a dash or a masked number
+/// still goes as GSM-7).
+fn plain(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => "-",
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{2032}' => "'",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '«' | '»' => "\"",
+        '\u{2022}' | '\u{00B7}' => "*",
+        '\u{2026}' => "...",
+        '\u{00A0}' | '\u{2009}' | '\u{202F}' | '\u{2007}' => " ",
+        '№' => "No.",
+        '\t' => " ",
+        _ => return None,
+    })
+}
+
+fn segments_of(units: usize, encoding: Encoding) -> usize {
+    let (single, part) = match encoding {
+        Encoding::Gsm7 => (160, 153),
+        Encoding::Ucs2 => (70, 67),
+    };
+    if units <= single {
+        1
+    } else {
+        units.div_ceil(part)
+    }
+}
+
+/// How `text` goes as an SMS, unchanged: its encoding and number of segments.
+pub fn measure(text: &str) -> (Encoding, usize) {
+    let gsm: Option<usize> = text.chars().map(septets).sum();
+    match gsm {
+        Some(n) => (Encoding::Gsm7, segments_of(n, Encoding::Gsm7)),
+        None => (
+            Encoding::Ucs2,
+            segments_of(text.encode_utf16().count(), Encoding::Ucs2),
+        ),
+    }
+}
+
+/// The SMS for `text`: GSM-7 where the text allows it (typography replaced by its GSM-7
+/// twin), else UCS-2; cut (with `...`) to [`MAX_SEGMENTS`] segments.
+pub fn encode(text: &str) -> SmsText {
+    let text = text.trim();
+    let mut flat = String::with_capacity(text.len());
+    for c in text.chars() {
+        match plain(c) {
+            Some(p) => flat.push_str(p),
+            None => flat.push(c),
+        }
+    }
+    let (text, encoding) = match measure(&flat) {
+        (Encoding::Gsm7, _) => (flat, Encoding::Gsm7),
+        (Encoding::Ucs2, _) => (text.to_string(), Encoding::Ucs2),
+    };
+    let (_, segments) = measure(&text);
+    if segments <= MAX_SEGMENTS {
+        return SmsText {
+            text,
+            encoding,
+            segments,
+        };
+    }
+    let budget = match encoding {
+        Encoding::Gsm7 => 153 * MAX_SEGMENTS,
+        Encoding::Ucs2 => 67 * MAX_SEGMENTS,
+    } - 3;
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let units = match encoding {
+            Encoding::Gsm7 => septets(c).unwrap_or(1),
+            Encoding::Ucs2 => c.len_utf16(),
+        };
+        if used + units > budget {
+            break;
+        }
+        used += units;
+        cut.push(c);
+    }
+    let cut = format!("{}...", cut.trim_end());
+    let (_, segments) = measure(&cut);
+    SmsText {
+        text: cut,
+        encoding,
+        segments,
+    }
+}
+
 impl crate::delivery::Deliver for Gateway {
     fn channel(&self) -> &str {
         SMS
@@ -104,11 +239,11 @@ async fn send_one(core: &Core, gateway: &Gateway, envelope: Envelope<'_>) -> Res
         .vault
         .open(Field::Phone, &sealed)
         .map_err(|_| Failure::GiveUp("the number cannot be opened".into()))?;
-    let text = render(core, envelope.message);
+    let sms = encode(&render(core, envelope.message));
     match gateway {
         Gateway::Log => {
             let masked = Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default();
-            tracing::info!(to = %masked, chars = text.chars().count(), id = envelope.id, "SMS (log-only gateway, not sent)");
+            tracing::info!(to = %masked, chars = sms.text.chars().count(), encoding = sms.encoding.as_str(), segments = sms.segments, id = envelope.id, "SMS (log-only gateway, not sent)");
             Ok(())
         }
         Gateway::Webhook {
@@ -118,7 +253,9 @@ async fn send_one(core: &Core, gateway: &Gateway, envelope: Envelope<'_>) -> Res
         } => {
             let body = serde_json::json!({
                 "to": phone.as_str(),
-                "text": text,
+                "text": sms.text,
+                "encoding": sms.encoding.as_str(),
+                "segments": sms.segments,
                 "id": format!("ashyq-{}", envelope.id),
             });
             let response = client
@@ -164,4 +301,48 @@ pub async fn run_outbox(
 ) {
     tracing::info!(gateway = ?gateway, "SMS outbox worker started");
     worker(gateway).run(core, stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gsm7_and_ucs2_segments() {
+        assert_eq!(measure(&"a".repeat(160)), (Encoding::Gsm7, 1));
+        assert_eq!(measure(&"a".repeat(161)), (Encoding::Gsm7, 2));
+        assert_eq!(measure(&"a".repeat(306)), (Encoding::Gsm7, 2));
+        assert_eq!(measure(&"a".repeat(307)), (Encoding::Gsm7, 3));
+        // Extension characters count twice.
+        assert_eq!(measure(&"[".repeat(80)), (Encoding::Gsm7, 1));
+        assert_eq!(measure(&"[".repeat(81)), (Encoding::Gsm7, 2));
+        assert_eq!(measure(&"ә".repeat(70)), (Encoding::Ucs2, 1));
+        assert_eq!(measure(&"ә".repeat(71)), (Encoding::Ucs2, 2));
+        assert_eq!(measure(&"я".repeat(134)), (Encoding::Ucs2, 2));
+        assert_eq!(measure(&"я".repeat(135)), (Encoding::Ucs2, 3));
+        // One Cyrillic letter makes the whole message UCS-2.
+        assert_eq!(measure(&format!("{}Ж", "a".repeat(69))), (Encoding::Ucs2, 1));
+        assert_eq!(measure(&format!("{}Ж", "a".repeat(70))), (Encoding::Ucs2, 2));
+    }
+
+    #[test]
+    fn typography_keeps_english_in_gsm7() {
+        let sms = encode("Ashyq \u{2014} IIN \u{2022}\u{2022}\u{2022}\u{2022} 0017 \u{201C}ok\u{201D}\u{2026}");
+        assert_eq!(sms.encoding, Encoding::Gsm7);
+        assert_eq!(sms.text, "Ashyq - IIN **** 0017 \"ok\"...");
+        // Kazakh stays as it is (UCS-2), typography included.
+        let sms = encode("Ashyq \u{2014} мәртебе");
+        assert_eq!(sms.encoding, Encoding::Ucs2);
+        assert!(sms.text.contains('\u{2014}'));
+    }
+
+    #[test]
+    fn longer_texts_are_cut_to_two_segments() {
+        let sms = encode(&"word ".repeat(100));
+        assert_eq!((sms.encoding, sms.segments), (Encoding::Gsm7, 2));
+        assert!(sms.text.ends_with("..."));
+        let sms = encode(&"сөз ".repeat(100));
+        assert_eq!((sms.encoding, sms.segments), (Encoding::Ucs2, 2));
+        assert!(sms.text.ends_with("..."));
+    }
 }

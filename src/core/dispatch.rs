@@ -9,7 +9,7 @@ use super::route::{self, Hint, Route};
 use super::shared::events::Happened;
 use super::{
     Conversation, Core, CoreError, Event, Keyboard, MAX_TEXT_CHARS, MediaKind, Outbound, Recipient,
-    State, business, checkin, family, registration, status, support, wallet,
+    State, business, checkin, family, keywords, registration, status, support, wallet,
 };
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -24,15 +24,35 @@ pub(super) async fn step(
     chat: &ChatRef,
     scan: Option<&super::shared::scan::Scan>,
 ) -> Result<Vec<Outbound>, CoreError> {
+    let keywords = core.channels.keywords(&chat.channel);
+    // A number's chat (SMS) without a language of its own speaks its person's chat language.
+    let known = match (keywords, conv.lang) {
+        (true, None) => number_lang(tx, chat).await?,
+        _ => None,
+    };
     let lang = conv
         .lang
+        .or(known)
         .or_else(|| lang_hint.and_then(Lang::guess_from_hint))
         .unwrap_or(Lang::FALLBACK);
     let at = route::Chat {
         chat,
         is_support_desk: false,
-        answers_offers_only: core.channels.replies_through_outbox(&chat.channel),
+        keywords,
+        phone_by_code: core.channels.typed_phone_by_code(&chat.channel),
     };
+    if keywords {
+        // Limits per number: over them one short notice, then silence.
+        use crate::security::throttle::{Quota, keyword_message};
+        match keyword_message(tx, chat, core.now_ms()).await? {
+            Quota::Answer => {}
+            Quota::Notice => {
+                let notice = Outbound::reply(lang, Msg::new("sms-too-many"));
+                return Ok(through_outbox(vec![notice], chat));
+            }
+            Quota::Silent => return Ok(Vec::new()),
+        }
+    }
     let route = route::route(core, tx, conv, &at, event, scan, lang).await?;
     tracing::debug!(feature = ?route.feature(), "routed");
     let mut ctx = Ctx {
@@ -56,6 +76,7 @@ pub(super) async fn step(
         Route::Wallet(r) => wallet::handle(&mut ctx, r).await?,
         Route::Support(r) => support::handle(&mut ctx, r).await?,
         Route::Family => family::handle(&mut ctx).await?,
+        Route::Keyword(r) => keywords::handle(&mut ctx, r).await?,
         Route::Hint(h) => ctx.refuse(hint(h)),
     };
     while !ctx.happened.is_empty() {
@@ -64,16 +85,33 @@ pub(super) async fn step(
             out.extend(listen(&mut ctx, h).await?);
         }
     }
-    if at.answers_offers_only {
-        // Nobody waits for an answer on this channel: every reply goes through the outbox.
-        for o in &mut out {
-            if o.to == Recipient::Sender {
-                o.to = Recipient::Chat(chat.clone());
-            }
-            o.keyboard = Keyboard::Keep;
-        }
+    if core.channels.replies_through_outbox(&chat.channel) {
+        out = through_outbox(out, chat);
     }
     Ok(out)
+}
+
+/// Nobody waits for an answer on this channel: every reply goes through the outbox.
+fn through_outbox(mut out: Vec<Outbound>, chat: &ChatRef) -> Vec<Outbound> {
+    for o in &mut out {
+        if o.to == Recipient::Sender {
+            o.to = Recipient::Chat(chat.clone());
+        }
+        o.keyboard = Keyboard::Keep;
+    }
+    out
+}
+
+/// The chat language of the person registered with this number (the chat id of a number's
+/// chat is the keyed hash of the number), when there is one.
+async fn number_lang(tx: &mut Tx, chat: &ChatRef) -> Result<Option<Lang>, CoreError> {
+    let Ok(phone_hash) = hex::decode(&chat.chat_id) else {
+        return Ok(None);
+    };
+    Ok(crate::storage::wallet::chat_of_phone(tx, &phone_hash)
+        .await?
+        .and_then(|(_, lang)| lang)
+        .and_then(|l| Lang::from_code(&l)))
 }
 
 /// The listeners of what features did.
@@ -117,6 +155,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
         | State::ChoosingLanguage
         | State::Consent
         | State::Phone { .. }
+        | State::PhoneCode { .. }
         | State::Iin
         | State::IdentityPending
         | State::Menu

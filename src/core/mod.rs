@@ -15,6 +15,7 @@ pub mod feeds;
 pub mod identity;
 pub mod import;
 pub mod job;
+pub mod keywords;
 #[cfg(test)]
 mod layout_tests;
 pub mod registration;

@@ -8,6 +8,7 @@
 use crate::core::context::Ctx;
 use crate::core::shared::callback::Callback;
 use crate::core::shared::menu::{language_prompt, menu_keyboard};
+use crate::core::shared::otp;
 use crate::core::shared::routes::RegistrationRoute;
 use crate::core::{Button, CoreError, Keyboard, Label, Outbound, ReplyButton, State};
 use crate::crypto::Field;
@@ -53,7 +54,12 @@ pub async fn handle(
             ctx.conv.state = State::Phone {
                 consent_at_ms: ctx.now_ms(),
             };
-            vec![ctx.prompt()]
+            let mut out = vec![ctx.prompt()];
+            if ctx.core.channels.typed_phone_by_code(&ctx.chat.channel) {
+                // Sharing may not work on this channel: the number can be typed instead.
+                out.push(otp::ask_number(lang));
+            }
+            out
         }
         R::Consent(false) => {
             ctx.conv.state = State::Idle;
@@ -63,6 +69,8 @@ pub async fn handle(
         }
         R::Contact { phone, own: _ } => contact(ctx, &phone).await?,
         R::PhoneTyped => ctx.refuse(Msg::new("phone-use-button")),
+        R::PhoneNumber(text) => phone_number(ctx, &text).await?,
+        R::PhoneCode(text) => phone_code(ctx, &text).await?,
         R::Iin(text) => iin(ctx, &text).await?,
         R::Idle => vec![ctx.prompt()],
     };
@@ -104,12 +112,24 @@ fn choose_language(ctx: &mut Ctx<'_>, chosen: Lang) -> Vec<Outbound> {
 }
 
 async fn contact(ctx: &mut Ctx<'_>, phone: &str) -> Result<Vec<Outbound>, CoreError> {
-    let State::Phone { consent_at_ms } = ctx.conv.state else {
+    let (State::Phone { consent_at_ms } | State::PhoneCode { consent_at_ms, .. }) = ctx.conv.state
+    else {
         return Ok(ctx.refuse(Msg::new("hint-contact-not-needed")));
     };
     let Ok(phone) = Phone::parse(phone) else {
         return Ok(ctx.refuse(Msg::new("phone-invalid")));
     };
+    save_phone(ctx, &phone, consent_at_ms, "phone-saved").await
+}
+
+/// The number is the person's own (a contact of the sender, or a one-time code answered):
+/// the person is stored with its keyed hash and sealed value; the IIN comes next.
+async fn save_phone(
+    ctx: &mut Ctx<'_>,
+    phone: &Phone,
+    consent_at_ms: i64,
+    saved: &'static str,
+) -> Result<Vec<Outbound>, CoreError> {
     let core = ctx.core;
     if let Some(stale) = ctx.conv.person_id.take() {
         people::delete(ctx.tx, stale).await?;
@@ -124,10 +144,86 @@ async fn contact(ctx: &mut Ctx<'_>, phone: &str) -> Result<Vec<Outbound>, CoreEr
     .await?;
     ctx.conv.person_id = Some(id);
     ctx.conv.state = State::Iin;
-    Ok(vec![
-        Outbound::reply(ctx.lang, Msg::new("phone-saved")),
-        ctx.prompt(),
-    ])
+    Ok(vec![Outbound::reply(ctx.lang, Msg::new(saved)), ctx.prompt()])
+}
+
+/// A number typed at the phone step on a channel that proves it by a one-time code: within
+/// the limits per chat and per number, a code goes to it by SMS (queued in this
+/// transaction) and the conversation waits for it. Nothing else is stored.
+async fn phone_number(ctx: &mut Ctx<'_>, text: &str) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang) = (ctx.core, ctx.lang);
+    let consent_at_ms = match ctx.conv.state {
+        State::Phone { consent_at_ms } | State::PhoneCode { consent_at_ms, .. } => consent_at_ms,
+        _ => return Ok(vec![ctx.prompt()]),
+    };
+    let Ok(phone) = Phone::parse(text) else {
+        return Ok(vec![Outbound::reply(lang, Msg::new("aitu-otp-not-a-number"))]);
+    };
+    let now = core.now_ms();
+    let number_chat = crate::storage::ChatRef::new(
+        &core.channels.phone_channel,
+        hex::encode(core.vault.lookup_hash(Field::Phone, phone.expose())),
+    );
+    let allowed = crate::security::throttle::otp_code(
+        ctx.tx,
+        &[ctx.chat, &number_chat],
+        otp::CODES_PER_HOUR,
+        otp::CODES_PER_DAY,
+        now,
+    )
+    .await?;
+    if !allowed {
+        return Ok(vec![Outbound::reply(lang, Msg::new("aitu-otp-too-many"))]);
+    }
+    let (pending, code) = otp::issue(&core.vault, &phone, now);
+    otp::queue_sms(core, ctx.tx, &phone, &code, &pending).await?;
+    ctx.conv.state = State::PhoneCode {
+        consent_at_ms,
+        pending,
+        phone_enc: hex::encode(core.vault.seal(Field::Phone, phone.expose())),
+    };
+    Ok(vec![otp::code_sent(lang)])
+}
+
+/// Text while a one-time code is awaited: the code (an attempt), or another number (a new
+/// code). Only a verified code makes the number the person's.
+async fn phone_code(ctx: &mut Ctx<'_>, text: &str) -> Result<Vec<Outbound>, CoreError> {
+    let (core, lang) = (ctx.core, ctx.lang);
+    let State::PhoneCode {
+        consent_at_ms,
+        mut pending,
+        phone_enc,
+    } = ctx.conv.state.clone()
+    else {
+        return Ok(vec![ctx.prompt()]);
+    };
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    if digits > otp::CODE_DIGITS && Phone::parse(text).is_ok() {
+        return phone_number(ctx, text).await;
+    }
+    let sealed = hex::decode(&phone_enc)
+        .map_err(|e| CoreError::internal("one-time code", format!("sealed number: {e}")))?;
+    let plain = core.vault.open(Field::Phone, &sealed)?;
+    let phone = Phone::parse(&plain)
+        .map_err(|_| CoreError::internal("one-time code", "the sealed number does not parse"))?;
+    let result = otp::check(&core.vault, &mut pending, &phone, text, core.now_ms());
+    match result {
+        otp::Check::Verified => {
+            return save_phone(ctx, &phone, consent_at_ms, "aitu-otp-verified").await;
+        }
+        otp::Check::Wrong { attempts_left } if attempts_left > 0 => {
+            ctx.conv.state = State::PhoneCode {
+                consent_at_ms,
+                pending,
+                phone_enc,
+            };
+        }
+        otp::Check::NotACode => {}
+        otp::Check::Wrong { .. } | otp::Check::Expired | otp::Check::Exhausted => {
+            ctx.conv.state = State::Phone { consent_at_ms };
+        }
+    }
+    Ok(vec![otp::reply_for(result, lang)])
 }
 
 async fn iin(ctx: &mut Ctx<'_>, text: &str) -> Result<Vec<Outbound>, CoreError> {
@@ -226,6 +322,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
                 }],
             ]))
         }
+        State::PhoneCode { .. } => otp::code_sent(lang),
         State::Iin => Outbound::reply(lang, Msg::new("iin-prompt")).with_keyboard(Keyboard::Remove),
         State::IdentityPending => crate::core::shared::identity::pending_prompt(lang),
         State::Menu => {

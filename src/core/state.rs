@@ -16,6 +16,14 @@ pub enum State {
     Consent,
     /// Consent given at `consent_at_ms`; waiting for the user's own contact.
     Phone { consent_at_ms: i64 },
+    /// A number was typed (a channel without reliable contact sharing): a one-time code was
+    /// sent to it by SMS; waiting for the code. `pending` holds keyed hashes only,
+    /// `phone_enc` the number sealed by the vault (hex), never in clear.
+    PhoneCode {
+        consent_at_ms: i64,
+        pending: super::shared::otp::PendingCode,
+        phone_enc: String,
+    },
     /// Phone stored; waiting for the IIN.
     Iin,
     /// IIN sent; the identity registry could not answer yet (`core::identity`): retried in
@@ -87,6 +95,7 @@ impl State {
             State::ChoosingLanguage
                 | State::Consent
                 | State::Phone { .. }
+                | State::PhoneCode { .. }
                 | State::Iin
                 | State::IdentityPending
         )

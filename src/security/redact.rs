@@ -24,6 +24,16 @@ impl fmt::Debug for State {
                 .debug_struct("Phone")
                 .field("consent_at_ms", consent_at_ms)
                 .finish(),
+            State::PhoneCode {
+                consent_at_ms,
+                pending,
+                ..
+            } => f
+                .debug_struct("PhoneCode")
+                .field("consent_at_ms", consent_at_ms)
+                .field("expires_at_ms", &pending.expires_at_ms)
+                .field("attempts_left", &pending.attempts_left)
+                .finish_non_exhaustive(),
             State::Iin => f.write_str("Iin"),
             State::IdentityPending => f.write_str("IdentityPending"),
             State::Menu => f.write_str("Menu"),

@@ -48,6 +48,78 @@ pub async fn code_failed(
     security::record_failure(conn, scope, chat, now_ms).await
 }
 
+/// Messages answered per chat of a keyword channel (an SMS number) in an hour.
+pub const KEYWORD_MESSAGES_PER_HOUR: i64 = 10;
+/// Messages answered per chat of a keyword channel (an SMS number) in a day.
+pub const KEYWORD_MESSAGES_PER_DAY: i64 = 30;
+/// The scope of answered messages of a keyword channel.
+pub const KEYWORD_MESSAGE: &str = "keyword_message";
+/// The scope of the "too many messages" notice.
+pub const KEYWORD_NOTICE: &str = "keyword_notice";
+/// The scope of one-time codes sent, per chat and per number (`core::shared::otp`).
+pub const OTP_CODE: &str = "otp_code";
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// What to do with one message of a keyword channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// Within the limits: answer it (counted).
+    Answer,
+    /// Over a limit for the first time in its window: one short notice (counted).
+    Notice,
+    /// Over a limit and already told: no answer at all.
+    Silent,
+}
+
+/// Takes one message of `chat` against [`KEYWORD_MESSAGES_PER_HOUR`] and
+/// [`KEYWORD_MESSAGES_PER_DAY`], in the caller's transaction (the rows of
+/// `attempt_failures` count, so the limits hold across replicas).
+pub async fn keyword_message(
+    conn: &mut Conn,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<Quota, StoreError> {
+    let hour = security::failures_since(conn, KEYWORD_MESSAGE, chat, now_ms - HOUR_MS).await?;
+    let day = security::failures_since(conn, KEYWORD_MESSAGE, chat, now_ms - DAY_MS).await?;
+    if hour < KEYWORD_MESSAGES_PER_HOUR && day < KEYWORD_MESSAGES_PER_DAY {
+        security::record_failure(conn, KEYWORD_MESSAGE, chat, now_ms).await?;
+        return Ok(Quota::Answer);
+    }
+    let window = if day >= KEYWORD_MESSAGES_PER_DAY {
+        DAY_MS
+    } else {
+        HOUR_MS
+    };
+    if security::failures_since(conn, KEYWORD_NOTICE, chat, now_ms - window).await? > 0 {
+        return Ok(Quota::Silent);
+    }
+    tracing::info!(target: "ashyq::audit", channel = %chat.channel, chat = %chat.chat_id, "keyword channel over its limit");
+    security::record_failure(conn, KEYWORD_NOTICE, chat, now_ms).await?;
+    Ok(Quota::Notice)
+}
+
+/// Whether another one-time code may go to each of `chats` (the asking chat and the
+/// number's SMS chat): at most `per_hour` and `per_day` each. Counts one for each when it may.
+pub async fn otp_code(
+    conn: &mut Conn,
+    chats: &[&ChatRef],
+    per_hour: i64,
+    per_day: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    for chat in chats {
+        if security::failures_since(conn, OTP_CODE, chat, now_ms - HOUR_MS).await? >= per_hour
+            || security::failures_since(conn, OTP_CODE, chat, now_ms - DAY_MS).await? >= per_day
+        {
+            return Ok(false);
+        }
+    }
+    for chat in chats {
+        security::record_failure(conn, OTP_CODE, chat, now_ms).await?;
+    }
+    Ok(true)
+}
+
 /// Failed authentications per source address within a window; a source over the limit is
 /// answered 429 before its credentials are even compared.
 pub struct AuthThrottle {

@@ -174,6 +174,23 @@ pub async fn verified_at(conn: &mut Conn, person_id: i64) -> Result<Option<i64>,
     Ok(row.and_then(|r| r.0))
 }
 
+/// The IIN hash of the person registered with this phone hash whose binding the identity
+/// registry confirmed (`verified_at`); the most recently verified when several.
+pub async fn verified_iin_of_phone(
+    conn: &mut Conn,
+    phone_hash: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let row: Option<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT iin_hash FROM people
+         WHERE phone_hash = $1 AND verified_at IS NOT NULL AND iin_hash IS NOT NULL
+         ORDER BY verified_at DESC, id DESC LIMIT 1",
+    )
+    .bind(phone_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
 /// The chats of a person (to tell them the binding moved).
 pub async fn chats_of(conn: &mut Conn, person_id: i64) -> Result<Vec<ChatRef>, StoreError> {
     let rows: Vec<(String, String)> = sqlx::query_as(

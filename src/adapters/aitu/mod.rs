@@ -15,7 +15,7 @@
 
 pub mod api;
 pub mod inbound;
-pub mod otp;
+pub use crate::core::shared::otp;
 pub mod outbound;
 
 pub use outbound::SendResult;

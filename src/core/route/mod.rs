@@ -57,8 +57,10 @@ pub struct Chat<'a> {
     pub chat: &'a ChatRef,
     /// The operators' chat of the support desk.
     pub is_support_desk: bool,
-    /// A chat that gets every reply through the outbox and only offer answers (SMS).
-    pub answers_offers_only: bool,
+    /// A chat without a dialogue (SMS): offer answers, then keywords, nothing else.
+    pub keywords: bool,
+    /// A number typed at the phone step is proven by a one-time code (Aitu).
+    pub phone_by_code: bool,
 }
 
 fn is_label(core: &Core, text: &str, key: &'static str) -> bool {
@@ -104,7 +106,6 @@ pub async fn route(
     use CheckInRoute as C;
     use RegistrationRoute as R;
     use SupportRoute as S;
-    use WalletRoute as W;
 
     if at.is_support_desk {
         return Ok(Route::Support(S::Staff));
@@ -248,13 +249,13 @@ pub async fn route(
     }
 
     // 3. Social Wallet: the comment step, canteen invites, its commands and buttons, meal
-    // codes, answers to offers. A chat that only answers offers (SMS) ends here.
+    // codes, answers to offers. A chat without a dialogue (SMS) ends here with a keyword.
     let wallet = wallet_route(core, tx, conv, at.chat, &command, &button, event, scan).await?;
     if let Some(w) = wallet {
         return Ok(Route::Wallet(w));
     }
-    if at.answers_offers_only {
-        return Ok(Route::Wallet(W::AnswerHelp));
+    if at.keywords {
+        return Ok(Route::Keyword(keyword_route(event)));
     }
 
     // 4. Venues: guard mode's steps, codes by link, photo or typing, staff invites.
@@ -389,7 +390,22 @@ pub async fn route(
         (State::Phone { .. }, Event::Contact { own: false, .. }, _) => {
             Route::Hint(Hint::PhoneNotYours)
         }
+        (State::Phone { .. }, Event::Text(t), _) if at.phone_by_code => {
+            Route::Registration(R::PhoneNumber(t.clone()))
+        }
         (State::Phone { .. }, Event::Text(_), _) => Route::Registration(R::PhoneTyped),
+        (State::PhoneCode { .. }, Event::Contact { phone, own: true }, _) => {
+            Route::Registration(R::Contact {
+                phone: phone.clone(),
+                own: true,
+            })
+        }
+        (State::PhoneCode { .. }, Event::Contact { own: false, .. }, _) => {
+            Route::Hint(Hint::PhoneNotYours)
+        }
+        (State::PhoneCode { .. }, Event::Text(t), _) => {
+            Route::Registration(R::PhoneCode(t.clone()))
+        }
         (State::Iin, Event::Text(text), _) => Route::Registration(R::Iin(text.clone())),
         // While the registry is asked again: a (corrected) IIN starts over.
         (State::IdentityPending, Event::Text(text), _)
@@ -417,6 +433,21 @@ pub async fn route(
         _ => Route::Hint(Hint::NotUnderstood),
     };
     Ok(route)
+}
+
+/// The route of a message on a channel without a dialogue.
+fn keyword_route(event: &Event) -> KeywordRoute {
+    use super::shared::keyword::Keyword;
+    let Event::Text(text) = event else {
+        return KeywordRoute::Unknown;
+    };
+    match Keyword::parse(text) {
+        Keyword::Status(iin) => KeywordRoute::Status(iin),
+        Keyword::StatusBadIin => KeywordRoute::StatusBadIin,
+        Keyword::Help => KeywordRoute::Help,
+        Keyword::Language(l) => KeywordRoute::Language(l),
+        Keyword::Unknown => KeywordRoute::Unknown,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

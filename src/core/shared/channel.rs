@@ -27,6 +27,13 @@ pub struct ChannelProfile {
     /// Nobody waits for an answer (an SMS gateway's webhook): every reply goes through the
     /// outbox, the channel only answers offers, and keyboards are not shown.
     pub replies_through_outbox: bool,
+    /// No dialogue: each message is a keyword (`core::shared::keyword`: `STATUS`, `HELP`, a
+    /// language) or an offer's answer, rate-limited per chat (`security::throttle`), answered
+    /// in one language with short texts (an SMS from a feature phone).
+    pub keywords: bool,
+    /// Own-contact sharing may be unavailable: a number typed at the registration's phone
+    /// step is proven by a one-time code sent to it by SMS (`core::shared::otp`).
+    pub typed_phone_by_code: bool,
 }
 
 impl Default for ChannelProfile {
@@ -39,6 +46,8 @@ impl Default for ChannelProfile {
             can_copy: false,
             has_topics: false,
             replies_through_outbox: false,
+            keywords: false,
+            typed_phone_by_code: false,
         }
     }
 }
@@ -71,11 +80,20 @@ impl Default for Channels {
                 can_copy: true,
                 has_topics: true,
                 replies_through_outbox: false,
+                keywords: false,
+                typed_phone_by_code: false,
             },
         );
         // Aitu (src/adapters/aitu): 4096 characters a message, 8 buttons a row, no copy,
-        // no topics, no deep link of ours on posters.
-        profiles.insert("aitu".to_string(), ChannelProfile::default());
+        // no topics, no deep link of ours on posters; its contact sharing is legacy, so a
+        // typed number is proven by an SMS code (docs/AITU.md).
+        profiles.insert(
+            "aitu".to_string(),
+            ChannelProfile {
+                typed_phone_by_code: true,
+                ..ChannelProfile::default()
+            },
+        );
         profiles.insert(
             "sms".to_string(),
             ChannelProfile {
@@ -83,6 +101,7 @@ impl Default for Channels {
                 relay_part_chars: 400,
                 buttons_per_row: 0,
                 replies_through_outbox: true,
+                keywords: true,
                 ..ChannelProfile::default()
             },
         );
@@ -115,6 +134,14 @@ impl Channels {
 
     pub fn replies_through_outbox(&self, channel: &str) -> bool {
         self.profile(channel).replies_through_outbox
+    }
+
+    pub fn keywords(&self, channel: &str) -> bool {
+        self.profile(channel).keywords
+    }
+
+    pub fn typed_phone_by_code(&self, channel: &str) -> bool {
+        self.profile(channel).typed_phone_by_code
     }
 
     /// The deep link carrying `payload` in the links channel (posters, invitations).

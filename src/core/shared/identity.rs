@@ -62,6 +62,12 @@ async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
     fetch(core, iin, phone).await
 }
 
+/// The registry's answer for `(iin, phone)` (a prefetched one first; a failure counts as
+/// `unknown`): for features that ask without binding (an SMS status request).
+pub async fn verdict(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+    ask(core, iin, phone).await
+}
+
 async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
     match core.identity.check(iin, phone).await {
         Ok(v) => v,
@@ -118,6 +124,13 @@ pub(crate) async fn prefetch(core: &Core, inbound: &crate::core::Inbound) {
     let crate::core::Event::Text(text) = &inbound.event else {
         return;
     };
+    if core.channels.keywords(&inbound.chat.channel) {
+        // `STATUS <IIN>` by SMS: the registry is asked about the sender's number.
+        if let super::keyword::Keyword::Status(Some(iin)) = super::keyword::Keyword::parse(text) {
+            prefetch_for_number(core, &inbound.chat, &iin).await;
+        }
+        return;
+    }
     let Ok(iin) = Iin::parse(text) else {
         return;
     };
@@ -156,6 +169,30 @@ pub(crate) async fn prefetch(core: &Core, inbound: &crate::core::Inbound) {
     };
     drop(conn);
     let v = fetch(core, &iin, &phone).await;
+    core.identity_prefetched.put(
+        (
+            core.vault.lookup_hash(Field::Iin, &iin.expose()),
+            core.vault.lookup_hash(Field::Phone, phone.expose()),
+        ),
+        v,
+    );
+}
+
+async fn prefetch_for_number(core: &Core, chat: &ChatRef, iin: &Iin) {
+    let Ok(mut conn) = core.store.pool().acquire().await else {
+        return;
+    };
+    let Ok(Some(sealed)) = crate::storage::wallet::sms_number(&mut conn, &chat.chat_id).await else {
+        return;
+    };
+    drop(conn);
+    let Ok(plain) = core.vault.open(Field::Phone, &sealed) else {
+        return;
+    };
+    let Ok(phone) = Phone::parse(&plain) else {
+        return;
+    };
+    let v = fetch(core, iin, &phone).await;
     core.identity_prefetched.put(
         (
             core.vault.lookup_hash(Field::Iin, &iin.expose()),

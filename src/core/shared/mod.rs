@@ -10,5 +10,7 @@ pub mod identity;
 pub mod invite;
 pub mod mask;
 pub mod menu;
+pub mod keyword;
+pub mod otp;
 pub mod routes;
 pub mod scan;

@@ -18,6 +18,7 @@ pub enum Feature {
     Wallet,
     Support,
     Family,
+    Keywords,
     /// Not a feature: a hint and the current step's prompt again (`core::prompt`).
     Hint,
 }
@@ -36,6 +37,8 @@ pub enum Route {
     Support(SupportRoute),
     /// `/family`: the dependants linked by authoritative data.
     Family,
+    /// A keyword on a channel without a dialogue (SMS): `STATUS`, `HELP`, a language.
+    Keyword(KeywordRoute),
     /// Input nobody takes at this step: a hint, then the step's prompt again.
     Hint(Hint),
 }
@@ -64,6 +67,11 @@ pub enum RegistrationRoute {
     Contact { phone: String, own: bool },
     /// Text at the phone step (the button is needed).
     PhoneTyped,
+    /// A number typed at the phone step on a channel that proves it by a one-time code
+    /// (`ChannelProfile::typed_phone_by_code`): the code is sent by SMS.
+    PhoneNumber(String),
+    /// Text while the one-time code is awaited (`State::PhoneCode`).
+    PhoneCode(String),
     /// Text at the IIN step.
     Iin(String),
     /// Anything while idle: the idle prompt.
@@ -191,6 +199,22 @@ pub enum SupportRoute {
     Message,
 }
 
+/// A keyword message (`core::shared::keyword`) on a channel whose profile says it has no
+/// dialogue (`ChannelProfile::keywords`, the SMS gateway).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeywordRoute {
+    /// `STATUS` (`СТАТУС`, `МӘРТЕБЕ`), alone or with an IIN.
+    Status(Option<crate::domain::Iin>),
+    /// `STATUS` followed by something that is not a valid IIN.
+    StatusBadIin,
+    /// `HELP` (`КӨМЕК`, `ПОМОЩЬ`).
+    Help,
+    /// `RU`, `KZ`, `EN` (`РУ`, `ҚЗ`).
+    Language(Lang),
+    /// Anything else (an unknown word, 1 000 characters).
+    Unknown,
+}
+
 /// Hints (text keys) for input nobody takes at the current step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
@@ -221,6 +245,7 @@ impl Route {
             Route::Wallet(_) => Feature::Wallet,
             Route::Support(_) => Feature::Support,
             Route::Family => Feature::Family,
+            Route::Keyword(_) => Feature::Keywords,
             Route::Hint(_) => Feature::Hint,
         }
     }

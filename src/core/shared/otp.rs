@@ -1,14 +1,15 @@
-//! The fallback when Aitu gives no proven number: a one-time code sent by SMS to the
+//! The fallback when a channel gives no proven number: a one-time code sent by SMS to the
 //! number the person types.
 //!
-//! Aitu's share-contact button and `send_private_data` are legacy (docs/AITU.md). When
-//! neither produces the sender's own contact, the registration step can ask for the number
-//! as text, [`issue`] a code, queue it by SMS with [`queue_sms`] in its transaction, keep the
-//! returned [`PendingCode`] in the conversation state (it holds only keyed hashes), and
-//! [`check`] what the person types back. A code has 6 digits, lives 10 minutes and allows 5
-//! attempts; it is stored only as the Vault's keyed hash bound to the number, compared in
-//! constant time. The core's registration step is being reshaped on another branch, so this
-//! module only offers the functions; docs/AITU.md says where they plug in.
+//! On a channel whose profile says own-contact sharing may be unavailable
+//! (`ChannelProfile::typed_phone_by_code`, Aitu: its share-contact button and
+//! `send_private_data` are legacy, docs/AITU.md), the registration's phone step takes the
+//! number as text, [`issue`]s a code, queues it by SMS with [`queue_sms`] in its transaction,
+//! keeps the returned [`PendingCode`] in the conversation state (`State::PhoneCode`: keyed
+//! hashes and the sealed number only), and [`check`]s what the person types back. A code has
+//! 6 digits, lives 10 minutes and allows 5 attempts; it is stored only as the Vault's keyed
+//! hash bound to the number, compared in constant time. Codes are limited per chat and per
+//! number ([`CODES_PER_HOUR`], `security::throttle`).
 
 use crate::core::{Core, CoreError, Outbound};
 use crate::crypto::{Field, Vault};
@@ -25,6 +26,10 @@ pub const CODE_DIGITS: usize = 6;
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 /// Wrong answers allowed before the code is void.
 pub const MAX_ATTEMPTS: u8 = 5;
+/// Codes sent per chat, and per number, in an hour.
+pub const CODES_PER_HOUR: i64 = 3;
+/// Codes sent per chat, and per number, in a day.
+pub const CODES_PER_DAY: i64 = 10;
 
 /// A code in memory, on its way to the SMS. `Debug` never shows it.
 pub struct Code(String);
@@ -146,7 +151,7 @@ pub async fn queue_sms(
     code: &Code,
     pending: &PendingCode,
 ) -> Result<(), CoreError> {
-    let chat = ChatRef::new(crate::core::wallet::SMS, pending.phone_hash.clone());
+    let chat = ChatRef::new(&core.channels.phone_channel, pending.phone_hash.clone());
     let now = core.now_ms();
     crate::storage::wallet::put_sms_number(
         conn,
