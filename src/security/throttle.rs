@@ -65,7 +65,7 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 pub enum Quota {
     /// Within the limits: answer it (counted).
     Answer,
-    /// Over a limit for the first time in its window: one short notice (counted).
+    /// Over a limit, not told since the last answered message: one short notice (counted).
     Notice,
     /// Over a limit and already told: no answer at all.
     Silent,
@@ -85,12 +85,11 @@ pub async fn keyword_message(
         security::record_failure(conn, KEYWORD_MESSAGE, chat, now_ms).await?;
         return Ok(Quota::Answer);
     }
-    let window = if day >= KEYWORD_MESSAGES_PER_DAY {
-        DAY_MS
-    } else {
-        HOUR_MS
-    };
-    if security::failures_since(conn, KEYWORD_NOTICE, chat, now_ms - window).await? > 0 {
+    // One notice per time over the limit: none since the last answered message.
+    let last_answer = security::latest_failure(conn, KEYWORD_MESSAGE, chat)
+        .await?
+        .unwrap_or(0);
+    if security::failures_since(conn, KEYWORD_NOTICE, chat, last_answer).await? > 0 {
         return Ok(Quota::Silent);
     }
     tracing::info!(target: "ashyq::audit", channel = %chat.channel, chat = %chat.chat_id, "keyword channel over its limit");

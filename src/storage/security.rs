@@ -43,6 +43,24 @@ pub async fn failures_since(
 }
 
 /// Deletes failed-attempt rows older than `before_ms`.
+/// The time of the latest row of `chat` in `scope`.
+pub async fn latest_failure(
+    conn: &mut Conn,
+    scope: &str,
+    chat: &ChatRef,
+) -> Result<Option<i64>, StoreError> {
+    let (at,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MAX(at_ms) FROM attempt_failures
+         WHERE scope = $1 AND channel = $2 AND chat_id = $3",
+    )
+    .bind(scope)
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(at)
+}
+
 pub async fn prune_failures(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM attempt_failures WHERE at_ms < $1")
         .bind(before_ms)

@@ -23,6 +23,7 @@ mod qr_dev_set;
 mod replicas;
 mod security;
 mod security_http;
+mod sms;
 mod status_cache;
 mod storage;
 mod support_desk;

@@ -488,7 +488,7 @@ async fn offers_and_consent(db: &TestDb) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         keys(&queued_for(&core.store, &b_sms).await),
-        ["wallet-consent-accepted-sms", "wallet-answer-help"]
+        ["wallet-consent-accepted-sms", "sms-unknown"]
     );
 
     // An answer after expiry changes nothing.
