@@ -85,8 +85,8 @@ impl Encoding {
 }
 
 /// A reply of the SMS channel is at most this many segments (docs/ARCHITECTURE.md, "SMS as
-/// a channel"); `tests/it/sms.rs` renders every SMS text in every language against it, and
-/// [`encode`] cuts anything longer.
+/// a channel"); `tests/it/sms.rs` renders every SMS reply in every language against it.
+/// Notices that are not replies (a voucher offer, 4 segments) are sent whole.
 pub const MAX_SEGMENTS: usize = 2;
 
 /// An SMS ready for the gateway.
@@ -152,7 +152,7 @@ pub fn measure(text: &str) -> (Encoding, usize) {
 }
 
 /// The SMS for `text`: GSM-7 where the text allows it (typography replaced by its GSM-7
-/// twin), else UCS-2; cut (with `...`) to [`MAX_SEGMENTS`] segments.
+/// twin), else UCS-2, with its number of segments.
 pub fn encode(text: &str) -> SmsText {
     let text = text.trim();
     let mut flat = String::with_capacity(text.len());
@@ -167,34 +167,12 @@ pub fn encode(text: &str) -> SmsText {
         (Encoding::Ucs2, _) => (text.to_string(), Encoding::Ucs2),
     };
     let (_, segments) = measure(&text);
-    if segments <= MAX_SEGMENTS {
-        return SmsText {
-            text,
-            encoding,
-            segments,
-        };
+    if segments > MAX_SEGMENTS {
+        // A notice that is not a reply (an offer: its instructions must not be cut).
+        tracing::debug!(segments, "SMS longer than a reply may be");
     }
-    let budget = match encoding {
-        Encoding::Gsm7 => 153 * MAX_SEGMENTS,
-        Encoding::Ucs2 => 67 * MAX_SEGMENTS,
-    } - 3;
-    let mut cut = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let units = match encoding {
-            Encoding::Gsm7 => septets(c).unwrap_or(1),
-            Encoding::Ucs2 => c.len_utf16(),
-        };
-        if used + units > budget {
-            break;
-        }
-        used += units;
-        cut.push(c);
-    }
-    let cut = format!("{}...", cut.trim_end());
-    let (_, segments) = measure(&cut);
     SmsText {
-        text: cut,
+        text,
         encoding,
         segments,
     }
@@ -337,12 +315,10 @@ mod tests {
     }
 
     #[test]
-    fn longer_texts_are_cut_to_two_segments() {
+    fn longer_texts_count_their_segments() {
         let sms = encode(&"word ".repeat(100));
-        assert_eq!((sms.encoding, sms.segments), (Encoding::Gsm7, 2));
-        assert!(sms.text.ends_with("..."));
+        assert_eq!((sms.encoding, sms.segments), (Encoding::Gsm7, 4));
         let sms = encode(&"сөз ".repeat(100));
-        assert_eq!((sms.encoding, sms.segments), (Encoding::Ucs2, 2));
-        assert!(sms.text.ends_with("..."));
+        assert_eq!((sms.encoding, sms.segments), (Encoding::Ucs2, 6));
     }
 }

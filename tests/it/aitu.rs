@@ -33,8 +33,10 @@ async fn register(fake: &FakeAitu, user: &str, store: &ashyq::storage::Store) ->
     assert!(texts[2].contains("персональных данных"), "{texts:?}");
 
     fake.press(user, "consent:yes");
-    fake.wait_sent(user, 4).await;
+    let texts = fake.wait_sent(user, 5).await;
     let phone_prompt = fake.sent_to(user)[3].clone();
+    // Aitu's sharing is legacy: the number can also be typed (a code by SMS).
+    assert!(texts[4].contains("+7 701 123 45 67"), "{texts:?}");
     let ui = &phone_prompt["uiState"];
     assert_eq!(ui["showShareContactButton"], json!(true), "{phone_prompt}");
     assert!(
@@ -46,29 +48,29 @@ async fn register(fake: &FakeAitu, user: &str, store: &ashyq::storage::Store) ->
 
     // Someone else's Aitu contact, and a phone-book entry, are refused politely.
     fake.registered_contact(user, OTHER, "+77029999999");
-    let texts = fake.wait_sent(user, 6).await;
-    assert!(texts[4].contains("чужой контакт"), "{texts:?}");
+    let texts = fake.wait_sent(user, 7).await;
+    assert!(texts[5].contains("чужой контакт"), "{texts:?}");
     fake.unregistered_contact(user, "+77017654321");
-    let texts = fake.wait_sent(user, 8).await;
-    assert!(texts[6].contains("чужой контакт"), "{texts:?}");
+    let texts = fake.wait_sent(user, 9).await;
+    assert!(texts[7].contains("чужой контакт"), "{texts:?}");
     assert_eq!(count(store, "people").await, 0, "nothing written for them");
 
     fake.registered_contact(user, user, PHONE);
-    let texts = fake.wait_sent(user, 10).await;
-    assert!(texts[8].contains("номер подтверждён"), "{texts:?}");
-    assert!(texts[9].contains("ИИН"), "{texts:?}");
+    let texts = fake.wait_sent(user, 11).await;
+    assert!(texts[9].contains("номер подтверждён"), "{texts:?}");
+    assert!(texts[10].contains("ИИН"), "{texts:?}");
 
     fake.text(user, IIN);
-    let texts = fake.wait_sent(user, 11).await;
-    assert!(texts[10].contains("Регистрация завершена"), "{texts:?}");
-    let menu = fake.sent_to(user)[10].clone();
+    let texts = fake.wait_sent(user, 12).await;
+    assert!(texts[11].contains("Регистрация завершена"), "{texts:?}");
+    let menu = fake.sent_to(user)[11].clone();
     assert!(
         menu["uiState"]["replyKeyboard"]
             .as_array()
             .is_some_and(|k| k.len() >= 5),
         "{menu}"
     );
-    11
+    12
 }
 
 async fn registration_and_status(db: &TestDb) {
@@ -99,7 +101,7 @@ async fn registration_and_status(db: &TestDb) {
 
     // A tap on the reply keyboard arrives as its caption: the menu understands it (no
     // caption was cut to Aitu's 32 characters).
-    let captions: Vec<String> = fake.sent_to(USER)[10]["uiState"]["replyKeyboard"]
+    let captions: Vec<String> = fake.sent_to(USER)[11]["uiState"]["replyKeyboard"]
         .as_array()
         .unwrap()
         .iter()
@@ -854,11 +856,11 @@ async fn wallet_on_aitu(db: &TestDb) {
     fake.press(USER, "lang:ru");
     fake.wait_sent(USER, 3).await;
     fake.press(USER, "consent:yes");
-    fake.wait_sent(USER, 4).await;
+    fake.wait_sent(USER, 5).await;
     fake.registered_contact(USER, USER, "+77012223344");
-    fake.wait_sent(USER, 6).await;
-    fake.text(USER, &parent);
     fake.wait_sent(USER, 7).await;
+    fake.text(USER, &parent);
+    fake.wait_sent(USER, 8).await;
 
     let csv = format!(
         "pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance\n{},3,{SCHOOL},{parent},+77012223344,0\n",
@@ -872,30 +874,30 @@ async fn wallet_on_aitu(db: &TestDb) {
     assert_eq!((offered.chat, offered.sms), (1, 0));
 
     // The offer reaches the Aitu chat through the outbox worker, with its buttons.
-    let texts = fake.wait_sent(USER, 8).await;
+    let texts = fake.wait_sent(USER, 9).await;
     assert!(
-        texts[7].contains("1#1") && texts[7].contains("1#2"),
+        texts[8].contains("1#1") && texts[8].contains("1#2"),
         "{}",
-        texts[7]
+        texts[8]
     );
     assert_eq!(
-        fake.sent_to(USER)[7]["inlineCommandRows"][0][0]["metadata"],
+        fake.sent_to(USER)[8]["inlineCommandRows"][0][0]["metadata"],
         json!("wl:ans:1:1")
     );
     fake.text(USER, "1 ＃ 1");
-    let texts = fake.wait_sent(USER, 9).await;
-    assert!(texts[8].contains("Спасибо"), "{}", texts[8]);
+    let texts = fake.wait_sent(USER, 10).await;
+    assert!(texts[9].contains("Спасибо"), "{}", texts[9]);
 
     fake.text(USER, "/wallet");
-    let texts = fake.wait_sent(USER, 10).await;
-    assert!(texts[9].contains("ещё не активирован"), "{}", texts[9]);
-    let data = fake.sent_to(USER)[9]["inlineCommandRows"][0][0]["metadata"]
+    let texts = fake.wait_sent(USER, 11).await;
+    assert!(texts[10].contains("ещё не активирован"), "{}", texts[10]);
+    let data = fake.sent_to(USER)[10]["inlineCommandRows"][0][0]["metadata"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(data.starts_with("wl:act:"), "{data}");
     fake.press(USER, &data);
-    fake.wait_sent(USER, 11).await;
+    fake.wait_sent(USER, 12).await;
     fake.settle().await;
     let uploads = fake.uploads();
     assert_eq!(uploads.len(), 1, "one picture");
@@ -938,7 +940,7 @@ mod wallet {
 /// code, to the number's SMS chat (sealed number, hashed chat id), never the number in the
 /// outbox; the code verifies.
 async fn otp_by_sms(db: &TestDb) {
-    use ashyq::adapters::aitu::otp;
+    use ashyq::core::shared::otp;
     use ashyq::domain::Phone;
     let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
     let core = support::core(db, &clock).await;
@@ -981,4 +983,111 @@ async fn otp_by_sms(db: &TestDb) {
 
 mod otp_sms {
     ashyq_on_both!(super::otp_by_sms);
+}
+
+/// The code queued for the SMS chat of `phone` most recently (read from the outbox, as the
+/// SMS gateway would send it).
+async fn last_code(core: &ashyq::core::Core, phone: &str) -> String {
+    let phone = ashyq::domain::Phone::parse(phone).unwrap();
+    let chat = hex::encode(
+        core.vault
+            .lookup_hash(ashyq::crypto::Field::Phone, phone.expose()),
+    );
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM outbox WHERE channel = 'sms' AND chat_id = $1 ORDER BY id DESC",
+    )
+    .bind(chat)
+    .fetch_all(core.store.pool())
+    .await
+    .unwrap();
+    let message: ashyq::core::Outbound = serde_json::from_str(&rows[0].0).unwrap();
+    assert_eq!(message.text.key(), "aitu-otp-sms");
+    support::arg(&message, "code")
+}
+
+/// Registration on Aitu when no contact arrives: the person types the number, gets a code
+/// by SMS, types it back, and only then the number is theirs; wrong codes, expiry and the
+/// limit of codes per chat; no plain number stored anywhere.
+async fn registration_by_sms_code(db: &TestDb) {
+    let (fake, url) = FakeAitu::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    const TYPED: &str = "+7 701 555 44 33";
+    support::identity_pair(&core, IIN, TYPED).await;
+    let bot = RunningAitu::spawn(&url, core.clone()).await;
+
+    fake.text(USER, "/start");
+    fake.wait_sent(USER, 1).await;
+    fake.press(USER, "lang:ru");
+    fake.wait_sent(USER, 3).await;
+    fake.press(USER, "consent:yes");
+    let texts = fake.wait_sent(USER, 5).await;
+    assert!(texts[4].contains("напишите номер"), "{texts:?}");
+
+    fake.text(USER, "мой номер");
+    let texts = fake.wait_sent(USER, 6).await;
+    assert!(texts[5].contains("не номер"), "{texts:?}");
+    fake.text(USER, TYPED);
+    let texts = fake.wait_sent(USER, 7).await;
+    assert!(texts[6].contains("отправлено SMS"), "{texts:?}");
+    assert_eq!(count(&core.store, "people").await, 0, "not yet");
+    let code = last_code(&core, TYPED).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    fake.text(USER, wrong);
+    let texts = fake.wait_sent(USER, 8).await;
+    assert!(texts[7].contains("Осталось попыток: 4"), "{texts:?}");
+    assert_eq!(count(&core.store, "people").await, 0);
+    fake.text(USER, &code);
+    let texts = fake.wait_sent(USER, 10).await;
+    assert!(texts[8].contains("подтверждён"), "{texts:?}");
+    assert!(texts[9].contains("ИИН"), "{texts:?}");
+    fake.text(USER, IIN);
+    let texts = fake.wait_sent(USER, 11).await;
+    assert!(texts[10].contains("Регистрация завершена"), "{texts:?}");
+    fake.text(USER, "/status");
+    let texts = fake.wait_sent(USER, 12).await;
+    assert!(texts[11].contains("СИНИЙ"), "{texts:?}");
+
+    // Another user: the code expires after 10 minutes; three codes an hour, then a refusal.
+    fake.text(OTHER, "/start");
+    fake.wait_sent(OTHER, 1).await;
+    fake.press(OTHER, "lang:ru");
+    fake.wait_sent(OTHER, 3).await;
+    fake.press(OTHER, "consent:yes");
+    fake.wait_sent(OTHER, 5).await;
+    fake.text(OTHER, "87017776655");
+    fake.wait_sent(OTHER, 6).await;
+    let code = last_code(&core, "87017776655").await;
+    clock.advance(chrono::Duration::minutes(11));
+    fake.text(OTHER, &code);
+    let texts = fake.wait_sent(OTHER, 7).await;
+    assert!(texts[6].contains("истёк"), "{texts:?}");
+    for n in [8, 9] {
+        fake.text(OTHER, "87017776655");
+        let texts = fake.wait_sent(OTHER, n).await;
+        assert!(texts[n - 1].contains("отправлено SMS"), "{texts:?}");
+    }
+    fake.text(OTHER, "+77017776656");
+    let texts = fake.wait_sent(OTHER, 10).await;
+    assert!(texts[9].contains("слишком много"), "{texts:?}");
+    assert_eq!(count(&core.store, "people").await, 1);
+
+    // No number in clear: not in the conversations, not in the outbox.
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT state FROM conversations UNION ALL SELECT payload FROM outbox",
+    )
+    .fetch_all(core.store.pool())
+    .await
+    .unwrap();
+    for (r,) in &rows {
+        for digits in ["7015554433", "7017776655", "7017776656"] {
+            assert!(!r.contains(digits), "{digits} in {r}");
+        }
+    }
+    bot.stop().await;
+    core.store.close().await;
+}
+
+mod registration_by_code {
+    ashyq_on_both!(super::registration_by_sms_code);
 }
