@@ -299,13 +299,21 @@ mod tests {
         assert_eq!(measure(&"я".repeat(134)), (Encoding::Ucs2, 2));
         assert_eq!(measure(&"я".repeat(135)), (Encoding::Ucs2, 3));
         // One Cyrillic letter makes the whole message UCS-2.
-        assert_eq!(measure(&format!("{}Ж", "a".repeat(69))), (Encoding::Ucs2, 1));
-        assert_eq!(measure(&format!("{}Ж", "a".repeat(70))), (Encoding::Ucs2, 2));
+        assert_eq!(
+            measure(&format!("{}Ж", "a".repeat(69))),
+            (Encoding::Ucs2, 1)
+        );
+        assert_eq!(
+            measure(&format!("{}Ж", "a".repeat(70))),
+            (Encoding::Ucs2, 2)
+        );
     }
 
     #[test]
     fn typography_keeps_english_in_gsm7() {
-        let sms = encode("Ashyq \u{2014} IIN \u{2022}\u{2022}\u{2022}\u{2022} 0017 \u{201C}ok\u{201D}\u{2026}");
+        let sms = encode(
+            "Ashyq \u{2014} IIN \u{2022}\u{2022}\u{2022}\u{2022} 0017 \u{201C}ok\u{201D}\u{2026}",
+        );
         assert_eq!(sms.encoding, Encoding::Gsm7);
         assert_eq!(sms.text, "Ashyq - IIN **** 0017 \"ok\"...");
         // Kazakh stays as it is (UCS-2), typography included.

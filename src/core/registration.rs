@@ -144,7 +144,10 @@ async fn save_phone(
     .await?;
     ctx.conv.person_id = Some(id);
     ctx.conv.state = State::Iin;
-    Ok(vec![Outbound::reply(ctx.lang, Msg::new(saved)), ctx.prompt()])
+    Ok(vec![
+        Outbound::reply(ctx.lang, Msg::new(saved)),
+        ctx.prompt(),
+    ])
 }
 
 /// A number typed at the phone step on a channel that proves it by a one-time code: within
@@ -157,7 +160,10 @@ async fn phone_number(ctx: &mut Ctx<'_>, text: &str) -> Result<Vec<Outbound>, Co
         _ => return Ok(vec![ctx.prompt()]),
     };
     let Ok(phone) = Phone::parse(text) else {
-        return Ok(vec![Outbound::reply(lang, Msg::new("aitu-otp-not-a-number"))]);
+        return Ok(vec![Outbound::reply(
+            lang,
+            Msg::new("aitu-otp-not-a-number"),
+        )]);
     };
     let now = core.now_ms();
     let number_chat = crate::storage::ChatRef::new(

@@ -1073,12 +1073,11 @@ async fn registration_by_sms_code(db: &TestDb) {
     assert_eq!(count(&core.store, "people").await, 1);
 
     // No number in clear: not in the conversations, not in the outbox.
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT state FROM conversations UNION ALL SELECT payload FROM outbox",
-    )
-    .fetch_all(core.store.pool())
-    .await
-    .unwrap();
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT state FROM conversations UNION ALL SELECT payload FROM outbox")
+            .fetch_all(core.store.pool())
+            .await
+            .unwrap();
     for (r,) in &rows {
         for digits in ["7015554433", "7017776655", "7017776656"] {
             assert!(!r.contains(digits), "{digits} in {r}");

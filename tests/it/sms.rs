@@ -215,7 +215,10 @@ async fn conversation(db: &TestDb) {
         let out = gw.one(PHONE_B, word, &format!("h{i}")).await;
         assert_eq!((out.text.key(), out.lang), ("sms-help", Lang::Kk));
     }
-    assert_eq!(gw.one(PHONE_B, "hello", "u1").await.text.key(), "sms-unknown");
+    assert_eq!(
+        gw.one(PHONE_B, "hello", "u1").await.text.key(),
+        "sms-unknown"
+    );
     let long = "Сәлеметсіз бе! ".repeat(70);
     assert_eq!(gw.one(PHONE_B, &long, "u2").await.text.key(), "sms-unknown");
     assert_eq!(effects(&core).await, before, "nothing written");
@@ -245,7 +248,10 @@ async fn conversation(db: &TestDb) {
         .unwrap();
     let res = gw.app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(gw.post(json!({"text": "help"})).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        gw.post(json!({"text": "help"})).await,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(
         gw.post(json!({"from": "hello", "text": "help", "id": "y"}))
             .await,
@@ -258,7 +264,13 @@ async fn conversation(db: &TestDb) {
         .await
         .unwrap();
     for (p,) in &payloads {
-        for secret in [IIN_A, iin_c.as_str(), "7011112201", "7011112202", "7011112203"] {
+        for secret in [
+            IIN_A,
+            iin_c.as_str(),
+            "7011112201",
+            "7011112202",
+            "7011112203",
+        ] {
             assert!(!p.contains(secret), "{secret} in {p}");
         }
         let message: Outbound = serde_json::from_str(p).unwrap();
@@ -410,5 +422,9 @@ fn every_sms_reply_fits_two_segments_in_every_language() {
     }
     println!("{}", report.join("\n"));
     assert!(report.len() >= 60, "every text in every language");
-    assert!(over.is_empty(), "over {MAX_SEGMENTS} segments:\n{}", over.join("\n"));
+    assert!(
+        over.is_empty(),
+        "over {MAX_SEGMENTS} segments:\n{}",
+        over.join("\n")
+    );
 }

@@ -182,7 +182,8 @@ async fn prefetch_for_number(core: &Core, chat: &ChatRef, iin: &Iin) {
     let Ok(mut conn) = core.store.pool().acquire().await else {
         return;
     };
-    let Ok(Some(sealed)) = crate::storage::wallet::sms_number(&mut conn, &chat.chat_id).await else {
+    let Ok(Some(sealed)) = crate::storage::wallet::sms_number(&mut conn, &chat.chat_id).await
+    else {
         return;
     };
     drop(conn);

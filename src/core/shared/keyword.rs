@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn status_in_three_languages_any_case_with_or_without_the_iin() {
-        for word in ["STATUS", "status", "Статус", "СТАТУС", "мәртебе", "МӘРТЕБЕ"] {
+        for word in ["STATUS", "status", "Статус", "СТАТУС", "мәртебе", "МӘРТЕБЕ"]
+        {
             assert_eq!(Keyword::parse(word), Keyword::Status(None), "{word}");
             assert_eq!(
                 Keyword::parse(&format!(" {word}  {IIN} ")),
