@@ -148,6 +148,7 @@ async fn effects(core: &Core) -> Vec<i64> {
 }
 
 async fn conversation(db: &TestDb) {
+    let logs = support::captured_logs();
     let clock = ManualClock::new(at(NOW));
     let core = sms_core(db, &clock).await;
     let gw = Gateway {
@@ -277,6 +278,17 @@ async fn conversation(db: &TestDb) {
         let text = core.texts.render(message.lang, &message.text);
         assert!(!text.contains(IIN_A) && !text.contains(&iin_c), "{text}");
     }
+    // Nor in the logs (TRACE, this test binary so far).
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    for secret in [
+        IIN_A,
+        iin_c.as_str(),
+        "7011112201",
+        "7011112202",
+        "7011112203",
+    ] {
+        assert!(!logged.contains(secret), "{secret} in the logs");
+    }
     core.store.close().await;
 }
 
@@ -324,6 +336,76 @@ async fn limits(db: &TestDb) {
 
 mod limits {
     ashyq_on_both!(super::limits);
+}
+
+/// A remote registry (like `http`) that counts its calls.
+#[derive(Debug)]
+struct Remote {
+    calls: std::sync::atomic::AtomicUsize,
+    answer: std::sync::Mutex<ashyq::identity::Verdict>,
+}
+
+impl ashyq::identity::IdentityRegistry for Remote {
+    fn check<'a>(
+        &'a self,
+        _iin: &'a ashyq::domain::Iin,
+        _phone: &'a ashyq::domain::Phone,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<ashyq::identity::Verdict, ashyq::identity::RegistryError>,
+    > {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let v = *self.answer.lock().unwrap();
+        Box::pin(async move { Ok(v) })
+    }
+
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+}
+
+/// With a remote registry, `STATUS <IIN>` asks it once, before the event's transaction
+/// (the prefetched answer is used), and a registry that does not know gets the neutral text.
+async fn remote_registry(db: &TestDb) {
+    use ashyq::identity::Verdict;
+    let clock = ManualClock::new(at(NOW));
+    let remote = Arc::new(Remote {
+        calls: Default::default(),
+        answer: std::sync::Mutex::new(Verdict::Match),
+    });
+    let registry: Arc<dyn ashyq::identity::IdentityRegistry> = remote.clone();
+    let core = support::core_built(db, &clock, |c| {
+        c.with_identity(registry)
+            .with_wallet(wallet::WalletSettings {
+                sms_webhook_secret: Some(SMS_SECRET.into()),
+                ..Default::default()
+            })
+    })
+    .await;
+    let gw = Gateway {
+        core: core.clone(),
+        app: router(&core),
+    };
+    let calls = || remote.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let out = gw.one(PHONE_B, &format!("status {IIN_A}"), "r1").await;
+    assert_eq!(
+        (out.text.key(), arg(&out, "colour")),
+        ("sms-status", "blue".to_string())
+    );
+    assert_eq!(calls(), 1, "asked once, before the transaction");
+    *remote.answer.lock().unwrap() = Verdict::Unknown;
+    let out = gw.one(PHONE_B, &format!("status {IIN_A}"), "r2").await;
+    assert_eq!(out.text.key(), "sms-status-unavailable");
+    assert_eq!(calls(), 2);
+    // STATUS alone asks nobody: the number's verified registration decides.
+    let out = gw.one(PHONE_B, "status", "r3").await;
+    assert_eq!(out.text.key(), "sms-status-unavailable");
+    assert_eq!(calls(), 2);
+    core.store.close().await;
+}
+
+mod remote_registry {
+    ashyq_on_both!(super::remote_registry);
 }
 
 /// Every text the SMS channel sends, with the longest realistic arguments.
