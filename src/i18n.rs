@@ -24,6 +24,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/kk/exposure.ftl")),
             ("family.ftl", include_str!("../locales/kk/family.ftl")),
             ("security.ftl", include_str!("../locales/kk/security.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/kk/poster_page.ftl"),
+            ),
         ],
     ),
     (
@@ -42,6 +46,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/ru/exposure.ftl")),
             ("family.ftl", include_str!("../locales/ru/family.ftl")),
             ("security.ftl", include_str!("../locales/ru/security.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/ru/poster_page.ftl"),
+            ),
         ],
     ),
     (
@@ -60,6 +68,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("exposure.ftl", include_str!("../locales/en/exposure.ftl")),
             ("family.ftl", include_str!("../locales/en/family.ftl")),
             ("security.ftl", include_str!("../locales/en/security.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/en/poster_page.ftl"),
+            ),
         ],
     ),
 ];

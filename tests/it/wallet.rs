@@ -112,7 +112,7 @@ async fn queued_for(store: &Store, chat: &ChatRef) -> Vec<Outbound> {
 
 fn sms_chat(core: &Core, phone: &str) -> ChatRef {
     ChatRef::new(
-        wallet::SMS,
+        ashyq::adapters::sms::CHANNEL,
         hex::encode(core.vault.lookup_hash(Field::Phone, phone)),
     )
 }

@@ -146,7 +146,7 @@ pub async fn queue_sms(
     code: &Code,
     pending: &PendingCode,
 ) -> Result<(), CoreError> {
-    let chat = ChatRef::new(crate::core::wallet::SMS, pending.phone_hash.clone());
+    let chat = ChatRef::new(&core.channels.phone_channel, pending.phone_hash.clone());
     let now = core.now_ms();
     crate::storage::wallet::put_sms_number(
         conn,
