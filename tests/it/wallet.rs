@@ -69,6 +69,7 @@ async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_wallet(wallet::WalletSettings {
             sms_webhook_secret: Some(SMS_SECRET.into()),
             ..Default::default()
