@@ -315,6 +315,7 @@ fn main() {
                 Arc::new(SystemClock),
                 Arc::new(Texts::load()),
             )
+.with_channels(ashyq::adapters::channels())
             .with_status_cache(cache.clone())
             .with_checkin_lanes(lanes),
         );

@@ -204,7 +204,8 @@ fn main() {
             Vault::from_secret(SECRET).unwrap(),
             Arc::new(SystemClock),
             Arc::new(Texts::load()),
-        );
+        )
+.with_channels(ashyq::adapters::channels());
         let settings = ExposureSettings::default();
 
         // 1. Co-visitors of one case.

@@ -85,12 +85,15 @@ fn iin_of(i: usize) -> String {
 
 async fn open_core(url: &str) -> Arc<Core> {
     let store = Store::open(url).await.expect("open store");
-    Arc::new(Core::new(
-        store,
-        Vault::from_secret(SECRET).expect("secret"),
-        Arc::new(SystemClock),
-        Arc::new(Texts::load()),
-    ))
+    Arc::new(
+        Core::new(
+            store,
+            Vault::from_secret(SECRET).expect("secret"),
+            Arc::new(SystemClock),
+            Arc::new(Texts::load()),
+        )
+        .with_channels(ashyq::adapters::channels()),
+    )
 }
 
 async fn run_backend(
@@ -300,6 +303,7 @@ async fn cached_lookups(url: &str, iins: &Arc<Vec<String>>, secs: usize, concurr
             Arc::new(SystemClock),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_status_cache(cache.clone()),
     );
     let mut conn = core.store.pool().acquire().await.expect("connection");

@@ -114,12 +114,15 @@ impl Db {
 
 async fn open_core(url: &str, clock: Arc<dyn Clock>) -> Arc<Core> {
     let store = Store::open(url).await.expect("open store");
-    Arc::new(Core::new(
-        store,
-        Vault::from_secret(SECRET).expect("secret"),
-        clock,
-        Arc::new(Texts::load()),
-    ))
+    Arc::new(
+        Core::new(
+            store,
+            Vault::from_secret(SECRET).expect("secret"),
+            clock,
+            Arc::new(Texts::load()),
+        )
+        .with_channels(ashyq::adapters::channels()),
+    )
 }
 
 /// The `i`-th valid BIN of a series (check digit found by trying all ten).

@@ -27,6 +27,7 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let registry = settings.identity.build(&store, &vault)?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
         .with_identity(registry)
+        .with_channels(crate::adapters::channels_for(settings))
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())

@@ -37,6 +37,13 @@ pub struct Settings {
     pub support: crate::core::support::SupportSettings,
     /// The bot's @username, for the deep links printed on posters and in invites.
     pub bot_username: Option<String>,
+    /// `ASHYQ_PUBLIC_URL`: the service's public address; venue posters then encode
+    /// `<public>/v/<token>`, a page served by `ashyq serve` that opens the check-in in
+    /// Telegram or Aitu. `None`: posters carry the Telegram deep link.
+    pub public_url: Option<crate::core::shared::channel::PublicUrl>,
+    /// `AITU_DEEP_LINK`: Aitu's deep link template (`{payload}`; `{bot}` is
+    /// `ASHYQ_BOT_USERNAME`), the Aitu button of the venue page. Unset: no Aitu button.
+    pub aitu_deep_link: Option<String>,
     /// `ASHYQ_STATUS_CACHE`: how many evaluated statuses the long-running services keep in
     /// memory (default 2 000 000, about 150 MB; 0 turns the cache off).
     pub status_cache_entries: usize,
@@ -70,6 +77,20 @@ impl Settings {
             support: support_settings(&var),
             bot_username: var("ASHYQ_BOT_USERNAME")
                 .map(|u| u.trim().trim_start_matches('@').to_string()),
+            public_url: var("ASHYQ_PUBLIC_URL").and_then(|u| {
+                crate::core::shared::channel::PublicUrl::parse(&u)
+                    .map_err(|e| tracing::error!(error = %e, "ASHYQ_PUBLIC_URL ignored: posters carry the Telegram link"))
+                    .ok()
+            }),
+            aitu_deep_link: var("AITU_DEEP_LINK")
+                .map(|t| t.trim().to_string())
+                .filter(|t| {
+                    let ok = t.starts_with("https://") && t.contains("{payload}");
+                    if !ok {
+                        tracing::error!("AITU_DEEP_LINK ignored: it must start with https:// and hold {{payload}}");
+                    }
+                    ok
+                }),
             status_cache_entries: var("ASHYQ_STATUS_CACHE")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(DEFAULT_STATUS_CACHE_ENTRIES),
@@ -106,7 +127,7 @@ fn support_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::suppor
     let mut s = SupportSettings {
         chat: var("SUPPORT_CHAT_ID")
             .filter(|v| v.trim().parse::<i64>().is_ok())
-            .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
+            .map(|v| crate::storage::ChatRef::new(crate::adapters::telegram::CHANNEL, v.trim())),
         ..SupportSettings::default()
     };
     if let Some(h) = var("SUPPORT_HOURS") {
@@ -130,9 +151,9 @@ fn business_settings(
     let mut s = BusinessSettings {
         admin_chat: var("BUSINESS_CHAT_ID")
             .filter(|v| v.trim().parse::<i64>().is_ok())
-            .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
+            .map(|v| crate::storage::ChatRef::new(crate::adapters::telegram::CHANNEL, v.trim())),
         associations: var("ASSOCIATION_CHATS")
-            .map(|v| BusinessSettings::parse_associations("telegram", &v))
+            .map(|v| BusinessSettings::parse_associations(crate::adapters::telegram::CHANNEL, &v))
             .unwrap_or_default(),
         poster_font: var("ASHYQ_POSTER_FONT").map(PathBuf::from),
         ..BusinessSettings::default()
@@ -213,6 +234,8 @@ mod tests {
             key_file,
             support: Default::default(),
             bot_username: None,
+            public_url: None,
+            aitu_deep_link: None,
             status_cache_entries: 0,
             checkin_lanes: 0,
             business: Default::default(),

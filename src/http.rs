@@ -1,12 +1,14 @@
 //! The HTTP side: health (`/healthz` alive, `/readyz` ready), `/metrics` (Prometheus), and
 //! the feeds under `/api/v1` (`feeds`), hardened by `guard` (timeouts, concurrency limit,
-//! failed-authentication throttle, bodies read only after authentication).
+//! failed-authentication throttle, bodies read only after authentication), and the public
+//! venue page `/v/<token>` that posters encode with `ASHYQ_PUBLIC_URL` (`venue_page`).
 
 pub mod family;
 pub mod feeds;
 pub mod guard;
 pub mod identity;
 pub mod occupancy;
+pub mod venue_page;
 pub mod wallet;
 
 use crate::core::Core;
@@ -45,6 +47,7 @@ pub fn app_with(state: HttpState, limits: &guard::Limits) -> Router {
         .route("/api/v1/identity", post(identity::post_pairs))
         .route("/api/v1/family", post(family::post_family))
         .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
+        .route("/v/{token}", get(venue_page::venue_page))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state);
     guard::harden(router, limits, Arc::new(AuthThrottle::default()))

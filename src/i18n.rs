@@ -25,6 +25,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("family.ftl", include_str!("../locales/kk/family.ftl")),
             ("security.ftl", include_str!("../locales/kk/security.ftl")),
             ("sms.ftl", include_str!("../locales/kk/sms.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/kk/poster_page.ftl"),
+            ),
         ],
     ),
     (
@@ -44,6 +48,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("family.ftl", include_str!("../locales/ru/family.ftl")),
             ("security.ftl", include_str!("../locales/ru/security.ftl")),
             ("sms.ftl", include_str!("../locales/ru/sms.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/ru/poster_page.ftl"),
+            ),
         ],
     ),
     (
@@ -63,6 +71,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("family.ftl", include_str!("../locales/en/family.ftl")),
             ("security.ftl", include_str!("../locales/en/security.ftl")),
             ("sms.ftl", include_str!("../locales/en/sms.ftl")),
+            (
+                "poster_page.ftl",
+                include_str!("../locales/en/poster_page.ftl"),
+            ),
         ],
     ),
 ];

@@ -9,7 +9,8 @@
 //! the gateway only logs (masked number, length), never sending anything. Inbound SMS come
 //! back through `POST /api/v1/sms/inbound` (src/http/wallet.rs).
 
-use crate::core::wallet::{SMS, WalletSettings};
+use crate::core::shared::channel::ChannelProfile;
+use crate::core::wallet::WalletSettings;
 use crate::core::{Core, Outbound};
 use crate::crypto::Field;
 use crate::delivery::{Envelope, Sent, Worker, WorkerOptions};
@@ -17,6 +18,26 @@ use crate::domain::Phone;
 use crate::storage::{StoreError, wallet};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The channel of SMS chats (the chat id is the hex keyed hash of the number); the core
+/// knows it only as `Channels::phone_channel`.
+pub const CHANNEL: &str = "sms";
+
+/// What the core asks of an SMS chat: short texts, no buttons, and every reply through the
+/// outbox (the gateway's webhook waits for no answer).
+pub fn profile() -> ChannelProfile {
+    ChannelProfile {
+        display_name: "SMS".into(),
+        max_text_chars: 480,
+        relay_part_chars: 400,
+        buttons_per_row: 0,
+        replies_through_outbox: true,
+        // No dialogue: STATUS / HELP / RU-KZ keywords and offer answers (ARCHITECTURE.md,
+        // "SMS as a channel").
+        keywords: true,
+        ..ChannelProfile::default()
+    }
+}
 
 /// Where SMS go.
 #[derive(Clone)]
@@ -180,7 +201,7 @@ pub fn encode(text: &str) -> SmsText {
 
 impl crate::delivery::Deliver for Gateway {
     fn channel(&self) -> &str {
-        SMS
+        CHANNEL
     }
 
     async fn deliver(&self, core: &Core, envelope: Envelope<'_>) -> Sent {

@@ -1,6 +1,7 @@
 //! Telegram through teloxide + dptree. One [`schema`] builds the handler tree, used by
 //! `ashyq serve` and by the tests; dependencies are injected with `dptree::deps!`.
 
+use crate::core::shared::channel::ChannelProfile;
 use crate::core::{
     AttachmentKind, Core, Event, Inbound, Keyboard, Label, MediaKind, MessageRef, Outbound,
     Recipient, Relay, Relayed, Topic,
@@ -22,6 +23,26 @@ use teloxide::types::{
 };
 
 pub const CHANNEL: &str = "telegram";
+
+/// Telegram's deep link (`{bot}`: `ASHYQ_BOT_USERNAME`, `{payload}`: the start parameter).
+pub const DEEP_LINK: &str = "https://t.me/{bot}?start={payload}";
+
+/// What the core asks of a Telegram chat: its deep link and Bot API limits (4096 characters
+/// a message, 8 buttons a row), copies and forum topics (the support desk).
+pub fn profile() -> ChannelProfile {
+    ChannelProfile {
+        display_name: "Telegram".into(),
+        deep_link: Some(DEEP_LINK.into()),
+        max_text_chars: 4096,
+        relay_part_chars: 3500,
+        buttons_per_row: 8,
+        can_copy: true,
+        has_topics: true,
+        replies_through_outbox: false,
+        keywords: false,
+        typed_phone_by_code: false,
+    }
+}
 
 /// The bot as handlers see it: Telegram's limits respected by the Throttle adaptor.
 pub type TgBot = Throttle<Bot>;

@@ -225,6 +225,13 @@ impl Core {
         self
     }
 
+    /// The channels' links and limits, registered by the adapters (`adapters::channels`);
+    /// without this call the core knows no channel (plain defaults, bare payloads).
+    pub fn with_channels(mut self, channels: shared::channel::Channels) -> Self {
+        self.channels = channels;
+        self
+    }
+
     pub fn with_business(mut self, business: business::BusinessSettings) -> Self {
         self.channels = self.channels.with_bot_username(&business.bot_username);
         self.business = business;

@@ -5,7 +5,7 @@
 use super::HttpState;
 use super::feeds::{authorise, read_batch};
 use super::guard::{BodyError, read_body};
-use crate::core::wallet::{SMS, eligibility};
+use crate::core::wallet::eligibility;
 use crate::core::{Event, Inbound};
 use crate::crypto::Field;
 use crate::domain::Phone;
@@ -147,7 +147,7 @@ pub(super) async fn sms_inbound(
     }
     let text: String = sms.text.chars().take(crate::core::MAX_TEXT_CHARS).collect();
     let inbound = Inbound {
-        chat: ChatRef::new(SMS, chat_id),
+        chat: ChatRef::new(&core.channels.phone_channel, chat_id),
         update_key: sms.id.filter(|s| !s.trim().is_empty()),
         lang_hint: None,
         event: Event::Text(text),

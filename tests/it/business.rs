@@ -35,6 +35,7 @@ async fn business_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_business(settings),
     )
 }

@@ -437,7 +437,7 @@ async fn vouchers(db: &TestDb) {
     // The offer goes to the list's phone by SMS (no chat has that phone); the parent accepts.
     campaign::offer(&core, None, &|_, _| {}).await.unwrap();
     let sms = ChatRef::new(
-        wallet::SMS,
+        ashyq::adapters::sms::CHANNEL,
         hex::encode(core.vault.lookup_hash(Field::Phone, &list_phone)),
     );
     let by_sms = Chat {

@@ -232,6 +232,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("note", Kind::Str("маска жоқ")),
     ("reference", Kind::Str("A-17")),
     ("year", Kind::Str("2026")),
+    ("messenger", Kind::Str("Telegram")),
     // Variables of texts other branches add (identity, exposure, security), so their texts are
     // rendered by the same checks once merged.
     ("still", Kind::Num),

@@ -17,6 +17,7 @@ mod http;
 mod identity;
 mod locales;
 mod migrations;
+mod poster_page;
 mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;

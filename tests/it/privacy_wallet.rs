@@ -132,6 +132,7 @@ async fn full_core(db: &TestDb, clock: &ManualClock, sms_url: &str) -> Arc<Core>
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_wallet(wallet::WalletSettings {
             sms_webhook_url: Some(sms_url.into()),
             sms_webhook_secret: Some(SMS_SECRET.into()),

@@ -51,7 +51,8 @@ async fn trap_core(db: &TestDb) -> (Arc<Core>, Arc<AtomicBool>) {
         Vault::from_secret(support::SECRET).unwrap(),
         Arc::new(clock),
         Arc::new(Texts::load()),
-    );
+    )
+    .with_channels(ashyq::adapters::channels());
     (Arc::new(core), armed)
 }
 

@@ -61,7 +61,7 @@ fn router(core: &Arc<Core>) -> Router {
 fn number_chat(core: &Core, phone: &str) -> ChatRef {
     let phone = ashyq::domain::Phone::parse(phone).unwrap();
     ChatRef::new(
-        wallet::SMS,
+        &core.channels.phone_channel,
         hex::encode(core.vault.lookup_hash(Field::Phone, phone.expose())),
     )
 }

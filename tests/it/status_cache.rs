@@ -31,6 +31,7 @@ async fn cached_core(db: &TestDb, clock: &ManualClock, settings: CacheSettings) 
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_status_cache(cache.clone()),
     );
     let mut conn = core.store.pool().acquire().await.unwrap();

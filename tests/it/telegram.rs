@@ -80,7 +80,8 @@ async fn the_binary_registers_a_user_through_the_bot_api() {
             ashyq::crypto::Vault::from_secret(SECRET).unwrap(),
             std::sync::Arc::new(ashyq::clock::SystemClock),
             std::sync::Arc::new(ashyq::i18n::Texts::load()),
-        );
+        )
+        .with_channels(ashyq::adapters::channels());
         crate::support::identity_pair(&pre, IIN, PHONE).await;
         pre.store.close().await;
     }

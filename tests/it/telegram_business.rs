@@ -30,6 +30,7 @@ async fn approval_sends_posters(db: &TestDb) {
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_business(BusinessSettings {
             admin_chat: Some(ChatRef::new("telegram", ADMINS.to_string())),
             bot_username: support::fake_telegram::BOT_USERNAME.into(),

@@ -69,6 +69,7 @@ async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
             Arc::new(clock.clone()),
             Arc::new(Texts::load()),
         )
+        .with_channels(ashyq::adapters::channels())
         .with_wallet(wallet::WalletSettings {
             sms_webhook_secret: Some(SMS_SECRET.into()),
             ..Default::default()
@@ -112,7 +113,7 @@ async fn queued_for(store: &Store, chat: &ChatRef) -> Vec<Outbound> {
 
 fn sms_chat(core: &Core, phone: &str) -> ChatRef {
     ChatRef::new(
-        wallet::SMS,
+        ashyq::adapters::sms::CHANNEL,
         hex::encode(core.vault.lookup_hash(Field::Phone, phone)),
     )
 }

@@ -32,6 +32,21 @@ use tokio_util::sync::CancellationToken;
 
 pub const CHANNEL: &str = "aitu";
 
+/// What the core asks of an Aitu chat: 4096 characters a message, 8 buttons a row, no
+/// copies, no topics. Aitu's reference describes no deep links (docs/AITU.md): `deep_link`
+/// is `AITU_DEEP_LINK` when the operator sets one (`{payload}`, and `{bot}` for
+/// `ASHYQ_BOT_USERNAME`), and only then does the venue page offer an Aitu button.
+pub fn profile(deep_link: Option<&str>) -> crate::core::shared::channel::ChannelProfile {
+    crate::core::shared::channel::ChannelProfile {
+        display_name: "Aitu".into(),
+        deep_link: deep_link.map(str::to_string),
+        // Contact sharing is legacy in Aitu's reference: a typed number is proven by a
+        // one-time code sent by SMS (docs/AITU.md).
+        typed_phone_by_code: true,
+        ..Default::default()
+    }
+}
+
 /// Dialogs of one batch handled at the same time.
 pub const DIALOGS_AT_ONCE: usize = 32;
 

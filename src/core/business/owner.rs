@@ -349,7 +349,7 @@ fn local_midnight(core: &Core) -> i64 {
 /// A one-time staff invite (expires after [`INVITE_TTL_MS`]) in the caller's transaction.
 async fn invite(core: &Core, tx: &mut Tx, venue_id: i64) -> Result<String, CoreError> {
     let bot = &core.channels.bot_username;
-    Ok(admin::insert_invite(tx, venue_id, "staff", bot, core.now_ms()).await?)
+    Ok(admin::insert_invite(tx, &core.channels, venue_id, "staff", bot, core.now_ms()).await?)
 }
 
 /// The posters of one entrance, as document replies.
@@ -371,7 +371,7 @@ async fn posters(
         .await?
         .iter()
         .filter(|e| e.id == entrance_id)
-        .map(|e| admin::codes_of(&keys, &core.business.bot_username, e))
+        .map(|e| admin::codes_of(&core.channels, &keys, &core.business.bot_username, e))
         .collect();
     let files = match super::review::render(core, venue, codes).await {
         Ok(files) => files,

@@ -421,7 +421,7 @@ pub async fn approve_in(
     let codes: Vec<_> = venues::entrances_of(tx, venue_id)
         .await?
         .iter()
-        .map(|e| admin::codes_of(&keys, &bot, e))
+        .map(|e| admin::codes_of(&core.channels, &keys, &bot, e))
         .collect();
     let files = render(core, venue, codes).await?;
     tell_applicant(

@@ -2,6 +2,7 @@
 
 use super::token::{self, Kind, TokenKeys};
 use super::{DEFAULT_MAX_STAY_MS, token_keys};
+use crate::core::shared::channel::Channels;
 use crate::core::{Core, CoreError};
 use crate::domain::{Bin, BinError};
 use crate::status::VenueCategory;
@@ -90,13 +91,21 @@ pub fn region_key(region: &str) -> String {
     region.trim().to_lowercase()
 }
 
-pub(crate) fn codes_of(keys: &TokenKeys, bot: &str, e: &EntranceRow) -> EntranceCodes {
+/// One entrance's codes under the current key; the links are what posters encode
+/// ([`Channels::poster_link`]: the venue page with `ASHYQ_PUBLIC_URL`, else the links
+/// channel's deep link for `bot`).
+pub(crate) fn codes_of(
+    channels: &Channels,
+    keys: &TokenKeys,
+    bot: &str,
+    e: &EntranceRow,
+) -> EntranceCodes {
     let entry = keys.sign(Kind::Entry, e.id);
     let exit = keys.sign(Kind::Exit, e.id);
     EntranceCodes {
         name: e.name.clone(),
-        entry_link: token::deep_link(bot, &entry),
-        exit_link: token::deep_link(bot, &exit),
+        entry_link: channels.poster_link(bot, &entry),
+        exit_link: channels.poster_link(bot, &exit),
         entry_token: entry,
         exit_token: exit,
         entry_code: e.entry_code.clone(),
@@ -142,7 +151,7 @@ pub async fn add_venue(core: &Core, v: &AddVenue, bot: &str) -> Result<AddedVenu
     let entrances = venues::entrances_of(&mut tx, venue_id)
         .await?
         .iter()
-        .map(|e| codes_of(&keys, bot, e))
+        .map(|e| codes_of(&core.channels, &keys, bot, e))
         .collect();
     tx.commit().await?;
     Ok(AddedVenue {
@@ -191,7 +200,7 @@ pub async fn codes(
         .await?
         .iter()
         .filter(|e| e.revoked_at.is_none())
-        .map(|e| codes_of(&keys, bot, e))
+        .map(|e| codes_of(&core.channels, &keys, bot, e))
         .collect();
     Ok((venue, codes))
 }
@@ -299,15 +308,16 @@ pub async fn invite(
         .await?
         .filter(|v| v.revoked_at.is_none())
         .ok_or(AdminError::NoVenue(venue_id))?;
-    let link = insert_invite(&mut tx, venue_id, role, bot, now).await?;
+    let link = insert_invite(&mut tx, &core.channels, venue_id, role, bot, now).await?;
     tx.commit().await?;
     Ok(link)
 }
 
 /// A one-time invitation to venue `venue_id` as `role`, in the caller's transaction;
-/// returns its deep link.
+/// returns its deep link in the core's links channel (`channels`).
 pub async fn insert_invite(
     tx: &mut crate::storage::Tx,
+    channels: &Channels,
     venue_id: i64,
     role: &str,
     bot: &str,
@@ -315,7 +325,7 @@ pub async fn insert_invite(
 ) -> Result<String, StoreError> {
     let invite = new_invite(InviteKind::Venue, now);
     venues::insert_invite(tx, venue_id, role, &invite.hash, now, invite.expires_at_ms).await?;
-    Ok(token::deep_link(bot, &invite.payload.encode()))
+    Ok(channels.deep_link_for(bot, &invite.payload.encode()))
 }
 
 /// Sets the sanitary-control chat of a region.

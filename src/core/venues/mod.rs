@@ -1,9 +1,11 @@
 //! The venue registry: a shared service (not a feature) every venue-related feature uses.
 //! Venues, entrances and their signed codes ([`token`]), the posters ([`poster`]), the
-//! administration ([`admin`]: add, entrances, revoke, invitations, keys, alert chats).
+//! administration ([`admin`]: add, entrances, revoke, invitations, keys, alert chats), and
+//! what the public venue page shows for a token ([`page`]).
 //! Its tables are written only through `storage::venues`.
 
 pub mod admin;
+pub mod page;
 pub mod poster;
 pub mod token;
 

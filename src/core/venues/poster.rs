@@ -1,6 +1,7 @@
 //! Printable A4 posters of a venue's codes: PNG (150 dpi), SVG and PDF.
 //!
-//! Each poster shows the QR of the deep link, the venue's name, entry or exit and the
+//! Each poster shows the QR of the code's link (`Channels::poster_link`: the venue page with
+//! `ASHYQ_PUBLIC_URL`, else the bot's deep link), the venue's name, entry or exit and the
 //! entrance, the short code for typing, and two lines of instructions in Kazakh and Russian,
 //! plus a line telling staff to compare check codes. The PNG needs a TrueType font with
 //! Cyrillic (`ASHYQ_POSTER_FONT`, or DejaVu/Liberation/Noto found in the usual places); the

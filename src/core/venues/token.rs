@@ -1,7 +1,8 @@
 //! Signed venue tokens and short codes.
 //!
 //! A token is the `start` parameter of the venue's deep link
-//! (`https://t.me/<bot>?start=<token>`): base64url without padding of 24 bytes
+//! (`https://t.me/<bot>?start=<token>`), or the last path segment of the service's venue
+//! page (`<ASHYQ_PUBLIC_URL>/v/<token>`): base64url without padding of 24 bytes
 //!
 //! ```text
 //! version(1) = 1 | kind(1): 0 entry, 1 exit | entrance id (u32, big endian) | key id (u16, BE) | MAC(16)
@@ -196,11 +197,6 @@ impl TokenKeys {
     }
 }
 
-/// The deep link of a token.
-pub fn deep_link(bot_username: &str, token: &str) -> String {
-    crate::core::shared::channel::Channels::default().deep_link_for(bot_username, token)
-}
-
 /// What a scanned or typed payload is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload<'a> {
@@ -353,8 +349,7 @@ mod tests {
     #[test]
     fn payloads_are_found_in_links() {
         let t = keys().sign(Kind::Entry, 3);
-        let link = deep_link("@ashyq_bot", &t);
-        assert_eq!(link, format!("https://t.me/ashyq_bot?start={t}"));
+        let link = format!("https://t.me/ashyq_bot?start={t}");
         assert_eq!(payload_of(&link), Payload::Token(&t));
         assert_eq!(payload_of(&t), Payload::Token(&t));
         assert_eq!(
@@ -381,6 +376,15 @@ mod tests {
             Payload::Token(&t)
         );
         assert_eq!(payload_of(&format!("ashyq.kz/c/{t}/")), Payload::Token(&t));
+        // The venue page a poster encodes with ASHYQ_PUBLIC_URL.
+        assert_eq!(
+            payload_of(&format!("https://ashyq.kz/v/{t}")),
+            Payload::Token(&t)
+        );
+        assert_eq!(
+            payload_of(&format!("HTTPS://QR.ASHYQ.KZ/v/{t}")),
+            Payload::Token(&t)
+        );
         assert_eq!(
             payload_of(&format!("https://example.com/{t}x")),
             Payload::Foreign

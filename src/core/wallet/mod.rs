@@ -44,9 +44,6 @@ use chrono::NaiveDate;
 use ledger::{Entry, Kind};
 use token::{MealKeys, MealToken};
 
-/// The SMS gateway adapter's channel name (the default `Channels::phone_channel`); the
-/// chat id is the hex keyed hash of the number. The wallet itself asks `Core::channels`.
-pub const SMS: &str = "sms";
 /// Prefix of a canteen invitation's `start` parameter.
 pub const INVITE_PREFIX: &str = crate::core::shared::command::CANTEEN_INVITE_PREFIX;
 /// How long a canteen invitation stays usable.

@@ -115,12 +115,15 @@ pub async fn core_built(
     build: impl FnOnce(Core) -> Core,
 ) -> Arc<Core> {
     let store = Store::open(&db.url).await.expect("open store");
-    Arc::new(build(Core::new(
-        store,
-        Vault::from_secret(SECRET).expect("secret"),
-        Arc::new(clock.clone()),
-        Arc::new(Texts::load()),
-    )))
+    Arc::new(build(
+        Core::new(
+            store,
+            Vault::from_secret(SECRET).expect("secret"),
+            Arc::new(clock.clone()),
+            Arc::new(Texts::load()),
+        )
+        .with_channels(ashyq::adapters::channels()),
+    ))
 }
 
 /// A core with a support desk configured.
