@@ -55,7 +55,7 @@ pub(super) async fn step(
         Route::Business(r) => business::handle(&mut ctx, r).await?,
         Route::Wallet(r) => wallet::handle(&mut ctx, r).await?,
         Route::Support(r) => support::handle(&mut ctx, r).await?,
-        Route::Family => family::handle(&mut ctx).await?,
+        Route::Family(r) => family::handle(&mut ctx, r).await?,
         Route::Hint(h) => ctx.refuse(hint(h)),
     };
     while !ctx.happened.is_empty() {
@@ -122,6 +122,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
         | State::Menu
         | State::ConfirmForget => registration::prompt(state, lang),
         State::GuardIin { .. } | State::GuardConfirm { .. } => checkin::guard::prompt(state, lang),
+        State::GroupCheckIn(_) => checkin::group::prompt(state, lang),
         State::SupportCategory
         | State::SupportQuestion { .. }
         | State::SupportFaq { .. }
