@@ -96,7 +96,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
                 Label::Text(
                     Msg::new("checkin-group-member")
                         .arg("who", m.label.clone())
-                        .arg("chosen", if *on { "yes" } else { "no" }),
+                        .arg("on", if *on { "yes" } else { "no" }),
                 ),
                 CheckInButton::GroupToggle(i as u8),
             )]
@@ -112,7 +112,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
         Msg::new("checkin-group-ask")
             .arg("venue", g.venue.clone())
             .num("count", g.members.len() as i64)
-            .num("chosen", chosen as i64),
+            .num("selected", chosen as i64),
     )
     .with_keyboard(Keyboard::Inline(rows))
 }
@@ -295,6 +295,7 @@ fn group_result(core: &Core, lang: Lang, entered: &[Entered], gone: &[String]) -
             .num("count", entered.len() as i64)
             .num("admitted", admitted as i64)
             .arg("lines", lines.join("\n"))
+            .num("removed", gone.len() as i64)
             .arg("gone", gone.join(", ")),
     )
     .with_keyboard(result_keyboard(adult))
