@@ -42,7 +42,7 @@ family-remove-gone = This link no longer exists.
 family-remove-official = This link comes from official records; to correct it, contact the registry office or the school.
 family-removed = { $side ->
         [adult] Removed. They are no longer your dependant.
-       *[dependant] Done: your consent is withdrawn; that adult no longer sees your status.
+       *[dependant] Done: you no longer share your status with that adult.
     }
 family-status-changed =
     The Ashyq status of your dependant { $who } has changed: now { $colour ->

@@ -497,3 +497,26 @@ async fn remove(
         Msg::new("family-removed").arg("side", if adult == me.hash { "adult" } else { "dependant" }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_codes_parse_as_typed() {
+        for _ in 0..50 {
+            let code = new_code();
+            assert_eq!(code.len(), CODE_LEN);
+            assert_eq!(normalise_code(&code).as_deref(), Some(code.as_str()));
+            assert_eq!(
+                normalise_code(&format!(" {}-{} ", &code[..5], code[5..].to_lowercase()))
+                    .as_deref(),
+                Some(code.as_str())
+            );
+        }
+        // Wrong length, letters outside the alphabet (0, O, 1, I), other characters.
+        for bad in ["", "ABCDEFGH2", "ABCDEFGH234", "ABCDEFGH0O", "ABCDEFGH1I", "ABCDE_GH23"] {
+            assert_eq!(normalise_code(bad), None, "{bad}");
+        }
+    }
+}
