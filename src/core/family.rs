@@ -205,7 +205,8 @@ pub fn normalise_code(raw: &str) -> Option<String> {
 }
 
 fn code_hash(core: &Core, code: &str) -> Vec<u8> {
-    core.vault.lookup_hash(Field::Iin, &format!("family-invite:{code}"))
+    core.vault
+        .lookup_hash(Field::Iin, &format!("family-invite:{code}"))
 }
 
 /// The entry point: `/family`, its buttons and invitations.
@@ -222,10 +223,9 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: FamilyRoute) -> Result<Vec<Outboun
     let Some(person) = ctx.conv.person_id.filter(|_| registered) else {
         return Ok(reply(lang, Msg::new("hint-register-first")));
     };
-    if let Some(instead) = super::shared::identity::gate(
-        ctx.core, ctx.tx, ctx.conv, ctx.chat, lang, ctx.prompt,
-    )
-    .await?
+    if let Some(instead) =
+        super::shared::identity::gate(ctx.core, ctx.tx, ctx.conv, ctx.chat, lang, ctx.prompt)
+            .await?
     {
         return Ok(instead);
     }
@@ -235,10 +235,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: FamilyRoute) -> Result<Vec<Outboun
     let (Some(hash), Some(iin_enc), Some(_)) = (me.iin_hash, me.iin_enc, me.verified_at) else {
         return Ok(reply(lang, Msg::new("identity-pending-wait")));
     };
-    let me = Me {
-        hash,
-        iin_enc,
-    };
+    let me = Me { hash, iin_enc };
     let (core, chat) = (ctx.core, ctx.chat);
     let tx = &mut *ctx.tx;
     match route {
@@ -384,8 +381,7 @@ async fn join(
             .map(|i| (code, i)),
         None => None,
     };
-    let Some((code, inv)) = found.filter(|(_, i)| i.used_at.is_none() && i.expires_at > now)
-    else {
+    let Some((code, inv)) = found.filter(|(_, i)| i.used_at.is_none() && i.expires_at > now) else {
         code_failed(tx, FAMILY_CODE, chat, now).await?;
         return Ok(reply(lang, Msg::new("family-invite-invalid")));
     };
@@ -494,7 +490,14 @@ async fn remove(
     family::remove_link(tx, id, core.now_ms()).await?;
     Ok(reply(
         lang,
-        Msg::new("family-removed").arg("side", if adult == me.hash { "adult" } else { "dependant" }),
+        Msg::new("family-removed").arg(
+            "side",
+            if adult == me.hash {
+                "adult"
+            } else {
+                "dependant"
+            },
+        ),
     ))
 }
 
@@ -515,7 +518,14 @@ mod tests {
             );
         }
         // Wrong length, letters outside the alphabet (0, O, 1, I), other characters.
-        for bad in ["", "ABCDEFGH2", "ABCDEFGH234", "ABCDEFGH0O", "ABCDEFGH1I", "ABCDE_GH23"] {
+        for bad in [
+            "",
+            "ABCDEFGH2",
+            "ABCDEFGH234",
+            "ABCDEFGH0O",
+            "ABCDEFGH1I",
+            "ABCDE_GH23",
+        ] {
             assert_eq!(normalise_code(bad), None, "{bad}");
         }
     }

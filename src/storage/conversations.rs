@@ -103,14 +103,16 @@ async fn load_many(
         .await?;
     Ok(found
         .into_iter()
-        .map(|(channel, chat_id, lang, state, person_id, iin_hash, has)| {
-            let row = ConversationRow {
-                lang,
-                state,
-                person_id,
-            };
-            (ChatRef { channel, chat_id }, (row, iin_hash), has != 0)
-        })
+        .map(
+            |(channel, chat_id, lang, state, person_id, iin_hash, has)| {
+                let row = ConversationRow {
+                    lang,
+                    state,
+                    person_id,
+                };
+                (ChatRef { channel, chat_id }, (row, iin_hash), has != 0)
+            },
+        )
         .collect())
 }
 

@@ -356,7 +356,11 @@ pub async fn watch_put(conn: &mut Conn, row: &WatchRow, now_ms: i64) -> Result<(
 }
 
 /// Dependants' watches due to change by `now_ms`.
-pub async fn watch_due(conn: &mut Conn, now_ms: i64, limit: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+pub async fn watch_due(
+    conn: &mut Conn,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Vec<u8>>, StoreError> {
     let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
         "SELECT iin_hash FROM family_watch WHERE next_change_at <= $1
          ORDER BY next_change_at LIMIT $2",
@@ -370,9 +374,8 @@ pub async fn watch_due(conn: &mut Conn, now_ms: i64, limit: i64) -> Result<Vec<V
 
 /// The earliest due dependant watch.
 pub async fn watch_next(conn: &mut Conn) -> Result<Option<i64>, StoreError> {
-    let (next,): (Option<i64>,) =
-        sqlx::query_as("SELECT MIN(next_change_at) FROM family_watch")
-            .fetch_one(&mut *conn)
-            .await?;
+    let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(next_change_at) FROM family_watch")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(next)
 }

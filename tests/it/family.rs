@@ -31,7 +31,10 @@ async fn register(core: &Core, who: &Iin, chat: &str) -> ChatRef {
 /// registry, which does not hold the pair, is asked at the gate).
 async fn register_as(core: &Core, who: &Iin, chat: &str, verified: bool) -> ChatRef {
     let mut tx = core.store.begin().await.unwrap();
-    let phone = format!("+7701{:07}", who.expose()[5..].parse::<u64>().unwrap() % 10_000_000);
+    let phone = format!(
+        "+7701{:07}",
+        who.expose()[5..].parse::<u64>().unwrap() % 10_000_000
+    );
     let id = people::insert(
         &mut tx,
         &core.vault.lookup_hash(Field::Phone, &phone),
@@ -283,6 +286,9 @@ async fn positive(core: &Core, who: &Iin, id: &str) {
     assert_eq!(r.accepted, 1, "{r:?}");
 }
 
+/// A visit as the group test reads it: admitted, person, colour, check code, group.
+type Visit = (i64, Option<i64>, String, String, Option<i64>);
+
 /// Open (admitted, not left) visits.
 async fn open_visits(core: &Core) -> i64 {
     let (n,): (i64,) =
@@ -521,7 +527,10 @@ async fn group_check_in(db: &TestDb) {
     assert_eq!(support::arg(&out[0], "selected"), "1");
     let out = mum.send(press("ci:gt:1")).await;
     assert_eq!(support::arg(&out[0], "selected"), "2");
-    assert_eq!(keys(&mum.send(press("ci:gt:7")).await), ["hint-stale-button"]);
+    assert_eq!(
+        keys(&mum.send(press("ci:gt:7")).await),
+        ["hint-stale-button"]
+    );
 
     // Done: three visits, one reply; the red daughter is refused, the others admitted.
     let out = mum.send(press("ci:gd")).await;
@@ -532,13 +541,22 @@ async fn group_check_in(db: &TestDb) {
     let lines = support::arg(&out[0], "lines");
     let rows: Vec<&str> = lines.lines().collect();
     assert_eq!(rows.len(), 3, "{lines}");
-    assert!(rows[0].starts_with("You:") && rows[0].contains("MAY ENTER"), "{lines}");
+    assert!(
+        rows[0].starts_with("You:") && rows[0].contains("MAY ENTER"),
+        "{lines}"
+    );
     let son_row = rows.iter().find(|r| r.contains(&son.masked())).unwrap();
-    let daughter_row = rows.iter().find(|r| r.contains(&daughter.masked())).unwrap();
+    let daughter_row = rows
+        .iter()
+        .find(|r| r.contains(&daughter.masked()))
+        .unwrap();
     assert!(son_row.contains("✅ MAY ENTER"), "{lines}");
-    assert!(daughter_row.contains("RED") && daughter_row.contains("MAY NOT ENTER"), "{lines}");
+    assert!(
+        daughter_row.contains("RED") && daughter_row.contains("MAY NOT ENTER"),
+        "{lines}"
+    );
     assert!(!lines.contains(&son.expose()) && !lines.contains(&daughter.expose()));
-    let visits: Vec<(i64, Option<i64>, String, String, Option<i64>)> = sqlx::query_as(
+    let visits: Vec<Visit> = sqlx::query_as(
         "SELECT admitted, person_id, colour, check_code, group_of FROM checkins
          WHERE venue_id = $1 ORDER BY id",
     )
@@ -555,9 +573,16 @@ async fn group_check_in(db: &TestDb) {
     .await
     .unwrap();
     assert_eq!(group[0].4, None);
-    assert!(group[1..].iter().all(|v| v.4 == Some(adult_id) && v.1.is_none()));
+    assert!(
+        group[1..]
+            .iter()
+            .all(|v| v.4 == Some(adult_id) && v.1.is_none())
+    );
     let colours: Vec<(&str, i64)> = group.iter().map(|v| (v.2.as_str(), v.0)).collect();
-    assert_eq!(colours.iter().filter(|c| c.0 == "red" && c.1 == 0).count(), 1);
+    assert_eq!(
+        colours.iter().filter(|c| c.0 == "red" && c.1 == 0).count(),
+        1
+    );
     assert_eq!(colours.iter().filter(|c| c.1 == 1).count(), 2);
     let mut codes: Vec<&str> = group.iter().map(|v| v.3.as_str()).collect();
     codes.sort();
@@ -666,7 +691,12 @@ async fn dependants_status_reaches_verified_adults(db: &TestDb) {
     let later = at("2026-12-20T12:00:00+05:00");
     ashyq::core::status::run_due_at(&core, later).await.unwrap();
     let told = queued(&core, &mum).await;
-    assert_eq!(told.len(), 2, "{:?}", told.iter().map(|o| o.text.key()).collect::<Vec<_>>());
+    assert_eq!(
+        told.len(),
+        2,
+        "{:?}",
+        told.iter().map(|o| o.text.key()).collect::<Vec<_>>()
+    );
     assert_eq!(told[1].text.key(), "family-status-changed");
     assert_ne!(support::arg(&told[1], "colour"), "red");
     // Once more: nothing new.

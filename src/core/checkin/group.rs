@@ -225,8 +225,7 @@ pub(super) async fn done(
             if !on {
                 continue;
             }
-            let Some(member) = hex::decode(&m.iin_hash).ok().filter(|h| live.contains(h))
-            else {
+            let Some(member) = hex::decode(&m.iin_hash).ok().filter(|h| live.contains(h)) else {
                 gone.push(m.label.clone());
                 continue;
             };

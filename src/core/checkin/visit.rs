@@ -388,7 +388,9 @@ pub(super) async fn check_in(
                 return Ok(vec![result(prev, lang)]);
             }
             // An adult with dependants: "who is with you?" first (super::group).
-            if let Some(out) = super::group::ask(core, tx, conv, lang, person, &door, code, via).await? {
+            if let Some(out) =
+                super::group::ask(core, tx, conv, lang, person, &door, code, via).await?
+            {
                 return Ok(out);
             }
             let status = status_of_conv(core, tx, conv, person).await?;

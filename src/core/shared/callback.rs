@@ -566,7 +566,10 @@ mod tests {
             ("ci:gt:3", CheckInButton::GroupToggle(3).into()),
             ("ci:g1", CheckInButton::GroupOnlyMe.into()),
             ("ci:gd", CheckInButton::GroupDone.into()),
-            ("fam:yes:ABCD2345", FamilyButton::Accept("ABCD2345".into()).into()),
+            (
+                "fam:yes:ABCD2345",
+                FamilyButton::Accept("ABCD2345".into()).into(),
+            ),
             ("fam:no", FamilyButton::Decline.into()),
             ("fam:rm:17", FamilyButton::Remove(17).into()),
         ];
@@ -574,7 +577,14 @@ mod tests {
             assert_eq!(&s.parse::<Callback>().unwrap(), want, "{s}");
             assert_eq!(want.to_string(), *s);
         }
-        for bad in ["ci:gt:300", "ci:gt:x", "fam:yes:", "fam:yes:a-b", "fam:rm:x", "fam:zz"] {
+        for bad in [
+            "ci:gt:300",
+            "ci:gt:x",
+            "fam:yes:",
+            "fam:yes:a-b",
+            "fam:rm:x",
+            "fam:zz",
+        ] {
             let ns = bad.split(':').next().unwrap();
             assert_eq!(
                 bad.parse::<Callback>().unwrap_err().namespace,
