@@ -506,6 +506,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_confirm_button_keeps_its_code_out_of_logs() {
+        let e = crate::core::Event::Button("fam:yes:K7Q2M9XABC".into());
+        assert_eq!(format!("{e:?}"), "Button(fam:yes:…)");
+        let e = crate::core::Event::Button("fam:rm:12".into());
+        assert_eq!(format!("{e:?}"), "Button(fam:rm:12)");
+    }
+
+    #[test]
     fn invitation_codes_parse_as_typed() {
         for _ in 0..50 {
             let code = new_code();

@@ -251,6 +251,35 @@ pub async fn guardians_of(
     .await?)
 }
 
+/// A person deletes their account (`/forget`): every consent link they are part of (as the
+/// adult or as the dependant) ends now and their open invitations expire. Links from
+/// official records stay (they are the registry's). Returns the links ended.
+pub async fn forget_consents(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE family_links SET removed_at = $2
+         WHERE removed_at IS NULL AND source = 'consent'
+           AND (adult_iin_hash = $1
+                OR member_id IN (SELECT id FROM family_members WHERE iin_hash = $1))",
+    )
+    .bind(iin_hash)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE family_invites SET expires_at = $2
+         WHERE adult_iin_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(iin_hash)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 // ---------- status notices for dependants ----------
 
 /// The registered adults (people ids) linked live to a dependant whose identity binding the

@@ -444,6 +444,18 @@ async fn adult_relatives_confirm_themselves(db: &TestDb) {
     let out = unc.send(press(&rm2[0])).await;
     assert_eq!(support::arg(&out[0], "side"), "adult");
     assert_eq!(unc.command("family").await, ["family-empty"]);
+    // Deleting the account ends the consent: the uncle invites her again, she agrees, then
+    // she uses /forget.
+    let out = unc.send(cmd("family", "invite")).await;
+    let code4 = support::arg(&out[0], "code");
+    assert_eq!(
+        gran.button(&format!("fam:yes:{code4}")).await,
+        ["family-invite-accepted"]
+    );
+    assert_eq!(unc.command("family").await, ["family-list"]);
+    gran.command("forget").await;
+    gran.button("forget:yes").await;
+    assert_eq!(unc.command("family").await, ["family-empty"]);
     // Official links are not removed by button.
     family::ingest(&core, vec![link(&mother, &child, "R-1")], None)
         .await
