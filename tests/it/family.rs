@@ -649,6 +649,16 @@ async fn group_check_in(db: &TestDb) {
     assert_eq!(keys(&mum.send(start(&token)).await), ["checkin-group-ask"]);
     clock.advance(chrono::Duration::minutes(11));
     assert_eq!(mum.button("ci:gd").await, ["checkin-group-expired"]);
+    // A typed short code and a photo of the poster ask the same question.
+    let entrance = &venue.entrances[0];
+    assert_eq!(mum.text(&entrance.entry_code).await, ["checkin-group-ask"]);
+    mum.command("help").await;
+    let photo = ashyq::core::Event::Image(support::images::qr_png(&entrance.entry_link));
+    assert_eq!(keys(&mum.send(photo).await), ["checkin-group-ask"]);
+    assert_eq!(
+        keys(&mum.send(press("ci:g1")).await),
+        ["checkin-group-result"]
+    );
 }
 
 mod group {
