@@ -163,7 +163,10 @@ pub async fn ingest(
                 )
                 .await?
                 {
-                    Some(_) => report.accepted += 1,
+                    Some(_) => {
+                        watch_from_now(core, &mut tx, &link.child_hash).await?;
+                        report.accepted += 1
+                    }
                     // Already linked live under another external id (or the same id sent
                     // twice in this batch).
                     None => report.duplicates += 1,
@@ -174,6 +177,25 @@ pub async fn ingest(
     tx.commit().await?;
     report.rejected.sort_by_key(|r| r.index);
     Ok(report)
+}
+
+/// A newly linked dependant's colour now, kept so that its next change (a red period
+/// ending) reaches the adults through the status notifier; nothing when it is watched
+/// already.
+async fn watch_from_now(core: &Core, tx: &mut Tx, member: &[u8]) -> Result<(), CoreError> {
+    if family::watch_get(tx, member).await?.is_some() {
+        return Ok(());
+    }
+    let st = core.status_of(tx, member, core.clock.now()).await?;
+    let row = family::WatchRow {
+        iin_hash: member.to_vec(),
+        colour: st.colour.as_str().to_string(),
+        since_at: st.since.map(|t| t.timestamp_millis()),
+        // The period's end; the notifier then computes the exact next change.
+        next_change_at: st.until.map(|t| t.timestamp_millis()),
+    };
+    family::watch_put(tx, &row, core.now_ms()).await?;
+    Ok(())
 }
 
 /// How long an adult relative's invitation stays usable.
@@ -444,6 +466,7 @@ async fn join(
         // Used by another chat at the same moment, or linked meanwhile: nothing written.
         return Err(CoreError::Refused(Msg::new("family-invite-invalid")));
     }
+    watch_from_now(core, tx, &me.hash).await?;
     // The adult learns it in each of their chats (after this transaction commits).
     let mut out = vec![Outbound::reply(
         lang,

@@ -724,6 +724,18 @@ async fn dependants_status_reaches_verified_adults(db: &TestDb) {
     // Once more: nothing new.
     ashyq::core::status::run_due_at(&core, later).await.unwrap();
     assert_eq!(queued(&core, &mum).await.len(), 2);
+    // A child already red when linked: the end of the red period reaches the mother too.
+    let second = iin(2016, 2, 2, 30);
+    positive(&core, &second, "P-2").await;
+    family::ingest(&core, vec![link(&mother, &second, "R-3")], None)
+        .await
+        .unwrap();
+    assert_eq!(queued(&core, &mum).await.len(), 2, "linking tells nothing");
+    ashyq::core::status::run_due_at(&core, later).await.unwrap();
+    let told = queued(&core, &mum).await;
+    assert_eq!(told.len(), 3);
+    assert_eq!(support::arg(&told[2], "who"), second.masked());
+    assert_ne!(support::arg(&told[2], "colour"), "red");
     assert!(queued(&core, &dad).await.is_empty());
 }
 
