@@ -526,10 +526,20 @@ async fn group_check_in(db: &TestDb) {
     let loner = chat_of(&core, register(&core, &iin(1970, 2, 2, 18), "loner").await);
     assert_eq!(keys(&loner.send(start(&token)).await), ["checkin-result"]);
     assert_eq!(support::count(&core.store, "checkins").await, 1);
+    assert_eq!(
+        core.checkin_lanes.stats().checkins,
+        1,
+        "the loner went by the lane"
+    );
 
-    // The adult with dependants is asked first; nothing is recorded yet.
+    // The adult with dependants is asked first (not by the lane); nothing is recorded yet,
+    // and the question's state holds no IIN.
     let out = mum.send(start(&token)).await;
     assert_eq!(keys(&out), ["checkin-group-ask"]);
+    assert_eq!(core.checkin_lanes.stats().checkins, 1);
+    let state = mum.stored_state().await.unwrap();
+    assert!(state.contains("group_check_in"), "{state}");
+    assert!(!state.contains(&son.expose()) && !state.contains(&daughter.expose()));
     assert_eq!(
         support::buttons(&out[0]),
         ["ci:gt:0", "ci:gt:1", "ci:g1", "ci:gd"]
