@@ -75,7 +75,7 @@ pub(super) async fn step(
         Route::Business(r) => business::handle(&mut ctx, r).await?,
         Route::Wallet(r) => wallet::handle(&mut ctx, r).await?,
         Route::Support(r) => support::handle(&mut ctx, r).await?,
-        Route::Family => family::handle(&mut ctx).await?,
+        Route::Family(r) => family::handle(&mut ctx, r).await?,
         Route::Keyword(r) => keywords::handle(&mut ctx, r).await?,
         Route::Hint(h) => ctx.refuse(hint(h)),
     };
@@ -161,6 +161,7 @@ pub fn prompt(state: &State, lang: Lang) -> Outbound {
         | State::Menu
         | State::ConfirmForget => registration::prompt(state, lang),
         State::GuardIin { .. } | State::GuardConfirm { .. } => checkin::guard::prompt(state, lang),
+        State::GroupCheckIn(_) => checkin::group::prompt(state, lang),
         State::SupportCategory
         | State::SupportQuestion { .. }
         | State::SupportFaq { .. }

@@ -164,6 +164,8 @@ impl fmt::Debug for Event {
         match self {
             Event::Command { name, .. } => write!(f, "Command(/{name})"),
             Event::Text(t) => write!(f, "Text({} chars)", t.chars().count()),
+            // A family invitation's code is a one-time secret: never in a log line.
+            Event::Button(d) if d.starts_with("fam:yes:") => f.write_str("Button(fam:yes:…)"),
             Event::Button(d) => write!(f, "Button({d})"),
             Event::Contact { own, .. } => write!(f, "Contact(own: {own})"),
             Event::Image(b) => write!(f, "Image({} bytes)", b.len()),

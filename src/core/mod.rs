@@ -28,7 +28,7 @@ pub mod support;
 pub mod venues;
 pub mod wallet;
 
-pub use state::State;
+pub use state::{GroupCheckIn, GroupMember, State};
 
 mod conversation;
 mod message;

@@ -41,6 +41,11 @@ pub async fn handle(
         }
         R::ForgetConfirmed(true) => {
             if let Some(id) = ctx.conv.person_id.take() {
+                // Consent to share with relatives ends with the account.
+                if let Some(hash) = people::get(ctx.tx, id).await?.and_then(|p| p.iin_hash) {
+                    crate::storage::family::forget_consents(ctx.tx, &hash, ctx.core.now_ms())
+                        .await?;
+                }
                 people::delete(ctx.tx, id).await?;
             }
             ctx.conv.state = State::Idle;

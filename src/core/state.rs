@@ -69,6 +69,40 @@ pub enum State {
     },
     /// Social Wallet: a meal was rated; waiting for an optional comment.
     WalletComment { meal_id: i64 },
+    /// Group check-in: an adult with dependants scanned an entry code; waiting for "who is
+    /// with you?" (toggles, then "done" or "only me"). Back to the menu afterwards; any other
+    /// input ends the question without a visit.
+    GroupCheckIn(Box<GroupCheckIn>),
+}
+
+/// The entry an adult is checking in at, with the dependants asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCheckIn {
+    pub entrance_id: i64,
+    #[serde(default)]
+    pub kid: Option<u16>,
+    /// How the code arrived (`link`, `photo`, `code`).
+    pub via: String,
+    pub venue: String,
+    pub asked_at_ms: i64,
+    /// The dependants in the order asked: keyed IIN hash (hex, never the IIN) and the
+    /// masked IIN shown on the button.
+    pub members: Vec<GroupMember>,
+    /// Who was chosen, by position.
+    pub with: Vec<bool>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    pub iin_hash: String,
+    pub label: String,
+}
+
+impl std::fmt::Debug for GroupMember {
+    // Neither the hash nor the masked IIN in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupMember(..)")
+    }
 }
 
 impl State {

@@ -18,7 +18,7 @@ use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
 use crate::status::{self, CauseKind, Colour, ContactRecord, PcrRecord, Status};
 use crate::storage::health::{self, ContactRow, PcrRow, WatchRow};
-use crate::storage::{Conn, StoreError, people};
+use crate::storage::{Conn, StoreError, family, people};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
 
@@ -328,6 +328,165 @@ pub async fn on_records_changed(
         }
         put_watch(core, conn, person_id, &after, &pcr, &contacts).await?;
     }
+    queued += dependants_changed(core, conn, changes, &hashes).await?;
+    Ok(queued)
+}
+
+/// A dependant's records changed: each verified adult linked to them is told a changed
+/// colour (a child's health data to its verified parent only), and the dependant's watch
+/// moves on so changes by time are told too ([`run_due_at`]).
+async fn dependants_changed(
+    core: &Core,
+    conn: &mut Conn,
+    changes: &Changes,
+    hashes: &[Vec<u8>],
+) -> Result<usize, CoreError> {
+    let now = core.clock.now();
+    let mut adults: std::collections::BTreeMap<Vec<u8>, Vec<i64>> = Default::default();
+    for (member, adult) in family::verified_adults_of_many(conn, hashes).await? {
+        adults.entry(member).or_default().push(adult);
+    }
+    let mut queued = 0;
+    for (member, adults) in adults {
+        let (pcr_rows, contact_rows) = records_of(conn, &member).await?;
+        let old_pcr: Vec<PcrRecord> = pcr_rows
+            .iter()
+            .filter(|r| !changes.new_pcr.contains(&r.id))
+            .map(|r| {
+                let mut rec = pcr_record(r);
+                if changes.withdrawn_pcr.contains(&r.id) {
+                    rec.withdrawn = false;
+                }
+                rec
+            })
+            .collect();
+        let old_contacts: Vec<ContactRecord> = contact_rows
+            .iter()
+            .filter(|r| !changes.new_contacts.contains(&r.id))
+            .filter_map(contact_record)
+            .collect();
+        let (pcr, contacts) = engine_records(&pcr_rows, &contact_rows);
+        let before = family::watch_get(conn, &member)
+            .await?
+            .and_then(|w| Colour::parse(&w.colour))
+            .unwrap_or(status::evaluate(&old_pcr, &old_contacts, now).colour);
+        let after = status::evaluate(&pcr, &contacts, now);
+        if before != after.colour {
+            queued += notify_adults(core, conn, &member, &adults, before, &after).await?;
+        }
+        put_dependant_watch(core, conn, &member, &after, &pcr, &contacts).await?;
+    }
+    Ok(queued)
+}
+
+async fn put_dependant_watch(
+    core: &Core,
+    conn: &mut Conn,
+    member: &[u8],
+    st: &Status,
+    pcr: &[PcrRecord],
+    contacts: &[ContactRecord],
+) -> Result<(), CoreError> {
+    let now = core.clock.now();
+    let row = family::WatchRow {
+        iin_hash: member.to_vec(),
+        colour: st.colour.as_str().to_string(),
+        since_at: st.since.map(|t| t.timestamp_millis()),
+        next_change_at: status::next_change(pcr, contacts, now).map(|t| t.timestamp_millis()),
+    };
+    family::watch_put(conn, &row, core.now_ms()).await?;
+    Ok(())
+}
+
+/// A dependant's new colour to each chat of each verified adult linked to them: the
+/// dependant named by the masked IIN, deduplicated per change and chat.
+async fn notify_adults(
+    core: &Core,
+    conn: &mut Conn,
+    member: &[u8],
+    adults: &[i64],
+    from: Colour,
+    st: &Status,
+) -> Result<usize, CoreError> {
+    let who = match family::sealed_iin(conn, member).await? {
+        Some(sealed) => {
+            let iin = core.vault.open(Field::Iin, &sealed)?;
+            Iin::parse(iin.as_str())
+                .map(|i| i.masked())
+                .unwrap_or_else(|_| "—".into())
+        }
+        None => "—".into(),
+    };
+    let now = core.clock.now();
+    let since_ms = st.since.map_or(0, |t| t.timestamp_millis());
+    let tag = hex::encode(&member[..member.len().min(8)]);
+    let mut queued = 0;
+    for &adult in adults {
+        for (chat, lang) in health::chats_of_person(conn, adult).await? {
+            let lang = lang
+                .as_deref()
+                .and_then(Lang::from_code)
+                .unwrap_or(Lang::FALLBACK);
+            let out = Outbound {
+                to: Recipient::Chat(chat.clone()),
+                lang,
+                text: status_args(
+                    Msg::new("family-status-changed").arg("who", who.clone()),
+                    st,
+                    now,
+                ),
+                keyboard: super::Keyboard::Keep,
+                relay: None,
+                attachment: None,
+            };
+            let key = format!(
+                "family-status:{adult}:{tag}:{from}>{}:{since_ms}:{}:{}",
+                st.colour, chat.channel, chat.chat_id
+            );
+            if core.enqueue(conn, &chat, &out, Some(&key), None).await? {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+/// Dependants' colours that change by themselves (a red period ending): one pass.
+async fn dependants_due(core: &Core, now: DateTime<Utc>) -> Result<usize, CoreError> {
+    let mut queued = 0;
+    loop {
+        let mut tx = core.store.begin().await?;
+        let due = family::watch_due(&mut tx, now.timestamp_millis(), 200).await?;
+        if due.is_empty() {
+            tx.rollback().await?;
+            break;
+        }
+        let mut adults: std::collections::BTreeMap<Vec<u8>, Vec<i64>> = Default::default();
+        for (member, adult) in family::verified_adults_of_many(&mut tx, &due).await? {
+            adults.entry(member).or_default().push(adult);
+        }
+        for member in due {
+            let watch = family::watch_get(&mut tx, &member).await?;
+            let (p, c) = records_of(&mut tx, &member).await?;
+            let (pcr, contacts) = engine_records(&p, &c);
+            let st = status::evaluate(&pcr, &contacts, now);
+            let before = watch.as_ref().and_then(|w| Colour::parse(&w.colour));
+            if let (Some(before), Some(adults)) = (before, adults.get(&member))
+                && before != st.colour
+            {
+                queued += notify_adults(core, &mut tx, &member, adults, before, &st).await?;
+            }
+            let row = family::WatchRow {
+                iin_hash: member.clone(),
+                colour: st.colour.as_str().to_string(),
+                since_at: st.since.map(|t| t.timestamp_millis()),
+                next_change_at: status::next_change(&pcr, &contacts, now)
+                    .map(|t| t.timestamp_millis()),
+            };
+            family::watch_put(&mut tx, &row, now.timestamp_millis()).await?;
+        }
+        tx.commit().await?;
+    }
     Ok(queued)
 }
 
@@ -373,6 +532,7 @@ pub async fn run_due_at(
         }
         tx.commit().await?;
     }
+    queued += dependants_due(core, now).await?;
     if queued > 0 {
         core.outbox_ready.notify_waiters();
     }
@@ -403,10 +563,14 @@ impl Job for Notifier {
     fn next_wait<'a>(&'a self, core: &'a Core) -> JobFuture<'a, std::time::Duration> {
         Box::pin(async move {
             let wait_ms = match core.store.pool().acquire().await {
-                Ok(mut conn) => match health::watch_next(&mut conn).await {
-                    Ok(Some(next)) => (next - core.now_ms()).clamp(0, 60_000),
-                    _ => 60_000,
-                },
+                Ok(mut conn) => {
+                    let people = health::watch_next(&mut conn).await.ok().flatten();
+                    let dependants = family::watch_next(&mut conn).await.ok().flatten();
+                    match people.into_iter().chain(dependants).min() {
+                        Some(next) => (next - core.now_ms()).clamp(0, 60_000),
+                        None => 60_000,
+                    }
+                }
                 Err(_) => 60_000,
             };
             std::time::Duration::from_millis(wait_ms as u64 + 10)

@@ -70,6 +70,12 @@ impl fmt::Debug for State {
                 .field("iin_hash", &format_args!("<redacted>"))
                 .field("menu", menu)
                 .finish(),
+            State::GroupCheckIn(g) => f
+                .debug_struct("GroupCheckIn")
+                .field("entrance_id", &g.entrance_id)
+                .field("members", &g.members.len())
+                .field("with", &g.with)
+                .finish(),
             State::WalletComment { meal_id } => f
                 .debug_struct("WalletComment")
                 .field("meal_id", meal_id)

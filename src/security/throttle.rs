@@ -23,6 +23,8 @@ const HOUR_MS: i64 = 3_600_000;
 pub const VENUE_CODE: &str = "venue_code";
 /// The scope of meal codes typed or scanned by a canteen operator.
 pub const MEAL_CODE: &str = "meal_code";
+/// The scope of family invitation codes typed or opened by a relative.
+pub const FAMILY_CODE: &str = "family_code";
 
 /// Whether `chat` has used up its failed attempts in `scope` for now.
 pub async fn code_blocked(

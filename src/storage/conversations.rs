@@ -40,6 +40,27 @@ pub async fn load_many_with_iin(
     conn: &mut Conn,
     chats: &[ChatRef],
 ) -> Result<Vec<(ChatRef, WithIin)>, StoreError> {
+    Ok(load_many(conn, chats, false)
+        .await?
+        .into_iter()
+        .map(|(chat, row, _)| (chat, row))
+        .collect())
+}
+
+/// [`load_many_with_iin`] and, in the same statement, whether each verified person has a
+/// live dependant (the check-in lane leaves those chats to the group check-in).
+pub async fn load_many_for_lane(
+    conn: &mut Conn,
+    chats: &[ChatRef],
+) -> Result<Vec<(ChatRef, WithIin, bool)>, StoreError> {
+    load_many(conn, chats, true).await
+}
+
+async fn load_many(
+    conn: &mut Conn,
+    chats: &[ChatRef],
+    dependants: bool,
+) -> Result<Vec<(ChatRef, WithIin, bool)>, StoreError> {
     if chats.is_empty() {
         return Ok(Vec::new());
     }
@@ -57,10 +78,20 @@ pub async fn load_many_with_iin(
         String,
         Option<i64>,
         Option<Vec<u8>>,
+        i64,
     );
+    let has = if dependants {
+        format!(
+            "CASE WHEN p.verified_at IS NOT NULL AND {} THEN 1 ELSE 0 END",
+            super::family::HAS_DEPENDANTS_SQL
+        )
+    } else {
+        "0".to_string()
+    };
     let sql = format!(
         "SELECT c.channel, c.chat_id, c.lang, c.state, c.person_id,
-           CASE WHEN p.verified_at IS NOT NULL THEN p.iin_hash END
+           CASE WHEN p.verified_at IS NOT NULL THEN p.iin_hash END,
+           CAST({has} AS BIGINT)
          FROM (VALUES {}) AS q
          JOIN conversations c ON c.channel = q.column1 AND c.chat_id = q.column2
          LEFT JOIN people p ON p.id = c.person_id",
@@ -72,14 +103,16 @@ pub async fn load_many_with_iin(
         .await?;
     Ok(found
         .into_iter()
-        .map(|(channel, chat_id, lang, state, person_id, iin_hash)| {
-            let row = ConversationRow {
-                lang,
-                state,
-                person_id,
-            };
-            (ChatRef { channel, chat_id }, (row, iin_hash))
-        })
+        .map(
+            |(channel, chat_id, lang, state, person_id, iin_hash, has)| {
+                let row = ConversationRow {
+                    lang,
+                    state,
+                    person_id,
+                };
+                (ChatRef { channel, chat_id }, (row, iin_hash), has != 0)
+            },
+        )
         .collect())
 }
 

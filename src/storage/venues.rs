@@ -821,6 +821,51 @@ pub async fn mark_checkin_test(conn: &mut Conn, checkin_id: i64) -> Result<(), S
     Ok(())
 }
 
+/// Marks a dependant's check-in as part of the adult's group check-in `adult_checkin`.
+pub async fn set_group_of(
+    conn: &mut Conn,
+    checkin_id: i64,
+    adult_checkin: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE checkins SET group_of = $2 WHERE id = $1")
+        .bind(checkin_id)
+        .bind(adult_checkin)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The open visits of a group check-in's dependants (closed when the adult leaves).
+pub async fn open_group_visits(
+    conn: &mut Conn,
+    adult_checkin: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM checkins WHERE group_of = $1 AND admitted = 1 AND left_at IS NULL
+         ORDER BY id",
+    )
+    .bind(adult_checkin)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A dependant's open visits from earlier group check-ins (closed by a new admitted entry,
+/// as an adult's own are).
+pub async fn open_group_visits_of(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM checkins WHERE iin_hash = $1 AND group_of IS NOT NULL
+           AND admitted = 1 AND left_at IS NULL ORDER BY id",
+    )
+    .bind(iin_hash)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
 /// Venues whose test week ended by `now_ms` and whose owner was not told yet:
 /// `(venue id, name)`.
 pub async fn due_live_notices(

@@ -243,6 +243,14 @@ const KINDS: &[(&str, Kind)] = &[
     ("dates", Kind::Str("—")),
     ("window", Kind::Str("—")),
     ("list", Kind::Str("—")),
+    // Dependants and the group check-in (issue 18 item 4).
+    ("who", Kind::Str("•••• 0017")),
+    ("gone", Kind::Str("•••• 0017, •••• 1234")),
+    ("selected", Kind::Num),
+    ("removed", Kind::Num),
+    ("on", Kind::Sel),
+    ("self", Kind::Sel),
+    ("side", Kind::Sel),
 ];
 
 fn kind_of(var: &str) -> Option<Kind> {

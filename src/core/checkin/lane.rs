@@ -9,6 +9,8 @@
 //!
 //! Only the common case takes the lane: a registered person at the main menu checks in by
 //! deep link or photo at an entry that is open, and is admitted or refused without an alert.
+//! An adult with dependants (asked "who is with you?") leaves it too; the conversations'
+//! statement tells, so the lane costs no extra round trip.
 //! Everything else — registration first, exits, repeats within a minute, refused or revoked
 //! codes, suspended venues and venues in their test week, red and yellow attempts (which
 //! alert sanitary control), guard mode, any database error — falls back to the one-by-one
@@ -260,10 +262,13 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
 
     // The conversations: registered, at the main menu, with a language.
     let asked: Vec<ChatRef> = firsts.iter().map(|&i| candidates[i].chat.clone()).collect();
+    // (An adult with dependants is asked "who is with you?": the one-by-one path.)
     let convs: HashMap<ChatRef, conversations::WithIin> =
-        conversations::load_many_with_iin(&mut tx, &asked)
+        conversations::load_many_for_lane(&mut tx, &asked)
             .await?
             .into_iter()
+            .filter(|(_, _, dependants)| !dependants)
+            .map(|(chat, row, _)| (chat, row))
             .collect();
     let mut ready = Vec::new();
     for &i in &firsts {

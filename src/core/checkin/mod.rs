@@ -6,6 +6,7 @@
 //! the seam [`crate::status::person_status`].
 
 pub mod due;
+pub mod group;
 pub mod guard;
 pub mod lane;
 pub mod staff;

@@ -63,6 +63,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: CheckInRoute) -> Result<Vec<Outbou
         },
         CheckInRoute::StaleButton => Ok(reply(lang, Msg::new("hint-stale-button"))),
         CheckInRoute::Instructions => Ok(vec![instructions(lang)]),
+        CheckInRoute::GroupToggle(n) => Ok(super::group::toggle(core, conv, lang, n)),
+        CheckInRoute::GroupDone(others) => {
+            super::group::done(core, tx, conv, chat, lang, p, others).await
+        }
     }
 }
 
@@ -383,6 +387,12 @@ pub(super) async fn check_in(
                 .await?;
                 return Ok(vec![result(prev, lang)]);
             }
+            // An adult with dependants: "who is with you?" first (super::group).
+            if let Some(out) =
+                super::group::ask(core, tx, conv, lang, person, &door, code, via).await?
+            {
+                return Ok(out);
+            }
             let status = status_of_conv(core, tx, conv, person).await?;
             let category = VenueCategory::parse(&door.category).unwrap_or(VenueCategory::Ordinary);
             let decision = decide(&status, category);
@@ -673,6 +683,9 @@ pub(super) async fn leave(
     if visit.left_at.is_some() || !venues::close_visit(tx, visit.id, now, how).await? {
         return Ok(reply(lang, Msg::new("checkin-not-inside")));
     }
+    // The dependants who came in with this adult leave with them.
+    let group = venues::open_group_visits(tx, visit.id).await?;
+    venues::close_visits(tx, &group, now, how).await?;
     venues::audit(
         tx,
         &AuditLine {

@@ -13,8 +13,8 @@
 //! table; `tests::every_route_is_in_the_architecture_table` keeps it complete.
 
 pub use super::shared::callback::{
-    BusinessButton, Callback, CheckInButton, ItemTool, Namespace, ReviewAction, SupportButton,
-    UnknownButton, VenueTool, WalletButton,
+    BusinessButton, Callback, CheckInButton, FamilyButton, ItemTool, Namespace, ReviewAction,
+    SupportButton, UnknownButton, VenueTool, WalletButton,
 };
 pub use super::shared::command::{Command, StartPayload};
 pub use super::shared::routes::*;
@@ -132,6 +132,22 @@ pub async fn route(
         Event::Button(data) => Some(data.parse::<Callback>()),
         _ => None,
     };
+
+    // 0. A group check-in's question ("who is with you?") takes only its own buttons; any
+    // other input ends it (no visit) and is routed as at the menu.
+    if matches!(conv.state, State::GroupCheckIn(_)) {
+        let ours = matches!(
+            &button,
+            Some(Ok(Callback::CheckIn(
+                CheckInButton::GroupToggle(_)
+                    | CheckInButton::GroupOnlyMe
+                    | CheckInButton::GroupDone
+            )))
+        );
+        if !ours {
+            conv.state = State::Menu;
+        }
+    }
 
     // 1. Support: its buttons anywhere, `/support`, the menu's button; its steps.
     if let Some(Ok(Callback::Support(b))) = &button {
@@ -283,6 +299,9 @@ pub async fn route(
                     leave_guard(conv);
                     Route::CheckIn(C::Left(*id))
                 }
+                CheckInButton::GroupToggle(n) => Route::CheckIn(C::GroupToggle(*n)),
+                CheckInButton::GroupOnlyMe => Route::CheckIn(C::GroupDone(false)),
+                CheckInButton::GroupDone => Route::CheckIn(C::GroupDone(true)),
             });
         }
         Some(Err(UnknownButton {
@@ -336,6 +355,37 @@ pub async fn route(
         _ => {}
     }
 
+    // 4b. Dependants: `fam:` buttons, `/start fam_…`, `/family …`.
+    match &button {
+        Some(Ok(Callback::Family(b))) => {
+            return Ok(Route::Family(match b {
+                FamilyButton::Accept(code) => FamilyRoute::Accept(code.clone()),
+                FamilyButton::Decline => FamilyRoute::Decline,
+                FamilyButton::Remove(id) => FamilyRoute::Remove(*id),
+            }));
+        }
+        Some(Err(UnknownButton {
+            namespace: Some(Namespace::Family),
+        })) => return Ok(Route::Family(FamilyRoute::StaleButton)),
+        _ => {}
+    }
+    match &command {
+        Some(Command::Start(StartPayload::FamilyInvite(code))) => {
+            return Ok(Route::Family(FamilyRoute::Join(code.clone())));
+        }
+        Some(Command::Family(arg)) => {
+            return Ok(Route::Family(match arg.as_str() {
+                "" => FamilyRoute::List,
+                a if a.eq_ignore_ascii_case("invite") => FamilyRoute::Invite,
+                a if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+                    FamilyRoute::Typed(a.to_string())
+                }
+                a => FamilyRoute::Join(a.to_string()),
+            }));
+        }
+        _ => {}
+    }
+
     // 5. The conversation: inputs that mean the same at every step, then the registration
     // and the main menu.
     let hint = |h| Ok(Route::Hint(h));
@@ -365,7 +415,6 @@ pub async fn route(
             Command::Start(_) => Ok(Route::Registration(R::Start)),
             Command::Lang => Ok(Route::Registration(R::LanguagePrompt)),
             Command::Help => Ok(Route::Registration(R::Help)),
-            Command::Family => Ok(Route::Family),
             Command::Me | Command::Forget | Command::Status if !is_registered(conv) => {
                 hint(Hint::RegisterFirst)
             }

@@ -25,6 +25,7 @@ pub enum Namespace {
     Business,
     Wallet,
     Support,
+    Family,
 }
 
 /// The pressed button, decoded.
@@ -44,6 +45,8 @@ pub enum Callback {
     Wallet(WalletButton),
     /// `support:…`: the support desk.
     Support(SupportButton),
+    /// `fam:…`: dependants (adult relatives' consent, removals).
+    Family(FamilyButton),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,22 @@ pub enum CheckInButton {
     GuardConsent,
     /// `ci:gc`: guard mode cancelled.
     GuardCancel,
+    /// `ci:gt:N`: group check-in, dependant N (in the order asked) with me or not.
+    GroupToggle(u8),
+    /// `ci:g1`: group check-in, only me.
+    GroupOnlyMe,
+    /// `ci:gd`: group check-in, done: me and the dependants chosen.
+    GroupDone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyButton {
+    /// `fam:yes:CODE`: the invited relative agrees to be the inviting adult's dependant.
+    Accept(String),
+    /// `fam:no`: the invited relative declines.
+    Decline,
+    /// `fam:rm:ID`: link ID removed (by the adult, or withdrawn by the dependant).
+    Remove(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +186,14 @@ impl fmt::Display for Callback {
                 CheckInButton::Left(id) => write!(f, "ci:l:{id}"),
                 CheckInButton::GuardConsent => f.write_str("ci:gy"),
                 CheckInButton::GuardCancel => f.write_str("ci:gc"),
+                CheckInButton::GroupToggle(n) => write!(f, "ci:gt:{n}"),
+                CheckInButton::GroupOnlyMe => f.write_str("ci:g1"),
+                CheckInButton::GroupDone => f.write_str("ci:gd"),
+            },
+            Callback::Family(b) => match b {
+                FamilyButton::Accept(code) => write!(f, "fam:yes:{code}"),
+                FamilyButton::Decline => f.write_str("fam:no"),
+                FamilyButton::Remove(id) => write!(f, "fam:rm:{id}"),
             },
             Callback::Business(b) => match b {
                 BusinessButton::Cancel => f.write_str("biz:cancel"),
@@ -268,6 +295,7 @@ fn namespace(prefix: &str) -> Option<Namespace> {
         "biz" => Namespace::Business,
         "wl" => Namespace::Wallet,
         "support" => Namespace::Support,
+        "fam" => Namespace::Family,
         _ => return None,
     })
 }
@@ -284,9 +312,25 @@ fn parse_v0(data: &str) -> Result<Callback, UnknownButton> {
             ["l", n] => id(n).map(CheckInButton::Left),
             ["gy"] => Some(CheckInButton::GuardConsent),
             ["gc"] => Some(CheckInButton::GuardCancel),
+            ["gt", n] => n.parse().ok().map(CheckInButton::GroupToggle),
+            ["g1"] => Some(CheckInButton::GroupOnlyMe),
+            ["gd"] => Some(CheckInButton::GroupDone),
             _ => None,
         }
         .map(Callback::CheckIn),
+        ["fam", rest @ ..] => match rest {
+            ["yes", code]
+                if !code.is_empty()
+                    && code.len() <= 32
+                    && code.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                Some(FamilyButton::Accept(code.to_string()))
+            }
+            ["no"] => Some(FamilyButton::Decline),
+            ["rm", n] => id(n).map(FamilyButton::Remove),
+            _ => None,
+        }
+        .map(Callback::Family),
         ["biz", rest @ ..] => business(rest).map(Callback::Business),
         ["wl", rest @ ..] => match rest {
             ["skip"] => Some(WalletButton::SkipComment),
@@ -388,6 +432,12 @@ impl From<BusinessButton> for Callback {
 impl From<WalletButton> for Callback {
     fn from(b: WalletButton) -> Self {
         Callback::Wallet(b)
+    }
+}
+
+impl From<FamilyButton> for Callback {
+    fn from(b: FamilyButton) -> Self {
+        Callback::Family(b)
     }
 }
 
@@ -507,6 +557,40 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(&s.parse::<Callback>().unwrap(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn group_and_family_buttons_round_trip() {
+        let cases: &[(&str, Callback)] = &[
+            ("ci:gt:3", CheckInButton::GroupToggle(3).into()),
+            ("ci:g1", CheckInButton::GroupOnlyMe.into()),
+            ("ci:gd", CheckInButton::GroupDone.into()),
+            (
+                "fam:yes:ABCD2345",
+                FamilyButton::Accept("ABCD2345".into()).into(),
+            ),
+            ("fam:no", FamilyButton::Decline.into()),
+            ("fam:rm:17", FamilyButton::Remove(17).into()),
+        ];
+        for (s, want) in cases {
+            assert_eq!(&s.parse::<Callback>().unwrap(), want, "{s}");
+            assert_eq!(want.to_string(), *s);
+        }
+        for bad in [
+            "ci:gt:300",
+            "ci:gt:x",
+            "fam:yes:",
+            "fam:yes:a-b",
+            "fam:rm:x",
+            "fam:zz",
+        ] {
+            let ns = bad.split(':').next().unwrap();
+            assert_eq!(
+                bad.parse::<Callback>().unwrap_err().namespace,
+                namespace(ns),
+                "{bad}"
+            );
         }
     }
 

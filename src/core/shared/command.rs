@@ -9,6 +9,8 @@ pub enum StartPayload {
     VenueInvite(String),
     /// `cnt_…`: a school canteen's one-time operator invitation (the secret).
     CanteenInvite(String),
+    /// `fam_…`: an adult's invitation to a relative to become their dependant (the code).
+    FamilyInvite(String),
     /// Anything else: a venue code's token (verified by the check-in).
     VenueToken(String),
 }
@@ -17,6 +19,8 @@ pub enum StartPayload {
 pub const VENUE_INVITE_PREFIX: &str = "inv_";
 /// Prefix of a canteen invitation's payload.
 pub const CANTEEN_INVITE_PREFIX: &str = "cnt_";
+/// Prefix of a family invitation's payload.
+pub const FAMILY_INVITE_PREFIX: &str = "fam_";
 
 impl StartPayload {
     pub fn parse(arg: &str) -> Self {
@@ -27,6 +31,8 @@ impl StartPayload {
             StartPayload::VenueInvite(s.to_string())
         } else if let Some(s) = arg.strip_prefix(CANTEEN_INVITE_PREFIX) {
             StartPayload::CanteenInvite(s.to_string())
+        } else if let Some(s) = arg.strip_prefix(FAMILY_INVITE_PREFIX) {
+            StartPayload::FamilyInvite(s.to_string())
         } else {
             StartPayload::VenueToken(arg.to_string())
         }
@@ -38,6 +44,7 @@ impl StartPayload {
             StartPayload::Empty => String::new(),
             StartPayload::VenueInvite(s) => format!("{VENUE_INVITE_PREFIX}{s}"),
             StartPayload::CanteenInvite(s) => format!("{CANTEEN_INVITE_PREFIX}{s}"),
+            StartPayload::FamilyInvite(s) => format!("{FAMILY_INVITE_PREFIX}{s}"),
             StartPayload::VenueToken(t) => t.clone(),
         }
     }
@@ -64,8 +71,8 @@ pub enum Command {
     Guard(String),
     // Social Wallet.
     Wallet,
-    /// `/family`: the dependants from authoritative data.
-    Family,
+    /// `/family [invite | CODE | IIN]`: dependants, invitations of adult relatives.
+    Family(String),
     Qr,
     Meals,
     // Businesses.
@@ -93,7 +100,7 @@ impl Command {
             "occupancy" => Command::Occupancy,
             "guard" => Command::Guard(arg.to_string()),
             "wallet" => Command::Wallet,
-            "family" => Command::Family,
+            "family" => Command::Family(arg.trim().to_string()),
             "qr" => Command::Qr,
             "meals" => Command::Meals,
             "business" => Command::Business,
@@ -114,6 +121,7 @@ mod tests {
             ("", StartPayload::Empty),
             ("inv_abc", StartPayload::VenueInvite("abc".into())),
             ("cnt_xyz", StartPayload::CanteenInvite("xyz".into())),
+            ("fam_K7Q2", StartPayload::FamilyInvite("K7Q2".into())),
             ("AAAABBBB", StartPayload::VenueToken("AAAABBBB".into())),
         ];
         for (arg, want) in cases {

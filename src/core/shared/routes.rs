@@ -35,8 +35,8 @@ pub enum Route {
     Business(BusinessRoute),
     Wallet(WalletRoute),
     Support(SupportRoute),
-    /// `/family`: the dependants linked by authoritative data.
-    Family,
+    /// `/family` and its buttons: dependants and adult relatives by consent.
+    Family(FamilyRoute),
     /// A keyword on a channel without a dialogue (SMS): `STATUS`, `HELP`, a language.
     Keyword(KeywordRoute),
     /// Input nobody takes at this step: a hint, then the step's prompt again.
@@ -96,6 +96,31 @@ pub enum CheckInRoute {
     StaleButton,
     /// The menu's check-in button: how to check in.
     Instructions,
+    /// "Who is with you?": dependant N (in the order asked) toggled.
+    GroupToggle(u8),
+    /// "Who is with you?" answered: `true` with the dependants chosen, `false` only me.
+    GroupDone(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FamilyRoute {
+    /// `/family`: the dependants, and the adults who see this person by consent.
+    List,
+    /// `/family invite`: a one-time code for an adult relative to confirm.
+    Invite,
+    /// `/start fam_CODE` (or `/family CODE`): the relative opens an invitation.
+    Join(String),
+    /// The relative confirms (`fam:yes:CODE`).
+    Accept(String),
+    /// The relative declines (`fam:no`).
+    Decline,
+    /// `fam:rm:ID`: a link removed by its adult or withdrawn by its dependant.
+    Remove(i64),
+    /// `/family IIN`: an IIN typed to add someone (refused: children come from official
+    /// records, adults confirm themselves).
+    Typed(String),
+    /// A `fam:` button this version cannot read.
+    StaleButton,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -244,7 +269,7 @@ impl Route {
             Route::Business(_) => Feature::Business,
             Route::Wallet(_) => Feature::Wallet,
             Route::Support(_) => Feature::Support,
-            Route::Family => Feature::Family,
+            Route::Family(_) => Feature::Family,
             Route::Keyword(_) => Feature::Keywords,
             Route::Hint(_) => Feature::Hint,
         }
