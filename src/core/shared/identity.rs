@@ -63,10 +63,15 @@ async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
 }
 
 async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+    let registry = core.identity.kind();
     match core.identity.check(iin, phone).await {
-        Ok(v) => v,
+        Ok(v) => {
+            crate::ops::metrics::registry_lookup(registry, v.as_str());
+            v
+        }
         Err(e) => {
-            tracing::warn!(registry = core.identity.kind(), error = %e, "identity registry did not answer");
+            crate::ops::metrics::registry_lookup(registry, "error");
+            tracing::warn!(registry, error = %e, "identity registry did not answer");
             Verdict::Unknown
         }
     }
