@@ -1,5 +1,5 @@
-//! The identity registry's storage (migration 0012): the `table` registry's pairs, IIN
-//! attempts per chat, registrations waiting for the registry, and the people's
+//! The identity registry's storage (migration 0012): the `table` registry's pairs,
+//! registrations waiting for the registry, and the people's
 //! `verified_at`. Only keyed hashes and sealed values, never a plain IIN or phone.
 
 use super::rows::{Rows, Val};
@@ -92,47 +92,6 @@ pub async fn count_pairs(conn: &mut Conn) -> Result<i64, StoreError> {
         .fetch_one(&mut *conn)
         .await?;
     Ok(n)
-}
-
-// ---------------------------------------------------------------- attempts
-
-pub async fn record_attempt(
-    conn: &mut Conn,
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO identity_attempts (channel, chat_id, at) VALUES ($1, $2, $3)")
-        .bind(&chat.channel)
-        .bind(&chat.chat_id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// IIN attempts of a chat since `since_ms`.
-pub async fn attempts_since(
-    conn: &mut Conn,
-    chat: &ChatRef,
-    since_ms: i64,
-) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM identity_attempts WHERE channel = $1 AND chat_id = $2 AND at > $3",
-    )
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(since_ms)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n)
-}
-
-pub async fn prune_attempts(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM identity_attempts WHERE at <= $1")
-        .bind(before_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
 }
 
 // ---------------------------------------------------------------- people

@@ -10,7 +10,8 @@
 //! - `unknown` or the registry unreachable: an `identity_pending` row; [`run_due`] retries
 //!   with back-off for a day and tells the chat when it is settled. No status meanwhile.
 //!
-//! At most [`MAX_PER_HOUR`] IINs per chat per hour and [`MAX_PER_DAY`] per day.
+//! At most 5 IINs per chat per hour and 20 per day (`security::throttle::Scope::Iin`, the
+//! same per-chat attempt counter as typed codes).
 //! People registered before the registry existed have an IIN but no `verified_at`: [`gate`]
 //! re-checks them on their next disclosure (status reply, check-in with a colour); change
 //! notices go only to verified people (`status::notify`).
@@ -24,6 +25,7 @@ use crate::crypto::Field;
 use crate::domain::{Iin, Lang, Phone};
 use crate::i18n::Msg;
 use crate::identity::Verdict;
+use crate::security::throttle::{self, Scope};
 use crate::storage::identity::{self as store, PendingRow};
 use crate::storage::{ChatRef, Conn, Tx, conversations, people};
 
@@ -35,8 +37,6 @@ pub const MIN_AGE: u32 = 18;
 pub type OnBound =
     for<'a> fn(&'a Core, &'a mut Conn, i64, &'a [u8]) -> JobFuture<'a, Result<(), CoreError>>;
 
-pub const MAX_PER_HOUR: i64 = 5;
-pub const MAX_PER_DAY: i64 = 20;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// How long an unanswered check is retried.
@@ -148,13 +148,11 @@ pub(crate) async fn prefetch(core: &Core, inbound: &crate::core::Inbound) {
         return;
     };
     let now = core.now_ms();
-    for (limit, window) in [(MAX_PER_HOUR, HOUR_MS), (MAX_PER_DAY, DAY_MS)] {
-        if store::attempts_since(&mut conn, &inbound.chat, now - window)
-            .await
-            .map_or(true, |n| n >= limit)
-        {
-            return;
-        }
+    if !matches!(
+        throttle::exceeded(&mut conn, Scope::Iin, &inbound.chat, now).await,
+        Ok(None)
+    ) {
+        return;
     }
     let Ok(Some(phone)) = phone_of(core, &mut conn, person).await else {
         return;
@@ -192,20 +190,15 @@ async fn phone_of(
 pub async fn submit(ctx: &mut Ctx<'_>, person: i64, iin: &Iin) -> Result<Vec<Outbound>, CoreError> {
     let (core, chat, lang) = (ctx.core, ctx.chat, ctx.lang);
     let now = core.now_ms();
-    for (limit, window, period) in [
-        (MAX_PER_HOUR, HOUR_MS, "hour"),
-        (MAX_PER_DAY, DAY_MS, "day"),
-    ] {
-        if store::attempts_since(ctx.tx, chat, now - window).await? >= limit {
-            return Ok(vec![reply(
-                lang,
-                Msg::new("identity-too-many")
-                    .num("limit", limit)
-                    .arg("period", period),
-            )]);
-        }
+    if let Some(limit) = throttle::exceeded(ctx.tx, Scope::Iin, chat, now).await? {
+        return Ok(vec![reply(
+            lang,
+            Msg::new("identity-too-many")
+                .num("limit", limit.max)
+                .arg("period", limit.period),
+        )]);
     }
-    store::record_attempt(ctx.tx, chat, now).await?;
+    throttle::record(ctx.tx, Scope::Iin, chat, now).await?;
     let Some(phone) = phone_of(core, ctx.tx, person).await? else {
         ctx.conv.state = State::Phone { consent_at_ms: now };
         return Ok(vec![ctx.prompt()]);
@@ -410,7 +403,6 @@ pub async fn run_due_with(core: &Core, now_ms: i64, on_bound: OnBound) -> Result
             .acquire()
             .await
             .map_err(crate::storage::StoreError::from)?;
-        store::prune_attempts(&mut conn, now_ms - DAY_MS).await?;
         store::pending_due(&mut conn, now_ms, 100).await?
     };
     for row in due {
