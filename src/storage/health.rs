@@ -493,7 +493,8 @@ pub async fn chats_of_person(
 
 // ---------- change log (status caches) ----------
 
-/// Length of an IIN keyed hash: the change log stores hashes back to back.
+/// Length of an IIN keyed hash without its key version (`crypto::Vault::hash_body`): the
+/// change log stores these back to back.
 pub const HASH_LEN: usize = 32;
 
 /// Records that the records of these IIN hashes changed, in the caller's transaction.
@@ -509,8 +510,11 @@ pub async fn record_changes(
             .fetch_one(&mut *conn)
             .await?;
     let mut packed = Vec::with_capacity(hashes.len() * HASH_LEN);
-    for h in hashes.iter().filter(|h| h.len() == HASH_LEN) {
-        packed.extend_from_slice(h);
+    for h in hashes {
+        let body = crate::crypto::Vault::hash_body(h);
+        if body.len() == HASH_LEN {
+            packed.extend_from_slice(body);
+        }
     }
     sqlx::query("INSERT INTO health_changes (seq, at, hashes) VALUES ($1, $2, $3)")
         .bind(seq)
