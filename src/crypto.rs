@@ -305,6 +305,14 @@ impl Vault {
         Some(Self::encode(to, &mac))
     }
 
+    /// A stored keyed hash in the current version (as it is when older than current and the
+    /// keys allow; itself otherwise): the form look-ups by a stored hash use, beside the
+    /// stored one, while a rotation runs.
+    pub fn current_form(&self, hash: &[u8]) -> Vec<u8> {
+        self.upgrade_hash(hash, self.state().current)
+            .unwrap_or_else(|| hash.to_vec())
+    }
+
     /// Whether two stored keyed hashes are of the same value, whatever their versions.
     pub fn same_hash(&self, a: &[u8], b: &[u8]) -> bool {
         let (Some(va), Some(vb)) = (Self::hash_version(a), Self::hash_version(b)) else {

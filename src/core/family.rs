@@ -76,8 +76,9 @@ pub fn validate(core: &Core, item: &FamilyItem, now: DateTime<Utc>) -> Result<Ne
     let adult_hash = core.vault.lookup_hash(Field::Iin, &parent.expose());
     let child_hash = core.vault.lookup_hash(Field::Iin, &child.expose());
     let mut h = Sha256::new();
-    h.update(&adult_hash);
-    h.update(&child_hash);
+    // Pinned hashes: a resent link stays the same link across key rotations.
+    h.update(core.vault.pinned_hash(Field::Iin, &parent.expose()));
+    h.update(core.vault.pinned_hash(Field::Iin, &child.expose()));
     Ok(NewLink {
         child_enc: core.vault.seal(Field::Iin, &child.expose()),
         adult_hash,
@@ -99,8 +100,11 @@ pub async fn ingest(
     let now_ms = core.now_ms();
     let mut report = Report::default();
     let mut good = Vec::new();
+    let mut iins = Vec::new();
     for (index, parsed) in parse_items::<FamilyItem>(raw) {
         match parsed.and_then(|item| {
+            iins.push(item.parent_iin.clone());
+            iins.push(item.child_iin.clone());
             validate(core, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
@@ -111,6 +115,7 @@ pub async fn ingest(
             Err(r) => report.rejected.push(r),
         }
     }
+    crate::core::feeds::settle_iins(core, &iins).await?;
     if good.is_empty() {
         return Ok(report);
     }
@@ -192,7 +197,8 @@ async fn list(
             Msg::new("hint-register-first"),
         )]));
     };
-    let dependants = family::dependants_of(tx, &hash).await?;
+    let current = core.vault.current_form(&hash);
+    let dependants = family::dependants_of(tx, &hash, &current).await?;
     if dependants.is_empty() {
         return Ok(Some(vec![Outbound::reply(lang, Msg::new("family-empty"))]));
     }

@@ -114,6 +114,7 @@ async fn contact(ctx: &mut Ctx<'_>, phone: &str) -> Result<Vec<Outbound>, CoreEr
     if let Some(stale) = ctx.conv.person_id.take() {
         people::delete(ctx.tx, stale).await?;
     }
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Phone, phone.expose()).await?;
     let id = people::insert(
         ctx.tx,
         &core.vault.lookup_hash(Field::Phone, phone.expose()),

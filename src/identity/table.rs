@@ -60,6 +60,10 @@ impl IdentityRegistry for TableRegistry {
                 .acquire()
                 .await
                 .map_err(StoreError::from)?;
+            // While a key rotation runs, the pairs of this IIN and phone move to the current
+            // version first (security::keys).
+            crate::security::keys::settle(&mut conn, &self.vault, Field::Iin, &iin.expose()).await?;
+            crate::security::keys::settle(&mut conn, &self.vault, Field::Phone, phone.expose()).await?;
             let facts = identity::pair_facts(&mut conn, &iin_hash, &phone_hash).await?;
             Ok(verdict(facts))
         })
@@ -117,6 +121,10 @@ pub async fn write(
     }
     let now = core.now_ms();
     let mut tx = core.store.begin().await?;
+    for (_, iin, phone) in pairs {
+        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &iin.expose()).await?;
+        crate::security::keys::settle(&mut tx, &core.vault, Field::Phone, phone.expose()).await?;
+    }
     // Additions in multi-row statements, removals one by one (rare).
     let adds: Vec<(Vec<u8>, Vec<u8>)> = pairs
         .iter()

@@ -299,6 +299,25 @@ pub async fn settle(
     Ok(())
 }
 
+/// [`settle`] for many plain values of one field, in one transaction of its own (before a
+/// feed or an import writes rows found by these values).
+pub async fn settle_many(
+    store: &Store,
+    vault: &Vault,
+    field: Field,
+    values: &[String],
+) -> Result<(), StoreError> {
+    if vault.state().previous.is_none() || values.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    for v in values {
+        settle(&mut tx, vault, field, v).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Rows still under an older version than the current one, per table (all zero after a
 /// completed rotation).
 pub async fn remaining(store: &Store, vault: &Vault) -> Result<Vec<(&'static str, i64)>, KeyError> {

@@ -247,17 +247,28 @@ pub async fn records_for(
     conn: &mut Conn,
     iin_hash: &[u8],
 ) -> Result<(Vec<PcrRow>, Vec<ContactRow>), StoreError> {
+    records_for_either(conn, iin_hash, iin_hash).await
+}
+
+/// [`records_for`] under either of two hashes of one IIN (its current and its previous key
+/// version while a rotation runs: `security::keys`).
+pub async fn records_for_either(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+    other: &[u8],
+) -> Result<(Vec<PcrRow>, Vec<ContactRow>), StoreError> {
     type Row = (i64, i64, i64, i64, i64, Option<i64>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT CAST(0 AS BIGINT) AS kind, id, taken_at, result_at, positive, withdrawn_at,
                 CAST(NULL AS TEXT) AS contact_date
-         FROM pcr_results WHERE iin_hash = $1
+         FROM pcr_results WHERE iin_hash IN ($1, $2)
          UNION ALL
          SELECT CAST(1 AS BIGINT), id, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
                 CAST(NULL AS BIGINT), contact_date
-         FROM contacts WHERE iin_hash = $1",
+         FROM contacts WHERE iin_hash IN ($1, $2)",
     )
     .bind(iin_hash)
+    .bind(other)
     .fetch_all(&mut *conn)
     .await?;
     let mut pcr = Vec::new();

@@ -263,26 +263,32 @@ pub async fn parent_phone_of_pupil(
 }
 
 /// Whether the chat's person is the pupil's parent on the list: by the registered person's
-/// phone, or by their IIN when the identity registry confirmed it.
+/// phone, or by their IIN when the identity registry confirmed it. The hashes are compared
+/// here rather than joined in SQL: while a key rotation runs, the two rows may hold them
+/// under different key versions (`Vault::same_hash`).
 pub async fn chat_is_parent(
     conn: &mut Conn,
+    vault: &crate::crypto::Vault,
     chat: &ChatRef,
     pupil_id: i64,
 ) -> Result<bool, StoreError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM conversations c
+    type Row = (Vec<u8>, Option<Vec<u8>>, Option<i64>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.phone_hash, p.iin_hash, p.verified_at, w.parent_phone_hash, w.parent_iin_hash
+         FROM conversations c
          JOIN people p ON p.id = c.person_id
          JOIN wallet_pupils w ON w.id = $3
-         WHERE c.channel = $1 AND c.chat_id = $2 AND p.registered_at IS NOT NULL
-           AND (p.phone_hash = w.parent_phone_hash
-                OR (p.verified_at IS NOT NULL AND p.iin_hash = w.parent_iin_hash))",
+         WHERE c.channel = $1 AND c.chat_id = $2 AND p.registered_at IS NOT NULL",
     )
     .bind(&chat.channel)
     .bind(&chat.chat_id)
     .bind(pupil_id)
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(n > 0)
+    Ok(rows.iter().any(|(phone, iin, verified, parent_phone, parent_iin)| {
+        vault.same_hash(phone, parent_phone)
+            || (verified.is_some() && iin.as_ref().is_some_and(|i| vault.same_hash(i, parent_iin)))
+    }))
 }
 
 /// Sends a voucher's meal notices to another chat.

@@ -28,27 +28,13 @@ pub struct Spec {
     pub sealed: &'static [(&'static str, Field)],
 }
 
-/// Every table holding keyed hashes or sealed values. A new such column must be added here
-/// (`tests/it/keys.rs` compares this list with the schema's `*_hash` / `*_enc` columns).
+/// Every table holding keyed hashes or sealed values, in the order a rotation passes them:
+/// tables looked up by a hash stored elsewhere come before the tables holding that hash
+/// (records and visits before the people whose bindings find them), so a stored hash is never
+/// newer than the rows it finds, and a look-up by a stored hash finds them under the hash as
+/// stored or its current form (`crypto::Vault::current_form`). A new such column must be
+/// added here (`tests/it/keys.rs` compares this list with the schema).
 pub const SPECS: &[Spec] = &[
-    Spec {
-        table: "people",
-        key: KeyCols::Id("id"),
-        hashes: &[("phone_hash", Field::Phone), ("iin_hash", Field::Iin)],
-        sealed: &[("phone_enc", Field::Phone), ("iin_enc", Field::Iin)],
-    },
-    Spec {
-        table: "pcr_results",
-        key: KeyCols::Id("id"),
-        hashes: &[("iin_hash", Field::Iin)],
-        sealed: &[],
-    },
-    Spec {
-        table: "contacts",
-        key: KeyCols::Id("id"),
-        hashes: &[("iin_hash", Field::Iin)],
-        sealed: &[],
-    },
     Spec {
         table: "checkins",
         key: KeyCols::Id("id"),
@@ -68,6 +54,18 @@ pub const SPECS: &[Spec] = &[
         sealed: &[],
     },
     Spec {
+        table: "contacts",
+        key: KeyCols::Id("id"),
+        hashes: &[("iin_hash", Field::Iin)],
+        sealed: &[],
+    },
+    Spec {
+        table: "pcr_results",
+        key: KeyCols::Id("id"),
+        hashes: &[("iin_hash", Field::Iin)],
+        sealed: &[],
+    },
+    Spec {
         table: "wallet_pupils",
         key: KeyCols::Id("id"),
         hashes: &[
@@ -82,10 +80,16 @@ pub const SPECS: &[Spec] = &[
         ],
     },
     Spec {
-        table: "sms_numbers",
-        key: KeyCols::Text("chat_id"),
-        hashes: &[],
-        sealed: &[("phone_enc", Field::Phone)],
+        table: "family_links",
+        key: KeyCols::Id("id"),
+        hashes: &[("adult_iin_hash", Field::Iin)],
+        sealed: &[],
+    },
+    Spec {
+        table: "family_members",
+        key: KeyCols::Id("id"),
+        hashes: &[("iin_hash", Field::Iin)],
+        sealed: &[("iin_enc", Field::Iin)],
     },
     Spec {
         table: "identity_pairs",
@@ -100,16 +104,16 @@ pub const SPECS: &[Spec] = &[
         sealed: &[("iin_enc", Field::Iin)],
     },
     Spec {
-        table: "family_members",
-        key: KeyCols::Id("id"),
-        hashes: &[("iin_hash", Field::Iin)],
-        sealed: &[("iin_enc", Field::Iin)],
+        table: "sms_numbers",
+        key: KeyCols::Text("chat_id"),
+        hashes: &[],
+        sealed: &[("phone_enc", Field::Phone)],
     },
     Spec {
-        table: "family_links",
+        table: "people",
         key: KeyCols::Id("id"),
-        hashes: &[("adult_iin_hash", Field::Iin)],
-        sealed: &[],
+        hashes: &[("phone_hash", Field::Phone), ("iin_hash", Field::Iin)],
+        sealed: &[("phone_enc", Field::Phone), ("iin_enc", Field::Iin)],
     },
 ];
 

@@ -205,6 +205,10 @@ pub async fn submit(ctx: &mut Ctx<'_>, person: i64, iin: &Iin) -> Result<Vec<Out
     };
     // A new IIN replaces a check still waiting.
     store::delete_pending(ctx.tx, person).await?;
+    // While a key rotation runs, this IIN's and phone's rows move to the current version
+    // first, so the look-ups below find them (security::keys).
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Iin, &iin.expose()).await?;
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Phone, phone.expose()).await?;
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     match ask(core, iin, &phone).await {
         Verdict::Match => {
@@ -356,6 +360,8 @@ pub async fn gate(
         conv.state = State::Iin;
         return Ok(Some(vec![prompt(&conv.state, lang)]));
     };
+    crate::security::keys::settle(tx, &core.vault, Field::Iin, &iin.expose()).await?;
+    crate::security::keys::settle(tx, &core.vault, Field::Phone, phone.expose()).await?;
     // The table is a read: asked here. A remote registry is never asked inside the event's
     // transaction: the person waits and the background job asks (`run_due`).
     let verdict = if core.identity.kind() == "table" {
@@ -432,9 +438,21 @@ pub async fn run_due_with(core: &Core, now_ms: i64, on_bound: OnBound) -> Result
         let now = core.now_ms();
         let message = match verdict {
             Some(Verdict::Match) => {
-                let bound = bind(core, &mut tx, row.person_id, &row.iin_hash, &row.iin_enc).await?;
+                // In the current key version (a rotation may have started since the wait).
+                let (hash, enc) = match Iin::parse(&core.vault.open(Field::Iin, &row.iin_enc)?) {
+                    Ok(iin) => {
+                        let plain = iin.expose();
+                        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &plain).await?;
+                        (
+                            core.vault.lookup_hash(Field::Iin, &plain),
+                            core.vault.seal(Field::Iin, &plain),
+                        )
+                    }
+                    Err(_) => (row.iin_hash.clone(), row.iin_enc.clone()),
+                };
+                let bound = bind(core, &mut tx, row.person_id, &hash, &enc).await?;
                 if bound {
-                    on_bound(core, &mut tx, row.person_id, &row.iin_hash).await?;
+                    on_bound(core, &mut tx, row.person_id, &hash).await?;
                     store::delete_pending(&mut tx, row.person_id).await?;
                     set_state(&mut tx, &chat, row.person_id, State::Menu, now).await?;
                     Some(
@@ -576,12 +594,13 @@ pub async fn voucher_sms(
 /// parent's (its binding moved): the meal notices come to this chat from now on. Between two
 /// chats that both qualify nothing moves.
 pub async fn claim_notices(
+    vault: &crate::crypto::Vault,
     tx: &mut Tx,
     voucher: &crate::storage::wallet::VoucherRow,
     chat: &ChatRef,
 ) -> Result<(), CoreError> {
     let current = ChatRef::new(&voucher.channel, voucher.chat_id.clone());
-    if &current == chat || store::chat_is_parent(tx, &current, voucher.pupil_id).await? {
+    if &current == chat || store::chat_is_parent(tx, vault, &current, voucher.pupil_id).await? {
         return Ok(());
     }
     store::move_voucher_chat(tx, voucher.id, chat).await?;

@@ -240,7 +240,7 @@ pub(super) async fn notify_parent(
 ) -> Result<(), CoreError> {
     let to = ChatRef::new(&v.channel, v.chat_id.clone());
     // Only while the activating chat is still the parent's (core::shared::identity).
-    if !crate::storage::identity::chat_is_parent(tx, &to, v.pupil_id).await? {
+    if !crate::storage::identity::chat_is_parent(tx, &core.vault, &to, v.pupil_id).await? {
         return Ok(());
     }
     let lang = crate::core::chat_lang(tx, &to).await?;
