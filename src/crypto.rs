@@ -218,8 +218,7 @@ impl Vault {
 
     fn step(&self, version: u8, mac: &[u8]) -> Result<[u8; 32], CryptoError> {
         let keys = self.keys(version)?;
-        let mut m =
-            <HmacSha256 as Mac>::new_from_slice(keys.lookup.as_ref()).expect("32-byte key");
+        let mut m = <HmacSha256 as Mac>::new_from_slice(keys.lookup.as_ref()).expect("32-byte key");
         m.update(b"rotate:");
         m.update(mac);
         Ok(m.finalize().into_bytes().into())
@@ -329,7 +328,9 @@ impl Vault {
     /// `version(1) || nonce(24) || ciphertext+tag`.
     pub fn seal(&self, field: Field, value: &str) -> Vec<u8> {
         let version = self.state().current;
-        let keys = self.keys(version).expect("the current version is configured");
+        let keys = self
+            .keys(version)
+            .expect("the current version is configured");
         let cipher = XChaCha20Poly1305::new(keys.seal.as_ref().into());
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -465,7 +466,10 @@ mod tests {
         assert_eq!(old.signing_key(), new.signing_key());
         let sealed = old.seal(Field::Iin, "900101300017");
         assert_eq!(sealed[0], 1);
-        assert_eq!(new.open(Field::Iin, &sealed).unwrap().as_str(), "900101300017");
+        assert_eq!(
+            new.open(Field::Iin, &sealed).unwrap().as_str(),
+            "900101300017"
+        );
     }
 
     #[test]
@@ -487,7 +491,10 @@ mod tests {
         assert!(v.upgrade_hash(&h2, 1).is_none());
         assert!(v.same_hash(&h1, &h2));
         assert!(!v.same_hash(&h1, &v.lookup_hash(Field::Phone, "+77011234568")));
-        assert_eq!(v.lookup_hashes(Field::Phone, "+77011234567"), [h2.clone(), h1.clone()]);
+        assert_eq!(
+            v.lookup_hashes(Field::Phone, "+77011234567"),
+            [h2.clone(), h1.clone()]
+        );
         // The pinned hash is version 1's, whatever the state.
         assert_eq!(v.pinned_hash(Field::Phone, "+77011234567"), h1);
         // A new seal is version 2; both open while 1 is the previous version.
@@ -505,6 +512,13 @@ mod tests {
         assert_eq!(v.lookup_hashes(Field::Phone, "+77011234567"), [h2]);
         // Someone holding only version 1's key cannot make a version 2 hash.
         let only_one = vault();
-        assert!(only_one.set_state(KeyState { current: 2, previous: None }).is_err());
+        assert!(
+            only_one
+                .set_state(KeyState {
+                    current: 2,
+                    previous: None
+                })
+                .is_err()
+        );
     }
 }

@@ -62,8 +62,10 @@ impl IdentityRegistry for TableRegistry {
                 .map_err(StoreError::from)?;
             // While a key rotation runs, the pairs of this IIN and phone move to the current
             // version first (security::keys).
-            crate::security::keys::settle(&mut conn, &self.vault, Field::Iin, &iin.expose()).await?;
-            crate::security::keys::settle(&mut conn, &self.vault, Field::Phone, phone.expose()).await?;
+            crate::security::keys::settle(&mut conn, &self.vault, Field::Iin, &iin.expose())
+                .await?;
+            crate::security::keys::settle(&mut conn, &self.vault, Field::Phone, phone.expose())
+                .await?;
             let facts = identity::pair_facts(&mut conn, &iin_hash, &phone_hash).await?;
             Ok(verdict(facts))
         })

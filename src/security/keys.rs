@@ -128,12 +128,7 @@ pub enum Step {
 }
 
 /// One batch of the rotation under way (in one transaction with its cursor).
-pub async fn step(
-    store: &Store,
-    vault: &Vault,
-    batch: i64,
-    now_ms: i64,
-) -> Result<Step, KeyError> {
+pub async fn step(store: &Store, vault: &Vault, batch: i64, now_ms: i64) -> Result<Step, KeyError> {
     let state = vault.state();
     let Some(from) = state.previous else {
         return Ok(Step::Idle);
@@ -200,7 +195,11 @@ pub async fn step(
             store::save_progress(&mut tx, to, spec.table, None, changed, None).await?;
         }
         tx.commit().await?;
-        tracing::info!(left, to, "keys: rows still under an older version, passing again");
+        tracing::info!(
+            left,
+            to,
+            "keys: rows still under an older version, passing again"
+        );
         return Ok(Step::Again { left });
     }
     store::retire(&mut tx, from, now_ms).await?;
@@ -336,11 +335,7 @@ pub async fn remaining(store: &Store, vault: &Vault) -> Result<Vec<(&'static str
 }
 
 /// `serve`'s loop on every replica: reloads the key state every [`REFRESH`].
-pub async fn refresh_loop(
-    store: Store,
-    vault: Vault,
-    stop: tokio_util::sync::CancellationToken,
-) {
+pub async fn refresh_loop(store: Store, vault: Vault, stop: tokio_util::sync::CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH);
     loop {
         tokio::select! {

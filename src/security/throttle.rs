@@ -92,7 +92,8 @@ pub async fn exceeded(
     now_ms: i64,
 ) -> Result<Option<Limit>, StoreError> {
     for limit in scope.limits() {
-        let n = security::failures_since(conn, scope.name(), chat, now_ms - limit.window_ms).await?;
+        let n =
+            security::failures_since(conn, scope.name(), chat, now_ms - limit.window_ms).await?;
         if n >= limit.max {
             return Ok(Some(*limit));
         }

@@ -285,10 +285,13 @@ pub async fn chat_is_parent(
     .bind(pupil_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().any(|(phone, iin, verified, parent_phone, parent_iin)| {
-        vault.same_hash(phone, parent_phone)
-            || (verified.is_some() && iin.as_ref().is_some_and(|i| vault.same_hash(i, parent_iin)))
-    }))
+    Ok(rows
+        .iter()
+        .any(|(phone, iin, verified, parent_phone, parent_iin)| {
+            vault.same_hash(phone, parent_phone)
+                || (verified.is_some()
+                    && iin.as_ref().is_some_and(|i| vault.same_hash(i, parent_iin)))
+        }))
 }
 
 /// Sends a voucher's meal notices to another chat.

@@ -287,7 +287,9 @@ pub async fn batch(
     let n_all = n_hash + spec.sealed.len();
     let rows = match spec.key {
         KeyCols::Id(k) => {
-            let after = cursor.and_then(|c| c.parse::<i64>().ok()).unwrap_or(i64::MIN);
+            let after = cursor
+                .and_then(|c| c.parse::<i64>().ok())
+                .unwrap_or(i64::MIN);
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {k}, {cols} FROM {t} WHERE {k} > $1 ORDER BY {k} LIMIT $2",
                 t = spec.table
@@ -461,11 +463,11 @@ pub async fn settle(
         changed += sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {table} SET {col} = $1 WHERE {col} = $2"
         )))
-            .bind(new)
-            .bind(old)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        .bind(new)
+        .bind(old)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     }
     Ok(changed)
 }

@@ -411,8 +411,13 @@ async fn scrape(router: &Router, series: &str) -> Option<f64> {
     assert_eq!(res.status(), StatusCode::OK);
     let body = res.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Identity registry look-ups (by implementation and result) and leader status per job are
@@ -444,7 +449,10 @@ async fn registry_and_leader_metrics(db: &TestDb) {
     assert!(scrape(&router, matched).await.unwrap() >= before.0 + 1.0);
 
     // A job led by this process reads 1 while it runs and 0 after.
-    let job = format!("metrics-probe-{}", db.url.len() ^ std::process::id() as usize);
+    let job = format!(
+        "metrics-probe-{}",
+        db.url.len() ^ std::process::id() as usize
+    );
     let series = format!("ashyq_leader{{job=\"{job}\"}}");
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();

@@ -442,7 +442,8 @@ pub async fn run_due_with(core: &Core, now_ms: i64, on_bound: OnBound) -> Result
                 let (hash, enc) = match Iin::parse(&core.vault.open(Field::Iin, &row.iin_enc)?) {
                     Ok(iin) => {
                         let plain = iin.expose();
-                        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &plain).await?;
+                        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &plain)
+                            .await?;
                         (
                             core.vault.lookup_hash(Field::Iin, &plain),
                             core.vault.seal(Field::Iin, &plain),

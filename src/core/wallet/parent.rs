@@ -30,7 +30,10 @@ pub(super) async fn parent_vouchers(
         return Ok(None);
     };
     // While a key rotation runs the list may hold the hashes in the newer version.
-    let (phone_now, iin_now) = (core.vault.current_form(&phone), core.vault.current_form(&iin));
+    let (phone_now, iin_now) = (
+        core.vault.current_form(&phone),
+        core.vault.current_form(&iin),
+    );
     Ok(Some(
         store::vouchers_of_parent(tx, (&phone, &phone_now), (&iin, &iin_now)).await?,
     ))
