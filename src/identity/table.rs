@@ -52,21 +52,17 @@ impl IdentityRegistry for TableRegistry {
         phone: &'a Phone,
     ) -> BoxFuture<'a, Result<Verdict, RegistryError>> {
         Box::pin(async move {
-            let iin_hash = self.vault.lookup_hash(Field::Iin, &iin.expose());
-            let phone_hash = self.vault.lookup_hash(Field::Phone, phone.expose());
+            // Current and (while a key rotation runs) previous versions: a read only, as this
+            // runs beside the event's transaction.
+            let iin_hashes = self.vault.lookup_hashes(Field::Iin, &iin.expose());
+            let phone_hashes = self.vault.lookup_hashes(Field::Phone, phone.expose());
             let mut conn = self
                 .store
                 .pool()
                 .acquire()
                 .await
                 .map_err(StoreError::from)?;
-            // While a key rotation runs, the pairs of this IIN and phone move to the current
-            // version first (security::keys).
-            crate::security::keys::settle(&mut conn, &self.vault, Field::Iin, &iin.expose())
-                .await?;
-            crate::security::keys::settle(&mut conn, &self.vault, Field::Phone, phone.expose())
-                .await?;
-            let facts = identity::pair_facts(&mut conn, &iin_hash, &phone_hash).await?;
+            let facts = identity::pair_facts(&mut conn, &iin_hashes, &phone_hashes).await?;
             Ok(verdict(facts))
         })
     }

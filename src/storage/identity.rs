@@ -65,19 +65,31 @@ pub async fn remove_pair(
     Ok(done.rows_affected() == 1)
 }
 
+/// Each number is given by its hashes to try: the current key version's and, while a key
+/// rotation runs, the previous one's (`Vault::lookup_hashes`; a pair may be half rewritten).
 pub async fn pair_facts(
     conn: &mut Conn,
-    iin_hash: &[u8],
-    phone_hash: &[u8],
+    iin_hashes: &[Vec<u8>],
+    phone_hashes: &[Vec<u8>],
 ) -> Result<PairFacts, StoreError> {
+    let two = |h: &[Vec<u8>]| {
+        let first = h.first().cloned().unwrap_or_default();
+        let second = h.get(1).cloned().unwrap_or_else(|| first.clone());
+        (first, second)
+    };
+    let (i1, i2) = two(iin_hashes);
+    let (p1, p2) = two(phone_hashes);
     let (pair, iin, phone): (i64, i64, i64) = sqlx::query_as(
         "SELECT
-           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash = $1 AND phone_hash = $2),
-           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash = $1),
-           (SELECT COUNT(*) FROM identity_pairs WHERE phone_hash = $2)",
+           (SELECT COUNT(*) FROM identity_pairs
+             WHERE iin_hash IN ($1, $3) AND phone_hash IN ($2, $4)),
+           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash IN ($1, $3)),
+           (SELECT COUNT(*) FROM identity_pairs WHERE phone_hash IN ($2, $4))",
     )
-    .bind(iin_hash)
-    .bind(phone_hash)
+    .bind(i1)
+    .bind(p1)
+    .bind(i2)
+    .bind(p2)
     .fetch_one(&mut *conn)
     .await?;
     Ok(PairFacts {
