@@ -729,12 +729,11 @@ async fn forged_business_buttons(db: &TestDb) {
     let out = admins.send(Event::Button(format!("biz:ok:{app}"))).await;
     let venue: i64 = arg(&out[0], "venue").parse().unwrap();
     owner.button(&format!("biz:inv:{venue}")).await;
-    let (entrance,): (i64,) =
-        sqlx::query_as("SELECT MIN(id) FROM entrances WHERE venue_id = $1")
-            .bind(venue)
-            .fetch_one(core.store.pool())
-            .await
-            .unwrap();
+    let (entrance,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM entrances WHERE venue_id = $1")
+        .bind(venue)
+        .fetch_one(core.store.pool())
+        .await
+        .unwrap();
     let (staff,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM venue_staff WHERE venue_id = $1")
         .bind(venue)
         .fetch_one(core.store.pool())

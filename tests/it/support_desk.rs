@@ -508,11 +508,17 @@ async fn forged_ticket_buttons(db: &TestDb) {
         }
     }
     assert!(
-        answers.iter().all(|a| a == &answers[0] && a[0] == "hint-stale-button"),
+        answers
+            .iter()
+            .all(|a| a == &answers[0] && a[0] == "hint-stale-button"),
         "{answers:?}"
     );
     assert_eq!(rating().await, [(None,)]);
-    assert_eq!(count(&core.store, "outbox").await, outbox, "no notice to the operators");
+    assert_eq!(
+        count(&core.store, "outbox").await,
+        outbox,
+        "no notice to the operators"
+    );
     assert_eq!(user.button("support:rate:1:4").await, ["support-rated"]);
     assert_eq!(rating().await, [(Some(4),)]);
     core.store.close().await;
