@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Core>> {
     let vault = settings.vault()?;
     let store = Store::open(&settings.database_url).await?;
+    // Which key version writes and which is still read (a rotation may be under way).
+    crate::security::keys::refresh(&store, &vault).await?;
     let registry = settings.identity.build(&store, &vault)?;
     let mut core = Core::new(store, vault, clock, Arc::new(Texts::load()))
         .with_identity(registry)
@@ -257,6 +259,12 @@ impl Application {
             }
         });
         let mut tasks = Vec::new();
+        // Every replica reloads the key state (a rotation started elsewhere).
+        tasks.push(tokio::spawn(crate::security::keys::refresh_loop(
+            core.store.clone(),
+            core.vault.clone(),
+            stop.clone(),
+        )));
         for ((name, job), leadership) in self.loops {
             let (store, stop) = (core.store.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
@@ -356,6 +364,12 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
                     stop,
                 ))
             }),
+        ));
+        // Key rotation: carries on a rotation under way (docs/SECURITY.md, "Key rotation").
+        let c = core.clone();
+        loops.push((
+            "keys".into(),
+            Box::new(move |stop| Box::pin(crate::security::keys::rotation_loop(c.clone(), stop))),
         ));
         // Retention: sent outbox payloads, processed update ids, failed attempts.
         let c = core.clone();

@@ -3,6 +3,7 @@
 mod exposure;
 mod health;
 mod identity;
+mod keys;
 mod wallet;
 
 use crate::adapters::terminal::{self, TerminalOptions};
@@ -72,6 +73,11 @@ pub enum Command {
     Migrate,
     /// Print a new random secret for ASHYQ_SECRET_KEY.
     Keygen,
+    /// Key versions: `keys rotate` re-hashes and re-seals every stored value under a new one.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// The support desk.
     Support {
         #[command(subcommand)]
@@ -631,6 +637,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { command } => {
             init_logging("warn");
             identity::run(&settings, command).await
+        }
+        Command::Keys { command } => {
+            init_logging("info");
+            keys::run(&settings, command).await
         }
         Command::Exposure { command } => {
             init_logging("warn");

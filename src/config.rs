@@ -194,6 +194,46 @@ fn wallet_settings(var: &dyn Fn(&str) -> Option<String>) -> crate::core::wallet:
     w
 }
 
+impl Settings {
+    /// Whether the keys come from the key file (SQLite without `ASHYQ_SECRET_KEY`).
+    pub fn keys_from_file(&self) -> bool {
+        self.secret_key.is_none() && matches!(self.backend(), Ok(Backend::Sqlite))
+    }
+}
+
+/// Appends a new key version (`N:secret`, N one more than the newest) to the key file, whose
+/// permissions are checked as at start. Returns the new version.
+pub fn add_key_version(path: &Path) -> Result<u8, ConfigError> {
+    let err = |source| ConfigError::KeyFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let material = crate::security::keyfile::read_private(path).map_err(err)?;
+    let vault = Vault::from_secret(&material)?;
+    let next = vault
+        .versions()
+        .last()
+        .copied()
+        .unwrap_or(1)
+        .checked_add(1)
+        .ok_or(ConfigError::BadSecret(
+            crate::crypto::CryptoError::BadVersions,
+        ))?;
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    let line = format!(
+        "{}{next}:{}\n",
+        if material.ends_with('\n') { "" } else { "\n" },
+        Vault::generate_secret()
+    );
+    file.write_all(line.as_bytes()).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    Ok(next)
+}
+
 fn read_or_create_key(path: &Path) -> Result<String, ConfigError> {
     let err = |source| ConfigError::KeyFile {
         path: path.to_path_buf(),

@@ -35,8 +35,10 @@ impl Leadership {
         self.0.load(Ordering::SeqCst)
     }
 
-    fn set(&self, leading: bool) {
+    /// Records the change here and in the `ashyq_leader{job}` gauge of `/metrics`.
+    fn set(&self, job: &str, leading: bool) {
         self.0.store(leading, Ordering::SeqCst);
+        crate::ops::metrics::set_leader(job, leading);
     }
 }
 
@@ -54,9 +56,9 @@ pub async fn run_as_leader<F, Fut>(
     Fut: Future<Output = ()>,
 {
     if store.backend() == Backend::Sqlite {
-        leadership.set(true);
+        leadership.set(name, true);
         job(stop.clone()).await;
-        leadership.set(false);
+        leadership.set(name, false);
         return;
     }
     let key = lock_key(name);
@@ -70,7 +72,7 @@ pub async fn run_as_leader<F, Fut>(
             }
         };
         tracing::info!(job = name, "leader: this replica runs the job");
-        leadership.set(true);
+        leadership.set(name, true);
         let child = stop.child_token();
         let running = job(child.clone());
         tokio::pin!(running);
@@ -87,7 +89,7 @@ pub async fn run_as_leader<F, Fut>(
                 }
             }
         }
-        leadership.set(false);
+        leadership.set(name, false);
         if !lost {
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(key)

@@ -22,7 +22,8 @@ CREATE INDEX checkins_group_of ON checkins (group_of) WHERE group_of IS NOT NULL
 -- A dependant's colour as last announced to the adults (the status notifier re-evaluates
 -- it when it is due to change by itself), by the dependant's IIN keyed hash.
 CREATE TABLE family_watch (
-    iin_hash BYTEA PRIMARY KEY,
+    id BIGSERIAL PRIMARY KEY,
+    iin_hash BYTEA NOT NULL UNIQUE,
     colour TEXT NOT NULL,
     since_at BIGINT,
     next_change_at BIGINT,

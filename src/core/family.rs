@@ -23,7 +23,7 @@ use super::{Core, CoreError, Keyboard, Label, Outbound, Recipient};
 use crate::crypto::Field;
 use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
-use crate::security::throttle::{FAMILY_CODE, code_blocked, code_failed};
+use crate::security::throttle::{self, Scope};
 use crate::storage::{ChatRef, Tx, family, health, people};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -85,8 +85,9 @@ pub fn validate(core: &Core, item: &FamilyItem, now: DateTime<Utc>) -> Result<Ne
     let adult_hash = core.vault.lookup_hash(Field::Iin, &parent.expose());
     let child_hash = core.vault.lookup_hash(Field::Iin, &child.expose());
     let mut h = Sha256::new();
-    h.update(&adult_hash);
-    h.update(&child_hash);
+    // Pinned hashes: a resent link stays the same link across key rotations.
+    h.update(core.vault.pinned_hash(Field::Iin, &parent.expose()));
+    h.update(core.vault.pinned_hash(Field::Iin, &child.expose()));
     Ok(NewLink {
         child_enc: core.vault.seal(Field::Iin, &child.expose()),
         adult_hash,
@@ -108,8 +109,11 @@ pub async fn ingest(
     let now_ms = core.now_ms();
     let mut report = Report::default();
     let mut good = Vec::new();
+    let mut iins = Vec::new();
     for (index, parsed) in parse_items::<FamilyItem>(raw) {
         match parsed.and_then(|item| {
+            iins.push(item.parent_iin.clone());
+            iins.push(item.child_iin.clone());
             validate(core, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
@@ -120,6 +124,7 @@ pub async fn ingest(
             Err(r) => report.rejected.push(r),
         }
     }
+    crate::core::feeds::settle_iins(core, &iins).await?;
     if good.is_empty() {
         return Ok(report);
     }
@@ -299,7 +304,8 @@ fn typed(core: &Core, lang: Lang, text: &str) -> Vec<Outbound> {
 /// `/family`: the dependants (consent links with a remove button) and the adults who see
 /// this person by consent (with a withdraw button).
 async fn list(core: &Core, tx: &mut Tx, me: &Me, lang: Lang) -> Result<Vec<Outbound>, CoreError> {
-    let dependants = family::dependants_of(tx, &me.hash).await?;
+    let dependants =
+        family::dependants_of(tx, &me.hash, &core.vault.current_form(&me.hash)).await?;
     let guardians = family::guardians_of(tx, &me.hash).await?;
     let mut out = Vec::new();
     if dependants.is_empty() {
@@ -394,7 +400,10 @@ async fn join(
     accept: bool,
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
-    if code_blocked(tx, FAMILY_CODE, chat, now).await? {
+    if throttle::exceeded(tx, Scope::FamilyCode, chat, now)
+        .await?
+        .is_some()
+    {
         return Ok(reply(lang, Msg::new("security-code-attempts")));
     }
     let found = match normalise_code(raw) {
@@ -404,7 +413,7 @@ async fn join(
         None => None,
     };
     let Some((code, inv)) = found.filter(|(_, i)| i.used_at.is_none() && i.expires_at > now) else {
-        code_failed(tx, FAMILY_CODE, chat, now).await?;
+        throttle::record(tx, Scope::FamilyCode, chat, now).await?;
         return Ok(reply(lang, Msg::new("family-invite-invalid")));
     };
     if inv.adult_iin_hash == me.hash {
@@ -424,10 +433,14 @@ async fn join(
         },
         None => "—".into(),
     };
-    let linked = family::dependants_of(tx, &inv.adult_iin_hash)
-        .await?
-        .iter()
-        .any(|d| d.iin_hash == me.hash);
+    let linked = family::dependants_of(
+        tx,
+        &inv.adult_iin_hash,
+        &core.vault.current_form(&inv.adult_iin_hash),
+    )
+    .await?
+    .iter()
+    .any(|d| d.iin_hash == me.hash);
     if linked {
         return Ok(reply(
             lang,

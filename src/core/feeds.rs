@@ -144,8 +144,10 @@ pub fn validate_pcr(vault: &Vault, item: &PcrItem, now: DateTime<Utc>) -> Result
     };
     let lab = text_field("lab", &item.lab)?;
     let iin_hash = vault.lookup_hash(Field::Iin, &iin.expose());
+    // The content hash names the IIN by its pinned hash: a resent item stays the same item
+    // across key rotations.
     let hash = content_hash(&[
-        &iin_hash,
+        &vault.pinned_hash(Field::Iin, &iin.expose()),
         &taken.timestamp_millis().to_be_bytes(),
         &result.timestamp_millis().to_be_bytes(),
         &[u8::from(positive)],
@@ -182,7 +184,11 @@ pub fn validate_contact(
     let case_id = text_field("case_id", &item.case_id)?;
     let iin_hash = vault.lookup_hash(Field::Iin, &iin.expose());
     let contact_date = date.format("%Y-%m-%d").to_string();
-    let hash = content_hash(&[&iin_hash, contact_date.as_bytes(), case_id.as_bytes()]);
+    let hash = content_hash(&[
+        &vault.pinned_hash(Field::Iin, &iin.expose()),
+        contact_date.as_bytes(),
+        case_id.as_bytes(),
+    ]);
     Ok(NewContact {
         iin_hash,
         contact_date,
@@ -401,6 +407,22 @@ pub async fn write_contacts(
     Ok(report)
 }
 
+/// While a key rotation runs: moves the rows of these IINs (as sent; invalid ones are
+/// skipped) to the current key version before their new records are written, so the people
+/// they belong to are found by the records' hashes (`security::keys::settle`).
+pub async fn settle_iins(core: &Core, raw: &[String]) -> Result<(), CoreError> {
+    if core.vault.state().previous.is_none() {
+        return Ok(());
+    }
+    let iins: Vec<String> = raw
+        .iter()
+        .filter_map(|r| Iin::parse(r).ok())
+        .map(|i| i.expose())
+        .collect();
+    crate::security::keys::settle_many(&core.store, &core.vault, Field::Iin, &iins).await?;
+    Ok(())
+}
+
 /// Validates and writes a JSON batch of PCR results (the HTTP feed).
 pub async fn ingest_pcr(
     core: &Core,
@@ -410,8 +432,10 @@ pub async fn ingest_pcr(
     let now = core.clock.now();
     let mut rejected = Vec::new();
     let mut good = Vec::new();
+    let mut raw_iins = Vec::new();
     for (index, parsed) in parse_items::<PcrItem>(raw) {
         match parsed.and_then(|item| {
+            raw_iins.push(item.iin.clone());
             validate_pcr(&core.vault, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
@@ -422,6 +446,7 @@ pub async fn ingest_pcr(
             Err(r) => rejected.push(r),
         }
     }
+    settle_iins(core, &raw_iins).await?;
     let mut report = write_pcr(core, good, api_key_id).await?;
     rejected.append(&mut report.rejected);
     rejected.sort_by_key(|r| r.index);
@@ -438,8 +463,10 @@ pub async fn ingest_contacts(
     let now = core.clock.now();
     let mut rejected = Vec::new();
     let mut good = Vec::new();
+    let mut raw_iins = Vec::new();
     for (index, parsed) in parse_items::<ContactItem>(raw) {
         match parsed.and_then(|item| {
+            raw_iins.push(item.iin.clone());
             validate_contact(&core.vault, &item, now).map_err(|reason| Rejection {
                 index,
                 external_id: Some(item.external_id.clone()),
@@ -450,6 +477,7 @@ pub async fn ingest_contacts(
             Err(r) => rejected.push(r),
         }
     }
+    settle_iins(core, &raw_iins).await?;
     let mut report = write_contacts(core, good, api_key_id).await?;
     rejected.append(&mut report.rejected);
     rejected.sort_by_key(|r| r.index);

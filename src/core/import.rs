@@ -92,6 +92,9 @@ enum Chunk {
         pcr: Vec<(usize, NewPcr)>,
         contacts: Vec<(usize, NewContact)>,
         rejected: Vec<Rejection>,
+        /// The IINs of the rows, as written (settled before the write while a key rotation
+        /// runs: `feeds::settle_iins`).
+        iins: Vec<String>,
         bytes: u64,
         rows: u64,
     },
@@ -145,9 +148,11 @@ pub async fn import_csv<R: Read + Send + 'static>(
                 pcr,
                 contacts,
                 rejected,
+                iins,
                 bytes,
                 rows,
             } => {
+                super::feeds::settle_iins(core, &iins).await?;
                 report.rejected.extend(rejected);
                 if !pcr.is_empty() {
                     report.merge(write_pcr(core, pcr, None).await?);
@@ -177,6 +182,7 @@ fn read_rows<R: Read>(
     tx: tokio::sync::mpsc::Sender<Chunk>,
 ) {
     let expected = kind.columns().len();
+    let mut iins = Vec::new();
     let mut pcr = Vec::new();
     let mut contacts = Vec::new();
     let mut rejected = Vec::new();
@@ -211,6 +217,7 @@ fn read_rows<R: Read>(
                 });
             } else {
                 let c = |i| cell(&record, &positions, i);
+                iins.push(c(0));
                 match kind {
                     Kind::Pcr => {
                         let item = PcrItem {
@@ -255,6 +262,7 @@ fn read_rows<R: Read>(
                 pcr: std::mem::take(&mut pcr),
                 contacts: std::mem::take(&mut contacts),
                 rejected: std::mem::take(&mut rejected),
+                iins: std::mem::take(&mut iins),
                 bytes: reader.position().byte(),
                 rows,
             };

@@ -177,14 +177,18 @@ impl Core {
         iin_hash: &[u8],
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::status::Status, CoreError> {
+        // The cache and the change log know hashes in the current key version.
+        let iin_hash = &self.vault.current_form(iin_hash)[..];
         let Some(cache) = &self.status_cache else {
-            return status::status_of_hash(conn, iin_hash, at).await;
+            let (pcr, contacts) = status::records_of(&self.vault, conn, iin_hash).await?;
+            let (pcr, contacts) = status::engine_records(&pcr, &contacts);
+            return Ok(crate::status::evaluate(&pcr, &contacts, at));
         };
         if let Some(st) = cache.get(iin_hash, at) {
             return Ok(st);
         }
         let ticket = cache.ticket(iin_hash);
-        let (pcr, contacts) = status::records_of(conn, iin_hash).await?;
+        let (pcr, contacts) = status::records_of(&self.vault, conn, iin_hash).await?;
         let (pcr, contacts) = status::engine_records(&pcr, &contacts);
         let st = crate::status::evaluate(&pcr, &contacts, at);
         if let Some(ticket) = ticket {
@@ -200,7 +204,8 @@ impl Core {
         iin_hash: &[u8],
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::status::Status, CoreError> {
-        if let Some(st) = self.status_cache.as_ref().and_then(|c| c.get(iin_hash, at)) {
+        let current = self.vault.current_form(iin_hash);
+        if let Some(st) = self.status_cache.as_ref().and_then(|c| c.get(&current, at)) {
             return Ok(st);
         }
         let mut conn = self.store.pool().acquire().await?;

@@ -139,6 +139,7 @@ async fn save_phone(
     if let Some(stale) = ctx.conv.person_id.take() {
         people::delete(ctx.tx, stale).await?;
     }
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Phone, phone.expose()).await?;
     let id = people::insert(
         ctx.tx,
         &core.vault.lookup_hash(Field::Phone, phone.expose()),

@@ -41,12 +41,16 @@ pub(crate) fn contact_record(row: &ContactRow) -> Option<ContactRecord> {
         .map(|contact_date| ContactRecord { contact_date })
 }
 
-/// The stored records of one IIN hash, as the engine takes them.
+/// The stored records of one IIN hash, as the engine takes them: under the hash as given and
+/// in the current key version (while a rotation runs, records of a person whose binding is
+/// still under the previous version may already be rewritten: `security::keys`).
 pub async fn records_of(
+    vault: &crate::crypto::Vault,
     conn: &mut Conn,
     iin_hash: &[u8],
 ) -> Result<(Vec<PcrRow>, Vec<ContactRow>), CoreError> {
-    Ok(health::records_for(conn, iin_hash).await?)
+    let current = vault.current_form(iin_hash);
+    Ok(health::records_for_either(conn, iin_hash, &current).await?)
 }
 
 pub(crate) fn engine_records(
@@ -65,7 +69,7 @@ pub async fn status_of_hash(
     iin_hash: &[u8],
     at: DateTime<Utc>,
 ) -> Result<Status, CoreError> {
-    let (pcr, contacts) = records_of(conn, iin_hash).await?;
+    let (pcr, contacts) = health::records_for(conn, iin_hash).await?;
     let (pcr, contacts) = engine_records(&pcr, &contacts);
     Ok(status::evaluate(&pcr, &contacts, at))
 }
@@ -73,6 +77,10 @@ pub async fn status_of_hash(
 /// The status for an IIN at `at` (operators and auditors: `ashyq status --iin`).
 pub async fn status_of_iin(core: &Core, iin: &Iin, at: DateTime<Utc>) -> Result<Status, CoreError> {
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
+    {
+        let mut conn = core.store.pool().acquire().await?;
+        crate::security::keys::settle(&mut conn, &core.vault, Field::Iin, &iin.expose()).await?;
+    }
     core.lookup_status(&hash, at).await
 }
 
@@ -181,7 +189,7 @@ pub(super) async fn reply(
         return Ok(Outbound::reply(lang, Msg::new("hint-register-first")));
     };
     let st = if health::watch_get(conn, person_id).await?.is_none() {
-        let (pcr, contacts) = records_of(conn, &hash).await?;
+        let (pcr, contacts) = records_of(&core.vault, conn, &hash).await?;
         let (pcr, contacts) = engine_records(&pcr, &contacts);
         let st = status::evaluate(&pcr, &contacts, now);
         put_watch(core, conn, person_id, &st, &pcr, &contacts).await?;
@@ -221,7 +229,7 @@ pub(crate) async fn on_registered(
     person_id: i64,
     iin_hash: &[u8],
 ) -> Result<(), CoreError> {
-    let (pcr, contacts) = records_of(conn, iin_hash).await?;
+    let (pcr, contacts) = records_of(&core.vault, conn, iin_hash).await?;
     let (pcr, contacts) = engine_records(&pcr, &contacts);
     let st = status::evaluate(&pcr, &contacts, core.clock.now());
     put_watch(core, conn, person_id, &st, &pcr, &contacts).await
@@ -303,7 +311,7 @@ pub async fn on_records_changed(
     let now = core.clock.now();
     let mut queued = 0;
     for (person_id, hash) in health::people_by_iin_hashes(conn, &hashes).await? {
-        let (pcr_rows, contact_rows) = records_of(conn, &hash).await?;
+        let (pcr_rows, contact_rows) = records_of(&core.vault, conn, &hash).await?;
         let old_pcr: Vec<PcrRecord> = pcr_rows
             .iter()
             .filter(|r| !changes.new_pcr.contains(&r.id))
@@ -348,7 +356,7 @@ async fn dependants_changed(
     }
     let mut queued = 0;
     for (member, adults) in adults {
-        let (pcr_rows, contact_rows) = records_of(conn, &member).await?;
+        let (pcr_rows, contact_rows) = records_of(&core.vault, conn, &member).await?;
         let old_pcr: Vec<PcrRecord> = pcr_rows
             .iter()
             .filter(|r| !changes.new_pcr.contains(&r.id))
@@ -467,7 +475,7 @@ async fn dependants_due(core: &Core, now: DateTime<Utc>) -> Result<usize, CoreEr
         }
         for member in due {
             let watch = family::watch_get(&mut tx, &member).await?;
-            let (p, c) = records_of(&mut tx, &member).await?;
+            let (p, c) = records_of(&core.vault, &mut tx, &member).await?;
             let (pcr, contacts) = engine_records(&p, &c);
             let st = status::evaluate(&pcr, &contacts, now);
             let before = watch.as_ref().and_then(|w| Colour::parse(&w.colour));
@@ -518,7 +526,7 @@ pub async fn run_due_at(
                 .and_then(|p| p.iin_hash);
             let (pcr, contacts) = match &hash {
                 Some(h) => {
-                    let (p, c) = records_of(&mut tx, h).await?;
+                    let (p, c) = records_of(&core.vault, &mut tx, h).await?;
                     engine_records(&p, &c)
                 }
                 None => (Vec::new(), Vec::new()),

@@ -101,8 +101,10 @@ pub struct Ticket {
     generation: u64,
 }
 
+/// The cache's key: the hash without its key version (`crypto::Vault::hash_body`), so the
+/// change log and the cache agree whatever the version.
 fn key(hash: &[u8]) -> Option<[u8; HASH_LEN]> {
-    hash.try_into().ok()
+    crate::crypto::Vault::hash_body(hash).try_into().ok()
 }
 
 fn shard_of(key: &[u8; HASH_LEN]) -> usize {

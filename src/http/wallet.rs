@@ -132,7 +132,9 @@ pub(super) async fn sms_inbound(
             "`from` is not a phone number",
         );
     };
-    let chat_id = hex::encode(core.vault.lookup_hash(Field::Phone, phone.expose()));
+    // The chat's id is a name, not a stored value: pinned to key version 1 so the chat stays
+    // the same across key rotations (docs/SECURITY.md, "Key rotation").
+    let chat_id = hex::encode(core.vault.pinned_hash(Field::Phone, phone.expose()));
     let sealed = core.vault.seal(Field::Phone, phone.expose());
     let remembered = async {
         let mut tx = core.store.begin().await?;

@@ -52,15 +52,17 @@ impl IdentityRegistry for TableRegistry {
         phone: &'a Phone,
     ) -> BoxFuture<'a, Result<Verdict, RegistryError>> {
         Box::pin(async move {
-            let iin_hash = self.vault.lookup_hash(Field::Iin, &iin.expose());
-            let phone_hash = self.vault.lookup_hash(Field::Phone, phone.expose());
+            // Current and (while a key rotation runs) previous versions: a read only, as this
+            // runs beside the event's transaction.
+            let iin_hashes = self.vault.lookup_hashes(Field::Iin, &iin.expose());
+            let phone_hashes = self.vault.lookup_hashes(Field::Phone, phone.expose());
             let mut conn = self
                 .store
                 .pool()
                 .acquire()
                 .await
                 .map_err(StoreError::from)?;
-            let facts = identity::pair_facts(&mut conn, &iin_hash, &phone_hash).await?;
+            let facts = identity::pair_facts(&mut conn, &iin_hashes, &phone_hashes).await?;
             Ok(verdict(facts))
         })
     }
@@ -117,6 +119,10 @@ pub async fn write(
     }
     let now = core.now_ms();
     let mut tx = core.store.begin().await?;
+    for (_, iin, phone) in pairs {
+        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &iin.expose()).await?;
+        crate::security::keys::settle(&mut tx, &core.vault, Field::Phone, phone.expose()).await?;
+    }
     // Additions in multi-row statements, removals one by one (rare).
     let adds: Vec<(Vec<u8>, Vec<u8>)> = pairs
         .iter()

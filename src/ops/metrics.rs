@@ -19,7 +19,9 @@ pub struct Metrics {
     pub handling: HistogramVec,
     /// QR decoding time of one image.
     pub qr_decode: HistogramVec,
-    /// Identity registry look-ups by result (`match`, `mismatch`, `unknown`, `error`).
+    /// Identity registry look-ups by implementation (`table`, `http`) and result (`match`,
+    /// `mismatch`, `unknown`, `error`), fed by `core::shared::identity` where the registry is
+    /// asked.
     pub registry_lookups: IntCounterVec,
     /// 1 while this process leads a background job, 0 otherwise.
     pub leader: IntGaugeVec,
@@ -72,8 +74,8 @@ fn build() -> Metrics {
         ),
         registry_lookups: counter(
             "identity_registry_lookups_total",
-            "Identity registry look-ups by result",
-            &["result"],
+            "Identity registry look-ups by implementation and result",
+            &["registry", "result"],
         ),
         leader: gauge(
             "leader",
@@ -105,12 +107,16 @@ pub fn qr_decoded(ok: bool, seconds: f64) {
         .observe(seconds);
 }
 
-/// Records one identity registry look-up (for the identity registry's implementations).
-pub fn registry_lookup(result: &str) {
-    get().registry_lookups.with_label_values(&[result]).inc();
+/// Records one identity registry look-up: the implementation (`table`, `http`) and its result
+/// (`match`, `mismatch`, `unknown`, or `error` when it did not answer).
+pub fn registry_lookup(registry: &str, result: &str) {
+    get()
+        .registry_lookups
+        .with_label_values(&[registry, result])
+        .inc();
 }
 
-/// Sets whether this process leads `job` (for the leader locks).
+/// Sets whether this process leads `job` (fed by `leader::run_as_leader`).
 pub fn set_leader(job: &str, leading: bool) {
     get()
         .leader

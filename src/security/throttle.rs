@@ -1,10 +1,14 @@
 //! Throttles for guessing.
 //!
-//! - Typed codes (a venue's short code per chat, a meal code per canteen operator): every
-//!   failure is a row of `attempt_failures` (the audit: scope, chat, time) written in the
-//!   attempt's transaction; after [`CODE_FAILURES_PER_HOUR`] failures in the last hour the chat
-//!   is refused without the code being looked at. The rows live in the database, so the limit
-//!   holds across replicas.
+//! - Per chat, one mechanism for everything a chat may only try so often ([`Scope`]): a venue's
+//!   short code typed by a visitor, a meal code typed or scanned by a canteen operator, and an
+//!   IIN sent at registration (asked of the identity registry). Every counted attempt is a row
+//!   of `attempt_failures` (the audit: scope, chat, time) written in the attempt's
+//!   transaction; a chat over any of its scope's [`Limit`]s is refused before the input is
+//!   looked at. For codes only failures count; for IINs every IIN sent counts (each one is a
+//!   question to the registry). The rows live in the database, so the limits hold across
+//!   replicas; the retention job deletes them after 30 days. (Until migration 0025 the IIN
+//!   attempts had a table of their own, `identity_attempts`; its rows were moved here.)
 //! - Failed authentications on the HTTP API, per source address ([`AuthThrottle`]): in memory
 //!   per replica (a bound per process; N replicas allow N times the rate, stated in
 //!   docs/SECURITY.md), so a key can not be guessed at network speed.
@@ -17,37 +21,98 @@ use std::time::{Duration, Instant};
 
 /// Failed typed codes allowed per chat per hour, per scope.
 pub const CODE_FAILURES_PER_HOUR: i64 = 10;
+/// IINs a chat may send per hour and per day.
+pub const IIN_PER_HOUR: i64 = 5;
+pub const IIN_PER_DAY: i64 = 20;
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// The scope of venue short codes typed by a visitor.
-pub const VENUE_CODE: &str = "venue_code";
-/// The scope of meal codes typed or scanned by a canteen operator.
-pub const MEAL_CODE: &str = "meal_code";
-/// The scope of family invitation codes typed or opened by a relative.
-pub const FAMILY_CODE: &str = "family_code";
-
-/// Whether `chat` has used up its failed attempts in `scope` for now.
-pub async fn code_blocked(
-    conn: &mut Conn,
-    scope: &str,
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<bool, StoreError> {
-    Ok(
-        security::failures_since(conn, scope, chat, now_ms - HOUR_MS).await?
-            >= CODE_FAILURES_PER_HOUR,
-    )
+/// What a chat's attempts are counted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Venue short codes typed by a visitor (failures count).
+    VenueCode,
+    /// Meal codes typed or scanned by a canteen operator (failures count).
+    MealCode,
+    /// IINs sent at registration, each asked of the identity registry (every one counts).
+    Iin,
+    /// Family invitation codes typed or opened by a relative (failures count).
+    FamilyCode,
 }
 
-/// Records (and so audits) one failed attempt.
-pub async fn code_failed(
+/// At most `max` attempts within `window_ms`; `period` names the window for the user
+/// (`hour`, `day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: i64,
+    pub window_ms: i64,
+    pub period: &'static str,
+}
+
+const CODE_LIMITS: &[Limit] = &[Limit {
+    max: CODE_FAILURES_PER_HOUR,
+    window_ms: HOUR_MS,
+    period: "hour",
+}];
+const IIN_LIMITS: &[Limit] = &[
+    Limit {
+        max: IIN_PER_HOUR,
+        window_ms: HOUR_MS,
+        period: "hour",
+    },
+    Limit {
+        max: IIN_PER_DAY,
+        window_ms: DAY_MS,
+        period: "day",
+    },
+];
+
+impl Scope {
+    /// The `scope` column's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::VenueCode => "venue_code",
+            Scope::MealCode => "meal_code",
+            Scope::Iin => "iin",
+            Scope::FamilyCode => "family_code",
+        }
+    }
+
+    /// The limits, shortest window first.
+    pub fn limits(self) -> &'static [Limit] {
+        match self {
+            Scope::VenueCode | Scope::MealCode | Scope::FamilyCode => CODE_LIMITS,
+            Scope::Iin => IIN_LIMITS,
+        }
+    }
+}
+
+/// The first limit `chat` has reached in `scope` at `now_ms` (`None`: it may try).
+pub async fn exceeded(
     conn: &mut Conn,
-    scope: &str,
+    scope: Scope,
+    chat: &ChatRef,
+    now_ms: i64,
+) -> Result<Option<Limit>, StoreError> {
+    for limit in scope.limits() {
+        let n =
+            security::failures_since(conn, scope.name(), chat, now_ms - limit.window_ms).await?;
+        if n >= limit.max {
+            return Ok(Some(*limit));
+        }
+    }
+    Ok(None)
+}
+
+/// Records (and so audits) one counted attempt.
+pub async fn record(
+    conn: &mut Conn,
+    scope: Scope,
     chat: &ChatRef,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    tracing::info!(target: "ashyq::audit", scope, channel = %chat.channel, chat = %chat.chat_id, "failed code attempt");
-    security::record_failure(conn, scope, chat, now_ms).await
+    tracing::info!(target: "ashyq::audit", scope = scope.name(), channel = %chat.channel, chat = %chat.chat_id, "counted attempt");
+    security::record_failure(conn, scope.name(), chat, now_ms).await
 }
 
 /// Messages answered per chat of a keyword channel (an SMS number) in an hour.
@@ -60,7 +125,6 @@ pub const KEYWORD_MESSAGE: &str = "keyword_message";
 pub const KEYWORD_NOTICE: &str = "keyword_notice";
 /// The scope of one-time codes sent, per chat and per number (`core::shared::otp`).
 pub const OTP_CODE: &str = "otp_code";
-const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// What to do with one message of a keyword channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

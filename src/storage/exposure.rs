@@ -152,12 +152,13 @@ pub async fn case_visits(
     from_ms: i64,
     to_ms: i64,
     lookback_ms: i64,
+    current: &[u8],
 ) -> Result<Vec<CaseVisit>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT c.id, c.venue_id, v.name AS venue_name, v.region, v.max_stay_ms, c.entered_at,
                 {END} AS end_at
          FROM checkins c JOIN venues v ON v.id = c.venue_id
-         WHERE (c.person_id = $1 OR c.iin_hash = $2)
+         WHERE (c.person_id = $1 OR c.iin_hash IN ($2, $5))
            AND c.entered_at >= $3 AND c.entered_at < $4
            AND c.admitted = 1 AND v.exposure_off_at IS NULL
          ORDER BY c.entered_at, c.id"
@@ -166,6 +167,7 @@ pub async fn case_visits(
     .bind(iin_hash)
     .bind(from_ms - lookback_ms)
     .bind(to_ms)
+    .bind(current)
     .fetch_all(&mut *conn)
     .await?)
 }

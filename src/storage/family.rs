@@ -93,22 +93,27 @@ pub struct Dependant {
 
 /// An adult's live dependants: the registry's links and the school lists' pupils whose
 /// `parent_iin` is the adult's (each dependant once, the registry's link first).
+///
+/// `current` is the same hash in the current key version (`Vault::current_form`; equal to
+/// `adult_iin_hash` outside a key rotation).
 pub async fn dependants_of(
     conn: &mut Conn,
     adult_iin_hash: &[u8],
+    current: &[u8],
 ) -> Result<Vec<Dependant>, StoreError> {
     let rows: Vec<Dependant> = sqlx::query_as(
         "SELECT m.iin_hash, m.iin_enc, l.relation, l.source, l.id AS link_id
          FROM family_links l
          JOIN family_members m ON m.id = l.member_id
-         WHERE l.adult_iin_hash = $1 AND l.removed_at IS NULL
+         WHERE l.adult_iin_hash IN ($1, $2) AND l.removed_at IS NULL
          UNION ALL
          SELECT p.pupil_hash, p.pupil_enc, 'child', 'school', CAST(NULL AS BIGINT)
          FROM wallet_pupils p
-         WHERE p.parent_iin_hash = $1
+         WHERE p.parent_iin_hash IN ($1, $2)
          ORDER BY 4, 5, 1",
     )
     .bind(adult_iin_hash)
+    .bind(current)
     .fetch_all(&mut *conn)
     .await?;
     let mut seen = std::collections::HashSet::new();

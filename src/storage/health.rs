@@ -247,17 +247,28 @@ pub async fn records_for(
     conn: &mut Conn,
     iin_hash: &[u8],
 ) -> Result<(Vec<PcrRow>, Vec<ContactRow>), StoreError> {
+    records_for_either(conn, iin_hash, iin_hash).await
+}
+
+/// [`records_for`] under either of two hashes of one IIN (its current and its previous key
+/// version while a rotation runs: `security::keys`).
+pub async fn records_for_either(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+    other: &[u8],
+) -> Result<(Vec<PcrRow>, Vec<ContactRow>), StoreError> {
     type Row = (i64, i64, i64, i64, i64, Option<i64>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT CAST(0 AS BIGINT) AS kind, id, taken_at, result_at, positive, withdrawn_at,
                 CAST(NULL AS TEXT) AS contact_date
-         FROM pcr_results WHERE iin_hash = $1
+         FROM pcr_results WHERE iin_hash IN ($1, $2)
          UNION ALL
          SELECT CAST(1 AS BIGINT), id, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT),
                 CAST(NULL AS BIGINT), contact_date
-         FROM contacts WHERE iin_hash = $1",
+         FROM contacts WHERE iin_hash IN ($1, $2)",
     )
     .bind(iin_hash)
+    .bind(other)
     .fetch_all(&mut *conn)
     .await?;
     let mut pcr = Vec::new();
@@ -493,7 +504,8 @@ pub async fn chats_of_person(
 
 // ---------- change log (status caches) ----------
 
-/// Length of an IIN keyed hash: the change log stores hashes back to back.
+/// Length of an IIN keyed hash without its key version (`crypto::Vault::hash_body`): the
+/// change log stores these back to back.
 pub const HASH_LEN: usize = 32;
 
 /// Records that the records of these IIN hashes changed, in the caller's transaction.
@@ -509,8 +521,11 @@ pub async fn record_changes(
             .fetch_one(&mut *conn)
             .await?;
     let mut packed = Vec::with_capacity(hashes.len() * HASH_LEN);
-    for h in hashes.iter().filter(|h| h.len() == HASH_LEN) {
-        packed.extend_from_slice(h);
+    for h in hashes {
+        let body = crate::crypto::Vault::hash_body(h);
+        if body.len() == HASH_LEN {
+            packed.extend_from_slice(body);
+        }
     }
     sqlx::query("INSERT INTO health_changes (seq, at, hashes) VALUES ($1, $2, $3)")
         .bind(seq)

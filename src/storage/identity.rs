@@ -1,5 +1,5 @@
-//! The identity registry's storage (migration 0012): the `table` registry's pairs, IIN
-//! attempts per chat, registrations waiting for the registry, and the people's
+//! The identity registry's storage (migration 0012): the `table` registry's pairs,
+//! registrations waiting for the registry, and the people's
 //! `verified_at`. Only keyed hashes and sealed values, never a plain IIN or phone.
 
 use super::rows::{Rows, Val};
@@ -65,19 +65,31 @@ pub async fn remove_pair(
     Ok(done.rows_affected() == 1)
 }
 
+/// Each number is given by its hashes to try: the current key version's and, while a key
+/// rotation runs, the previous one's (`Vault::lookup_hashes`; a pair may be half rewritten).
 pub async fn pair_facts(
     conn: &mut Conn,
-    iin_hash: &[u8],
-    phone_hash: &[u8],
+    iin_hashes: &[Vec<u8>],
+    phone_hashes: &[Vec<u8>],
 ) -> Result<PairFacts, StoreError> {
+    let two = |h: &[Vec<u8>]| {
+        let first = h.first().cloned().unwrap_or_default();
+        let second = h.get(1).cloned().unwrap_or_else(|| first.clone());
+        (first, second)
+    };
+    let (i1, i2) = two(iin_hashes);
+    let (p1, p2) = two(phone_hashes);
     let (pair, iin, phone): (i64, i64, i64) = sqlx::query_as(
         "SELECT
-           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash = $1 AND phone_hash = $2),
-           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash = $1),
-           (SELECT COUNT(*) FROM identity_pairs WHERE phone_hash = $2)",
+           (SELECT COUNT(*) FROM identity_pairs
+             WHERE iin_hash IN ($1, $3) AND phone_hash IN ($2, $4)),
+           (SELECT COUNT(*) FROM identity_pairs WHERE iin_hash IN ($1, $3)),
+           (SELECT COUNT(*) FROM identity_pairs WHERE phone_hash IN ($2, $4))",
     )
-    .bind(iin_hash)
-    .bind(phone_hash)
+    .bind(i1)
+    .bind(p1)
+    .bind(i2)
+    .bind(p2)
     .fetch_one(&mut *conn)
     .await?;
     Ok(PairFacts {
@@ -92,47 +104,6 @@ pub async fn count_pairs(conn: &mut Conn) -> Result<i64, StoreError> {
         .fetch_one(&mut *conn)
         .await?;
     Ok(n)
-}
-
-// ---------------------------------------------------------------- attempts
-
-pub async fn record_attempt(
-    conn: &mut Conn,
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO identity_attempts (channel, chat_id, at) VALUES ($1, $2, $3)")
-        .bind(&chat.channel)
-        .bind(&chat.chat_id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// IIN attempts of a chat since `since_ms`.
-pub async fn attempts_since(
-    conn: &mut Conn,
-    chat: &ChatRef,
-    since_ms: i64,
-) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM identity_attempts WHERE channel = $1 AND chat_id = $2 AND at > $3",
-    )
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(since_ms)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n)
-}
-
-pub async fn prune_attempts(conn: &mut Conn, before_ms: i64) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM identity_attempts WHERE at <= $1")
-        .bind(before_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
 }
 
 // ---------------------------------------------------------------- people
@@ -321,26 +292,35 @@ pub async fn parent_phone_of_pupil(
 }
 
 /// Whether the chat's person is the pupil's parent on the list: by the registered person's
-/// phone, or by their IIN when the identity registry confirmed it.
+/// phone, or by their IIN when the identity registry confirmed it. The hashes are compared
+/// here rather than joined in SQL: while a key rotation runs, the two rows may hold them
+/// under different key versions (`Vault::same_hash`).
 pub async fn chat_is_parent(
     conn: &mut Conn,
+    vault: &crate::crypto::Vault,
     chat: &ChatRef,
     pupil_id: i64,
 ) -> Result<bool, StoreError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM conversations c
+    type Row = (Vec<u8>, Option<Vec<u8>>, Option<i64>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.phone_hash, p.iin_hash, p.verified_at, w.parent_phone_hash, w.parent_iin_hash
+         FROM conversations c
          JOIN people p ON p.id = c.person_id
          JOIN wallet_pupils w ON w.id = $3
-         WHERE c.channel = $1 AND c.chat_id = $2 AND p.registered_at IS NOT NULL
-           AND (p.phone_hash = w.parent_phone_hash
-                OR (p.verified_at IS NOT NULL AND p.iin_hash = w.parent_iin_hash))",
+         WHERE c.channel = $1 AND c.chat_id = $2 AND p.registered_at IS NOT NULL",
     )
     .bind(&chat.channel)
     .bind(&chat.chat_id)
     .bind(pupil_id)
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(n > 0)
+    Ok(rows
+        .iter()
+        .any(|(phone, iin, verified, parent_phone, parent_iin)| {
+            vault.same_hash(phone, parent_phone)
+                || (verified.is_some()
+                    && iin.as_ref().is_some_and(|i| vault.same_hash(i, parent_iin)))
+        }))
 }
 
 /// Sends a voucher's meal notices to another chat.

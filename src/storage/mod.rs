@@ -11,6 +11,7 @@ pub mod exposure;
 pub mod family;
 pub mod health;
 pub mod identity;
+pub mod keys;
 pub mod outbox;
 pub mod people;
 pub mod relay;

@@ -442,17 +442,21 @@ pub async fn voucher(conn: &mut Conn, id: i64) -> Result<Option<VoucherRow>, Sto
 /// IIN hash, or vouchers already activated in this chat.
 /// Only by the list's parent phone or parent IIN: a chat that activated a voucher keeps no
 /// access of its own once its person no longer matches (issue 15 item 3).
+/// Each hash is given as stored and in its current key version (`Vault::current_form`; the
+/// same twice outside a key rotation).
 pub async fn vouchers_of_parent(
     conn: &mut Conn,
-    phone_hash: &[u8],
-    iin_hash: &[u8],
+    phone_hash: (&[u8], &[u8]),
+    iin_hash: (&[u8], &[u8]),
 ) -> Result<Vec<VoucherRow>, StoreError> {
     Ok(sqlx::query_as::<_, VoucherRow>(sqlx::AssertSqlSafe(format!(
-        "{VOUCHER_SELECT} WHERE p.parent_phone_hash = $1 OR p.parent_iin_hash = $2
+        "{VOUCHER_SELECT} WHERE p.parent_phone_hash IN ($1, $3) OR p.parent_iin_hash IN ($2, $4)
          ORDER BY v.id"
     )))
-    .bind(phone_hash)
-    .bind(iin_hash)
+    .bind(phone_hash.0)
+    .bind(iin_hash.0)
+    .bind(phone_hash.1)
+    .bind(iin_hash.1)
     .fetch_all(&mut *conn)
     .await?)
 }

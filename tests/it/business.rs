@@ -669,3 +669,103 @@ mod approval_without_key {
 mod monitoring {
     ashyq_on_both!(super::monitoring_and_authorities);
 }
+
+/// What forged button data could change: applications, venues, entrances, invites, staff,
+/// and the messages queued for others.
+async fn business_snapshot(store: &Store) -> String {
+    let apps: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, status FROM business_applications ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let entrances: Vec<(i64, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, name, revoked_at FROM entrances ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let staff: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, removed_at FROM venue_staff ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    format!(
+        "{apps:?} {entrances:?} {staff:?} invites={} venues={} outbox={}",
+        count(store, "venue_invites").await,
+        count(store, "venues").await,
+        count(store, "outbox").await
+    )
+}
+
+/// Issue 15: a chat pressing buttons crafted with another chat's application id or venue id
+/// changes nothing and gets the same neutral answer as for an id that does not exist.
+async fn forged_business_buttons(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = business_core(db, &clock).await;
+    let owner = Chat::new(&core, "owner", Some("ru"));
+    register(&owner, IIN).await;
+    apply(&owner, BIN2, "Алматы, ул. Сатпаева 5", "93130", "fitness").await;
+    let out = owner.send(Event::Button("biz:submit".into())).await;
+    let app: i64 = arg(&out[0], "id").parse().unwrap();
+    let intruder = Chat::new(&core, "intruder", Some("ru"));
+    register(&intruder, IIN2).await;
+
+    // Another chat's application: no review by a chat that is not a reviewer.
+    let before = business_snapshot(&core.store).await;
+    for action in ["ok", "no", "pre", "prn"] {
+        for id in [app, app + 1000] {
+            assert_eq!(
+                intruder.button(&format!("biz:{action}:{id}")).await,
+                ["biz-not-reviewer"],
+                "{action}:{id}"
+            );
+        }
+    }
+    assert_eq!(business_snapshot(&core.store).await, before);
+    // The reason step was not entered either: a text now is no rejection reason.
+    let out = intruder.text("forged reason").await;
+    assert!(!out.contains(&"biz-review-rejected".to_string()), "{out:?}");
+
+    // Another owner's venue: every owner tool, with real and made-up item ids.
+    let admins = Chat::new(&core, "admins", None);
+    let out = admins.send(Event::Button(format!("biz:ok:{app}"))).await;
+    let venue: i64 = arg(&out[0], "venue").parse().unwrap();
+    owner.button(&format!("biz:inv:{venue}")).await;
+    let (entrance,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM entrances WHERE venue_id = $1")
+        .bind(venue)
+        .fetch_one(core.store.pool())
+        .await
+        .unwrap();
+    let (staff,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM venue_staff WHERE venue_id = $1")
+        .bind(venue)
+        .fetch_one(core.store.pool())
+        .await
+        .unwrap();
+    let before = business_snapshot(&core.store).await;
+    for v in [venue, venue + 1000] {
+        for tool in ["v", "inv", "staff", "ent", "codes", "occ", "today", "chart"] {
+            assert_eq!(
+                intruder.button(&format!("biz:{tool}:{v}")).await,
+                ["biz-owner-only"],
+                "{tool}:{v}"
+            );
+        }
+        for (tool, item) in [("rm", staff), ("rot", entrance), ("rev", entrance)] {
+            assert_eq!(
+                intruder.button(&format!("biz:{tool}:{v}:{item}")).await,
+                ["biz-owner-only"],
+                "{tool}:{v}:{item}"
+            );
+        }
+    }
+    assert_eq!(business_snapshot(&core.store).await, before);
+    // The owner's own buttons still work.
+    assert_eq!(
+        owner.button(&format!("biz:occ:{venue}")).await,
+        ["biz-occupancy"]
+    );
+    core.store.close().await;
+}
+
+mod forged_buttons {
+    ashyq_on_both!(super::forged_business_buttons);
+}

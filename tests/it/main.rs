@@ -15,6 +15,7 @@ mod family;
 mod health;
 mod http;
 mod identity;
+mod keys;
 mod locales;
 mod migrations;
 mod poster_page;

@@ -260,6 +260,7 @@ async fn two_applications_share_the_loops() {
         "checkout",
         "identity",
         "exposure",
+        "keys",
         "retention",
         "status-notifier",
         "outbox:sms",
@@ -393,9 +394,9 @@ async fn kill_9_of_the_leader_process_and_the_other_takes_over() {
             }
         }
     };
-    // checkout, status-notifier, identity, retention, exposure, outbox:sms, outbox:telegram,
-    // telegram-polling.
-    const LOOPS: usize = 8;
+    // checkout, status-notifier, identity, keys, retention, exposure, outbox:sms,
+    // outbox:telegram, telegram-polling.
+    const LOOPS: usize = 9;
     let mut first = serve().spawn().unwrap();
     let firsts = wait_locks(Vec::new(), Duration::from_secs(30)).await;
     let mut second = serve().spawn().unwrap();

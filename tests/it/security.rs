@@ -298,7 +298,13 @@ async fn venue_code_guessing(db: &TestDb) {
         let out = v.text(&format!("ZZZ-ZZZ{}", 2 + i % 8)).await;
         assert_eq!(out[0], "checkin-code-unknown", "{i}");
     }
-    assert_eq!(count(&core.store, "attempt_failures").await, 10);
+    // Counted per scope: the registration's IIN attempt is a row of its own scope.
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM attempt_failures WHERE scope = 'venue_code'")
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(n, 10);
     // The eleventh attempt is refused without looking the code up, even a right one.
     assert_eq!(v.text("К7Р-2ХА9").await[0], "security-code-attempts");
     // Another chat is not affected, and reads Cyrillic look-alikes as Latin.
@@ -565,4 +571,52 @@ async fn guard_quotas(db: &TestDb) {
 
 mod guard_mode_quotas {
     ashyq_on_both!(super::guard_quotas);
+}
+
+/// Migration 0025 moves the IIN attempts of the former `identity_attempts` into the one
+/// per-chat attempt counter, where they keep counting against the limits.
+async fn attempts_move_to_one_counter(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let now = core.now_ms();
+    // A database of the previous version: 0025 not applied, five IINs sent in the last hour.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 25")
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    for i in 0..5 {
+        sqlx::query(
+            "INSERT INTO identity_attempts (channel, chat_id, at) VALUES ('test', 'old', $1)",
+        )
+        .bind(now - 60_000 * (i + 1))
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    }
+    core.store.migrate().await.unwrap();
+    assert_eq!(count(&core.store, "identity_attempts").await, 0);
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM attempt_failures WHERE scope = 'iin' AND chat_id = 'old'",
+    )
+    .fetch_one(core.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(n, 5);
+    use ashyq::security::throttle::{self, Scope};
+    let mut conn = core.store.pool().acquire().await.unwrap();
+    let limit = throttle::exceeded(&mut conn, Scope::Iin, &ChatRef::new("test", "old"), now)
+        .await
+        .unwrap()
+        .expect("the moved attempts count");
+    assert_eq!((limit.max, limit.period), (5, "hour"));
+    assert!(
+        throttle::exceeded(&mut conn, Scope::Iin, &ChatRef::new("test", "new"), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+mod attempts_one_counter {
+    ashyq_on_both!(super::attempts_move_to_one_counter);
 }

@@ -400,3 +400,100 @@ fn serve_stops_on_sigterm_and_logs_json() {
         "{rest}"
     );
 }
+
+/// The value of one series (name with its labels, as rendered) in a `/metrics` scrape.
+async fn scrape(router: &Router, series: &str) -> Option<f64> {
+    let res = router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// Identity registry look-ups (by implementation and result) and leader status per job are
+/// fed where they happen: a scrape sees them change. The counters are process-wide and other
+/// tests run beside this one, so look-ups are compared as "at least one more".
+async fn registry_and_leader_metrics(db: &TestDb) {
+    let (router, core) = router(db, &Limits::default()).await;
+    let matched = "ashyq_identity_registry_lookups_total{registry=\"table\",result=\"match\"}";
+    let mismatched =
+        "ashyq_identity_registry_lookups_total{registry=\"table\",result=\"mismatch\"}";
+    let before = (
+        scrape(&router, matched).await.unwrap_or(0.0),
+        scrape(&router, mismatched).await.unwrap_or(0.0),
+    );
+    support::identity_pair(&core, "900101300017", "+77011234567").await;
+    let chat = support::Chat::new(&core, "metrics-reg", Some("ru"));
+    chat.command("start").await;
+    chat.button("consent:yes").await;
+    chat.send(ashyq::core::Event::Contact {
+        phone: "+77011234567".into(),
+        own: true,
+    })
+    .await;
+    // Another person's IIN: the registry says mismatch.
+    support::identity_pair(&core, "900517412346", "+77019998877").await;
+    assert_eq!(chat.text("900517412346").await, ["identity-mismatch"]);
+    assert!(scrape(&router, mismatched).await.unwrap() >= before.1 + 1.0);
+    assert_eq!(chat.text("900101300017").await, ["registered"]);
+    assert!(scrape(&router, matched).await.unwrap() >= before.0 + 1.0);
+
+    // A job led by this process reads 1 while it runs and 0 after.
+    let job = format!(
+        "metrics-probe-{}",
+        db.url.len() ^ std::process::id() as usize
+    );
+    let series = format!("ashyq_leader{{job=\"{job}\"}}");
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let leading = tokio::spawn({
+        let store = core.store.clone();
+        let job = job.clone();
+        let stop = stop.clone();
+        let mut started = Some(started_tx);
+        let mut release = Some(release_rx);
+        async move {
+            ashyq::leader::run_as_leader(
+                &job,
+                &store,
+                stop.clone(),
+                ashyq::leader::Leadership::default(),
+                |_| {
+                    let started = started.take();
+                    let release = release.take();
+                    let stop = stop.clone();
+                    async move {
+                        if let Some(s) = started {
+                            let _ = s.send(());
+                        }
+                        if let Some(r) = release {
+                            let _ = r.await;
+                        }
+                        stop.cancel();
+                    }
+                },
+            )
+            .await;
+        }
+    });
+    started_rx.await.unwrap();
+    assert_eq!(scrape(&router, &series).await, Some(1.0));
+    release_tx.send(()).unwrap();
+    leading.await.unwrap();
+    assert_eq!(scrape(&router, &series).await, Some(0.0));
+}
+
+mod registry_and_leader_gauges {
+    ashyq_on_both!(super::registry_and_leader_metrics);
+}

@@ -483,3 +483,47 @@ async fn the_terminal_user_reaches_support() {
         "{stdout}"
     );
 }
+
+/// Issue 15: another chat's ticket id in crafted rating buttons changes nothing and gets the
+/// same neutral answer as a ticket that does not exist; the owner still rates.
+async fn forged_ticket_buttons(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-23T10:00:00+05:00"));
+    let core = support::core_with_support(db, &clock, settings()).await;
+    let user = Chat::new(&core, "601", Some("ru"));
+    open_ticket(&user).await;
+    operator(&core, Some("support:1"), "/close").await;
+    let other = Chat::new(&core, "602", Some("ru"));
+    let rating = || async {
+        let r: Vec<(Option<i64>,)> = sqlx::query_as("SELECT rating FROM support_tickets")
+            .fetch_all(core.store.pool())
+            .await
+            .unwrap();
+        r
+    };
+    let outbox = count(&core.store, "outbox").await;
+    let mut answers = Vec::new();
+    for ticket in [1, 1000] {
+        for n in [1, 5] {
+            answers.push(other.button(&format!("support:rate:{ticket}:{n}")).await);
+        }
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|a| a == &answers[0] && a[0] == "hint-stale-button"),
+        "{answers:?}"
+    );
+    assert_eq!(rating().await, [(None,)]);
+    assert_eq!(
+        count(&core.store, "outbox").await,
+        outbox,
+        "no notice to the operators"
+    );
+    assert_eq!(user.button("support:rate:1:4").await, ["support-rated"]);
+    assert_eq!(rating().await, [(Some(4),)]);
+    core.store.close().await;
+}
+
+mod forged_buttons {
+    ashyq_on_both!(super::forged_ticket_buttons);
+}

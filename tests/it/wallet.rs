@@ -1079,3 +1079,58 @@ async fn ledger_and_acts(db: &TestDb) {
 mod ledger_acts {
     ashyq_on_both!(super::ledger_and_acts);
 }
+
+/// Issue 15: another chat's voucher and meal ids in crafted button data change nothing and
+/// get the same neutral answer as ids that do not exist.
+async fn forged_voucher_buttons(db: &TestDb) {
+    let clock = ManualClock::new(at(MONDAY));
+    let core = wallet_core(db, &clock).await;
+    let (a, v) = families(&core).await;
+    let qr = qr_text(&press(&a, &format!("wl:act:{}", v[0])).await);
+    let op = operator(&core, "canteen-5", SCHOOL).await;
+    assert_eq!(
+        redeem_photo(&op, &qr).await.text.key(),
+        "wallet-redeem-granted"
+    );
+    let meal = ids(&core.store, "wallet_meals").await[0];
+    let b = register(&core, "parent-b", PHONE_B, &parent(2)).await;
+    let chats = || async {
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT id, channel, chat_id, generation FROM wallet_vouchers ORDER BY id",
+        )
+        .fetch_all(core.store.pool())
+        .await
+        .unwrap();
+        rows
+    };
+    let before = (effects(&core.store).await, chats().await);
+    let missing = v.iter().max().unwrap() + 1000;
+    // Active (v[0]) and inactive (v[1]) vouchers of A, and one that does not exist.
+    for id in [v[0], v[1], missing] {
+        for action in ["act", "qr", "new"] {
+            assert_eq!(
+                b.button(&format!("wl:{action}:{id}")).await,
+                ["wallet-voucher-unavailable"],
+                "{action}:{id}"
+            );
+        }
+    }
+    for m in [meal, meal + 1000] {
+        assert_eq!(
+            b.button(&format!("wl:rate:{m}:5")).await,
+            ["hint-stale-button"],
+            "rate {m}"
+        );
+    }
+    assert_eq!((effects(&core.store).await, chats().await), before);
+    // A still has them.
+    assert_eq!(
+        press(&a, &format!("wl:qr:{}", v[0])).await.text.key(),
+        "wallet-qr"
+    );
+    core.store.close().await;
+}
+
+mod forged_buttons {
+    ashyq_on_both!(super::forged_voucher_buttons);
+}

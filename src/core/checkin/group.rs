@@ -52,7 +52,7 @@ pub(super) async fn ask(
     let Some(hash) = adult_hash(tx, conv, person).await? else {
         return Ok(None);
     };
-    let dependants = family::dependants_of(tx, &hash).await?;
+    let dependants = family::dependants_of(tx, &hash, &core.vault.current_form(&hash)).await?;
     if dependants.is_empty() {
         return Ok(None);
     }
@@ -216,11 +216,12 @@ pub(super) async fn done(
     let mut gone = Vec::new();
     if others && g.with.iter().any(|w| *w) {
         let hash = adult_hash(tx, conv, person).await?.unwrap_or_default();
-        let live: std::collections::HashSet<Vec<u8>> = family::dependants_of(tx, &hash)
-            .await?
-            .into_iter()
-            .map(|d| d.iin_hash)
-            .collect();
+        let live: std::collections::HashSet<Vec<u8>> =
+            family::dependants_of(tx, &hash, &core.vault.current_form(&hash))
+                .await?
+                .into_iter()
+                .map(|d| d.iin_hash)
+                .collect();
         for (m, on) in g.members.iter().zip(&g.with) {
             if !on {
                 continue;

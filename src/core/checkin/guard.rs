@@ -139,7 +139,7 @@ async fn guard_start(
 
 async fn guard_iin(
     core: &Core,
-    _tx: &mut Tx,
+    tx: &mut Tx,
     conv: &mut Conversation,
     _chat: &ChatRef,
     lang: Lang,
@@ -162,6 +162,7 @@ async fn guard_iin(
             ]);
         }
     };
+    crate::security::keys::settle(tx, &core.vault, Field::Iin, &iin.expose()).await?;
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     conv.state = State::GuardConfirm {
         venue_id,

@@ -27,8 +27,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: CheckInRoute) -> Result<Vec<Outbou
             let Some(code) = token::parse_short_code(&text) else {
                 return Ok(refuse(p, conv, lang, Msg::new("checkin-code-unknown")));
             };
-            use crate::security::throttle::{VENUE_CODE, code_blocked, code_failed};
-            if code_blocked(tx, VENUE_CODE, chat, core.now_ms()).await? {
+            use crate::security::throttle::{self, Scope};
+            if throttle::exceeded(tx, Scope::VenueCode, chat, core.now_ms())
+                .await?
+                .is_some()
+            {
                 return Ok(refuse(p, conv, lang, Msg::new("security-code-attempts")));
             }
             match venues::entrance_by_code(tx, &code).await? {
@@ -41,7 +44,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: CheckInRoute) -> Result<Vec<Outbou
                     check_in(core, tx, conv, chat, lang, p, happened, code, Via::Code).await
                 }
                 None => {
-                    code_failed(tx, VENUE_CODE, chat, core.now_ms()).await?;
+                    throttle::record(tx, Scope::VenueCode, chat, core.now_ms()).await?;
                     Ok(refuse(p, conv, lang, Msg::new("checkin-code-unknown")))
                 }
             }

@@ -252,8 +252,18 @@ pub async fn find_co_visitors(
     let (from, to) = settings.window(case.taken_at, case.result_at);
     let min = settings.min_overlap_ms();
     let person = crate::storage::people::find_by_iin_hash(conn, &case.iin_hash).await?;
-    let visits =
-        store::case_visits(conn, person, &case.iin_hash, from, to, CASE_LOOKBACK_MS).await?;
+    // Exposure jobs wait while a key rotation runs (`run_loop`), so every hash is current.
+    let current = case.iin_hash.clone();
+    let visits = store::case_visits(
+        conn,
+        person,
+        &case.iin_hash,
+        from,
+        to,
+        CASE_LOOKBACK_MS,
+        &current,
+    )
+    .await?;
     let mut stays: BTreeMap<i64, CaseStay> = BTreeMap::new();
     let mut groups: BTreeMap<(String, i64, String), CoVisitor> = BTreeMap::new();
     for v in visits {
@@ -557,7 +567,11 @@ pub async fn run_loop(
 ) {
     let mut last_retention: Option<std::time::Instant> = None;
     loop {
-        if let Err(e) = run_jobs(&core).await {
+        // While a key rotation runs, a case's hash and the rows it finds may be under
+        // different key versions (docs/SECURITY.md, "Key rotation"): the jobs wait for its end.
+        if core.vault.state().previous.is_some() {
+            tracing::info!("exposure jobs wait for the key rotation to end");
+        } else if let Err(e) = run_jobs(&core).await {
             tracing::error!(error = %e, "exposure jobs failed");
         }
         if last_retention.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {

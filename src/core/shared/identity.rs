@@ -10,7 +10,8 @@
 //! - `unknown` or the registry unreachable: an `identity_pending` row; [`run_due`] retries
 //!   with back-off for a day and tells the chat when it is settled. No status meanwhile.
 //!
-//! At most [`MAX_PER_HOUR`] IINs per chat per hour and [`MAX_PER_DAY`] per day.
+//! At most 5 IINs per chat per hour and 20 per day (`security::throttle::Scope::Iin`, the
+//! same per-chat attempt counter as typed codes).
 //! People registered before the registry existed have an IIN but no `verified_at`: [`gate`]
 //! re-checks them on their next disclosure (status reply, check-in with a colour); change
 //! notices go only to verified people (`status::notify`).
@@ -24,6 +25,7 @@ use crate::crypto::Field;
 use crate::domain::{Iin, Lang, Phone};
 use crate::i18n::Msg;
 use crate::identity::Verdict;
+use crate::security::throttle::{self, Scope};
 use crate::storage::identity::{self as store, PendingRow};
 use crate::storage::{ChatRef, Conn, Tx, conversations, people};
 
@@ -35,8 +37,6 @@ pub const MIN_AGE: u32 = 18;
 pub type OnBound =
     for<'a> fn(&'a Core, &'a mut Conn, i64, &'a [u8]) -> JobFuture<'a, Result<(), CoreError>>;
 
-pub const MAX_PER_HOUR: i64 = 5;
-pub const MAX_PER_DAY: i64 = 20;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// How long an unanswered check is retried.
@@ -69,10 +69,15 @@ pub async fn verdict(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
 }
 
 async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+    let registry = core.identity.kind();
     match core.identity.check(iin, phone).await {
-        Ok(v) => v,
+        Ok(v) => {
+            crate::ops::metrics::registry_lookup(registry, v.as_str());
+            v
+        }
         Err(e) => {
-            tracing::warn!(registry = core.identity.kind(), error = %e, "identity registry did not answer");
+            crate::ops::metrics::registry_lookup(registry, "error");
+            tracing::warn!(registry, error = %e, "identity registry did not answer");
             Verdict::Unknown
         }
     }
@@ -156,13 +161,11 @@ pub(crate) async fn prefetch(core: &Core, inbound: &crate::core::Inbound) {
         return;
     };
     let now = core.now_ms();
-    for (limit, window) in [(MAX_PER_HOUR, HOUR_MS), (MAX_PER_DAY, DAY_MS)] {
-        if store::attempts_since(&mut conn, &inbound.chat, now - window)
-            .await
-            .map_or(true, |n| n >= limit)
-        {
-            return;
-        }
+    if !matches!(
+        throttle::exceeded(&mut conn, Scope::Iin, &inbound.chat, now).await,
+        Ok(None)
+    ) {
+        return;
     }
     let Ok(Some(phone)) = phone_of(core, &mut conn, person).await else {
         return;
@@ -225,26 +228,25 @@ async fn phone_of(
 pub async fn submit(ctx: &mut Ctx<'_>, person: i64, iin: &Iin) -> Result<Vec<Outbound>, CoreError> {
     let (core, chat, lang) = (ctx.core, ctx.chat, ctx.lang);
     let now = core.now_ms();
-    for (limit, window, period) in [
-        (MAX_PER_HOUR, HOUR_MS, "hour"),
-        (MAX_PER_DAY, DAY_MS, "day"),
-    ] {
-        if store::attempts_since(ctx.tx, chat, now - window).await? >= limit {
-            return Ok(vec![reply(
-                lang,
-                Msg::new("identity-too-many")
-                    .num("limit", limit)
-                    .arg("period", period),
-            )]);
-        }
+    if let Some(limit) = throttle::exceeded(ctx.tx, Scope::Iin, chat, now).await? {
+        return Ok(vec![reply(
+            lang,
+            Msg::new("identity-too-many")
+                .num("limit", limit.max)
+                .arg("period", limit.period),
+        )]);
     }
-    store::record_attempt(ctx.tx, chat, now).await?;
+    throttle::record(ctx.tx, Scope::Iin, chat, now).await?;
     let Some(phone) = phone_of(core, ctx.tx, person).await? else {
         ctx.conv.state = State::Phone { consent_at_ms: now };
         return Ok(vec![ctx.prompt()]);
     };
     // A new IIN replaces a check still waiting.
     store::delete_pending(ctx.tx, person).await?;
+    // While a key rotation runs, this IIN's and phone's rows move to the current version
+    // first, so the look-ups below find them (security::keys).
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Iin, &iin.expose()).await?;
+    crate::security::keys::settle(ctx.tx, &core.vault, Field::Phone, phone.expose()).await?;
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     match ask(core, iin, &phone).await {
         Verdict::Match => {
@@ -396,6 +398,8 @@ pub async fn gate(
         conv.state = State::Iin;
         return Ok(Some(vec![prompt(&conv.state, lang)]));
     };
+    crate::security::keys::settle(tx, &core.vault, Field::Iin, &iin.expose()).await?;
+    crate::security::keys::settle(tx, &core.vault, Field::Phone, phone.expose()).await?;
     // The table is a read: asked here. A remote registry is never asked inside the event's
     // transaction: the person waits and the background job asks (`run_due`).
     let verdict = if core.identity.kind() == "table" {
@@ -443,7 +447,6 @@ pub async fn run_due_with(core: &Core, now_ms: i64, on_bound: OnBound) -> Result
             .acquire()
             .await
             .map_err(crate::storage::StoreError::from)?;
-        store::prune_attempts(&mut conn, now_ms - DAY_MS).await?;
         store::pending_due(&mut conn, now_ms, 100).await?
     };
     for row in due {
@@ -473,9 +476,22 @@ pub async fn run_due_with(core: &Core, now_ms: i64, on_bound: OnBound) -> Result
         let now = core.now_ms();
         let message = match verdict {
             Some(Verdict::Match) => {
-                let bound = bind(core, &mut tx, row.person_id, &row.iin_hash, &row.iin_enc).await?;
+                // In the current key version (a rotation may have started since the wait).
+                let (hash, enc) = match Iin::parse(&core.vault.open(Field::Iin, &row.iin_enc)?) {
+                    Ok(iin) => {
+                        let plain = iin.expose();
+                        crate::security::keys::settle(&mut tx, &core.vault, Field::Iin, &plain)
+                            .await?;
+                        (
+                            core.vault.lookup_hash(Field::Iin, &plain),
+                            core.vault.seal(Field::Iin, &plain),
+                        )
+                    }
+                    Err(_) => (row.iin_hash.clone(), row.iin_enc.clone()),
+                };
+                let bound = bind(core, &mut tx, row.person_id, &hash, &enc).await?;
                 if bound {
-                    on_bound(core, &mut tx, row.person_id, &row.iin_hash).await?;
+                    on_bound(core, &mut tx, row.person_id, &hash).await?;
                     store::delete_pending(&mut tx, row.person_id).await?;
                     set_state(&mut tx, &chat, row.person_id, State::Menu, now).await?;
                     Some(
@@ -617,12 +633,13 @@ pub async fn voucher_sms(
 /// parent's (its binding moved): the meal notices come to this chat from now on. Between two
 /// chats that both qualify nothing moves.
 pub async fn claim_notices(
+    vault: &crate::crypto::Vault,
     tx: &mut Tx,
     voucher: &crate::storage::wallet::VoucherRow,
     chat: &ChatRef,
 ) -> Result<(), CoreError> {
     let current = ChatRef::new(&voucher.channel, voucher.chat_id.clone());
-    if &current == chat || store::chat_is_parent(tx, &current, voucher.pupil_id).await? {
+    if &current == chat || store::chat_is_parent(tx, vault, &current, voucher.pupil_id).await? {
         return Ok(());
     }
     store::move_voucher_chat(tx, voucher.id, chat).await?;

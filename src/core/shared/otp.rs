@@ -74,7 +74,7 @@ pub enum Check {
 }
 
 fn code_hash(vault: &Vault, phone: &Phone, code: &str) -> String {
-    hex::encode(vault.lookup_hash(Field::Phone, &format!("otp/v1:{}:{code}", phone.expose())))
+    hex::encode(vault.pinned_hash(Field::Phone, &format!("otp/v1:{}:{code}", phone.expose())))
 }
 
 /// A fresh code for `phone`, valid from `now_ms`.
@@ -85,7 +85,7 @@ pub fn issue(vault: &Vault, phone: &Phone, now_ms: i64) -> (PendingCode, Code) {
 
 fn issue_with(vault: &Vault, phone: &Phone, now_ms: i64, code: String) -> (PendingCode, Code) {
     let pending = PendingCode {
-        phone_hash: hex::encode(vault.lookup_hash(Field::Phone, phone.expose())),
+        phone_hash: hex::encode(vault.pinned_hash(Field::Phone, phone.expose())),
         code_hash: code_hash(vault, phone, &code),
         expires_at_ms: now_ms + CODE_TTL_MS,
         attempts_left: MAX_ATTEMPTS,
@@ -127,7 +127,7 @@ pub fn check(
     };
     pending.attempts_left -= 1;
     let given = code_hash(vault, phone, &code);
-    let same_number = hex::encode(vault.lookup_hash(Field::Phone, phone.expose()))
+    let same_number = hex::encode(vault.pinned_hash(Field::Phone, phone.expose()))
         .as_bytes()
         .ct_eq(pending.phone_hash.as_bytes());
     let same_code = given.as_bytes().ct_eq(pending.code_hash.as_bytes());

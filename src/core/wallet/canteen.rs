@@ -1,6 +1,7 @@
 //! Canteens: operators joining by invitation, redemption by photo or typed code, `/menu`, the parent's meal notice.
 
 use super::*;
+use crate::security::throttle::{self, Scope};
 
 /// What a redemption attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,13 +112,9 @@ pub async fn redeem_in(
         if schools.is_empty() {
             break 'decide refuse(Redemption::NotOperator, None, None);
         }
-        if crate::security::throttle::code_blocked(
-            tx,
-            crate::security::throttle::MEAL_CODE,
-            operator,
-            now,
-        )
-        .await?
+        if throttle::exceeded(tx, Scope::MealCode, operator, now)
+            .await?
+            .is_some()
         {
             break 'decide refuse(Redemption::TooManyAttempts, None, None);
         }
@@ -218,8 +215,7 @@ pub async fn redeem_in(
     };
     let (r, voucher, school) = result;
     if matches!(r, Redemption::Invalid) {
-        use crate::security::throttle::{MEAL_CODE, code_failed};
-        code_failed(tx, MEAL_CODE, operator, now).await?;
+        throttle::record(tx, Scope::MealCode, operator, now).await?;
     }
     audit(
         core,
@@ -244,7 +240,7 @@ pub(super) async fn notify_parent(
 ) -> Result<(), CoreError> {
     let to = ChatRef::new(&v.channel, v.chat_id.clone());
     // Only while the activating chat is still the parent's (core::shared::identity).
-    if !crate::storage::identity::chat_is_parent(tx, &to, v.pupil_id).await? {
+    if !crate::storage::identity::chat_is_parent(tx, &core.vault, &to, v.pupil_id).await? {
         return Ok(());
     }
     let lang = crate::core::chat_lang(tx, &to).await?;

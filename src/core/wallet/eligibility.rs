@@ -182,6 +182,17 @@ async fn write(
         let now = core.now_ms();
         let mut tx = core.store.begin().await?;
         for (index, p) in chunk {
+            if core.vault.state().previous.is_some() {
+                // A key rotation runs: this pupil's and parent's rows move to the current
+                // version first, so the pupil already listed is found (security::keys).
+                use crate::security::keys::settle;
+                let pupil = core.vault.open(Field::Iin, &p.pupil_enc)?;
+                let parent = core.vault.open(Field::Iin, &p.parent_iin_enc)?;
+                let phone = core.vault.open(Field::Phone, &p.parent_phone_enc)?;
+                settle(&mut tx, &core.vault, Field::Iin, &pupil).await?;
+                settle(&mut tx, &core.vault, Field::Iin, &parent).await?;
+                settle(&mut tx, &core.vault, Field::Phone, &phone).await?;
+            }
             match store::insert_pupil(&mut tx, p, source, now).await? {
                 PupilWrite::Inserted => {
                     report.accepted += 1;

@@ -21,6 +21,7 @@ pub(super) async fn parent_of(
 }
 
 pub(super) async fn parent_vouchers(
+    core: &Core,
     tx: &mut Tx,
     conv: &Conversation,
     _chat: &ChatRef,
@@ -28,7 +29,14 @@ pub(super) async fn parent_vouchers(
     let Some((phone, iin)) = parent_of(tx, conv).await? else {
         return Ok(None);
     };
-    Ok(Some(store::vouchers_of_parent(tx, &phone, &iin).await?))
+    // While a key rotation runs the list may hold the hashes in the newer version.
+    let (phone_now, iin_now) = (
+        core.vault.current_form(&phone),
+        core.vault.current_form(&iin),
+    );
+    Ok(Some(
+        store::vouchers_of_parent(tx, (&phone, &phone_now), (&iin, &iin_now)).await?,
+    ))
 }
 
 pub(super) fn status_of(v: &VoucherRow, now: i64) -> &'static str {
@@ -50,7 +58,7 @@ pub(super) async fn wallet_list(
     chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+    let Some(vouchers) = parent_vouchers(core, tx, conv, chat).await? else {
         return Ok(reply(lang, Msg::new("wallet-register-first")));
     };
     if vouchers.is_empty() {
@@ -171,7 +179,7 @@ pub(super) async fn todays_codes(
     chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+    let Some(vouchers) = parent_vouchers(core, tx, conv, chat).await? else {
         return Ok(reply(lang, Msg::new("wallet-register-first")));
     };
     let now = core.now_ms();
@@ -215,7 +223,7 @@ pub(super) async fn voucher_action(
     action: &str,
     id: i64,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+    let Some(vouchers) = parent_vouchers(core, tx, conv, chat).await? else {
         return Ok(reply(lang, Msg::new("wallet-register-first")));
     };
     let now = core.now_ms();
@@ -229,7 +237,7 @@ pub(super) async fn voucher_action(
         return Ok(reply(lang, Msg::new("wallet-voucher-unavailable")));
     }
     if status == "active" {
-        crate::core::shared::identity::claim_notices(tx, &v, chat).await?;
+        crate::core::shared::identity::claim_notices(&core.vault, tx, &v, chat).await?;
     }
     let entry = |kind| (kind, v.pupil_id, v.school_bin.clone());
     match (action, status) {

@@ -12,7 +12,9 @@ pub(super) async fn rate(
     rating: i64,
 ) -> Result<Vec<Outbound>, CoreError> {
     let meal = store::meal(tx, meal_id).await?;
-    let mine = parent_vouchers(tx, conv, chat).await?.unwrap_or_default();
+    let mine = parent_vouchers(core, tx, conv, chat)
+        .await?
+        .unwrap_or_default();
     let ours = meal.as_ref().is_some_and(|m| {
         m.channel == chat.channel
             && m.chat_id == chat.chat_id
