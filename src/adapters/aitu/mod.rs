@@ -257,7 +257,15 @@ impl Aitu {
         };
         match self.core.handle(inbound).await {
             Ok(replies) => {
-                self.deliver(&dialog, replies).await;
+                let any = !replies.is_empty();
+                // Sent: a redelivery answers nothing; unsent, it gets the kept replies.
+                if self.deliver(&dialog, replies).await
+                    && any
+                    && let Some(key) = &update_id
+                    && let Err(e) = self.core.replies_sent(&chat, key).await
+                {
+                    tracing::warn!(error = %e, "aitu: cannot forget sent replies");
+                }
                 Ok(())
             }
             Err(e) => {
@@ -311,7 +319,9 @@ impl Aitu {
 
     /// Sends the replies to the sender's dialog (messages for other chats were queued in the
     /// outbox by the core).
-    async fn deliver(&self, dialog: &Peer, replies: Vec<Outbound>) {
+    /// Sends the replies; `true` when every one was delivered.
+    async fn deliver(&self, dialog: &Peer, replies: Vec<Outbound>) -> bool {
+        let mut all = true;
         for reply in replies {
             let to = match &reply.to {
                 Recipient::Sender => dialog.clone(),
@@ -324,8 +334,10 @@ impl Aitu {
             let result = self.send(&to, &reply).await;
             if result != SendResult::Delivered {
                 tracing::warn!(?result, "aitu: a reply was not delivered");
+                all = false;
             }
         }
+        all
     }
 
     /// Sends one message: uploads its attachment, then each command on its own (precise
