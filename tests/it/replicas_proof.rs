@@ -220,16 +220,35 @@ async fn scalar(core: &Core, sql: &str) -> i64 {
     n
 }
 
-/// Sessions holding this database's advisory locks (the leaders).
+/// The loops of a replica with Telegram by webhook and Aitu polling, each a leader lock.
+const LOOPS: [&str; 9] = [
+    "checkout",
+    "status-notifier",
+    "identity",
+    "retention",
+    "exposure",
+    "outbox:sms",
+    "outbox:telegram",
+    "outbox:aitu",
+    "aitu-polling",
+];
+
+/// Sessions holding this database's leader locks, one entry per lock (the transaction
+/// advisory locks of new conversations are left out).
 async fn leader_pids(core: &Core) -> Vec<i64> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT CAST(pid AS BIGINT) FROM pg_locks WHERE locktype = 'advisory' AND granted
+    let keys: HashSet<i64> = LOOPS.iter().map(|n| ashyq::leader::lock_key(n)).collect();
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT CAST(pid AS BIGINT), CAST(CAST(classid AS TEXT) AS BIGINT), CAST(CAST(objid AS TEXT) AS BIGINT)
+         FROM pg_locks WHERE locktype = 'advisory' AND granted
            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .fetch_all(core.store.pool())
     .await
     .unwrap();
-    rows.into_iter().map(|(p,)| p).collect()
+    rows.into_iter()
+        .filter(|&(_, hi, lo)| keys.contains(&((((hi as u64) << 32) | (lo as u64 & 0xffff_ffff)) as i64)))
+        .map(|(p, ..)| p)
+        .collect()
 }
 
 async fn run(people: usize, outbox_rows: usize, kill: bool) {
@@ -271,7 +290,7 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     // The first leads every loop before the second starts.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut leaders = leader_pids(&seed).await;
-    while leaders.len() < 10 && Instant::now() < deadline {
+    while leaders.len() < LOOPS.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
         leaders = leader_pids(&seed).await;
     }
@@ -386,7 +405,7 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 let held = leader_pids(&seed).await;
-                if held.len() == leaders_before.len() && !held.iter().any(|p| killed_pids.contains(p)) {
+                if held.len() == LOOPS.len() && !held.iter().any(|p| killed_pids.contains(p)) {
                     takeover = Some(killed.elapsed());
                     break;
                 }
