@@ -42,7 +42,7 @@ const VENUES: usize = 8;
 /// saved" and the IIN prompt, "registered", a result per check-in.
 const REPLIES: usize = 5 + CHECKINS;
 /// Chats served at once by the front.
-const AT_ONCE: usize = 48;
+const AT_ONCE: usize = 160;
 const USER0: i64 = 810_000_000;
 const OUTBOX0: i64 = 820_000_000;
 
