@@ -37,8 +37,16 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let pace = settings.telegram_pace;
     let store = core.store.clone();
     core = core
-        .with_pace(SendPace::new(pace::TELEGRAM, pace.per_second, Some(store.clone())))
-        .with_pace(SendPace::new(pace::TELEGRAM_PAID, pace.paid_per_second, Some(store)));
+        .with_pace(SendPace::new(
+            pace::TELEGRAM,
+            pace.per_second,
+            Some(store.clone()),
+        ))
+        .with_pace(SendPace::new(
+            pace::TELEGRAM_PAID,
+            pace.paid_per_second,
+            Some(store),
+        ));
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
             max_entries: settings.status_cache_entries,

@@ -48,8 +48,7 @@ impl PaceSettings {
         };
         Self {
             per_second: rate("TELEGRAM_RATE_PER_SECOND", d.per_second),
-            paid_per_second: rate("TELEGRAM_PAID_RATE_PER_SECOND", d.paid_per_second)
-                .min(1000.0),
+            paid_per_second: rate("TELEGRAM_PAID_RATE_PER_SECOND", d.paid_per_second).min(1000.0),
         }
     }
 }
@@ -99,8 +98,7 @@ impl SendPace {
         if let Some(store) = &self.store {
             let reserved = async {
                 let mut conn = store.pool().acquire().await?;
-                crate::storage::pace::reserve(&mut conn, &self.name, now_us, self.interval_us)
-                    .await
+                crate::storage::pace::reserve(&mut conn, &self.name, now_us, self.interval_us).await
             };
             match reserved.await {
                 Ok(slot) => return slot,
@@ -162,7 +160,16 @@ mod tests {
         assert!(!pace.is_shared());
         let now = 1_000_000;
         let slots: Vec<i64> = (0..5).map(|_| pace.reserve_locally(now)).collect();
-        assert_eq!(slots, [now, now + 50_000, now + 100_000, now + 150_000, now + 200_000]);
+        assert_eq!(
+            slots,
+            [
+                now,
+                now + 50_000,
+                now + 100_000,
+                now + 150_000,
+                now + 200_000
+            ]
+        );
         // After a pause the next slot is now, not a backlog of unused ones.
         let later = now + 10_000_000;
         assert_eq!(pace.reserve_locally(later), later);

@@ -390,8 +390,12 @@ async fn process(bot: &TgBot, core: &Core, inbound: Inbound) -> anyhow::Result<(
     }
     // Sent: a later redelivery of this update answers nothing. (Until here, one gets the
     // kept replies again.)
-    if any && let Some(key) = &inbound.update_key {
-        core.replies_sent(&inbound.chat, key).await?;
+    if any
+        && let Some(key) = &inbound.update_key
+        && let Err(e) = core.replies_sent(&inbound.chat, key).await
+    {
+        // Sent all the same: acknowledged (a redelivery would repeat them).
+        tracing::warn!(error = %e, "cannot forget sent replies");
     }
     Ok(())
 }

@@ -551,7 +551,10 @@ async fn an_update_waits_for_the_conversation_held_by_another_replica() {
     let other = support::Chat::new(&b, "held", Some("ru"));
     let waiting = tokio::spawn(async move { other.button("consent:yes").await });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(!waiting.is_finished(), "the held conversation was not waited for");
+    assert!(
+        !waiting.is_finished(),
+        "the held conversation was not waited for"
+    );
     // Another chat goes on meanwhile.
     let free = support::Chat::new(&b, "free", Some("ru"));
     let out = tokio::time::timeout(Duration::from_secs(10), free.command("start"))
@@ -576,7 +579,10 @@ async fn an_update_waits_for_the_conversation_held_by_another_replica() {
     let first = support::Chat::new(&b, "fresh", Some("ru"));
     let waiting = tokio::spawn(async move { first.command("start").await });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(!waiting.is_finished(), "the new chat's lock was not waited for");
+    assert!(
+        !waiting.is_finished(),
+        "the new chat's lock was not waited for"
+    );
     tx.commit().await.unwrap();
     let out = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
@@ -631,16 +637,28 @@ async fn paid_broadcast(db: &TestDb) {
     let core = support::core(db, &clock).await;
     let alert = |n: i64| Outbound::reply(Lang::Ru, Msg::new("hint-too-long").num("max", n));
     let mut tx = core.store.begin().await.unwrap();
-    core.enqueue(&mut tx, &ChatRef::new("telegram", "5001"), &alert(1), None, None)
-        .await
-        .unwrap();
+    core.enqueue(
+        &mut tx,
+        &ChatRef::new("telegram", "5001"),
+        &alert(1),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let paid = telegram::paid_worker(support::fake_telegram::test_bot(&url));
     assert_eq!(paid.send_due(&core).await.unwrap(), 1);
     let mut tx = core.store.begin().await.unwrap();
-    core.enqueue(&mut tx, &ChatRef::new("telegram", "5002"), &alert(2), None, None)
-        .await
-        .unwrap();
+    core.enqueue(
+        &mut tx,
+        &ChatRef::new("telegram", "5002"),
+        &alert(2),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let ordinary = telegram::worker(support::fake_telegram::test_bot(&url));
     assert_eq!(ordinary.send_due(&core).await.unwrap(), 1);
@@ -649,7 +667,10 @@ async fn paid_broadcast(db: &TestDb) {
     assert_eq!(sent[0]["allow_paid_broadcast"], serde_json::json!(true));
     let sent = fake.calls_to("sendMessage", 5002);
     assert_eq!(sent.len(), 1);
-    assert_ne!(sent[0].get("allow_paid_broadcast"), Some(&serde_json::json!(true)));
+    assert_ne!(
+        sent[0].get("allow_paid_broadcast"),
+        Some(&serde_json::json!(true))
+    );
     core.store.close().await;
 }
 
@@ -738,7 +759,9 @@ async fn telegram_pace_over_a_long_run() {
         calls.len(),
         inner.iter().min().unwrap(),
         inner.iter().max().unwrap(),
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     a.store.close().await;
     b.store.close().await;

@@ -52,12 +52,20 @@ struct Replica {
     pid: u32,
 }
 
-async fn spawn_replica(db_url: &str, tg_url: &str, aitu_url: &str, dir: &std::path::Path) -> Replica {
+async fn spawn_replica(
+    db_url: &str,
+    tg_url: &str,
+    aitu_url: &str,
+    dir: &std::path::Path,
+) -> Replica {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ashyq"));
     cmd.args(["serve", "--http", "127.0.0.1:0"])
         .env("TELOXIDE_TOKEN", "123456:TEST")
         .env("TELOXIDE_API_URL", tg_url)
-        .env("TELEGRAM_WEBHOOK_URL", format!("https://bot.ashyq.test{HOOK}"))
+        .env(
+            "TELEGRAM_WEBHOOK_URL",
+            format!("https://bot.ashyq.test{HOOK}"),
+        )
         .env("TELEGRAM_WEBHOOK_SECRET", SECRET_TOKEN)
         // Correctness, not pace, is measured here: the pace is high enough not to bind.
         .env("TELEGRAM_RATE_PER_SECOND", "400")
@@ -85,7 +93,17 @@ async fn spawn_replica(db_url: &str, tg_url: &str, aitu_url: &str, dir: &std::pa
     })
     .await
     .expect("serve listens");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Its warnings and errors are kept for the summary.
+    let log = dir.join(format!("replica-{pid}.log"));
+    tokio::spawn(async move {
+        use std::io::Write;
+        let mut file = std::fs::File::create(log).unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("WARN") || line.contains("ERROR") {
+                let _ = writeln!(file, "{line}");
+            }
+        }
+    });
     Replica {
         child,
         address,
@@ -246,7 +264,9 @@ async fn leader_pids(core: &Core) -> Vec<i64> {
     .await
     .unwrap();
     rows.into_iter()
-        .filter(|&(_, hi, lo)| keys.contains(&((((hi as u64) << 32) | (lo as u64 & 0xffff_ffff)) as i64)))
+        .filter(|&(_, hi, lo)| {
+            keys.contains(&((((hi as u64) << 32) | (lo as u64 & 0xffff_ffff)) as i64))
+        })
         .map(|(p, ..)| p)
         .collect()
 }
@@ -309,7 +329,10 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     );
 
     let front = Arc::new(Front {
-        replicas: Mutex::new(vec![Some(first.address.clone()), Some(second.address.clone())]),
+        replicas: Mutex::new(vec![
+            Some(first.address.clone()),
+            Some(second.address.clone()),
+        ]),
         next: AtomicUsize::new(0),
         client: reqwest::Client::new(),
         in_flight: Mutex::new(vec![HashMap::new(), HashMap::new()]),
@@ -381,7 +404,10 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
             front.replicas.lock().unwrap()[0] = None;
             first.child.start_kill().unwrap();
             let killed = Instant::now();
-            window = front.in_flight.lock().unwrap()[0].values().copied().collect();
+            window = front.in_flight.lock().unwrap()[0]
+                .values()
+                .copied()
+                .collect();
             first.child.wait().await.unwrap();
             // Outbox messages answered by Telegram but not marked sent when it died.
             let answered = fake
@@ -392,8 +418,11 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
                         && c.body["chat_id"].as_i64().is_some_and(|id| id >= OUTBOX0)
                 })
                 .count();
-            let marked = scalar(&seed, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
-                .await as usize;
+            let marked = scalar(
+                &seed,
+                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
+            )
+            .await as usize;
             outbox_window = answered.saturating_sub(marked);
             eprintln!(
                 "kill -9 of replica 1 (pid {}) at {acked} acknowledged updates; {} updates in flight there; \
@@ -445,8 +474,11 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     let persons = scalar(&seed, "SELECT COUNT(*) FROM people").await as usize;
     let checkins = scalar(&seed, "SELECT COUNT(*) FROM checkins").await as usize;
     let processed = scalar(&seed, "SELECT COUNT(*) FROM processed_updates").await as usize;
-    let outbox_sent = scalar(&seed, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
-        .await as usize;
+    let outbox_sent = scalar(
+        &seed,
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
+    )
+    .await as usize;
     // Replies per chat, outbox messages per chat.
     let mut per_chat: HashMap<i64, usize> = HashMap::new();
     for c in fake.calls() {
@@ -506,6 +538,29 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
         hwm[1] as f64 / 1024.0,
         load_avg.trim()
     );
+    // The replicas' warnings and errors, by message.
+    let mut messages: HashMap<String, usize> = HashMap::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("replica-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(entry.path())
+            .unwrap_or_default()
+            .lines()
+        {
+            let from = line
+                .find("WARN")
+                .or_else(|| line.find("ERROR"))
+                .unwrap_or(0);
+            let text: String = line[from..].chars().take(110).collect();
+            *messages.entry(text).or_default() += 1;
+        }
+    }
+    let mut messages: Vec<_> = messages.into_iter().collect();
+    messages.sort_by(|a, b| b.1.cmp(&a.1));
+    for (text, n) in messages.iter().take(12) {
+        eprintln!("PROOF log {n:>5} × {text}");
+    }
     assert_eq!(persons, people, "each registration once");
     assert_eq!(checkins, people * CHECKINS, "each check-in once");
     assert_eq!(processed, total);
@@ -514,7 +569,10 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     assert!(twice <= window.len());
     assert_eq!(outbox_lost, 0);
     assert_eq!(outbox_sent, outbox_rows);
-    assert!(outbox_twice <= outbox_window, "outbox twice beyond the window");
+    assert!(
+        outbox_twice <= outbox_window,
+        "outbox twice beyond the window"
+    );
     if kill {
         assert!(takeover.is_some(), "the survivor took the loops over");
     }
@@ -540,5 +598,10 @@ async fn proof_under_faults() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
-    run(var("PROOF_PEOPLE", 1000), var("PROOF_OUTBOX", 2000), var("PROOF_KILL", 1) == 1).await;
+    run(
+        var("PROOF_PEOPLE", 1000),
+        var("PROOF_OUTBOX", 2000),
+        var("PROOF_KILL", 1) == 1,
+    )
+    .await;
 }

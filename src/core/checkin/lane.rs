@@ -428,7 +428,11 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
     let mut kept = Vec::new();
     for (e, out) in entries.iter().zip(&replies) {
         if let Some(key) = e.candidate.update_key.as_deref() {
-            kept.push((e.candidate.chat.channel.as_str(), key, core.seal_replies(out)?));
+            kept.push((
+                e.candidate.chat.channel.as_str(),
+                key,
+                core.seal_replies(out)?,
+            ));
         }
     }
     storage::keep_replies(&mut tx, &kept).await?;

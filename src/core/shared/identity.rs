@@ -51,15 +51,22 @@ pub fn backoff_ms(tries: i64) -> i64 {
 
 /// The registry's answer; a failure counts as `unknown` (logged without the numbers). An
 /// answer fetched before the event's transaction ([`prefetch`]) is used once.
-async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+async fn ask(core: &Core, conn: &mut Conn, iin: &Iin, phone: &Phone) -> Result<Verdict, CoreError> {
     let key = (
         core.vault.lookup_hash(Field::Iin, &iin.expose()),
         core.vault.lookup_hash(Field::Phone, phone.expose()),
     );
     if let Some(v) = core.identity_prefetched.take(&key) {
-        return v;
+        return Ok(v);
     }
-    fetch(core, iin, phone).await
+    if core.identity.kind() == "table" {
+        // The table is in this database: read in the event's transaction. A second
+        // connection from the pool per registration, taken while the transaction holds
+        // one, starved the pool under load (timeouts answered "unknown": people waited).
+        let facts = store::pair_facts(conn, &key.0, &key.1).await?;
+        return Ok(crate::identity::table::verdict(facts));
+    }
+    Ok(fetch(core, iin, phone).await)
 }
 
 async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
@@ -208,7 +215,7 @@ pub async fn submit(ctx: &mut Ctx<'_>, person: i64, iin: &Iin) -> Result<Vec<Out
     // A new IIN replaces a check still waiting.
     store::delete_pending(ctx.tx, person).await?;
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
-    match ask(core, iin, &phone).await {
+    match ask(core, ctx.tx, iin, &phone).await? {
         Verdict::Match => {
             if !bind(
                 core,
@@ -361,7 +368,7 @@ pub async fn gate(
     // The table is a read: asked here. A remote registry is never asked inside the event's
     // transaction: the person waits and the background job asks (`run_due`).
     let verdict = if core.identity.kind() == "table" {
-        ask(core, &iin, &phone).await
+        ask(core, tx, &iin, &phone).await?
     } else {
         Verdict::Unknown
     };
