@@ -53,6 +53,9 @@ impl PaceSettings {
     }
 }
 
+/// How late after its slot a sender may still send (µs).
+pub const LATE_US: i64 = 100_000;
+
 /// One pace: a rate and where its slots are reserved.
 pub struct SendPace {
     name: String,
@@ -110,12 +113,19 @@ impl SendPace {
         self.reserve_locally(now_us)
     }
 
-    /// Waits for the next slot.
+    /// Waits for the next slot. A sender that wakes up more than [`LATE_US`] after its slot
+    /// (a stalled process) takes a new slot instead (up to three times), so the slots missed
+    /// during a stall are not sent in one burst afterwards.
     pub async fn wait(&self) {
-        let slot = self.reserve().await;
-        let ahead = slot - now_us();
-        if ahead > 0 {
-            tokio::time::sleep(Duration::from_micros(ahead as u64)).await;
+        for _ in 0..3 {
+            let slot = self.reserve().await;
+            let ahead = slot - now_us();
+            if ahead > 0 {
+                tokio::time::sleep(Duration::from_micros(ahead as u64)).await;
+            }
+            if now_us() - slot <= LATE_US.max(self.interval_us) {
+                return;
+            }
         }
     }
 }

@@ -753,9 +753,16 @@ async fn telegram_pace_over_a_long_run() {
     let first = calls.iter().min().unwrap();
     let last = calls.iter().max().unwrap();
     let mean = (calls.len() - 1) as f64 / last.duration_since(*first).as_secs_f64();
+    // Ten-second windows.
+    let tens: Vec<f64> = inner
+        .chunks_exact(10)
+        .map(|w| w.iter().sum::<usize>() as f64 / 10.0)
+        .collect();
+    let (lo, hi) = tens.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    let over_30 = inner.iter().filter(|&&n| n > 30).count();
     eprintln!(
-        "PACE {} messages in {secs} s by two replicas sharing one pace of 29/s: mean {mean:.2}/s, \
-         whole seconds min {} max {}; loadavg {}",
+        "PACE {} messages in {secs} s by two replicas sharing one pace of 29/s: mean {mean:.2}/s; \
+         10-second windows min {lo:.1}/s max {hi:.1}/s; whole seconds min {} max {}, {over_30} seconds over 30; loadavg {}",
         calls.len(),
         inner.iter().min().unwrap(),
         inner.iter().max().unwrap(),
