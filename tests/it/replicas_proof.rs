@@ -557,7 +557,7 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
         }
     }
     let mut messages: Vec<_> = messages.into_iter().collect();
-    messages.sort_by(|a, b| b.1.cmp(&a.1));
+    messages.sort_by_key(|m| std::cmp::Reverse(m.1));
     for (text, n) in messages.iter().take(12) {
         eprintln!("PROOF log {n:>5} × {text}");
     }
