@@ -15,6 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The pace of Telegram's ordinary sends (replies and the outbox).
 pub const TELEGRAM: &str = "telegram";
+/// The pace of Aitu's sends (`AITU_RATE_PER_SECOND`, all replicas together).
+pub const AITU: &str = "aitu";
 /// The pace of Telegram's paid broadcasts (`allow_paid_broadcast`, up to 1 000 a second).
 pub const TELEGRAM_PAID: &str = "telegram-paid";
 

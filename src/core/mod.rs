@@ -387,6 +387,9 @@ impl Core {
                 }
                 if conv != before || before.is_new {
                     let mut tx = self.store.begin().await?;
+                    // Held again: no other replica's update of this chat runs in between.
+                    let backend = self.store.backend();
+                    storage::conversations::lock_with_iin(&mut tx, backend, &inbound.chat).await?;
                     if let Some((channel, key)) = update {
                         storage::mark_update(&mut tx, channel, key, now_ms).await?;
                     }

@@ -758,7 +758,9 @@ async fn telegram_pace_over_a_long_run() {
         .chunks_exact(10)
         .map(|w| w.iter().sum::<usize>() as f64 / 10.0)
         .collect();
-    let (lo, hi) = tens.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    let (lo, hi) = tens
+        .iter()
+        .fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
     let over_30 = inner.iter().filter(|&&n| n > 30).count();
     eprintln!(
         "PACE {} messages in {secs} s by two replicas sharing one pace of 29/s: mean {mean:.2}/s; \

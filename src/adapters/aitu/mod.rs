@@ -156,6 +156,10 @@ pub struct Aitu {
     pub core: Arc<Core>,
     pub settings: Settings,
     seen: Mutex<Seen>,
+    /// The bot's send pace shared by the replicas (`crate::pace`, `AITU_RATE_PER_SECOND`):
+    /// every message part waits for a slot, on top of this process's own pacer (none when
+    /// the rate is 0: unpaced).
+    pace: Option<crate::pace::SendPace>,
 }
 
 impl std::fmt::Debug for Aitu {
@@ -167,11 +171,19 @@ impl std::fmt::Debug for Aitu {
 impl Aitu {
     pub fn new(core: Arc<Core>, settings: Settings) -> anyhow::Result<Arc<Self>> {
         let api = api::Client::new(&settings.api_url, &settings.token, settings.rate_per_second)?;
+        let pace = (settings.rate_per_second > 0.0).then(|| {
+            crate::pace::SendPace::new(
+                crate::pace::AITU,
+                settings.rate_per_second,
+                Some(core.store.clone()),
+            )
+        });
         Ok(Arc::new(Self {
             api,
             core,
             settings,
             seen: Mutex::new(Seen::default()),
+            pace,
         }))
     }
 
@@ -358,6 +370,9 @@ impl Aitu {
             },
         };
         for part in outbound::render(&self.core.texts, to, message, file) {
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
             if let Err(e) = self.api.send(&[api::Command::SendMessage(part)]).await {
                 tracing::warn!(error = %e, "aitu: send failed");
                 if let ApiError::Status {
