@@ -593,7 +593,16 @@ async fn campaign_bench(label: &str, pg_admin: Option<&str>, parents: usize) {
     task.abort();
     let _ = task.await;
     drop(stop);
+    // The window of the kill: messages the fake Bot API answered whose rows were not marked
+    // sent when the task died (a request already on the wire is answered a moment later).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let at_kill = offers_sent(&fake);
+    let marked_at_kill = scalar(
+        &core.store,
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
+    )
+    .await as usize;
+    let window = at_kill.saturating_sub(marked_at_kill);
     let (stop, task) = spawn(&core);
     let all = loop {
         let sent = scalar(
@@ -639,12 +648,18 @@ async fn campaign_bench(label: &str, pg_admin: Option<&str>, parents: usize) {
         t_restart - t_half
     );
     println!(
-        "checked: {} chats got their offer, {missing} missing, {twice} got it twice ({} sendMessage calls in all)",
+        "checked: {} chats got their offer, {missing} missing, {twice} got it twice ({} sendMessage calls in all); \
+         window of the kill: {window} answered but not marked ({at_kill} answered, {marked_at_kill} marked)",
         per_chat.len(),
         per_chat.values().sum::<usize>()
     );
     assert_eq!(missing, 0, "every chat got its offer");
-    assert_eq!(twice, 0, "no chat got its offer twice");
+    // A kill between the messenger's answer and the mark repeats exactly those messages
+    // (the documented window); none outside it.
+    assert!(
+        twice <= window,
+        "{twice} chats got their offer twice, beyond the window of {window}"
+    );
     verify_ledger(&core).await;
 
     // Diagnostic: what the Throttle itself allows when the requests are queued concurrently

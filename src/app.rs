@@ -14,6 +14,7 @@ use crate::delivery::Worker;
 use crate::http::{HttpState, app};
 use crate::i18n::Texts;
 use crate::leader::{Leadership, ProcessLock, run_as_leader};
+use crate::pace::{self, SendPace};
 use crate::storage::Store;
 use futures::future::BoxFuture;
 use std::net::SocketAddr;
@@ -35,6 +36,20 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
         .with_wallet(settings.wallet.clone())
         .with_exposure(settings.exposure.clone())
         .with_checkin_lanes(settings.checkin_lanes);
+    // Telegram's pace per bot, shared by the replicas through the database (crate::pace).
+    let pace = settings.telegram_pace;
+    let store = core.store.clone();
+    core = core
+        .with_pace(SendPace::new(
+            pace::TELEGRAM,
+            pace.per_second,
+            Some(store.clone()),
+        ))
+        .with_pace(SendPace::new(
+            pace::TELEGRAM_PAID,
+            pace.paid_per_second,
+            Some(store),
+        ));
     if settings.status_cache_entries > 0 {
         core = core.with_status_cache(Arc::new(StatusCache::new(CacheSettings {
             max_entries: settings.status_cache_entries,
@@ -95,6 +110,9 @@ pub struct TelegramConfig {
     pub bot: TgBot,
     /// `None`: long polling (`getUpdates`, one consumer: the leader of `telegram-polling`).
     pub webhook: Option<WebhookConfig>,
+    /// `TELEGRAM_PAID_BROADCAST=1`: the outbox (national alerts, campaigns) is sent as paid
+    /// broadcasts (`allow_paid_broadcast`, up to 1 000 a second, charged in Stars).
+    pub paid_broadcast: bool,
 }
 
 /// What the application runs besides the core.
@@ -132,6 +150,8 @@ impl AppConfig {
                 Some(TelegramConfig {
                     bot: telegram::bot_from_env(),
                     webhook,
+                    paid_broadcast: var("TELEGRAM_PAID_BROADCAST")
+                        .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
                 })
             }
         };
@@ -402,7 +422,11 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
         }),
     ));
     if let Some(tg) = &config.telegram {
-        let worker = Arc::new(telegram::worker(tg.bot.clone()));
+        let worker = Arc::new(if tg.paid_broadcast {
+            telegram::paid_worker(tg.bot.clone())
+        } else {
+            telegram::worker(tg.bot.clone())
+        });
         let c = core.clone();
         loops.push((
             "outbox:telegram".into(),

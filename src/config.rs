@@ -61,6 +61,9 @@ pub struct Settings {
     /// Exposure warnings: `EXPOSURE_DAYS_BEFORE`, `EXPOSURE_MIN_OVERLAP_MINUTES`,
     /// `VISIT_RETENTION_DAYS`, `AUDIT_RETENTION_DAYS`.
     pub exposure: crate::core::exposure::ExposureSettings,
+    /// Telegram's send pace shared by the replicas: `TELEGRAM_RATE_PER_SECOND` (29),
+    /// `TELEGRAM_PAID_RATE_PER_SECOND` (1 000, paid broadcasts). See `crate::pace`.
+    pub telegram_pace: crate::pace::PaceSettings,
 }
 
 impl Settings {
@@ -102,6 +105,7 @@ impl Settings {
             identity: crate::identity::IdentitySettings::from_vars(&var)
                 .unwrap_or_else(crate::identity::IdentitySettings::invalid),
             exposure: crate::core::exposure::ExposureSettings::from_vars(&var),
+            telegram_pace: crate::pace::PaceSettings::from_vars(&var),
         }
     }
 
@@ -282,6 +286,7 @@ mod tests {
             wallet: Default::default(),
             identity: Default::default(),
             exposure: Default::default(),
+            telegram_pace: Default::default(),
         }
     }
 

@@ -18,6 +18,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Field {
     Iin,
     Phone,
+    /// An update's replies kept until they were sent (`processed_updates.replies`).
+    Reply,
 }
 
 impl Field {
@@ -25,6 +27,7 @@ impl Field {
         match self {
             Field::Iin => b"iin",
             Field::Phone => b"phone",
+            Field::Reply => b"reply",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod identity;
 pub mod leader;
 pub mod ops;
+pub mod pace;
 pub mod qr;
 pub mod security;
 pub mod status;

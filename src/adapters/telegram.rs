@@ -50,7 +50,17 @@ pub type TgBot = Throttle<Bot>;
 /// Builds the client from `TELOXIDE_TOKEN` and `TELOXIDE_API_URL` (a local Bot API server or
 /// a test server may stand in for Telegram), throttled.
 pub fn bot_from_env() -> TgBot {
-    Throttle::new_spawn(Bot::from_env(), Limits::default())
+    Throttle::new_spawn(Bot::from_env(), limits())
+}
+
+/// The Throttle keeps Telegram's per-chat limits; the overall rate is the bot's pace shared
+/// by the replicas (`crate::pace`), so the Throttle's overall limit is only the ceiling of a
+/// paid broadcast.
+pub fn limits() -> Limits {
+    Limits {
+        messages_per_sec_overall: 1000,
+        ..Limits::default()
+    }
 }
 
 fn chat_ref(chat_id: ChatId) -> ChatRef {
@@ -394,9 +404,19 @@ async fn process(bot: &TgBot, core: &Core, inbound: Inbound) -> anyhow::Result<(
             (vec![Core::error_reply(lang)], false)
         }
     };
+    let any = !replies.is_empty();
     deliver(bot, core, chat_id, replies).await?;
     if !handled {
         return Err(NotHandled.into());
+    }
+    // Sent: a later redelivery of this update answers nothing. (Until here, one gets the
+    // kept replies again.)
+    if any
+        && let Some(key) = &inbound.update_key
+        && let Err(e) = core.replies_sent(&inbound.chat, key).await
+    {
+        // Sent all the same: acknowledged (a redelivery would repeat them).
+        tracing::warn!(error = %e, "cannot forget sent replies");
     }
     Ok(())
 }
@@ -545,9 +565,10 @@ async fn on_webhook(
             StatusCode::INTERNAL_SERVER_ERROR
         }
         std::ops::ControlFlow::Break(Err(e)) => {
-            // Committed, but a reply could not be sent: a redelivery would change nothing.
+            // Committed, but a reply could not be sent: Telegram delivers the update again
+            // and the core answers it with the replies it kept (nothing is done twice).
             tracing::warn!(error = %e, "telegram webhook: handled, reply failed");
-            StatusCode::OK
+            StatusCode::INTERNAL_SERVER_ERROR
         }
     }
 }
@@ -600,6 +621,19 @@ pub async fn send_outbound(
     chat: ChatId,
     message: &Outbound,
 ) -> Result<(), RequestError> {
+    send_outbound_as(bot, core, chat, message, false).await
+}
+
+/// [`send_outbound`], as a paid broadcast when `paid` (`allow_paid_broadcast`: Telegram
+/// lets such messages past 30 a second, up to 1 000, for a fee in Stars), paced by
+/// `crate::pace::TELEGRAM_PAID` instead of `crate::pace::TELEGRAM`.
+pub async fn send_outbound_as(
+    bot: &TgBot,
+    core: &Core,
+    chat: ChatId,
+    message: &Outbound,
+    paid: bool,
+) -> Result<(), RequestError> {
     let relay = message.relay();
     let here = chat_ref(chat);
     let mut thread = match &relay.topic {
@@ -608,7 +642,7 @@ pub async fn send_outbound(
     };
     let mut retried = false;
     loop {
-        match send_raw(bot, &core.texts, chat, message, &relay, thread).await {
+        match send_raw(bot, core, chat, message, &relay, thread, paid).await {
             Ok(id) => {
                 if let Some(topic) = &relay.topic {
                     let mut conn = core.store.pool().acquire().await.map_err(db_error)?;
@@ -685,14 +719,23 @@ async fn ensure_topic(
     Ok(thread)
 }
 
+/// One message out: every request first waits for a slot of the bot's pace, shared by
+/// the replicas (`crate::pace`).
 async fn send_raw(
     bot: &TgBot,
-    texts: &Texts,
+    core: &Core,
     chat: ChatId,
     message: &Outbound,
     relay: &Relay,
     thread: Option<ThreadId>,
+    paid: bool,
 ) -> Result<MessageId, RequestError> {
+    let texts: &Texts = &core.texts;
+    let pace = if paid {
+        crate::pace::TELEGRAM_PAID
+    } else {
+        crate::pace::TELEGRAM
+    };
     let markup = markup(texts, message.lang, &message.keyboard);
     if let Some(source) = relay.copy.as_ref().filter(|s| s.chat.channel == CHANNEL)
         && let (Ok(from), Ok(id)) = (
@@ -710,6 +753,10 @@ async fn send_raw(
         if let Some(caption) = &relay.caption {
             request = request.caption(texts.render(message.lang, caption));
         }
+        if paid {
+            request = request.allow_paid_broadcast(true);
+        }
+        core.pace.wait(pace).await;
         match request.await {
             Ok(id) => return Ok(id),
             Err(e @ RequestError::Api(_)) if !thread_gone(&e) => {
@@ -736,6 +783,10 @@ async fn send_raw(
                         request = request.reply_markup(m);
                     }
                 }
+                if paid {
+                    request = request.allow_paid_broadcast(true);
+                }
+                core.pace.wait(pace).await;
                 request.await?
             }
             AttachmentKind::Document => {
@@ -749,6 +800,10 @@ async fn send_raw(
                         request = request.reply_markup(m);
                     }
                 }
+                if paid {
+                    request = request.allow_paid_broadcast(true);
+                }
+                core.pace.wait(pace).await;
                 request.await?
             }
         };
@@ -763,6 +818,10 @@ async fn send_raw(
     if let Some(m) = markup {
         request = request.reply_markup(m);
     }
+    if paid {
+        request = request.allow_paid_broadcast(true);
+    }
+    core.pace.wait(pace).await;
     request.await.map(|m| m.id)
 }
 
@@ -790,9 +849,14 @@ async fn deliver(
 }
 
 /// The Telegram channel's half of the outbox worker: one message through the throttled bot
-/// (Telegram's limits: 30 messages a second overall, one a second per chat).
+/// (one a second per chat) at the bot's shared pace (`crate::pace`: 29 a second by default);
+/// with `paid_broadcast` (national alerts) every outbox message is sent with
+/// `allow_paid_broadcast` at the paid pace (up to 1 000 a second).
 #[derive(Clone)]
-pub struct TelegramDeliver(pub TgBot);
+pub struct TelegramDeliver {
+    pub bot: TgBot,
+    pub paid_broadcast: bool,
+}
 
 impl crate::delivery::Deliver for TelegramDeliver {
     fn channel(&self) -> &str {
@@ -805,7 +869,14 @@ impl crate::delivery::Deliver for TelegramDeliver {
                 error: "not a Telegram chat id".into(),
             };
         };
-        match send_outbound(&self.0, core, ChatId(chat), envelope.message).await {
+        let sent = send_outbound_as(
+            &self.bot,
+            core,
+            ChatId(chat),
+            envelope.message,
+            self.paid_broadcast,
+        );
+        match sent.await {
             Ok(()) => Sent::Delivered,
             Err(RequestError::RetryAfter(after)) => Sent::RetryLater {
                 after: Some(after.duration()),
@@ -826,7 +897,18 @@ impl crate::delivery::Deliver for TelegramDeliver {
 /// The outbox worker of the Telegram channel: each batch of due rows sent concurrently
 /// (64 chats at once, the throttle queues beyond its limits), one sequence per chat.
 pub fn worker(bot: TgBot) -> Worker<TelegramDeliver> {
-    Worker::new(TelegramDeliver(bot))
+    Worker::new(TelegramDeliver {
+        bot,
+        paid_broadcast: false,
+    })
+}
+
+/// [`worker`] sending every message as a paid broadcast (`TELEGRAM_PAID_BROADCAST`).
+pub fn paid_worker(bot: TgBot) -> Worker<TelegramDeliver> {
+    Worker::new(TelegramDeliver {
+        bot,
+        paid_broadcast: true,
+    })
 }
 
 /// Delivers the durable outbox of the Telegram channel until `stop` fires (see

@@ -78,7 +78,16 @@ pub async fn run(
             event,
         };
         let replies = match core.handle(inbound.clone()).await {
-            Ok(r) => r,
+            Ok(r) => {
+                // Printed just below: a terminal never redelivers, nothing to keep.
+                if !r.is_empty()
+                    && let Some(key) = &inbound.update_key
+                    && let Err(e) = core.replies_sent(&chat, key).await
+                {
+                    tracing::warn!(error = %e, "cannot forget the replies");
+                }
+                r
+            }
             Err(e) => {
                 tracing::error!(error = %e, channel = CHANNEL, "handling failed");
                 vec![Core::error_reply(

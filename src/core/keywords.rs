@@ -50,7 +50,7 @@ async fn status(ctx: &mut Ctx<'_>, iin: Option<Iin>) -> Result<Msg, CoreError> {
             let Some(phone) = number(ctx).await? else {
                 return Ok(unavailable());
             };
-            match crate::core::shared::identity::verdict(core, &iin, &phone).await {
+            match crate::core::shared::identity::verdict(core, ctx.tx, &iin, &phone).await? {
                 Verdict::Match => core.vault.lookup_hash(Field::Iin, &iin.expose()),
                 Verdict::Mismatch | Verdict::Unknown => return Ok(unavailable()),
             }

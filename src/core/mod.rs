@@ -120,6 +120,8 @@ pub struct Core {
     pub(crate) identity_prefetched: identity::Prefetched,
     /// Exposure warnings: infectious window, least overlap, retention periods.
     pub exposure: exposure::ExposureSettings,
+    /// The messengers' send paces, shared by the replicas (`crate::pace`; none: unpaced).
+    pub pace: crate::pace::Paces,
 }
 
 impl fmt::Debug for Core {
@@ -152,7 +154,14 @@ impl Core {
             checkin_lanes: checkin::lane::Lanes::default(),
             channels: shared::channel::Channels::default(),
             exposure: exposure::ExposureSettings::default(),
+            pace: crate::pace::Paces::default(),
         }
+    }
+
+    /// Sends of a messenger wait for this pace ([`crate::pace`]).
+    pub fn with_pace(mut self, pace: crate::pace::SendPace) -> Self {
+        self.pace = self.pace.with(pace);
+        self
     }
 
     /// Check-ins that arrive together are written in batches over this many lanes
@@ -312,22 +321,38 @@ impl Core {
             use checkin::lane::Outcome;
             match self.checkin_lanes.submit(self, candidate).await {
                 Outcome::Done(replies) => return Ok(replies),
-                Outcome::Duplicate => return Ok(Vec::new()),
-                Outcome::Fallback => {}
+                // A duplicate goes the one-by-one way, which sends the kept replies again.
+                Outcome::Duplicate | Outcome::Fallback => {}
             }
         }
         // A remote identity registry is asked before the transaction (core::identity).
         identity::prefetch(self, &inbound).await;
         let now_ms = self.now_ms();
         let mut tx = self.store.begin().await?;
-        if let Some(key) = &inbound.update_key
-            && !storage::mark_update(&mut tx, &inbound.chat.channel, key, now_ms).await?
+        let staff = self.support.chat.as_ref() == Some(&inbound.chat);
+        // The conversation first, held to the end of the transaction: two updates of one
+        // chat (on two replicas) run one after the other. Locked before the update id is
+        // recorded, in the order the check-in lane takes them too.
+        let row = if staff {
+            None
+        } else {
+            storage::conversations::lock_with_iin(&mut tx, self.store.backend(), &inbound.chat)
+                .await?
+        };
+        let update = inbound
+            .update_key
+            .as_deref()
+            .map(|key| (inbound.chat.channel.as_str(), key));
+        if let Some((channel, key)) = update
+            && !storage::mark_update(&mut tx, channel, key, now_ms).await?
         {
-            tracing::info!(channel = %inbound.chat.channel, update = %key, "duplicate update ignored");
+            let kept = storage::update_replies(&mut tx, channel, key).await?;
             tx.rollback().await?;
-            return Ok(Vec::new());
+            let replies = self.open_replies(kept.as_deref());
+            tracing::info!(channel = %channel, update = %key, replies = replies.len(), "duplicate update: kept replies sent again");
+            return Ok(replies);
         }
-        if self.support.chat.as_ref() == Some(&inbound.chat) {
+        if staff {
             let out = match support::staff(self, &mut tx, &inbound.event).await {
                 Err(CoreError::Refused(msg)) => {
                     tx.rollback().await?;
@@ -335,9 +360,8 @@ impl Core {
                 }
                 other => other?,
             };
-            return self.finish(tx, out).await;
+            return self.finish(tx, out, update).await;
         }
-        let row = storage::conversations::load_with_iin(&mut tx, &inbound.chat).await?;
         let mut conv = Conversation::from_row(row, &inbound.chat)?;
         let hinted = inbound
             .lang_hint
@@ -365,15 +389,6 @@ impl Core {
                 // in the dialogue moves on (a reviewer's reason step ends), with the update
                 // id, in a transaction of its own.
                 tx.rollback().await?;
-                if conv != before || before.is_new {
-                    let mut tx = self.store.begin().await?;
-                    if let Some(key) = &inbound.update_key {
-                        storage::mark_update(&mut tx, &inbound.chat.channel, key, now_ms).await?;
-                    }
-                    storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms)
-                        .await?;
-                    tx.commit().await?;
-                }
                 let lang = before
                     .lang
                     .or_else(|| hint.and_then(Lang::guess_from_hint))
@@ -382,8 +397,22 @@ impl Core {
                 let mut reply = Outbound::reply(lang, msg);
                 if self.channels.replies_through_outbox(&inbound.chat.channel) {
                     reply.to = Recipient::Chat(inbound.chat.clone());
+                }
+                if conv != before || before.is_new {
+                    let mut tx = self.store.begin().await?;
+                    // Held again: no other replica's update of this chat runs in between.
+                    let backend = self.store.backend();
+                    storage::conversations::lock_with_iin(&mut tx, backend, &inbound.chat).await?;
+                    if let Some((channel, key)) = update {
+                        storage::mark_update(&mut tx, channel, key, now_ms).await?;
+                    }
+                    storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms)
+                        .await?;
+                    return self.finish(tx, vec![reply], update).await;
+                }
+                if matches!(reply.to, Recipient::Chat(_)) {
                     let tx = self.store.begin().await?;
-                    return self.finish(tx, vec![reply]).await;
+                    return self.finish(tx, vec![reply], None).await;
                 }
                 return Ok(vec![reply]);
             }
@@ -393,14 +422,16 @@ impl Core {
             storage::conversations::save(&mut tx, &inbound.chat, &conv.to_row()?, now_ms).await?;
         }
         tracing::debug!(chat = %inbound.chat.channel, event = ?inbound.event, replies = out.len(), "handled");
-        self.finish(tx, out).await
+        self.finish(tx, out, update).await
     }
 
-    /// Queues the messages for other chats in the outbox, commits, and returns the replies.
+    /// Queues the messages for other chats in the outbox, keeps the replies (sealed) with the
+    /// update's id, commits, and returns the replies.
     async fn finish(
         &self,
         mut tx: storage::Tx,
         out: Vec<Outbound>,
+        update: Option<(&str, &str)>,
     ) -> Result<Vec<Outbound>, CoreError> {
         let mut replies = Vec::with_capacity(out.len());
         for message in out {
@@ -411,10 +442,50 @@ impl Core {
                 }
             }
         }
+        if let Some((channel, key)) = update
+            && !replies.is_empty()
+        {
+            let sealed = self.seal_replies(&replies)?;
+            storage::keep_replies(&mut tx, &[(channel, key, sealed)]).await?;
+        }
         tx.commit().await?;
         // Messages may have been queued here or by a feature (feeds, alerts): wake the worker.
         self.outbox_ready.notify_waiters();
         Ok(replies)
+    }
+
+    /// The replies of an update, sealed (they may name a person or a colour) to be kept with
+    /// its id until the adapter says they were sent ([`Core::replies_sent`]).
+    pub(crate) fn seal_replies(&self, replies: &[Outbound]) -> Result<Vec<u8>, CoreError> {
+        let json = serde_json::to_string(replies).map_err(StoreError::from)?;
+        Ok(self.vault.seal(crate::crypto::Field::Reply, &json))
+    }
+
+    /// Kept replies opened again; nothing when there are none or they cannot be read (a
+    /// redelivery then answers nothing, as before replies were kept).
+    fn open_replies(&self, sealed: Option<&[u8]>) -> Vec<Outbound> {
+        let Some(sealed) = sealed else {
+            return Vec::new();
+        };
+        let opened = self
+            .vault
+            .open(crate::crypto::Field::Reply, sealed)
+            .map_err(|e| e.to_string())
+            .and_then(|json| serde_json::from_str(&json).map_err(|e| e.to_string()));
+        opened.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "kept replies unreadable");
+            Vec::new()
+        })
+    }
+
+    /// An adapter sent the replies of an update: they are no longer kept, so a later
+    /// redelivery of the update answers nothing. Until this is called, a redelivery (the
+    /// process died between the commit and the send, or the send failed) gets the replies
+    /// again.
+    pub async fn replies_sent(&self, chat: &ChatRef, update_key: &str) -> Result<(), CoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        storage::forget_replies(&mut conn, &chat.channel, update_key).await?;
+        Ok(())
     }
 
     /// The language to apologise in when handling failed.

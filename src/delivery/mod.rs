@@ -277,12 +277,13 @@ impl<D: Deliver> Worker<D> {
         };
         let outcome = self.deliver.deliver(core, envelope).await;
         let now = core.now_ms();
+        if outcome == Sent::Delivered {
+            mark_sent(core, row.id, now).await?;
+            return Ok(true);
+        }
         let mut conn = core.store.pool().acquire().await?;
         let (error, retry_at) = match outcome {
-            Sent::Delivered => {
-                outbox::mark_sent(&mut conn, row.id, now).await?;
-                return Ok(true);
-            }
+            Sent::Delivered => unreachable!("marked above"),
             Sent::RetryLater { after, error } => {
                 let delay =
                     after.unwrap_or_else(|| self.options.backoff * (1 << row.attempts.clamp(0, 6)));
@@ -297,6 +298,28 @@ impl<D: Deliver> Worker<D> {
             failure_notice(core, &mut conn, row.id, &message).await?;
         }
         Ok(false)
+    }
+}
+
+/// Marks a delivered row sent, trying again for a few seconds when the database does not
+/// answer (a busy pool): a row left unmarked is sent again when its lease runs out, so only a
+/// process that dies between the channel's answer and the mark repeats a message.
+async fn mark_sent(core: &Core, id: i64, now: i64) -> Result<(), StoreError> {
+    let mut attempt = 0u32;
+    loop {
+        let marked = async {
+            let mut conn = core.store.pool().acquire().await?;
+            outbox::mark_sent(&mut conn, id, now).await
+        };
+        match marked.await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!(id, error = %e, attempt, "outbox: cannot mark sent yet, trying again");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 use super::rows::{Rows, Val};
-use super::{Conn, StoreError};
+use super::{Backend, Conn, StoreError};
+use sha2::{Digest, Sha256};
 
 /// The core's neutral chat address, stored as `(channel, chat_id)` columns.
 pub use crate::core::ChatRef;
@@ -34,32 +35,85 @@ pub async fn load_with_iin(conn: &mut Conn, chat: &ChatRef) -> Result<Option<Wit
         .map(|(_, row)| row))
 }
 
+/// [`load_with_iin`] inside the event's transaction, holding the conversation until the
+/// transaction ends, so two updates of one chat handled at once (two replicas) run one after
+/// the other and the conversation never forks. On PostgreSQL the row is read `FOR UPDATE`;
+/// a chat without a row yet is serialised by a transaction advisory lock keyed on the chat
+/// (the first 8 bytes of SHA-256 of `ashyq-conversation:channel:chat_id`) and read again,
+/// so two first messages of a new chat do not both start it. SQLite runs one process whose
+/// write transactions already run one at a time (`BEGIN IMMEDIATE`).
+pub async fn lock_with_iin(
+    conn: &mut Conn,
+    backend: Backend,
+    chat: &ChatRef,
+) -> Result<Option<WithIin>, StoreError> {
+    let chats = std::slice::from_ref(chat);
+    if let Some((_, row)) = lock_many_with_iin(conn, backend, chats).await?.pop() {
+        return Ok(Some(row));
+    }
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(chat_lock_key(chat))
+            .execute(&mut *conn)
+            .await?;
+        let again = lock_many_with_iin(conn, backend, chats).await?.pop();
+        return Ok(again.map(|(_, row)| row));
+    }
+    Ok(None)
+}
+
+/// The transaction advisory lock key of a chat without a conversation row yet.
+pub fn chat_lock_key(chat: &ChatRef) -> i64 {
+    let digest =
+        Sha256::digest(format!("ashyq-conversation:{}:{}", chat.channel, chat.chat_id).as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// [`load_many_with_iin`] holding the conversations found until the transaction ends
+/// (PostgreSQL: `FOR UPDATE OF c`, locked in the order of `(channel, chat_id)`, so two
+/// batches of overlapping chats cannot deadlock).
+pub async fn lock_many_with_iin(
+    conn: &mut Conn,
+    backend: Backend,
+    chats: &[ChatRef],
+) -> Result<Vec<(ChatRef, WithIin)>, StoreError> {
+    Ok(
+        select_many(conn, chats, false, backend == Backend::Postgres)
+            .await?
+            .into_iter()
+            .map(|(chat, row, _)| (chat, row))
+            .collect(),
+    )
+}
+
 /// [`load_with_iin`] for many chats in one statement; chats without a conversation are
 /// absent from the answer.
 pub async fn load_many_with_iin(
     conn: &mut Conn,
     chats: &[ChatRef],
 ) -> Result<Vec<(ChatRef, WithIin)>, StoreError> {
-    Ok(load_many(conn, chats, false)
+    Ok(select_many(conn, chats, false, false)
         .await?
         .into_iter()
         .map(|(chat, row, _)| (chat, row))
         .collect())
 }
 
-/// [`load_many_with_iin`] and, in the same statement, whether each verified person has a
+/// [`lock_many_with_iin`] and, in the same statement, whether each verified person has a
 /// live dependant (the check-in lane leaves those chats to the group check-in).
-pub async fn load_many_for_lane(
+pub async fn lock_many_for_lane(
     conn: &mut Conn,
+    backend: Backend,
     chats: &[ChatRef],
 ) -> Result<Vec<(ChatRef, WithIin, bool)>, StoreError> {
-    load_many(conn, chats, true).await
+    select_many(conn, chats, true, backend == Backend::Postgres).await
 }
 
-async fn load_many(
+async fn select_many(
     conn: &mut Conn,
     chats: &[ChatRef],
     dependants: bool,
+    for_update: bool,
 ) -> Result<Vec<(ChatRef, WithIin, bool)>, StoreError> {
     if chats.is_empty() {
         return Ok(Vec::new());
@@ -94,8 +148,13 @@ async fn load_many(
            CAST({has} AS BIGINT)
          FROM (VALUES {}) AS q
          JOIN conversations c ON c.channel = q.column1 AND c.chat_id = q.column2
-         LEFT JOIN people p ON p.id = c.person_id",
-        rows.placeholders(1)
+         LEFT JOIN people p ON p.id = c.person_id{}",
+        rows.placeholders(1),
+        if for_update {
+            "\n         ORDER BY c.channel, c.chat_id FOR UPDATE OF c"
+        } else {
+            ""
+        }
     );
     let found: Vec<Row> = rows
         .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))

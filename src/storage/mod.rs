@@ -13,6 +13,7 @@ pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod outbox;
+pub mod pace;
 pub mod people;
 pub mod relay;
 pub mod rows;
@@ -201,6 +202,66 @@ pub async fn mark_updates(
     );
     let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms);
     Ok(rows.bind_as(q).fetch_all(&mut *conn).await?)
+}
+
+/// Keeps the replies of processed updates (sealed by the caller) with their ids, in the
+/// event's transaction: a redelivery of an update whose reply never left gets it again
+/// ([`update_replies`]). One statement for many updates.
+pub async fn keep_replies(
+    conn: &mut Conn,
+    updates: &[(&str, &str, Vec<u8>)],
+) -> Result<(), StoreError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Rows::new(3);
+    for (channel, key, sealed) in updates {
+        rows.push([
+            Val::from(*channel),
+            Val::from(*key),
+            Val::Bytes(Some(sealed.clone())),
+        ]);
+    }
+    let sql = format!(
+        "UPDATE processed_updates SET replies = q.column3
+         FROM (VALUES {}) AS q
+         WHERE q.column1 IS NOT NULL
+           AND processed_updates.channel = q.column1 AND processed_updates.update_key = q.column2",
+        rows.placeholders(1)
+    );
+    rows.bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The replies kept with a processed update (sealed), if any.
+pub async fn update_replies(
+    conn: &mut Conn,
+    channel: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+        "SELECT replies FROM processed_updates WHERE channel = $1 AND update_key = $2",
+    )
+    .bind(channel)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(|(r,)| r))
+}
+
+/// The replies of a processed update were sent: they are no longer kept.
+pub async fn forget_replies(conn: &mut Conn, channel: &str, key: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE processed_updates SET replies = NULL
+         WHERE channel = $1 AND update_key = $2 AND replies IS NOT NULL",
+    )
+    .bind(channel)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Forgets update ids older than `before_ms`; Telegram redelivers only recent updates.

@@ -23,6 +23,7 @@ mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;
 mod replicas;
+mod replicas_proof;
 mod security;
 mod security_http;
 mod sms;

@@ -116,6 +116,51 @@ mod telegram_webhook {
     ashyq_on_both!(super::webhook);
 }
 
+/// Issue 16: the update committed but its reply never left (here Telegram refused the send;
+/// a process killed between the commit and the send is the same to the database). The
+/// webhook answers 500, Telegram delivers the update again, and the redelivery gets the kept
+/// reply — once, with nothing done twice. Once sent, a further redelivery answers nothing.
+async fn unsent_reply_on_redelivery(db: &TestDb) {
+    let (fake, url) = FakeTelegram::start().await;
+    let clock = ManualClock::new(at("2026-11-21T10:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let app = TestApp::start(
+        core.clone(),
+        &url,
+        TestOptions {
+            webhook: Some(TOKEN.into()),
+            jobs: false,
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let update = start_update(1).to_string();
+    fake.block(USER);
+    assert_eq!(post(&app, Some(TOKEN), update.clone()).await, 500);
+    assert_eq!(count(&core.store, "processed_updates").await, 1);
+    // One attempt, refused by Telegram (the fake records it).
+    assert_eq!(fake.sent_texts(USER).len(), 1);
+
+    fake.unblock(USER);
+    assert_eq!(post(&app, Some(TOKEN), update.clone()).await, 200);
+    let texts = fake.sent_texts(USER);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[0], texts[1], "the same reply");
+    assert!(texts[1].contains("персональных данных"), "{texts:?}");
+    assert_eq!(count(&core.store, "processed_updates").await, 1);
+    assert_eq!(count(&core.store, "conversations").await, 1);
+
+    // Sent now: another redelivery is acknowledged and answers nothing.
+    assert_eq!(post(&app, Some(TOKEN), update).await, 200);
+    assert_eq!(fake.sent_texts(USER).len(), 2);
+    app.stop().await;
+    core.store.close().await;
+}
+
+mod a_redelivery_gets_the_reply_that_never_left {
+    ashyq_on_both!(super::unsent_reply_on_redelivery);
+}
+
 /// An update the core could not handle (its transaction rolled back) is not acknowledged:
 /// 500, so Telegram delivers it again; the user got the apology meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -171,6 +171,10 @@ pub struct Aitu {
     pub core: Arc<Core>,
     pub settings: Settings,
     seen: Mutex<Seen>,
+    /// The bot's send pace shared by the replicas (`crate::pace`, `AITU_RATE_PER_SECOND`):
+    /// every message part waits for a slot, on top of this process's own pacer (none when
+    /// the rate is 0: unpaced).
+    pace: Option<crate::pace::SendPace>,
 }
 
 impl std::fmt::Debug for Aitu {
@@ -182,11 +186,19 @@ impl std::fmt::Debug for Aitu {
 impl Aitu {
     pub fn new(core: Arc<Core>, settings: Settings) -> anyhow::Result<Arc<Self>> {
         let api = api::Client::new(&settings.api_url, &settings.token, settings.rate_per_second)?;
+        let pace = (settings.rate_per_second > 0.0).then(|| {
+            crate::pace::SendPace::new(
+                crate::pace::AITU,
+                settings.rate_per_second,
+                Some(core.store.clone()),
+            )
+        });
         Ok(Arc::new(Self {
             api,
             core,
             settings,
             seen: Mutex::new(Seen::default()),
+            pace,
         }))
     }
 
@@ -272,7 +284,15 @@ impl Aitu {
         };
         match self.core.handle(inbound).await {
             Ok(replies) => {
-                self.deliver(&dialog, replies).await;
+                let any = !replies.is_empty();
+                // Sent: a redelivery answers nothing; unsent, it gets the kept replies.
+                if self.deliver(&dialog, replies).await
+                    && any
+                    && let Some(key) = &update_id
+                    && let Err(e) = self.core.replies_sent(&chat, key).await
+                {
+                    tracing::warn!(error = %e, "aitu: cannot forget sent replies");
+                }
                 Ok(())
             }
             Err(e) => {
@@ -326,7 +346,9 @@ impl Aitu {
 
     /// Sends the replies to the sender's dialog (messages for other chats were queued in the
     /// outbox by the core).
-    async fn deliver(&self, dialog: &Peer, replies: Vec<Outbound>) {
+    /// Sends the replies; `true` when every one was delivered.
+    async fn deliver(&self, dialog: &Peer, replies: Vec<Outbound>) -> bool {
+        let mut all = true;
         for reply in replies {
             let to = match &reply.to {
                 Recipient::Sender => dialog.clone(),
@@ -339,8 +361,10 @@ impl Aitu {
             let result = self.send(&to, &reply).await;
             if result != SendResult::Delivered {
                 tracing::warn!(?result, "aitu: a reply was not delivered");
+                all = false;
             }
         }
+        all
     }
 
     /// Sends one message: uploads its attachment, then each command on its own (precise
@@ -361,6 +385,9 @@ impl Aitu {
             },
         };
         for part in outbound::render(&self.core.texts, to, message, file) {
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
             if let Err(e) = self.api.send(&[api::Command::SendMessage(part)]).await {
                 tracing::warn!(error = %e, "aitu: send failed");
                 if let ApiError::Status {

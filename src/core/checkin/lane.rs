@@ -56,7 +56,8 @@ pub(crate) struct Candidate {
 pub(crate) enum Outcome {
     /// Written and committed: the replies to send.
     Done(Vec<Outbound>),
-    /// The update was processed before: nothing to send.
+    /// The update was processed before: the one-by-one path answers it (with the replies
+    /// kept for it, if they were never sent).
     Duplicate,
     /// Not the lane's case (or the batch failed): handle it one by one.
     Fallback,
@@ -264,7 +265,7 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
     let asked: Vec<ChatRef> = firsts.iter().map(|&i| candidates[i].chat.clone()).collect();
     // (An adult with dependants is asked "who is with you?": the one-by-one path.)
     let convs: HashMap<ChatRef, conversations::WithIin> =
-        conversations::load_many_for_lane(&mut tx, &asked)
+        conversations::lock_many_for_lane(&mut tx, core.store.backend(), &asked)
             .await?
             .into_iter()
             .filter(|(_, _, dependants)| !dependants)
@@ -422,10 +423,28 @@ async fn batch(core: &Core, candidates: &[&Candidate]) -> Result<Vec<Outcome>, C
         })
         .collect();
     outbox::enqueue_to_staff_many(&mut tx, &lines, now).await?;
+    // The replies, kept (sealed) with the update ids until the adapter sent them, as on the
+    // one-by-one path: a redelivery whose reply never left gets it again.
+    let replies: Vec<Vec<Outbound>> = entries
+        .iter()
+        .zip(&views)
+        .map(|(e, v)| vec![result(v, e.lang)])
+        .collect();
+    let mut kept = Vec::new();
+    for (e, out) in entries.iter().zip(&replies) {
+        if let Some(key) = e.candidate.update_key.as_deref() {
+            kept.push((
+                e.candidate.chat.channel.as_str(),
+                key,
+                core.seal_replies(out)?,
+            ));
+        }
+    }
+    storage::keep_replies(&mut tx, &kept).await?;
     tx.commit().await?;
     core.outbox_ready.notify_waiters();
-    for (e, v) in entries.iter().zip(&views) {
-        outcomes[e.index] = Outcome::Done(vec![result(v, e.lang)]);
+    for (e, out) in entries.iter().zip(replies) {
+        outcomes[e.index] = Outcome::Done(out);
     }
     Ok(outcomes)
 }

@@ -51,21 +51,39 @@ pub fn backoff_ms(tries: i64) -> i64 {
 
 /// The registry's answer; a failure counts as `unknown` (logged without the numbers). An
 /// answer fetched before the event's transaction ([`prefetch`]) is used once.
-async fn ask(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
+async fn ask(core: &Core, conn: &mut Conn, iin: &Iin, phone: &Phone) -> Result<Verdict, CoreError> {
     let key = (
         core.vault.lookup_hash(Field::Iin, &iin.expose()),
         core.vault.lookup_hash(Field::Phone, phone.expose()),
     );
     if let Some(v) = core.identity_prefetched.take(&key) {
-        return v;
+        return Ok(v);
     }
-    fetch(core, iin, phone).await
+    if core.identity.kind() == "table" {
+        // The table is in this database: read in the event's transaction. A second
+        // connection from the pool per registration, taken while the transaction holds
+        // one, starved the pool under load (timeouts answered "unknown": people waited).
+        // Current and (while a key rotation runs) previous key versions.
+        let facts = store::pair_facts(
+            conn,
+            &core.vault.lookup_hashes(Field::Iin, &iin.expose()),
+            &core.vault.lookup_hashes(Field::Phone, phone.expose()),
+        )
+        .await?;
+        return Ok(crate::identity::table::verdict(facts));
+    }
+    Ok(fetch(core, iin, phone).await)
 }
 
 /// The registry's answer for `(iin, phone)` (a prefetched one first; a failure counts as
 /// `unknown`): for features that ask without binding (an SMS status request).
-pub async fn verdict(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
-    ask(core, iin, phone).await
+pub async fn verdict(
+    core: &Core,
+    conn: &mut Conn,
+    iin: &Iin,
+    phone: &Phone,
+) -> Result<Verdict, CoreError> {
+    ask(core, conn, iin, phone).await
 }
 
 async fn fetch(core: &Core, iin: &Iin, phone: &Phone) -> Verdict {
@@ -248,7 +266,7 @@ pub async fn submit(ctx: &mut Ctx<'_>, person: i64, iin: &Iin) -> Result<Vec<Out
     crate::security::keys::settle(ctx.tx, &core.vault, Field::Iin, &iin.expose()).await?;
     crate::security::keys::settle(ctx.tx, &core.vault, Field::Phone, phone.expose()).await?;
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
-    match ask(core, iin, &phone).await {
+    match ask(core, ctx.tx, iin, &phone).await? {
         Verdict::Match => {
             if !bind(
                 core,
@@ -403,7 +421,7 @@ pub async fn gate(
     // The table is a read: asked here. A remote registry is never asked inside the event's
     // transaction: the person waits and the background job asks (`run_due`).
     let verdict = if core.identity.kind() == "table" {
-        ask(core, &iin, &phone).await
+        ask(core, tx, &iin, &phone).await?
     } else {
         Verdict::Unknown
     };

@@ -69,6 +69,7 @@ impl TestApp {
                 .webhook
                 .as_deref()
                 .map(|secret| WebhookConfig::new(WEBHOOK_URL, secret).expect("webhook config")),
+            paid_broadcast: false,
         });
         let config = AppConfig {
             http: "127.0.0.1:0".parse().unwrap(),

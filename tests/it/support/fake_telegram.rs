@@ -25,6 +25,8 @@ pub struct Call {
     pub body: Value,
     /// The files of a multipart call (`sendPhoto`, `sendDocument`).
     pub files: Vec<SentFile>,
+    /// When the call arrived (the pace measurements count calls per second).
+    pub at: std::time::Instant,
 }
 
 /// A file the bot uploaded.
@@ -101,6 +103,11 @@ impl FakeTelegram {
     /// Every message to `chat` now fails with 403 "bot was blocked by the user".
     pub fn block(&self, chat: i64) {
         self.inner.lock().unwrap().blocked.insert(chat);
+    }
+
+    /// Messages to `chat` go through again (a network failure that passed).
+    pub fn unblock(&self, chat: i64) {
+        self.inner.lock().unwrap().blocked.remove(&chat);
     }
 
     /// Deletes a topic: posting to it fails with "message thread not found".
@@ -549,6 +556,7 @@ async fn api(
             method: method.clone(),
             body: body.clone(),
             files,
+            at: std::time::Instant::now(),
         });
         match method.as_str() {
             "getMe" => json!({
