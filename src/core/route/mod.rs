@@ -456,6 +456,9 @@ async fn wallet_route(
         Some(Command::Start(StartPayload::CanteenInvite(secret))) => {
             return Ok(Some(W::JoinCanteen(secret.clone())));
         }
+        Some(Command::Start(StartPayload::ProviderInvite(secret))) => {
+            return Ok(Some(W::JoinProvider(secret.clone())));
+        }
         Some(Command::Wallet) => return Ok(Some(W::List)),
         Some(Command::Qr) => return Ok(Some(W::TodaysCodes)),
         Some(Command::Meals) => return Ok(Some(W::Meals)),

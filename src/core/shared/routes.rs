@@ -150,6 +150,8 @@ pub enum DialogueInput {
 pub enum WalletRoute {
     /// `/start cnt_…`.
     JoinCanteen(String),
+    /// `/start prv_…`: an operator of a voucher provider (pharmacy, club) joins.
+    JoinProvider(String),
     /// `/wallet`.
     List,
     /// `/qr`.
