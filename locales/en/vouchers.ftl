@@ -17,3 +17,11 @@ voucher-qr-wrong-kind = ⛔ This is the code of another voucher ({ $shown ->
     }). Ask for this voucher's QR code.
 voucher-qr-expired = ⛔ This QR code has expired (it may be a screenshot). Ask its holder to open a new QR code in the wallet.
 voucher-qr-invalid = ⛔ This code is not valid: it was not made by the Social Wallet.
+
+# The wallet in the main menu, the morning QR (issue 17 item 6).
+menu-wallet = 👛 Social Wallet
+wallet-morning-button-on = 🌅 Send the QR code every school morning
+wallet-morning-button-off = Stop the morning QR code
+wallet-morning-on = Done: every school day at 07:00 this chat receives your child's meal QR code (IIN { $child }). To stop, press the button in /wallet.
+wallet-morning-off = The morning QR code is no longer sent (IIN { $child }).
+wallet-morning-qr = 🌅 Good morning! Today's meal QR code for your child (IIN { $child }, school: { $school }), valid on { $date } only. Code for typing: { $code }.

@@ -17,3 +17,11 @@ voucher-qr-wrong-kind = ⛔ Бұл код басқа ваучерге арнал
     }). Осы ваучердің QR-кодын сұраңыз.
 voucher-qr-expired = ⛔ Бұл QR-кодтың мерзімі өтіп кеткен (скриншот болуы мүмкін). Иесінен әмияннан жаңа QR-код ашуын сұраңыз.
 voucher-qr-invalid = ⛔ Бұл код жарамсыз: оны Әлеуметтік әмиян жасамаған.
+
+# The wallet in the main menu, the morning QR (issue 17 item 6).
+menu-wallet = 👛 Әлеуметтік әмиян
+wallet-morning-button-on = 🌅 QR-кодты әр оқу күні таңертең жіберу
+wallet-morning-button-off = QR-кодты таңертең жібермеу
+wallet-morning-on = Дайын: әр оқу күні сағат 07:00-де бұл чатқа балаңыздың (ЖСН: { $child }) тамақ QR-коды келеді. Тоқтату үшін /wallet ішіндегі батырманы басыңыз.
+wallet-morning-off = Таңғы QR-код енді жіберілмейді (ЖСН: { $child }).
+wallet-morning-qr = 🌅 Қайырлы таң! Балаңыздың (ЖСН: { $child }, мектеп: { $school }) бүгінгі тамақ QR-коды. Жарамды күні: { $date }. Енгізуге арналған код: { $code }.

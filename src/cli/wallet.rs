@@ -32,6 +32,11 @@ pub enum WalletCommand {
         #[command(subcommand)]
         action: LedgerAction,
     },
+    /// The Social Wallet's audit: every action of every actor, personal data masked.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// The monthly act of completed work of a supplier (CSV and HTML) from the ledger.
     Act {
         /// The supplier's BIN.
@@ -90,9 +95,28 @@ pub enum SupplierAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// CSV of every Social Wallet action (ledger entries of every kind and refused
+    /// attempts) from one local day to another, both included; chats and IINs masked.
+    /// Prints a JSON summary on stderr.
+    Export {
+        /// The first day, `YYYY-MM-DD` (Astana time).
+        #[arg(long)]
+        from: String,
+        /// The last day, `YYYY-MM-DD`.
+        #[arg(long)]
+        to: String,
+        /// Write the CSV here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerAction {
-    /// Check the hash chain; prints JSON and fails naming the first edited, inserted or
-    /// deleted row.
+    /// Check the hash chain of every voucher kind (version-1 meal lines and version-2
+    /// lines); prints JSON with the entries per kind and fails naming the first edited,
+    /// inserted or deleted row.
     Verify,
 }
 
@@ -168,6 +192,23 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             if let Some(p) = v.first_problem {
                 anyhow::bail!("the ledger does not verify: {p}");
             }
+        }
+        WalletCommand::Audit {
+            action: AuditAction::Export { from, to, out },
+        } => {
+            use crate::core::vouchers::audit;
+            let (from, to) = (audit::parse_day(&from)?, audit::parse_day(&to)?);
+            let summary = match out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    audit::export(core, from, to, &mut file).await?
+                }
+                None => {
+                    let mut stdout = std::io::stdout();
+                    audit::export(core, from, to, &mut stdout).await?
+                }
+            };
+            eprintln!("{}", serde_json::to_string(&summary)?);
         }
         WalletCommand::Act {
             supplier,

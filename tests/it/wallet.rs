@@ -144,7 +144,7 @@ async fn effects(store: &Store) -> Vec<i64> {
         "wallet_ledger",
         "outbox",
         "wallet_ratings",
-        "canteen_staff",
+        "provider_staff",
     ] {
         out.push(count(store, t).await);
     }

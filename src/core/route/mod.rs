@@ -400,6 +400,7 @@ pub async fn route(
         (State::Menu, Event::Text(text), _) => match menu_choice(core, lang, text) {
             Some("menu-checkin") => Route::CheckIn(C::Instructions),
             Some("menu-status") => Route::Status,
+            Some("menu-wallet") => Route::Wallet(W::List),
             Some("menu-me") => Route::Registration(R::Me),
             Some("menu-lang") => Route::Registration(R::LanguagePrompt),
             Some("menu-help") => Route::Registration(R::MenuHelp),

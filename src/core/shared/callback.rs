@@ -122,6 +122,8 @@ pub enum WalletButton {
     Reissue(i64),
     /// `wl:rate:MEAL:N`: meal MEAL rated N.
     Rate { meal: i64, rating: i64 },
+    /// `wl:am:ID:1` / `wl:am:ID:0`: the QR of voucher ID each school morning, or no more.
+    Morning { voucher: i64, on: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +216,9 @@ impl fmt::Display for Callback {
                 WalletButton::Qr(id) => write!(f, "wl:qr:{id}"),
                 WalletButton::Reissue(id) => write!(f, "wl:new:{id}"),
                 WalletButton::Rate { meal, rating } => write!(f, "wl:rate:{meal}:{rating}"),
+                WalletButton::Morning { voucher, on } => {
+                    write!(f, "wl:am:{voucher}:{}", u8::from(*on))
+                }
             },
             Callback::Support(b) => match b {
                 SupportButton::Category(code) => write!(f, "support:cat:{code}"),
@@ -306,6 +311,11 @@ fn parse_v0(data: &str) -> Result<Callback, UnknownButton> {
             ["new", n] => id(n).map(WalletButton::Reissue),
             ["rate", m, r] => match (id(m), id(r)) {
                 (Some(meal), Some(rating)) => Some(WalletButton::Rate { meal, rating }),
+                _ => None,
+            },
+            ["am", v, b] => match (id(v), *b) {
+                (Some(voucher), "1") => Some(WalletButton::Morning { voucher, on: true }),
+                (Some(voucher), "0") => Some(WalletButton::Morning { voucher, on: false }),
                 _ => None,
             },
             _ => None,
@@ -442,6 +452,8 @@ mod tests {
         "wl:qr:9",
         "wl:new:9",
         "wl:rate:15:4",
+        "wl:am:9:1",
+        "wl:am:9:0",
         "support:cat:business",
         "support:exit",
         "support:faq:yes",
