@@ -33,5 +33,6 @@ mod telegram_checkin;
 mod vouchers;
 mod wallet;
 mod wallet_cli;
+mod wallet_engine;
 mod wallet_telegram;
 mod webhook;
