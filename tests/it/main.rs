@@ -9,6 +9,7 @@ mod business;
 mod business_cli;
 mod checkin;
 mod checkin_cli;
+mod clubs;
 mod conversation;
 mod exposure;
 mod family;

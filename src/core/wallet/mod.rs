@@ -7,6 +7,8 @@
 //!   meal notices with ratings, `/meals`.
 //! - [`ledger`]: the meal kind's monthly acts over the voucher engine's one ledger
 //!   (`core::vouchers::ledger`, re-exported).
+//! - `club`: club vouchers, the second kind on the engine (lists, acceptance, the child's
+//!   short-lived QR, attendance, the monthly act).
 //! - `morning`: the child's QR each school morning for parents who opted in ([`MorningQr`]).
 //!
 //! School meals are the first kind of the voucher engine (`core::vouchers`): schools'
@@ -23,12 +25,18 @@ pub mod token;
 
 mod admin;
 mod canteen;
+mod club;
 mod consent;
 mod morning;
 mod parent;
 mod rating;
 pub use admin::*;
 pub use canteen::*;
+pub use club::{
+    Attendance, CLUB_COLUMNS, ClubAct, ClubImportReport, club_act, club_attend, club_attend_once,
+    import_clubs, looks_like_voucher_code,
+};
+use club::{club_answer, club_list, club_qr};
 use consent::*;
 pub use morning::{MORNING_AT, MorningQr, send_morning_codes};
 pub use parent::*;
@@ -250,6 +258,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
             answer_offer(core, tx, chat, lang, number, accept).await
         }
         WalletRoute::AnswerHelp => Ok(reply(lang, Msg::new("wallet-answer-help"))),
+        WalletRoute::ClubAttend(code) => {
+            let r = club_attend(core, tx, chat, &code).await?;
+            Ok(reply(lang, r.msg()))
+        }
         WalletRoute::Redeem(code) => {
             let r = redeem_in(core, tx, chat, &code).await?;
             Ok(reply(lang, r.msg()))

@@ -47,13 +47,15 @@ pub(super) async fn wallet_list(
     core: &Core,
     tx: &mut Tx,
     conv: &Conversation,
-    chat: &ChatRef,
+    _chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+    let Some((phone, iin)) = parent_of(tx, conv).await? else {
         return Ok(reply(lang, Msg::new("wallet-register-first")));
     };
-    if vouchers.is_empty() {
+    let vouchers = store::vouchers_of_parent(tx, &phone, &iin).await?;
+    let club_vouchers = club_list(core, tx, &phone, &iin, lang).await?;
+    if vouchers.is_empty() && club_vouchers.is_empty() {
         return Ok(reply(lang, Msg::new("wallet-none")));
     }
     let now = core.now_ms();
@@ -91,6 +93,7 @@ pub(super) async fn wallet_list(
             o.with_keyboard(Keyboard::Inline(vec![buttons]))
         });
     }
+    out.extend(club_vouchers);
     Ok(out)
 }
 
@@ -218,6 +221,10 @@ pub(super) async fn on_button(
         WalletButton::Morning { voucher, on } => {
             morning_opt_in(core, tx, conv, chat, lang, voucher, on).await
         }
+        WalletButton::ClubAnswer { voucher, accept } => {
+            club_answer(core, tx, conv, chat, lang, voucher, accept).await
+        }
+        WalletButton::ClubQr(id) => club_qr(core, tx, conv, chat, lang, id).await,
         // Outside the comment step.
         WalletButton::SkipComment => Ok(reply(lang, Msg::new("hint-stale-button"))),
     }
