@@ -234,6 +234,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("reference", Kind::Str("A-17")),
     ("year", Kind::Str("2026")),
     ("provider", Kind::Str("№1 дәріхана")),
+    ("club", Kind::Str("Шахмат үйірмесі")),
+    ("sessions", Kind::Num),
     // Variables of texts other branches add (identity, exposure, security), so their texts are
     // rendered by the same checks once merged.
     ("still", Kind::Num),

@@ -399,7 +399,7 @@ pub(super) async fn club_qr(
             Msg::new("club-qr")
                 .arg("child", child(core, &v.pupil_enc)?)
                 .arg("club", v.club_name.clone())
-                .arg("until", local_time(t.expires_at_ms()))
+                .arg("time", local_time(t.expires_at_ms()))
                 .arg("code", keys.short_code(&t)),
         )
         .with_attachment(AttachmentKind::Photo, "club-qr.png", png),
