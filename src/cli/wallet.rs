@@ -32,6 +32,11 @@ pub enum WalletCommand {
         #[command(subcommand)]
         action: LedgerAction,
     },
+    /// Clubs (club vouchers): set up, operators' invitations, the monthly act.
+    Club {
+        #[command(subcommand)]
+        action: ClubAction,
+    },
     /// The Social Wallet's audit: every action of every actor, personal data masked.
     Audit {
         #[command(subcommand)]
@@ -91,6 +96,27 @@ pub enum SupplierAction {
         name: String,
         #[arg(long)]
         price: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClubAction {
+    /// Set a club's name (created when new).
+    Set {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// A one-time invitation link (7 days) that makes a chat an operator of the club.
+    Invite { bin: String },
+    /// The club's act for a month (`YYYY-MM`): sessions per child from the ledger, as CSV on
+    /// standard output and a JSON summary on stderr.
+    Act {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        month: String,
     },
 }
 
@@ -191,6 +217,29 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             println!("{}", serde_json::to_string(&v)?);
             if let Some(p) = v.first_problem {
                 anyhow::bail!("the ledger does not verify: {p}");
+            }
+        }
+        WalletCommand::Club { action } => {
+            use crate::core::vouchers::{ProviderKind, providers};
+            match action {
+                ClubAction::Set { bin, name } => {
+                    let id = providers::set(core, ProviderKind::Club, &bin, &name).await?;
+                    println!("{}", serde_json::json!({"bin": bin, "provider_id": id}));
+                }
+                ClubAction::Invite { bin } => {
+                    let bot = settings.bot_username.clone().ok_or_else(|| {
+                        anyhow::anyhow!("set ASHYQ_BOT_USERNAME to make invitation links")
+                    })?;
+                    println!(
+                        "{}",
+                        providers::invite(core, ProviderKind::Club, &bin, &bot).await?
+                    );
+                }
+                ClubAction::Act { bin, month } => {
+                    let act = wallet::club_act(core, &bin, &month).await?;
+                    print!("{}", act.csv);
+                    eprintln!("{}", serde_json::to_string(&act)?);
+                }
             }
         }
         WalletCommand::Audit {

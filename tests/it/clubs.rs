@@ -276,6 +276,54 @@ async fn simultaneous_scans(db: &TestDb) {
     core.store.close().await;
 }
 
+async fn club_list_over_http(db: &TestDb) {
+    let clock = ManualClock::new(at(MONDAY));
+    let core = wallet_core(db, &clock).await;
+    let router = crate::wallet::router(&core);
+    let key = ashyq::core::feeds::create_api_key(&core, "edu", &["clubs".into()])
+        .await
+        .unwrap()
+        .secret;
+    let pupils_only = ashyq::core::feeds::create_api_key(&core, "edu2", &["pupils".into()])
+        .await
+        .unwrap()
+        .secret;
+    let item = |p: String, n: &str| {
+        serde_json::json!({"pupil_iin": p, "club_bin": CLUB, "sessions_per_month": n,
+            "parent_iin": parent(1), "parent_phone": PHONE_A})
+    };
+    let body = serde_json::json!({"items": [item(pupil(1), "4"), item(pupil(2), "40"),
+        {"pupil_iin": pupil(3), "shoe_size": 40}]});
+    let (status, _) =
+        crate::wallet::post(&router, "/api/v1/clubs", Some(&pupils_only), body.clone()).await;
+    assert_eq!(status.as_u16(), 403, "a key without the scope");
+    let (status, out) =
+        crate::wallet::post(&router, "/api/v1/clubs", Some(&key), body.clone()).await;
+    assert_eq!(status.as_u16(), 422, "{out}");
+    assert_eq!(
+        (out["accepted"].as_i64(), out["rejected"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(out["items"][0]["index"], 1);
+    assert_eq!(out["items"][1]["index"], 2);
+    // Sent again: stored once.
+    let (_, out) = crate::wallet::post(&router, "/api/v1/clubs", Some(&key), body).await;
+    assert_eq!(
+        (out["accepted"].as_i64(), out["duplicates"].as_i64()),
+        (Some(0), Some(1))
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM club_vouchers")
+        .fetch_one(core.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    core.store.close().await;
+}
+
+mod http {
+    ashyq_on_both!(super::club_list_over_http);
+}
+
 mod simultaneous {
     ashyq_on_both!(super::simultaneous_scans);
 }

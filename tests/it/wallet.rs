@@ -173,7 +173,12 @@ async fn effects(store: &Store) -> Vec<i64> {
     out
 }
 
-async fn post(router: &Router, path: &str, auth: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    router: &Router,
+    path: &str,
+    auth: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut req = Request::post(path).header("content-type", "application/json");
     if let Some(k) = auth {
         req = req.header("authorization", format!("Bearer {k}"));
@@ -191,7 +196,7 @@ async fn post(router: &Router, path: &str, auth: Option<&str>, body: Value) -> (
     )
 }
 
-fn router(core: &Arc<Core>) -> Router {
+pub(crate) fn router(core: &Arc<Core>) -> Router {
     ashyq::http::app(ashyq::http::HttpState {
         store: core.store.clone(),
         telegram: false,

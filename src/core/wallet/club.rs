@@ -130,13 +130,70 @@ pub async fn import_clubs<R: std::io::Read + Send + 'static>(
     core: &Core,
     input: R,
 ) -> Result<ClubImportReport, WalletError> {
+    let items = tokio::task::spawn_blocking(move || read_club_csv(input))
+        .await
+        .map_err(|e| WalletError::Import(e.to_string()))??;
+    Ok(import_club_items(core, items, Vec::new(), "csv").await?)
+}
+
+/// Imports club list items posted over HTTP (`POST /api/v1/clubs`, scope `clubs`; `index`
+/// = position in `items`), through the same validation and write path as the CSV.
+pub async fn import_club_json(
+    core: &Core,
+    items: Vec<serde_json::Value>,
+    api_key: i64,
+) -> Result<ClubImportReport, CoreError> {
+    let text = |v: &serde_json::Value, name: &str| match v.get(name) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let mut rejected = Vec::new();
+    let mut parsed = Vec::new();
+    for (index, v) in items.into_iter().enumerate() {
+        match v.as_object().map(|o| {
+            o.keys()
+                .find(|k| !CLUB_COLUMNS.contains(&k.as_str()))
+                .cloned()
+        }) {
+            None => rejected.push(Rejection {
+                index,
+                external_id: None,
+                reason: "an item must be a JSON object".into(),
+            }),
+            Some(Some(k)) => rejected.push(Rejection {
+                index,
+                external_id: None,
+                reason: format!("unknown field {k:?}"),
+            }),
+            Some(None) => parsed.push((
+                index,
+                ClubItem {
+                    pupil_iin: text(&v, "pupil_iin"),
+                    club_bin: text(&v, "club_bin"),
+                    sessions_per_month: text(&v, "sessions_per_month"),
+                    parent_iin: text(&v, "parent_iin"),
+                    parent_phone: text(&v, "parent_phone"),
+                },
+            )),
+        }
+    }
+    import_club_items(core, parsed, rejected, &format!("api:{api_key}")).await
+}
+
+/// The one validation and write path of club lists.
+async fn import_club_items(
+    core: &Core,
+    items: Vec<(usize, ClubItem)>,
+    rejected: Vec<Rejection>,
+    source: &str,
+) -> Result<ClubImportReport, CoreError> {
     let vault = core.vault.clone();
     let today = today(core);
     let (good, rejected) = tokio::task::spawn_blocking(move || {
-        let items = read_club_csv(input)?;
         let mut seen: HashMap<(String, Vec<u8>), usize> = HashMap::new();
         let mut good = Vec::new();
-        let mut rejected = Vec::new();
+        let mut rejected = rejected;
         for (index, item) in items {
             match validate_club(&vault, &item, today) {
                 Ok(v) => {
@@ -161,10 +218,10 @@ pub async fn import_clubs<R: std::io::Read + Send + 'static>(
                 }),
             }
         }
-        Ok::<_, WalletError>((good, rejected))
+        (good, rejected)
     })
     .await
-    .map_err(|e| WalletError::Import(e.to_string()))??;
+    .map_err(|e| CoreError::internal("club list validation", e))?;
     let mut report = ClubImportReport {
         rejected,
         ..Default::default()
@@ -176,7 +233,7 @@ pub async fn import_clubs<R: std::io::Read + Send + 'static>(
             let provider =
                 crate::storage::vouchers::ensure_provider(&mut tx, "club", &v.club_bin, now)
                     .await?;
-            match clubs::insert_voucher(&mut tx, provider, v, "csv", now).await? {
+            match clubs::insert_voucher(&mut tx, provider, v, source, now).await? {
                 ClubWrite::Inserted(id) => {
                     report.accepted += 1;
                     vledger::append_v2(

@@ -34,7 +34,7 @@ pub use admin::*;
 pub use canteen::*;
 pub use club::{
     Attendance, CLUB_COLUMNS, ClubAct, ClubImportReport, club_act, club_attend, club_attend_once,
-    import_clubs, looks_like_voucher_code,
+    import_club_json, import_clubs, looks_like_voucher_code,
 };
 use club::{club_answer, club_list, club_qr};
 use consent::*;
