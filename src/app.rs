@@ -347,8 +347,8 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
     if config.jobs {
         // The core's jobs (`core::job::all`), two leader locks as before: automatic check-out
         // with its reminders and owners' notices under `checkout`; colours that change by
-        // themselves and the change log's pruning under `status-notifier`. Each job still
-        // runs on its own task.
+        // themselves, the change log's pruning and the parents' morning meal QR under
+        // `status-notifier`. Each job still runs on its own task.
         let mut groups: Vec<(&str, Vec<Arc<dyn crate::core::job::Job>>)> =
             vec![("checkout", Vec::new()), ("status-notifier", Vec::new())];
         for job in crate::core::job::all() {

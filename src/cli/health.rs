@@ -39,7 +39,7 @@ pub enum ApikeyAction {
     Create {
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: pcr, contacts, occupancy, pupils, identity.
+        /// Comma-separated scopes: pcr, contacts, occupancy, pupils, clubs, identity.
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
@@ -60,6 +60,8 @@ pub enum ImportKind {
     Contacts { file: PathBuf },
     /// Social Wallet lists: `pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance`.
     Pupils { file: PathBuf },
+    /// Club voucher lists: `pupil_iin,club_bin,sessions_per_month,parent_iin,parent_phone`.
+    Clubs { file: PathBuf },
 }
 
 pub async fn run(settings: &Settings, command: HealthCommand) -> anyhow::Result<()> {
@@ -105,6 +107,17 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
                 ImportKind::Contacts { file } => (Kind::Contacts, file),
                 ImportKind::Pupils { file } => {
                     return super::wallet::import_pupils(core, &file).await;
+                }
+                ImportKind::Clubs { file } => {
+                    let handle = std::fs::File::open(&file)?;
+                    let report =
+                        crate::core::wallet::import_clubs(core, std::io::BufReader::new(handle))
+                            .await?;
+                    for r in &report.rejected {
+                        eprintln!("line {}: {}", r.index, r.reason);
+                    }
+                    println!("{}", serde_json::to_string(&report)?);
+                    return Ok(());
                 }
             };
             let handle = std::fs::File::open(&file)?;

@@ -493,6 +493,7 @@ pub const SCOPES: &[&str] = &[
     "contacts",
     "occupancy",
     "pupils",
+    "clubs",
     "identity",
     "family",
 ];

@@ -80,6 +80,20 @@ pub const SPECS: &[Spec] = &[
         ],
     },
     Spec {
+        table: "club_vouchers",
+        key: KeyCols::Id("id"),
+        hashes: &[
+            ("pupil_hash", Field::Iin),
+            ("parent_iin_hash", Field::Iin),
+            ("parent_phone_hash", Field::Phone),
+        ],
+        sealed: &[
+            ("pupil_enc", Field::Iin),
+            ("parent_iin_enc", Field::Iin),
+            ("parent_phone_enc", Field::Phone),
+        ],
+    },
+    Spec {
         table: "family_links",
         key: KeyCols::Id("id"),
         hashes: &[("adult_iin_hash", Field::Iin)],

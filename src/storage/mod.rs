@@ -6,6 +6,7 @@
 //! (`&mut *tx`); a confirmation is sent only after that transaction commits.
 
 pub mod business;
+pub mod clubs;
 pub mod conversations;
 pub mod exposure;
 pub mod family;
@@ -20,6 +21,7 @@ pub mod rows;
 pub mod security;
 pub mod support;
 pub mod venues;
+pub mod vouchers;
 pub mod wallet;
 
 pub use conversations::{ChatRef, ConversationRow};

@@ -206,6 +206,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("mode", Kind::Sel),
     ("cause", Kind::Sel),
     ("answer", Kind::Sel),
+    ("shown", Kind::Sel),
     ("reason", Kind::Str("кассада кезек")),
     ("category", Kind::Str("Кинотеатр")),
     ("region", Kind::Str("Алматы")),
@@ -233,6 +234,9 @@ const KINDS: &[(&str, Kind)] = &[
     ("reference", Kind::Str("A-17")),
     ("year", Kind::Str("2026")),
     ("messenger", Kind::Str("Telegram")),
+    ("provider", Kind::Str("№1 дәріхана")),
+    ("club", Kind::Str("Шахмат үйірмесі")),
+    ("sessions", Kind::Num),
     // Variables of texts other branches add (identity, exposure, security), so their texts are
     // rendered by the same checks once merged.
     ("still", Kind::Num),

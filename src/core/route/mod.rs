@@ -465,6 +465,7 @@ pub async fn route(
         (State::Menu, Event::Text(text), _) => match menu_choice(core, lang, text) {
             Some("menu-checkin") => Route::CheckIn(C::Instructions),
             Some("menu-status") => Route::Status,
+            Some("menu-wallet") => Route::Wallet(WalletRoute::List),
             Some("menu-me") => Route::Registration(R::Me),
             Some("menu-lang") => Route::Registration(R::LanguagePrompt),
             Some("menu-help") => Route::Registration(R::MenuHelp),
@@ -536,6 +537,9 @@ async fn wallet_route(
         Some(Command::Start(StartPayload::CanteenInvite(secret))) => {
             return Ok(Some(W::JoinCanteen(secret.clone())));
         }
+        Some(Command::Start(StartPayload::ProviderInvite(secret))) => {
+            return Ok(Some(W::JoinProvider(secret.clone())));
+        }
         Some(Command::Wallet) => return Ok(Some(W::List)),
         Some(Command::Qr) => return Ok(Some(W::TodaysCodes)),
         Some(Command::Meals) => return Ok(Some(W::Meals)),
@@ -555,10 +559,29 @@ async fn wallet_route(
             let Some(Ok(texts)) = scan else {
                 return Ok(None);
             };
-            Ok(texts
+            if let Some(code) = texts.iter().find(|t| keys.verify(t).is_some()) {
+                // A canteen's operator redeems; anybody who operates for no provider is told
+                // so by the canteen's path. A club's operator is told by the club's path that
+                // it is a meal code; another provider's operator (a pharmacy's) is left to
+                // that kind's route, which answers the same (`voucher-qr-wrong-kind`).
+                let kinds = crate::storage::vouchers::kinds_of_chat(tx, chat).await?;
+                let has = |k: &str| kinds.iter().any(|x| x == k);
+                return Ok(if kinds.is_empty() || has("canteen") {
+                    Some(W::Redeem(code.clone()))
+                } else if has("club") {
+                    Some(W::ClubAttend(code.clone()))
+                } else {
+                    None
+                });
+            }
+            if let Some(code) = texts
                 .iter()
-                .find(|t| keys.verify(t).is_some())
-                .map(|code| W::Redeem(code.clone())))
+                .find(|t| super::wallet::looks_like_voucher_code(t))
+                && club_operator(tx, chat).await?
+            {
+                return Ok(Some(W::ClubAttend(code.clone())));
+            }
+            Ok(None)
         }
         Event::Text(text) => {
             if let Some(answer) = super::wallet::parse_answer(text) {
@@ -577,10 +600,24 @@ async fn wallet_route(
             {
                 return Ok(Some(W::Redeem(text.clone())));
             }
+            if (typed || super::wallet::looks_like_voucher_code(text))
+                && matches!(conv.state, State::Menu | State::Idle)
+                && club_operator(tx, chat).await?
+            {
+                return Ok(Some(W::ClubAttend(text.clone())));
+            }
             Ok(None)
         }
         _ => Ok(None),
     }
+}
+
+/// Whether the chat operates for a club (voucher engine providers).
+async fn club_operator(tx: &mut Tx, chat: &ChatRef) -> Result<bool, CoreError> {
+    use crate::core::vouchers::{ProviderKind, providers};
+    Ok(!providers::of_operator(tx, ProviderKind::Club, chat)
+        .await?
+        .is_empty())
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub enum StartPayload {
     CanteenInvite(String),
     /// `fam_…`: an adult's invitation to a relative to become their dependant (the code).
     FamilyInvite(String),
+    /// `prv_…`: a voucher provider's (pharmacy, club) one-time operator invitation.
+    ProviderInvite(String),
     /// Anything else: a venue code's token (verified by the check-in).
     VenueToken(String),
 }
@@ -21,6 +23,8 @@ pub const VENUE_INVITE_PREFIX: &str = "inv_";
 pub const CANTEEN_INVITE_PREFIX: &str = "cnt_";
 /// Prefix of a family invitation's payload.
 pub const FAMILY_INVITE_PREFIX: &str = "fam_";
+/// Prefix of another voucher provider's invitation.
+pub const PROVIDER_INVITE_PREFIX: &str = "prv_";
 
 impl StartPayload {
     pub fn parse(arg: &str) -> Self {
@@ -33,6 +37,8 @@ impl StartPayload {
             StartPayload::CanteenInvite(s.to_string())
         } else if let Some(s) = arg.strip_prefix(FAMILY_INVITE_PREFIX) {
             StartPayload::FamilyInvite(s.to_string())
+        } else if let Some(s) = arg.strip_prefix(PROVIDER_INVITE_PREFIX) {
+            StartPayload::ProviderInvite(s.to_string())
         } else {
             StartPayload::VenueToken(arg.to_string())
         }
@@ -45,6 +51,7 @@ impl StartPayload {
             StartPayload::VenueInvite(s) => format!("{VENUE_INVITE_PREFIX}{s}"),
             StartPayload::CanteenInvite(s) => format!("{CANTEEN_INVITE_PREFIX}{s}"),
             StartPayload::FamilyInvite(s) => format!("{FAMILY_INVITE_PREFIX}{s}"),
+            StartPayload::ProviderInvite(s) => format!("{PROVIDER_INVITE_PREFIX}{s}"),
             StartPayload::VenueToken(t) => t.clone(),
         }
     }
@@ -122,6 +129,7 @@ mod tests {
             ("inv_abc", StartPayload::VenueInvite("abc".into())),
             ("cnt_xyz", StartPayload::CanteenInvite("xyz".into())),
             ("fam_K7Q2", StartPayload::FamilyInvite("K7Q2".into())),
+            ("prv_xyz", StartPayload::ProviderInvite("xyz".into())),
             ("AAAABBBB", StartPayload::VenueToken("AAAABBBB".into())),
         ];
         for (arg, want) in cases {

@@ -183,6 +183,8 @@ pub enum DialogueInput {
 pub enum WalletRoute {
     /// `/start cnt_…`.
     JoinCanteen(String),
+    /// `/start prv_…`: an operator of a voucher provider (pharmacy, club) joins.
+    JoinProvider(String),
     /// `/wallet`.
     List,
     /// `/qr`.
@@ -202,6 +204,8 @@ pub enum WalletRoute {
     AnswerHelp,
     /// A meal code in a photo (verified) or typed by a canteen operator.
     Redeem(String),
+    /// A voucher code (engine QR or typed) from a club's operator: a session attended.
+    ClubAttend(String),
     /// The comment after a rating.
     Comment {
         meal_id: i64,
