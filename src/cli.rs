@@ -440,9 +440,11 @@ async fn role_command(settings: &Settings, command: RoleCommand) -> anyhow::Resu
 /// (plus `"error"` when the file could not be read or decoded).
 fn decode_file_json(path: &std::path::Path, limits: &crate::qr::Limits) -> String {
     let t = std::time::Instant::now();
-    let result = std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| {
-        crate::qr::decode_with(&b, limits, crate::qr::Strategy::Full).map_err(|e| e.to_string())
-    });
+    let result = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            crate::qr::decode_with(&b, limits, crate::qr::Strategy::Full).map_err(|e| e.to_string())
+        });
     let ms = (t.elapsed().as_secs_f64() * 1e5).round() / 1e2;
     let file = path.to_string_lossy();
     match result {

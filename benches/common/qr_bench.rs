@@ -379,19 +379,15 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
         let mut d = stages::downscale2(&g);
         cols[1].1.push(best(&mut || d = stages::downscale2(&g)));
         let mut found = Vec::new();
-        cols[2]
-            .1
-            .push(best(&mut || found = stages::first_pass(&d)));
+        cols[2].1.push(best(&mut || found = stages::first_pass(&d)));
         ok_half += usize::from(hit(&found));
-        cols[3]
-            .1
-            .push(best(&mut || found = stages::first_pass(&g)));
+        cols[3].1.push(best(&mut || found = stages::first_pass(&g)));
         ok_full += usize::from(hit(&found));
         if let Some(mut jh) = stages::luma_half(&c.bytes) {
             diff += jh.mean_abs_diff(&d).unwrap_or(0.0);
-            cols[4]
-                .1
-                .push(best(&mut || jh = stages::luma_half(&c.bytes).expect("again")));
+            cols[4].1.push(best(&mut || {
+                jh = stages::luma_half(&c.bytes).expect("again")
+            }));
             cols[5]
                 .1
                 .push(best(&mut || found = stages::first_pass(&jh)));
@@ -412,4 +408,3 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
     );
     s
 }
-

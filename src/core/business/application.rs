@@ -2,9 +2,9 @@
 //! on bad input; nothing is stored until Submit, which inserts the application and queues
 //! the review card.
 
+use super::{MAX_ENTRANCES, button, oked, reply, review};
 use crate::core::shared::callback::BusinessButton;
 use crate::core::shared::routes::{DialogueInput, leave_application};
-use super::{MAX_ENTRANCES, button, oked, reply, review};
 use crate::core::{Button, Conversation, Core, CoreError, Keyboard, Label, Outbound, State};
 use crate::domain::{Bin, BinError, Lang};
 use crate::i18n::Msg;
