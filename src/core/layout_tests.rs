@@ -261,6 +261,34 @@ fn the_storage_scan_sees_the_core_however_named() {
     }
 }
 
+/// `qr::stages` exists for the benchmark's per-stage timings only: no module outside
+/// `src/qr` names it.
+#[test]
+fn production_code_uses_no_benchmark_stage() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![root.clone()];
+    let mut found = Vec::new();
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                if p != root.join("qr") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("layout_tests.rs") {
+                let src = std::fs::read_to_string(&p).unwrap();
+                if paths_in(&src)
+                    .iter()
+                    .any(|path| path.contains("qr::stages"))
+                {
+                    found.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "benchmark stages used by: {found:?}");
+}
+
 #[test]
 fn no_feature_names_another_feature() {
     let v = violations();
