@@ -22,6 +22,9 @@ mod common;
 /// The synthetic poster photos (benchmark-only, not in the library).
 #[path = "common/synthetic_poster.rs"]
 mod poster;
+/// The QR benchmark's helpers (the posters' `Case`).
+#[path = "common/qr_bench.rs"]
+mod qr_bench;
 use common::{drop_db, env_num, machine, percentile, scratch_db};
 
 use ashyq::clock::SystemClock;

@@ -19,7 +19,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ashyq::qr::Strategy;
-use ashyq::qr::bench::{self, Case};
+use qr_bench::{self as bench, Case};
+
+/// Decode-rate and latency helpers (benchmark-only, not in the library).
+#[path = "common/qr_bench.rs"]
+mod qr_bench;
 
 /// The synthetic poster photos (benchmark-only, not in the library).
 #[path = "common/synthetic_poster.rs"]
@@ -37,6 +41,18 @@ fn main() {
         .unwrap_or(3);
     println!("machine: {} cores, {}", cores(), cpu_model());
     println!("load average before: {}", load_average());
+    // `QR_BENCH_DIR=DIR`: only the images of DIR with `.txt` expectations, our
+    // decoder and plain rqrr, as given and as JPEG q80, with every image not
+    // decoded correctly listed.
+    if let Some(dir) = std::env::var_os("QR_BENCH_DIR") {
+        let reports = bench::run_dir(Path::new(&dir)).expect("QR_BENCH_DIR readable");
+        for report in &reports {
+            println!("{}", report.summary());
+            print!("{}", bench::details(report, true));
+        }
+        println!("load average after: {}", load_average());
+        return;
+    }
 
     let t = Instant::now();
     let posters = poster::poster_set(poster::SEED, 60);

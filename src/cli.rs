@@ -88,11 +88,6 @@ pub enum Command {
         #[command(subcommand)]
         command: QrCommand,
     },
-    /// Benchmarks that print their figures.
-    Bench {
-        #[command(subcommand)]
-        command: BenchCommand,
-    },
     /// Health-data feeds: API keys, CSV imports, a person's status.
     #[command(flatten)]
     Health(health::HealthCommand),
@@ -123,18 +118,6 @@ pub enum QrCommand {
     Decode {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Decode rate and latency over a folder of images with `.txt` expectations (plain rqrr
-    /// measured in the same run), as given and re-encoded as JPEG q80.
-    Qr {
-        dir: std::path::PathBuf,
-        /// Also list every image that was not decoded correctly.
-        #[arg(long)]
-        failures: bool,
     },
 }
 
@@ -459,6 +442,23 @@ async fn role_command(settings: &Settings, command: RoleCommand) -> anyhow::Resu
     result
 }
 
+/// `ashyq qr decode FILE`: one JSON line `{"file":…,"texts":[…],"ms":…}`
+/// (plus `"error"` when the file could not be read or decoded).
+fn decode_file_json(path: &std::path::Path, limits: &crate::qr::Limits) -> String {
+    let t = std::time::Instant::now();
+    let result = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            crate::qr::decode_with(&b, limits, crate::qr::Strategy::Full).map_err(|e| e.to_string())
+        });
+    let ms = (t.elapsed().as_secs_f64() * 1e5).round() / 1e2;
+    let file = path.to_string_lossy();
+    match result {
+        Ok(texts) => serde_json::json!({"file": file, "texts": texts, "ms": ms}).to_string(),
+        Err(e) => serde_json::json!({"file": file, "texts": [], "ms": ms, "error": e}).to_string(),
+    }
+}
+
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -609,20 +609,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let limits = crate::qr::Limits::default();
             for file in files {
-                println!("{}", crate::qr::bench::decode_file_json(&file, &limits));
-            }
-            Ok(())
-        }
-        Command::Bench {
-            command: BenchCommand::Qr { dir, failures },
-        } => {
-            let reports =
-                tokio::task::spawn_blocking(move || crate::qr::bench::run_dir(&dir)).await??;
-            for report in &reports {
-                println!("{}", report.summary());
-                if failures {
-                    print!("{}", crate::qr::bench::details(report, true));
-                }
+                println!("{}", decode_file_json(&file, &limits));
             }
             Ok(())
         }
@@ -646,5 +633,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             exposure::run(&settings, command).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_file_json;
+    use crate::qr::Limits;
+    use std::path::Path;
+
+    #[test]
+    fn decode_file_json_lines() {
+        let path = std::env::temp_dir().join(format!("ashyq-qr-json-{}.txt", std::process::id()));
+        std::fs::write(&path, b"not an image").expect("temp file");
+        let line = decode_file_json(&path, &Limits::default());
+        let _ = std::fs::remove_file(&path);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(v["texts"], serde_json::json!([]));
+        assert_eq!(v["error"], "not an image");
+        assert!(v["ms"].is_number() && v["file"].is_string());
+        let missing = decode_file_json(Path::new("/nonexistent/ashyq.png"), &Limits::default());
+        assert!(missing.contains("\"error\""));
     }
 }

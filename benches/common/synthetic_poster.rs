@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each benchmark uses part of the generator
 
-use ashyq::qr::bench::Case;
+use super::qr_bench::Case;
 
 /// SplitMix64: tiny, deterministic, no dependency on `rand`'s versioned
 /// algorithms.

@@ -544,7 +544,7 @@ pub async fn create_api_key(
             Some(region) if !region.is_empty() && !region.contains(',') => {
                 format!(
                     "occupancy:{}",
-                    crate::core::checkin::admin::region_key(region)
+                    crate::core::venues::admin::region_key(region)
                 )
             }
             _ if SCOPES.contains(&s) => s.to_string(),

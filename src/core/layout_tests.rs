@@ -1,7 +1,8 @@
-//! The dependency rule (docs/ARCHITECTURE.md): a feature uses shared modules and storage,
-//! never another feature nor the composition root (the router, the dispatcher). This test
-//! reads every source file of every feature and resolves every path in it (`use` lines and
-//! inline paths like `crate::core::support::mask_iins(…)`, `super::…`, groups in braces).
+//! The dependency rules (docs/ARCHITECTURE.md): a feature uses shared modules and storage,
+//! never another feature nor the composition root (the router, the dispatcher); storage
+//! depends on no module of the core. These tests read every source file of every feature
+//! (and of `src/storage`) and resolve every path in it (`use` lines and inline paths like
+//! `crate::core::support::mask_iins(…)`, `super::…`, groups in braces).
 
 use std::path::{Path, PathBuf};
 
@@ -128,12 +129,18 @@ fn paths_in(src: &str) -> Vec<String> {
     out
 }
 
-/// The absolute module path (`core::…`) a path names, from a file at `module`.
+/// The absolute module path (`core::…`) a path names, from a file at `module` of the core.
 fn resolve(path: &str, module: &[String]) -> Option<Vec<String>> {
-    let mut parts = path.split("::").map(str::trim);
-    let mut at: Vec<String> = std::iter::once("core".to_string())
+    let at: Vec<String> = std::iter::once("core".to_string())
         .chain(module.iter().cloned())
         .collect();
+    resolve_from(path, at)
+}
+
+/// The absolute module path a path names, from a file at the crate's module `at`
+/// (`["storage", "venues"]`); `None` for paths of other crates.
+fn resolve_from(path: &str, mut at: Vec<String>) -> Option<Vec<String>> {
+    let mut parts = path.split("::").map(str::trim);
     match parts.next()? {
         "crate" => at = Vec::new(),
         "self" => {}
@@ -179,6 +186,108 @@ fn violations() -> Vec<String> {
     found.sort();
     found.dedup();
     found
+}
+
+/// Every `.rs` file under `src/storage` with its module path (`["storage", "venues"]`).
+fn storage_files() -> Vec<(PathBuf, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut stack = vec![root.join("storage")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                let rel = p.strip_prefix(&root).unwrap().with_extension("");
+                let mut m: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().to_string())
+                    .collect();
+                if m.last().is_some_and(|n| n == "mod") {
+                    m.pop();
+                }
+                out.push((p, m));
+            }
+        }
+    }
+    out
+}
+
+/// The references to `core` in one storage file's source (its module path `module`).
+fn core_references(src: &str, module: &[String]) -> Vec<String> {
+    paths_in(src)
+        .into_iter()
+        .filter(|path| {
+            resolve_from(path, module.to_vec())
+                .is_some_and(|abs| abs.first().map(String::as_str) == Some("core"))
+        })
+        .collect()
+}
+
+#[test]
+fn storage_names_no_core_module() {
+    let files = storage_files();
+    assert!(files.len() > 5, "storage files found: {}", files.len());
+    let mut found = Vec::new();
+    for (file, module) in files {
+        let src = std::fs::read_to_string(&file).unwrap();
+        for path in core_references(&src, &module) {
+            found.push(format!("{}: `{path}`", file.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "storage depends on the core (docs/ARCHITECTURE.md, \"The dependency rule\"):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_storage_scan_sees_the_core_however_named() {
+    let venues = ["storage".to_string(), "venues".to_string()];
+    for src in [
+        "pub use crate::core::ChatRef;",
+        "use crate::{core::checkin::token, domain::Iin};",
+        "let k = super::super::core::venues::token::keys();",
+    ] {
+        assert_eq!(core_references(src, &venues).len(), 1, "{src}");
+    }
+    for src in [
+        "use crate::domain::ChatRef;",
+        "use super::{Conn, StoreError};",
+        "// crate::core::ChatRef in a comment",
+    ] {
+        assert!(core_references(src, &venues).is_empty(), "{src}");
+    }
+}
+
+/// `qr::stages` exists for the benchmark's per-stage timings only: no module outside
+/// `src/qr` names it.
+#[test]
+fn production_code_uses_no_benchmark_stage() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![root.clone()];
+    let mut found = Vec::new();
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                if p != root.join("qr") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("layout_tests.rs") {
+                let src = std::fs::read_to_string(&p).unwrap();
+                if paths_in(&src)
+                    .iter()
+                    .any(|path| path.contains("qr::stages"))
+                {
+                    found.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "benchmark stages used by: {found:?}");
 }
 
 #[test]

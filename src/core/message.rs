@@ -5,23 +5,9 @@ use crate::domain::Lang;
 use crate::i18n::Msg;
 use std::fmt;
 
-/// A chat in one channel, as the core addresses it: the channel's name and the channel's
-/// own id of the chat (`("telegram", "123456")`, `("terminal", "local")`). The core never
-/// decides by the name: it asks the channel's profile (`core::shared::channel`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct ChatRef {
-    pub channel: String,
-    pub chat_id: String,
-}
-
-impl ChatRef {
-    pub fn new(channel: &str, chat_id: impl Into<String>) -> Self {
-        Self {
-            channel: channel.to_string(),
-            chat_id: chat_id.into(),
-        }
-    }
-}
+/// A chat in one channel (defined in `crate::domain`, neutral to core and storage alike;
+/// re-exported here as `core::ChatRef`).
+pub use crate::domain::ChatRef;
 
 /// What kind of unsupported message arrived, for a precise hint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

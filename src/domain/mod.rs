@@ -3,6 +3,7 @@
 //! None of these types knows a messenger, a database or a language: errors are
 //! plain enums that the conversation layer maps to text keys.
 
+mod chat;
 mod code;
 mod duration;
 mod iin;
@@ -10,6 +11,7 @@ mod lang;
 mod mask;
 mod phone;
 
+pub use chat::ChatRef;
 pub use code::fold_typed_code;
 pub use duration::{DurationError, parse_duration};
 pub use iin::{Bin, BinError, Iin, IinError, Sex};

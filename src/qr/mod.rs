@@ -5,12 +5,12 @@
 //! `catch_unwind`) and bounds its time. See docs/PERFORMANCE.md, section
 //! "QR decoder", for how each stage was chosen.
 
-pub mod bench;
 pub(crate) mod binarize;
 pub(crate) mod engine;
 pub(crate) mod img;
 pub(crate) mod jpeg;
 pub(crate) mod load;
+pub mod stages;
 mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -97,8 +97,8 @@ pub async fn decode_off_runtime(
     }
 }
 
-/// [`decode`] with an explicit strategy (used by the benchmark to measure
-/// plain rqrr and plain rxing side by side).
+/// [`decode`] with an explicit strategy (`ashyq qr decode` uses the full one;
+/// the benchmark measures plain rqrr and plain rxing side by side).
 pub fn decode_with(
     bytes: &[u8],
     limits: &Limits,

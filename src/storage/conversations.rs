@@ -2,8 +2,8 @@ use super::rows::{Rows, Val};
 use super::{Backend, Conn, StoreError};
 use sha2::{Digest, Sha256};
 
-/// The core's neutral chat address, stored as `(channel, chat_id)` columns.
-pub use crate::core::ChatRef;
+/// The neutral chat address (`crate::domain::ChatRef`), stored as `(channel, chat_id)` columns.
+pub use crate::domain::ChatRef;
 
 /// One row of `conversations`: the language, the persisted state (JSON) and the person.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

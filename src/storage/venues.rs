@@ -6,7 +6,7 @@ use super::{ChatRef, Conn, StoreError, is_unique_violation};
 
 // ---------------------------------------------------------------- keys
 
-/// Key ids not revoked, for [`crate::core::checkin::token::TokenKeys`].
+/// Key ids not revoked (the venue registry's token keys).
 pub async fn live_key_ids(conn: &mut Conn) -> Result<Vec<u16>, StoreError> {
     let rows: Vec<(i64,)> =
         sqlx::query_as("SELECT kid FROM qr_keys WHERE revoked_at IS NULL ORDER BY kid")

@@ -6,7 +6,11 @@
 use std::path::Path;
 
 use ashyq::qr::Strategy;
-use ashyq::qr::bench::{self, Report};
+use qr_bench::{self as bench, Outcome, Report, normalize_expected};
+
+/// The benchmark's decode-rate helpers (not in the library).
+#[path = "../../benches/common/qr_bench.rs"]
+mod qr_bench;
 
 /// The benchmark's synthetic poster photos (not in the library).
 #[path = "../../benches/common/synthetic_poster.rs"]
@@ -72,4 +76,25 @@ fn posters_half_scale_first_then_full_resolution() {
         stages.iter().any(|s| s.is_some_and(|s| s != "first-half")),
         "{stages:?}"
     );
+}
+
+#[test]
+fn expectations_compare_with_escapes() {
+    let o = |expected: &str, got: &str| Outcome {
+        name: "x".into(),
+        expected: normalize_expected(expected),
+        result: Ok(vec![got.to_owned()]),
+        ms: 0.0,
+        stage: None,
+    };
+    assert!(o("a<LF>b\r\n", "a\nb").correct());
+    // A payload that literally contains "<LF>" matches too.
+    assert!(o("a<LF>b", "a<LF>b").correct());
+    assert!(o("\u{1}\u{10}AD", "\u{1}\u{10}AD\r\n").correct());
+    assert!(o("abc", "abd").misread());
+    let none = Outcome {
+        result: Ok(vec![]),
+        ..o("abc", "")
+    };
+    assert!(!none.correct() && !none.misread());
 }

@@ -70,7 +70,9 @@ async fn ask(core: &Core, conn: &mut Conn, iin: &Iin, phone: &Phone) -> Result<V
             &core.vault.lookup_hashes(Field::Phone, phone.expose()),
         )
         .await?;
-        return Ok(crate::identity::table::verdict(facts));
+        let v = crate::identity::table::verdict(facts);
+        crate::ops::metrics::registry_lookup("table", v.as_str());
+        return Ok(v);
     }
     Ok(fetch(core, iin, phone).await)
 }

@@ -1,11 +1,14 @@
-//! Benchmark and CLI helpers: decode a folder of images with `.txt`
-//! expectations and report decoded/total, misreads and latency percentiles.
+//! The QR benchmark's helpers (benchmark-only, not in the library): decode a
+//! folder of images with `.txt` expectations and report decoded/total,
+//! misreads and latency percentiles. Used by `benches/qr.rs` and
+//! `tests/it/qr_dev_set.rs` (included with `#[path]`).
+#![allow(dead_code)]
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{DecodeError, Limits, Strategy, decode_traced, decode_with};
+use ashyq::qr::{DecodeError, Limits, Strategy, decode_traced, decode_with, stages};
 
 /// One image with the text a correct decode must produce.
 #[derive(Clone, Debug)]
@@ -224,9 +227,9 @@ pub fn reencode_jpeg(cases: &[Case], quality: u8) -> Vec<Case> {
     cases
         .iter()
         .map(|c| {
-            let bytes = match super::load::load_rgb(&c.bytes, &Limits::default()) {
+            let bytes = match stages::load_rgb(&c.bytes, &Limits::default()) {
                 Ok((w, h, rgb)) => {
-                    crate::core::venues::poster::jpeg(&rgb, w as u32, h as u32, quality)
+                    ashyq::core::venues::poster::jpeg(&rgb, w as u32, h as u32, quality)
                 }
                 Err(_) => c.bytes.clone(),
             };
@@ -275,8 +278,8 @@ pub fn run(label: &str, cases: &[Case], strategy: Strategy, repeats: usize) -> R
     }
 }
 
-/// `ashyq bench qr DIR`: our decoder and plain rqrr over the images in `dir`
-/// as given and re-encoded as JPEG q80. Returns the reports; print
+/// Our decoder and plain rqrr over the images in `dir` (`QR_BENCH_DIR`), as
+/// given and re-encoded as JPEG q80. Returns the reports; print
 /// [`Report::summary`] of each.
 pub fn run_dir(dir: &Path) -> std::io::Result<Vec<Report>> {
     let cases = load_dir(dir)?;
@@ -287,21 +290,6 @@ pub fn run_dir(dir: &Path) -> std::io::Result<Vec<Report>> {
         run("ashyq, JPEG q80", &q80, Strategy::Full, 3),
         run("rqrr plain, JPEG q80", &q80, Strategy::RqrrPlain, 3),
     ])
-}
-
-/// `ashyq qr decode FILE`: one JSON line `{"file":…,"texts":[…],"ms":…}`
-/// (plus `"error"` when the file could not be read or decoded).
-pub fn decode_file_json(path: &Path, limits: &Limits) -> String {
-    let t = Instant::now();
-    let result = std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| decode_with(&b, limits, Strategy::Full).map_err(|e| e.to_string()));
-    let ms = (t.elapsed().as_secs_f64() * 1e5).round() / 1e2;
-    let file = path.to_string_lossy();
-    match result {
-        Ok(texts) => serde_json::json!({"file": file, "texts": texts, "ms": ms}).to_string(),
-        Err(e) => serde_json::json!({"file": file, "texts": [], "ms": ms, "error": e}).to_string(),
-    }
 }
 
 /// Per-image detail lines for a report (failures only when `failures_only`).
@@ -334,7 +322,6 @@ pub fn details(report: &Report, failures_only: bool) -> String {
 /// as medians over the set, and how many images the first pass decodes at
 /// full and at half resolution. Printed by `cargo bench --bench qr`.
 pub fn components(cases: &[Case], repeats: usize) -> String {
-    use super::{engine, img, load};
     let limits = Limits::default();
     let repeats = repeats.max(1);
     // Profiling aid: `QR_BENCH_LOOP=N` decodes every JPEG N times at half
@@ -346,7 +333,7 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
     let t = Instant::now();
     for _ in 0..loops {
         for c in cases {
-            let _ = super::jpeg::luma_half(&c.bytes);
+            let _ = stages::luma_half(&c.bytes);
         }
     }
     if loops > 0 {
@@ -380,42 +367,30 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
     let (mut ok_half, mut ok_full, mut ok_jh, mut n) = (0, 0, 0, 0);
     let mut diff = 0f64;
     for c in cases {
-        let Ok(g) = load::load_gray(&c.bytes, &limits) else {
+        let Ok(g) = stages::load_gray(&c.bytes, &limits) else {
             continue;
         };
         n += 1;
         let want = canonical(&c.expected);
         let hit = |t: &[String]| t.iter().any(|s| canonical(s) == want);
         cols[0].1.push(best(&mut || {
-            let _ = load::load_gray(&c.bytes, &limits);
+            let _ = stages::load_gray(&c.bytes, &limits);
         }));
-        let mut d = img::downscale2(&g);
-        cols[1].1.push(best(&mut || d = img::downscale2(&g)));
+        let mut d = stages::downscale2(&g);
+        cols[1].1.push(best(&mut || d = stages::downscale2(&g)));
         let mut found = Vec::new();
-        cols[2]
-            .1
-            .push(best(&mut || found = engine::first_pass(&d).0));
+        cols[2].1.push(best(&mut || found = stages::first_pass(&d)));
         ok_half += usize::from(hit(&found));
-        cols[3]
-            .1
-            .push(best(&mut || found = engine::first_pass(&g).0));
+        cols[3].1.push(best(&mut || found = stages::first_pass(&g)));
         ok_full += usize::from(hit(&found));
-        if let Some(mut jh) = super::jpeg::luma_half(&c.bytes) {
-            if jh.w == d.w && jh.h == d.h {
-                diff += jh
-                    .px
-                    .iter()
-                    .zip(&d.px)
-                    .map(|(&a, &b)| f64::from(a.abs_diff(b)))
-                    .sum::<f64>()
-                    / d.px.len() as f64;
-            }
+        if let Some(mut jh) = stages::luma_half(&c.bytes) {
+            diff += jh.mean_abs_diff(&d).unwrap_or(0.0);
             cols[4].1.push(best(&mut || {
-                jh = super::jpeg::luma_half(&c.bytes).expect("again")
+                jh = stages::luma_half(&c.bytes).expect("again")
             }));
             cols[5]
                 .1
-                .push(best(&mut || found = engine::first_pass(&jh).0));
+                .push(best(&mut || found = stages::first_pass(&jh)));
             ok_jh += usize::from(hit(&found));
         }
     }
@@ -432,44 +407,4 @@ pub fn components(cases: &[Case], repeats: usize) -> String {
         diff / n_jh.max(1) as f64
     );
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expectations_compare_with_escapes() {
-        let o = |expected: &str, got: &str| Outcome {
-            name: "x".into(),
-            expected: normalize_expected(expected),
-            result: Ok(vec![got.to_owned()]),
-            ms: 0.0,
-            stage: None,
-        };
-        assert!(o("a<LF>b\r\n", "a\nb").correct());
-        // A payload that literally contains "<LF>" matches too.
-        assert!(o("a<LF>b", "a<LF>b").correct());
-        assert!(o("\u{1}\u{10}AD", "\u{1}\u{10}AD\r\n").correct());
-        assert!(o("abc", "abd").misread());
-        let none = Outcome {
-            result: Ok(vec![]),
-            ..o("abc", "")
-        };
-        assert!(!none.correct() && !none.misread());
-    }
-
-    #[test]
-    fn decode_file_json_lines() {
-        let path = std::env::temp_dir().join(format!("ashyq-qr-json-{}.txt", std::process::id()));
-        std::fs::write(&path, b"not an image").expect("temp file");
-        let line = decode_file_json(&path, &Limits::default());
-        let _ = std::fs::remove_file(&path);
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
-        assert_eq!(v["texts"], serde_json::json!([]));
-        assert_eq!(v["error"], "not an image");
-        assert!(v["ms"].is_number() && v["file"].is_string());
-        let missing = decode_file_json(Path::new("/nonexistent/ashyq.png"), &Limits::default());
-        assert!(missing.contains("\"error\""));
-    }
 }
