@@ -10,6 +10,8 @@ use crate::adapters::terminal::{self, TerminalOptions};
 use crate::app;
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::core::Core;
+use crate::core::shared::channel::StartLink;
 use crate::domain::{Iin, Lang, Sex};
 use crate::i18n::Msg;
 use clap::{Parser, Subcommand};
@@ -170,6 +172,10 @@ pub enum VenueCommand {
         venue_id: i64,
         #[arg(long, default_value = "staff")]
         role: String,
+        /// The messenger the invited person uses (telegram, aitu): its deep link, or the
+        /// message to send the bot where it has none. Default: the links channel.
+        #[arg(long)]
+        channel: Option<String>,
     },
     /// A venue's applications, violations and suspensions as one JSON object.
     History { venue_id: i64 },
@@ -243,6 +249,33 @@ pub enum RegionCommand {
         #[arg(long, default_value = "telegram")]
         channel: String,
     },
+}
+
+/// The channel an invitation printed here is for: `--channel`, else the links channel;
+/// a channel this build does not register is refused.
+pub(crate) fn invite_channel(core: &Core, channel: Option<String>) -> anyhow::Result<String> {
+    let channel = channel.unwrap_or_else(|| core.channels.links_channel.clone());
+    if !core.channels.names().any(|n| n == channel) {
+        let known: Vec<_> = core.channels.names().collect();
+        anyhow::bail!(
+            "--channel {channel}: unknown channel (known: {})",
+            known.join(", ")
+        );
+    }
+    Ok(channel)
+}
+
+/// Prints an invitation: the deep link, or (a channel without deep links) the message the
+/// invited person sends the bot, with how to use it on stderr.
+pub(crate) fn print_start_link(core: &Core, channel: &str, shown: &StartLink) {
+    println!("{shown}");
+    if let StartLink::Command(_) = shown {
+        let name = &core.channels.profile(channel).display_name;
+        let name = if name.is_empty() { channel } else { name };
+        eprintln!(
+            "{name} has no deep link here: the invited person sends the bot this message in {name}"
+        );
+    }
 }
 
 fn bot_username(settings: &Settings) -> anyhow::Result<String> {
@@ -321,9 +354,15 @@ async fn venue_command(settings: &Settings, command: VenueCommand) -> anyhow::Re
                 None => println!("suspension lifted"),
             }
         }
-        VenueCommand::Invite { venue_id, role } => {
+        VenueCommand::Invite {
+            venue_id,
+            role,
+            channel,
+        } => {
             let bot = bot_username(settings)?;
-            println!("{}", admin::invite(&core, venue_id, &role, &bot).await?);
+            let channel = invite_channel(&core, channel)?;
+            let shown = admin::invite_in(&core, venue_id, &role, &bot, &channel).await?;
+            print_start_link(&core, &channel, &shown);
         }
         VenueCommand::History { venue_id } => {
             let history = crate::core::business::monitor::history(&core, venue_id)

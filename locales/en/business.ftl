@@ -124,6 +124,8 @@ biz-tool-today = Today
 biz-tool-chart = 📊 Week chart
 biz-tool-new-application = New application
 biz-invite-link = One-time invitation for a staff member of the venue “{ $venue }”, valid until { $until }: { $link }
+biz-invite-command = One-time invitation for a staff member of the venue “{ $venue }”, valid until { $until }. This messenger opens no invitation links: the staff member sends the bot this message from their own chat:
+    { $code }
 biz-staff-none = The venue “{ $venue }” has no staff members yet.
 biz-staff-list = The venue “{ $venue }”: { $count ->
     [one] { $count } staff member

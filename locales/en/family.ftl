@@ -20,6 +20,10 @@ family-guardians =
     Adults who see your status and may check you in, with your consent ({ $count }):
     { $list }
     You may withdraw your consent at any time.
+family-invite-code =
+    An invitation for an adult relative (valid once, until { $until }).
+    They send the bot this message from their own chat: /family { $code }
+    Once they confirm it from their own verified chat, you will see their status, get its changes and may check them in with you. Children need no invitation: they come from official records.
 family-invite-limit = You already have { $max } open invitations. Wait until they are used or expire.
 family-invite =
     An invitation for an adult relative (valid once, until { $until }):

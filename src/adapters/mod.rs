@@ -15,8 +15,10 @@ use crate::core::shared::channel::Channels;
 /// The bot's account name when `ASHYQ_BOT_USERNAME` is not set (development, tests).
 pub const DEFAULT_BOT_USERNAME: &str = "ashyq_bot";
 
-/// The channels of this build with their default links: Telegram (whose deep links go on
-/// posters and invitations), Aitu (no deep link), SMS (reaches bare phone numbers).
+/// The channels of this build with their default links: Telegram (the links channel: its
+/// deep links go on posters and on invitations printed without `--channel`), Aitu (no deep
+/// link: its chats show invitations as the `/start …` message), SMS (reaches bare phone
+/// numbers).
 pub fn channels() -> Channels {
     Channels::default()
         .with(telegram::CHANNEL, telegram::profile())

@@ -83,7 +83,13 @@ pub enum SchoolAction {
         supplier: Option<String>,
     },
     /// A one-time invitation link (7 days) that makes a chat a canteen operator of the school.
-    Invite { bin: String },
+    Invite {
+        bin: String,
+        /// The messenger the operator uses (telegram, aitu): its deep link, or the message
+        /// to send the bot where it has none. Default: the links channel.
+        #[arg(long)]
+        channel: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,12 +199,14 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             println!("{}", serde_json::json!({"school_id": id, "bin": bin}));
         }
         WalletCommand::School {
-            action: SchoolAction::Invite { bin },
+            action: SchoolAction::Invite { bin, channel },
         } => {
             let bot = settings.bot_username.clone().ok_or_else(|| {
                 anyhow::anyhow!("ASHYQ_BOT_USERNAME is needed for invitation links")
             })?;
-            println!("{}", wallet::canteen_invite(core, &bin, &bot).await?);
+            let channel = super::invite_channel(core, channel)?;
+            let shown = wallet::canteen_invite_in(core, &bin, &bot, &channel).await?;
+            super::print_start_link(core, &channel, &shown);
         }
         WalletCommand::Supplier {
             action: SupplierAction::Set { bin, name, price },

@@ -16,6 +16,7 @@
 use super::context::Ctx;
 use super::feeds::{Rejection, Report, parse_items};
 use super::shared::callback::FamilyButton;
+use super::shared::channel::StartLink;
 use super::shared::command::StartPayload;
 use super::shared::menu::{button_with, reply};
 use super::shared::routes::FamilyRoute;
@@ -267,7 +268,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: FamilyRoute) -> Result<Vec<Outboun
     let tx = &mut *ctx.tx;
     match route {
         FamilyRoute::List => list(core, tx, &me, lang).await,
-        FamilyRoute::Invite => invite(core, tx, &me, lang).await,
+        FamilyRoute::Invite => invite(core, tx, chat, &me, lang).await,
         FamilyRoute::Join(code) => join(core, tx, chat, &me, lang, &code, false).await,
         FamilyRoute::Accept(code) => join(core, tx, chat, &me, lang, &code, true).await,
         FamilyRoute::Remove(id) => remove(core, tx, &me, lang, id).await,
@@ -363,8 +364,15 @@ async fn list(core: &Core, tx: &mut Tx, me: &Me, lang: Lang) -> Result<Vec<Outbo
     Ok(out)
 }
 
-/// `/family invite`: a one-time code for an adult relative to confirm from their own chat.
-async fn invite(core: &Core, tx: &mut Tx, me: &Me, lang: Lang) -> Result<Vec<Outbound>, CoreError> {
+/// `/family invite`: a one-time code for an adult relative to confirm from their own chat,
+/// with a link built by the channel of the inviting chat when it has deep links.
+async fn invite(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    me: &Me,
+    lang: Lang,
+) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
     if family::open_invites(tx, &me.hash, now).await? >= MAX_OPEN_INVITES {
         return Ok(reply(
@@ -375,16 +383,19 @@ async fn invite(core: &Core, tx: &mut Tx, me: &Me, lang: Lang) -> Result<Vec<Out
     let code = new_code();
     let expires = now + INVITE_TTL_MS;
     family::create_invite(tx, &code_hash(core, &code), &me.hash, now, expires).await?;
-    let link = core.channels.deep_link_for(
+    let shown = core.channels.start_link(
+        &chat.channel,
         &core.business.bot_username,
         &StartPayload::FamilyInvite(code.clone()).encode(),
     );
+    // Without a deep link in this chat's channel, only the code to type is shown.
+    let msg = match shown {
+        StartLink::Link(link) => Msg::new("family-invite").arg("link", link),
+        StartLink::Command(_) => Msg::new("family-invite-code"),
+    };
     Ok(reply(
         lang,
-        Msg::new("family-invite")
-            .arg("link", link)
-            .arg("code", code)
-            .date_time("until", expires),
+        msg.arg("code", code).date_time("until", expires),
     ))
 }
 

@@ -6,6 +6,7 @@ use crate::support;
 use ashyq::adapters::aitu;
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::admin;
+use ashyq::core::shared::channel::StartLink;
 use serde_json::json;
 use support::fake_aitu::{FakeAitu, RunningAitu};
 use support::images::qr_png;
@@ -225,6 +226,45 @@ async fn photo_check_in(db: &TestDb) {
     let texts = fake.wait_sent(USER, n).await;
     assert!(texts[n - 1].contains("ВПУСКАТЬ"), "{texts:?}");
     assert_eq!(count(&core.store, "checkins").await, 2);
+
+    // Invitations shown on Aitu (no AITU_DEEP_LINK): the message to send, not a Telegram link.
+    let shown = admin::invite_in(&core, venue.venue_id, "staff", "ashyq_bot", aitu::CHANNEL)
+        .await
+        .unwrap();
+    let StartLink::Command(typed) = &shown else {
+        panic!("Aitu has no deep link: {shown:?}");
+    };
+    assert!(typed.starts_with("/start inv_"), "{typed}");
+    fake.text(OTHER, typed);
+    let texts = fake.wait_sent(OTHER, 1).await;
+    // A new Aitu user without a chosen language: the welcome in Kazakh.
+    assert!(
+        texts[0].contains("қызметкерісіз") && texts[0].contains("/occupancy"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        admin::invite_in(&core, venue.venue_id, "staff", "ashyq_bot", "telegram")
+            .await
+            .unwrap()
+            .as_str()
+            .split("?start=")
+            .next(),
+        Some("https://t.me/ashyq_bot"),
+        "a Telegram chat still gets Telegram's deep link"
+    );
+    // A relative's invitation asked for in Aitu: the code to type, no link.
+    fake.text(USER, "/family invite");
+    n += 1;
+    let texts = fake.wait_sent(USER, n).await;
+    let invitation = &texts[n - 1];
+    assert!(
+        invitation.contains("отправит боту") && invitation.contains("/family "),
+        "{invitation}"
+    );
+    assert!(
+        !invitation.contains("t.me") && !invitation.contains("start="),
+        "{invitation}"
+    );
     bot.stop().await;
     core.store.close().await;
 }
@@ -913,11 +953,14 @@ async fn wallet_on_aitu(db: &TestDb) {
     assert!(codes[0].starts_with("SW"), "{codes:?}");
 
     // A canteen operator on Aitu: the invite typed, then a photo of the child's QR.
-    let link = wallet::canteen_invite(&core, SCHOOL, "ashyq_bot")
+    let shown = wallet::canteen_invite_in(&core, SCHOOL, "ashyq_bot", aitu::CHANNEL)
         .await
         .unwrap();
-    let token = link.split("start=").nth(1).unwrap();
-    fake.text(OPERATOR, &format!("/start {token}"));
+    let StartLink::Command(typed) = &shown else {
+        panic!("Aitu has no deep link: {shown:?}");
+    };
+    assert!(typed.starts_with("/start cnt_"), "{typed}");
+    fake.text(OPERATOR, typed);
     fake.wait_sent(OPERATOR, 1).await;
     let before = fake.texts_to(USER).len();
     fake.photo(OPERATOR, uploads[0].2.clone());

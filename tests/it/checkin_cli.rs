@@ -127,6 +127,27 @@ fn venue_commands() {
         out.trim().starts_with("https://t.me/ashyq_bot?start=inv_"),
         "{out}"
     );
+    // For someone on Aitu (no AITU_DEEP_LINK here): the message to send the bot there.
+    let (ok, out, err) = ashyq(
+        d,
+        &[
+            "venue",
+            "invite",
+            &venue_id.to_string(),
+            "--channel",
+            "aitu",
+        ],
+        Some("ashyq_bot"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("/start inv_"), "{out}");
+    assert!(err.contains("Aitu has no deep link"), "{err}");
+    let (ok, _, err) = ashyq(
+        d,
+        &["venue", "invite", &venue_id.to_string(), "--channel", "icq"],
+        Some("ashyq_bot"),
+    );
+    assert!(!ok && err.contains("unknown channel"), "{err}");
 
     let (ok, _, err) = ashyq(d, &["region", "set-alert-chat", "Almaty", "-100123"], None);
     assert!(ok, "{err}");

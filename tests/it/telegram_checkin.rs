@@ -145,6 +145,14 @@ async fn photo_check_in(db: &TestDb) {
     );
 
     assert_eq!(count(&core.store, "checkins").await, 1);
+
+    // A relative's invitation asked for in Telegram carries Telegram's deep link.
+    fake.text(USER, Some("ru"), "/family invite");
+    let texts = fake.wait_messages(USER, 14).await;
+    assert!(
+        texts[13].contains("https://t.me/") && texts[13].contains("?start=fam_"),
+        "{texts:?}"
+    );
     app.stop().await;
     core.store.close().await;
 }

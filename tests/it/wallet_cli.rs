@@ -115,6 +115,22 @@ fn wallet_commands() {
     );
     assert!(!ok && err.contains("price"), "{err}");
 
+    // A canteen operator's invitation: Telegram's deep link by default, the message to send
+    // the bot for someone on Aitu (no AITU_DEEP_LINK).
+    let (ok, out, err) = ashyq(d, &["school", "invite", "210540012341"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.trim().starts_with("https://t.me/ashyq_bot?start=cnt_"),
+        "{out}"
+    );
+    let (ok, out, err) = ashyq(
+        d,
+        &["school", "invite", "210540012341", "--channel", "aitu"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("/start cnt_"), "{out}");
+    assert!(err.contains("Aitu has no deep link"), "{err}");
+
     let (ok, out, err) = ashyq(d, &["vouchers", "offer", "--all"]);
     assert!(ok, "{err}");
     let offer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

@@ -5,6 +5,7 @@
 
 use super::{button, reply};
 use crate::core::shared::callback::{BusinessButton, Callback, ItemTool, VenueTool};
+use crate::core::shared::channel::StartLink;
 
 /// An owner tool pressed for one venue.
 enum Act {
@@ -113,13 +114,15 @@ pub(super) async fn on_button(
                 .with_keyboard(tools_keyboard(venue_id)),
         ],
         Act::Tool(VenueTool::Invite) => {
-            let link = invite(core, tx, venue_id).await?;
+            // Built by the channel of the owner's chat: a link to pass on, or (a channel
+            // without deep links) the message the staff member sends the bot.
+            let msg = match invite(core, tx, &chat.channel, venue_id).await? {
+                StartLink::Link(link) => Msg::new("biz-invite-link").arg("link", link),
+                StartLink::Command(code) => Msg::new("biz-invite-command").arg("code", code),
+            };
             reply(
                 lang,
-                Msg::new("biz-invite-link")
-                    .arg("venue", name)
-                    .arg("link", link)
-                    .date_of("until", now + INVITE_TTL_MS),
+                msg.arg("venue", name).date_of("until", now + INVITE_TTL_MS),
             )
         }
         Act::Tool(VenueTool::Staff) => {
@@ -347,9 +350,15 @@ fn local_midnight(core: &Core) -> i64 {
 }
 
 /// A one-time staff invite (expires after [`INVITE_TTL_MS`]) in the caller's transaction.
-async fn invite(core: &Core, tx: &mut Tx, venue_id: i64) -> Result<String, CoreError> {
+async fn invite(
+    core: &Core,
+    tx: &mut Tx,
+    channel: &str,
+    venue_id: i64,
+) -> Result<StartLink, CoreError> {
     let bot = &core.channels.bot_username;
-    Ok(admin::insert_invite(tx, &core.channels, venue_id, "staff", bot, core.now_ms()).await?)
+    let now = core.now_ms();
+    Ok(admin::insert_invite(tx, &core.channels, channel, venue_id, "staff", bot, now).await?)
 }
 
 /// The posters of one entrance, as document replies.

@@ -118,7 +118,8 @@ pub const VENUE_PAGE_PREFIX: &str = "/v/";
 #[derive(Debug, Clone, Default)]
 pub struct Channels {
     profiles: BTreeMap<String, ChannelProfile>,
-    /// The channel whose deep links go on posters (without a public URL) and invitations.
+    /// The channel whose deep links go on posters (without a public URL) and on
+    /// invitations made outside any chat (the CLI's default `--channel`).
     pub links_channel: String,
     /// The bot's account name (`{bot}` in deep links, `ASHYQ_BOT_USERNAME`).
     pub bot_username: String,
@@ -165,6 +166,11 @@ impl Channels {
         self.profiles.get(channel).unwrap_or(&self.fallback)
     }
 
+    /// The registered channels' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
     pub fn replies_through_outbox(&self, channel: &str) -> bool {
         self.profile(channel).replies_through_outbox
     }
@@ -177,7 +183,18 @@ impl Channels {
         self.profile(channel).typed_phone_by_code
     }
 
-    /// The deep link carrying `payload` in the links channel (invitations).
+    /// What a chat of `channel` shows for `payload` (invitations): that channel's deep link
+    /// for `bot`, or, when the channel has none (Aitu without `AITU_DEEP_LINK`, SMS, an
+    /// unknown channel), the start command to type in the bot's chat there.
+    pub fn start_link(&self, channel: &str, bot: &str, payload: &str) -> StartLink {
+        let profile = self.profile(channel);
+        match profile.deep_link {
+            Some(_) => StartLink::Link(deep_link_in(profile, bot, payload)),
+            None => StartLink::Command(format!("/start {payload}")),
+        }
+    }
+
+    /// The deep link carrying `payload` in the links channel.
     pub fn deep_link(&self, payload: &str) -> String {
         self.deep_link_for(&self.bot_username, payload)
     }
@@ -218,6 +235,37 @@ impl Channels {
                 (shown, deep_link_in(p, &self.bot_username, payload))
             })
             .collect()
+    }
+}
+
+/// How a person opens a start payload in one channel: a link to tap, or a command to type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLink {
+    /// The channel's deep link (`https://t.me/bot?start=…`).
+    Link(String),
+    /// The channel has no deep link: the message to send the bot (`/start …`).
+    Command(String),
+}
+
+impl StartLink {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Link(s) | Self::Command(s) => s,
+        }
+    }
+
+    /// The start payload it carries (after `start=` or `/start `).
+    pub fn payload(&self) -> &str {
+        match self {
+            Self::Link(s) => s.rsplit_once("start=").map_or(s.as_str(), |(_, p)| p),
+            Self::Command(s) => s.strip_prefix("/start ").unwrap_or(s),
+        }
+    }
+}
+
+impl std::fmt::Display for StartLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -282,6 +330,29 @@ mod tests {
         assert_eq!(c.deep_link("abc"), "https://example.kz/ashyq_bot/abc");
         assert!(c.replies_through_outbox("phone"));
         assert!(!c.replies_through_outbox("terminal"));
+    }
+
+    #[test]
+    fn a_chat_gets_its_own_channels_link_or_the_command_to_type() {
+        let c = channels();
+        assert_eq!(
+            c.start_link("tg", "@b", "inv_x"),
+            StartLink::Link("https://tg.example/b?start=inv_x".into())
+        );
+        assert_eq!(
+            c.start_link("a", "b", "inv_x"),
+            StartLink::Link("https://a.example/x?start=inv_x".into())
+        );
+        for no_link in ["phone", "terminal"] {
+            let shown = c.start_link(no_link, "b", "inv_x");
+            assert_eq!(shown, StartLink::Command("/start inv_x".into()));
+            assert_eq!(shown.payload(), "inv_x");
+        }
+        assert_eq!(c.start_link("a", "b", "cnt_y").payload(), "cnt_y");
+        assert_eq!(
+            c.start_link("tg", "b", "cnt_y").to_string(),
+            c.deep_link_for("b", "cnt_y")
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::token::{self, Kind, TokenKeys};
 use super::{DEFAULT_MAX_STAY_MS, token_keys};
-use crate::core::shared::channel::Channels;
+use crate::core::shared::channel::{Channels, StartLink};
 use crate::core::{Core, CoreError};
 use crate::domain::{Bin, BinError};
 use crate::status::VenueCategory;
@@ -292,13 +292,28 @@ pub async fn suspend(core: &Core, venue_id: i64, days: i64) -> Result<Option<i64
     Ok(until)
 }
 
-/// Creates a one-time invite and returns its deep link.
+/// Creates a one-time invite and returns its deep link in the links channel.
 pub async fn invite(
     core: &Core,
     venue_id: i64,
     role: &str,
     bot: &str,
 ) -> Result<String, AdminError> {
+    let channel = core.channels.links_channel.clone();
+    Ok(invite_in(core, venue_id, role, bot, &channel)
+        .await?
+        .to_string())
+}
+
+/// Creates a one-time invite and returns what a chat of `channel` shows for it: that
+/// channel's deep link, or the start command to type where it has none.
+pub async fn invite_in(
+    core: &Core,
+    venue_id: i64,
+    role: &str,
+    bot: &str,
+    channel: &str,
+) -> Result<StartLink, AdminError> {
     if !ROLES.contains(&role) {
         return Err(AdminError::Role(role.into()));
     }
@@ -308,24 +323,25 @@ pub async fn invite(
         .await?
         .filter(|v| v.revoked_at.is_none())
         .ok_or(AdminError::NoVenue(venue_id))?;
-    let link = insert_invite(&mut tx, &core.channels, venue_id, role, bot, now).await?;
+    let link = insert_invite(&mut tx, &core.channels, channel, venue_id, role, bot, now).await?;
     tx.commit().await?;
     Ok(link)
 }
 
 /// A one-time invitation to venue `venue_id` as `role`, in the caller's transaction;
-/// returns its deep link in the core's links channel (`channels`).
+/// returns what a chat of `channel` shows for it ([`Channels::start_link`]).
 pub async fn insert_invite(
     tx: &mut crate::storage::Tx,
     channels: &Channels,
+    channel: &str,
     venue_id: i64,
     role: &str,
     bot: &str,
     now: i64,
-) -> Result<String, StoreError> {
+) -> Result<StartLink, StoreError> {
     let invite = new_invite(InviteKind::Venue, now);
     venues::insert_invite(tx, venue_id, role, &invite.hash, now, invite.expires_at_ms).await?;
-    Ok(channels.deep_link_for(bot, &invite.payload.encode()))
+    Ok(channels.start_link(channel, bot, &invite.payload.encode()))
 }
 
 /// Sets the sanitary-control chat of a region.

@@ -67,12 +67,27 @@ pub async fn set_supplier(
     Ok(tiyn)
 }
 
-/// A one-time invitation link that makes a chat a canteen operator of the school.
+/// A one-time invitation link (in the links channel) that makes a chat a canteen operator
+/// of the school.
 pub async fn canteen_invite(
     core: &Core,
     school_bin: &str,
     bot: &str,
 ) -> Result<String, WalletError> {
+    let channel = core.channels.links_channel.clone();
+    Ok(canteen_invite_in(core, school_bin, bot, &channel)
+        .await?
+        .to_string())
+}
+
+/// A one-time canteen operator's invitation as a chat of `channel` shows it: that
+/// channel's deep link, or the start command to type where it has none.
+pub async fn canteen_invite_in(
+    core: &Core,
+    school_bin: &str,
+    bot: &str,
+    channel: &str,
+) -> Result<crate::core::shared::channel::StartLink, WalletError> {
     use crate::core::shared::invite::{InviteKind, new_invite};
     let school_bin = bin(school_bin)?;
     let now = core.now_ms();
@@ -92,7 +107,9 @@ pub async fn canteen_invite(
     )
     .await?;
     tx.commit().await?;
-    Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
+    Ok(core
+        .channels
+        .start_link(channel, bot, &invite.payload.encode()))
 }
 
 /// Revokes a voucher for good (a ledger entry); `false` when it already was.
