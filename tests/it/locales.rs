@@ -206,6 +206,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("mode", Kind::Sel),
     ("cause", Kind::Sel),
     ("answer", Kind::Sel),
+    ("relation", Kind::Sel),
     ("reason", Kind::Str("кассада кезек")),
     ("category", Kind::Str("Кинотеатр")),
     ("region", Kind::Str("Алматы")),
