@@ -496,9 +496,17 @@ pub struct ExportRow {
     pub overlap_to: i64,
 }
 
+/// A visitor without an account (a dependant checked in with an adult) is listed with the
+/// IIN sealed in the family record or the school list; a guard-mode visitor who is nobody's
+/// dependant stays not recoverable.
 pub async fn export_rows(conn: &mut Conn, pcr_id: i64) -> Result<Vec<ExportRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT w.id AS warning_id, w.person_id, p.iin_enc, w.venue_id, v.name AS venue_name,
+        "SELECT w.id AS warning_id, w.person_id,
+                COALESCE(p.iin_enc,
+                    (SELECT m.iin_enc FROM family_members m WHERE m.iin_hash = w.iin_hash),
+                    (SELECT wp.pupil_enc FROM wallet_pupils wp WHERE wp.pupil_hash = w.iin_hash
+                     ORDER BY wp.id LIMIT 1)) AS iin_enc,
+                w.venue_id, v.name AS venue_name,
                 w.day, w.visit_from, w.visit_to, l.overlap_from, l.overlap_to
          FROM exposure_links l
          JOIN exposure_warnings w ON w.id = l.warning_id

@@ -1143,6 +1143,16 @@ async fn dependants_of_co_visitors(db: &TestDb) {
             .unwrap();
     assert_eq!(n.0, 2, "one warning per dependant, venue and day");
 
+    // The official contact list has the dependants' IINs (from the family records).
+    let e = exposure::export::export(&core, "LAB-D1", "epi-1")
+        .await
+        .unwrap();
+    assert_eq!((e.rows, e.not_recoverable), (3, 0));
+    for iin in [&a.iin, &k1, &k3] {
+        assert!(e.csv.contains(&format!("{},", iin.expose())), "{}", e.csv);
+    }
+    assert!(!e.csv.contains(&k2.expose()) && !e.csv.contains(&k4.expose()));
+
     // Fed twice, run again: nothing more.
     pcr(&core, &p.iin, "LAB-D1", false).await;
     let r = exposure::run_jobs(&core).await.unwrap();
