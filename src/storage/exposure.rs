@@ -466,6 +466,23 @@ pub async fn dependant_adults(
     .await?)
 }
 
+/// The registered person whose IIN binding the registry confirmed, with this IIN keyed hash:
+/// a visitor recorded by hash only (an adult relative checked in with an adult) who has
+/// their own account. An unconfirmed binding counts for nothing (it may be a typed IIN).
+pub async fn verified_person_by_hash(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM people WHERE iin_hash = $1 AND verified_at IS NOT NULL
+         ORDER BY id LIMIT 1",
+    )
+    .bind(iin_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
 /// `(name, region)` of a venue.
 pub async fn venue_name_region(
     conn: &mut Conn,

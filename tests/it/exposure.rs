@@ -893,6 +893,17 @@ fn child_iin(serial: u16) -> Iin {
 
 /// A registry link from `adult` to the child `iin`; the adult's binding verified or not.
 async fn link_child(core: &Core, adult: &Person, iin: &Iin, verified: bool) -> Vec<u8> {
+    link(core, adult, iin, verified, "child", "registry").await
+}
+
+async fn link(
+    core: &Core,
+    adult: &Person,
+    iin: &Iin,
+    verified: bool,
+    relation: &str,
+    source: &str,
+) -> Vec<u8> {
     let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
     let mut tx = core.store.begin().await.unwrap();
     let member = storage::family::upsert_member(
@@ -907,8 +918,8 @@ async fn link_child(core: &Core, adult: &Person, iin: &Iin, verified: bool) -> V
         &mut tx,
         &core.vault.lookup_hash(Field::Iin, &adult.iin.expose()),
         member,
-        "child",
-        "registry",
+        relation,
+        source,
         &format!("FAM-{}-{}", adult.id, member),
         &[member as u8],
         None,
@@ -1189,7 +1200,9 @@ mod dependants {
 /// The positive case is a child checked in by adult A (18:00–19:00 at the cafe, no account,
 /// found by the IIN hash): A (own visit) and D (18:40–20:00: 20 minutes) are warned; E
 /// (18:50–20:00: 10 minutes) is not; the sibling K2 checked in with A (18:00–19:00) is
-/// warned to A as "your child"; the positive child is never named to anyone.
+/// warned to A as "your child"; A's adult relative R (consent link, own verified account)
+/// checked in with A (18:00–19:00) is warned in R's own chat and to A as "your relative";
+/// the positive child is never named to anyone.
 async fn dependant_positive(db: &TestDb) {
     let clock = ManualClock::new(at("2026-11-12T12:00:00+05:00"));
     let core = support::core(db, &clock).await;
@@ -1200,6 +1213,13 @@ async fn dependant_positive(db: &TestDb) {
     let (k1, k2) = (child_iin(210), child_iin(250));
     let h1 = link_child(&core, &a, &k1, true).await;
     let h2 = link_child(&core, &a, &k2, true).await;
+    let r = person(&core, 7).await;
+    let hr = link(&core, &a, &r.iin, true, "relative", "consent").await;
+    sqlx::query("UPDATE people SET verified_at = 1 WHERE id = $1")
+        .bind(r.id)
+        .execute(core.store.pool())
+        .await
+        .unwrap();
     let av = visit(
         &core,
         cafe,
@@ -1218,15 +1238,17 @@ async fn dependant_positive(db: &TestDb) {
         Some(ms("2026-11-10T19:00")),
     )
     .await;
-    dependant_visit(
-        &core,
-        cafe,
-        &h2,
-        Some(av),
-        ms("2026-11-10T18:00"),
-        Some(ms("2026-11-10T19:00")),
-    )
-    .await;
+    for h in [&h2, &hr] {
+        dependant_visit(
+            &core,
+            cafe,
+            h,
+            Some(av),
+            ms("2026-11-10T18:00"),
+            Some(ms("2026-11-10T19:00")),
+        )
+        .await;
+    }
     visit(
         &core,
         cafe,
@@ -1247,14 +1269,30 @@ async fn dependant_positive(db: &TestDb) {
     .await;
 
     pcr(&core, &k1, "LAB-K1", false).await;
-    let r = exposure::run_jobs(&core).await.unwrap();
-    assert_eq!(r.co_visitors, 3, "A, D and K2");
+    let report = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(report.co_visitors, 4, "A, D, K2 and R");
+    assert_eq!(report.warned, 5, "A, D, R, and A about K2 and R");
     let mut warned = chats_with(&core, "exposure-warning").await;
     warned.sort();
-    assert_eq!(warned, vec![a.chat.chat_id.clone(), d.chat.chat_id.clone()]);
+    let mut want = vec![
+        a.chat.chat_id.clone(),
+        d.chat.chat_id.clone(),
+        r.chat.chat_id.clone(),
+    ];
+    want.sort();
+    assert_eq!(warned, want);
     let dep = to_chat(&core, &a.chat, "exposure-warning-dependant").await;
-    assert_eq!(dep.len(), 1);
-    assert_eq!(support::arg(&dep[0], "who"), k2.masked());
+    let mut got: Vec<(String, String)> = dep
+        .iter()
+        .map(|o| (support::arg(o, "who"), support::arg(o, "relation")))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (k2.masked(), "child".to_string()),
+        (r.iin.masked(), "relative".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
     // (A learns the child's own colour from the status notices, not from the exposure job.)
     for (_, o) in outbox(&core).await {
         if !o.text.key().starts_with("exposure-") {
@@ -1270,6 +1308,21 @@ async fn dependant_positive(db: &TestDb) {
     assert_eq!(
         (support::arg(&w[0], "from"), support::arg(&w[0], "to")),
         ("18:40".into(), "20:00".into())
+    );
+
+    // Withdrawn: R's own correction, and A's for K2 and R.
+    pcr(&core, &k1, "LAB-K1", true).await;
+    let report = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(report.corrected, 5);
+    assert_eq!(
+        to_chat(&core, &r.chat, "exposure-correction").await.len(),
+        1
+    );
+    assert_eq!(
+        to_chat(&core, &a.chat, "exposure-correction-dependant")
+            .await
+            .len(),
+        2
     );
 }
 

@@ -393,8 +393,17 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
     // Dependants' visits (no account): the adults to tell, per co-visitor, venue and day.
     let case_person = people::find_by_iin_hash(tx, &case.iin_hash).await?;
     let mut dependants: BTreeMap<(String, i64, String), Vec<(i64, String)>> = BTreeMap::new();
+    // A visitor by hash only with a verified account of their own (an adult relative checked
+    // in with an adult) gets the ordinary warning too.
+    let mut own: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
     for c in found.iter().filter(|c| c.person_id.is_none()) {
         let Some(hash) = &c.iin_hash else { continue };
+        if let Some(p) = store::verified_person_by_hash(tx, hash).await?
+            && Some(p) != case_person
+        {
+            persons.push(p);
+            own.insert((c.person_key.clone(), c.venue_id, c.day.clone()), p);
+        }
         let adults =
             dependant_recipients(tx, hash, c.venue_id, c.visit_from, c.visit_to, case_person)
                 .await?;
@@ -408,11 +417,8 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
     let chats = chats_by_person(tx, &persons).await?;
     for w in &sending {
         let generation = to_send[&w.id];
-        let Some(person) = w.person_id else {
-            let key = (w.person_key.clone(), w.venue_id, w.day.clone());
-            let (Some(adults), Some(hash)) = (dependants.get(&key), &w.iin_hash) else {
-                continue;
-            };
+        let key = (w.person_key.clone(), w.venue_id, w.day.clone());
+        if let (None, Some(adults), Some(hash)) = (w.person_id, dependants.get(&key), &w.iin_hash) {
             let who = masked_dependant(core, tx, hash).await?;
             let venue = names.get(&w.venue_id).cloned().unwrap_or_default();
             for (adult, relation) in adults {
@@ -437,6 +443,8 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
                     }
                 }
             }
+        }
+        let Some(person) = w.person_id.or_else(|| own.get(&key).copied()) else {
             continue;
         };
         let venue = names.get(&w.venue_id).cloned().unwrap_or_default();
@@ -496,11 +504,14 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
         let advised: BTreeSet<&str> = found
             .iter()
             .filter(|c| c.venue_id == stay.venue_id)
-            .filter(|c| match c.person_id {
-                Some(p) => chats.contains_key(&p),
-                None => dependants
-                    .get(&(c.person_key.clone(), c.venue_id, c.day.clone()))
-                    .is_some_and(|a| a.iter().any(|(p, _)| chats.contains_key(p))),
+            .filter(|c| {
+                let key = (c.person_key.clone(), c.venue_id, c.day.clone());
+                match c.person_id.or_else(|| own.get(&key).copied()) {
+                    Some(p) if chats.contains_key(&p) => true,
+                    _ => dependants
+                        .get(&key)
+                        .is_some_and(|a| a.iter().any(|(p, _)| chats.contains_key(p))),
+                }
             })
             .map(|c| c.person_key.as_str())
             .collect();
@@ -597,10 +608,17 @@ async fn on_withdrawn(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRep
     // Dependants' warnings: the same adults as the warning went to (as they are linked now).
     let case_person = people::find_by_iin_hash(tx, &case.iin_hash).await?;
     let mut dependants: BTreeMap<i64, Vec<(i64, String)>> = BTreeMap::new();
+    let mut own: BTreeMap<i64, i64> = BTreeMap::new();
     for w in warned.iter().filter(|w| orphaned.contains_key(&w.id)) {
         let (None, Some(hash)) = (w.person_id, &w.iin_hash) else {
             continue;
         };
+        if let Some(p) = store::verified_person_by_hash(tx, hash).await?
+            && Some(p) != case_person
+        {
+            persons.push(p);
+            own.insert(w.id, p);
+        }
         let adults =
             dependant_recipients(tx, hash, w.venue_id, w.visit_from, w.visit_to, case_person)
                 .await?;
@@ -626,13 +644,9 @@ async fn on_withdrawn(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRep
             .get(&w.venue_id)
             .map(|v| v.0.clone())
             .unwrap_or_default();
-        let Some(person) = w.person_id else {
-            let (Some(adults), Some(hash)) = (dependants.get(&w.id), &w.iin_hash) else {
-                continue;
-            };
-            if adults.is_empty() {
-                continue;
-            }
+        if let (None, Some(adults), Some(hash)) = (w.person_id, dependants.get(&w.id), &w.iin_hash)
+            && !adults.is_empty()
+        {
             let who = masked_dependant(core, tx, hash).await?;
             for (adult, relation) in adults {
                 for (chat, lang) in chats.get(adult).into_iter().flatten() {
@@ -654,6 +668,8 @@ async fn on_withdrawn(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRep
                     }
                 }
             }
+        }
+        let Some(person) = w.person_id.or_else(|| own.get(&w.id).copied()) else {
             continue;
         };
         for (chat, lang) in chats.get(&person).into_iter().flatten() {
