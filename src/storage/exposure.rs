@@ -244,10 +244,12 @@ pub struct WarningRow {
     pub visit_to: i64,
     pub generation: i64,
     pub corrected_at: Option<i64>,
+    /// The visitor's IIN keyed hash when the visit had no account (a dependant checked in
+    /// with an adult, or a guard-mode entry).
+    pub iin_hash: Option<Vec<u8>>,
 }
 
-const WARNING_COLS: &str =
-    "id, person_key, person_id, venue_id, day, visit_from, visit_to, generation, corrected_at";
+const WARNING_COLS: &str = "id, person_key, person_id, venue_id, day, visit_from, visit_to, generation, corrected_at, iin_hash";
 
 /// Inserts the warnings that do not exist yet and returns every one of them, new or old
 /// (a no-op update makes the upsert return existing rows too). Keys must be distinct.
@@ -419,6 +421,68 @@ pub async fn chats_of_people(
     Ok(out)
 }
 
+/// An adult to tell about a dependant's visit.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DependantAdult {
+    pub person_id: i64,
+    /// `child` or `relative` (a school list's pupil is a child).
+    pub relation: String,
+    /// How many of the dependant's visits at the venue between `from` and `to` this adult
+    /// checked in (`checkins.group_of`).
+    pub checked_in: i64,
+}
+
+/// The registry-verified adults linked live to a dependant (the registry's or a consent
+/// link, or a school list's `parent_iin`), with whether each checked the dependant in at
+/// `venue_id` for a visit that started between `from_ms` and `to_ms`. An adult linked twice
+/// comes once per relation, ordered by person.
+pub async fn dependant_adults(
+    conn: &mut Conn,
+    member_iin_hash: &[u8],
+    venue_id: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<DependantAdult>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT p.id AS person_id, d.relation,
+                (SELECT COUNT(*) FROM checkins c JOIN checkins a ON a.id = c.group_of
+                 WHERE c.venue_id = $2 AND c.iin_hash = $1
+                   AND c.entered_at >= $3 AND c.entered_at <= $4
+                   AND a.person_id = p.id) AS checked_in
+         FROM (SELECT l.adult_iin_hash AS adult, l.relation FROM family_links l
+               JOIN family_members m ON m.id = l.member_id
+               WHERE m.iin_hash = $1 AND l.removed_at IS NULL
+               UNION
+               SELECT w.parent_iin_hash, 'child' FROM wallet_pupils w
+               WHERE w.pupil_hash = $1) d
+         JOIN people p ON p.iin_hash = d.adult AND p.verified_at IS NOT NULL
+         ORDER BY p.id, d.relation",
+    )
+    .bind(member_iin_hash)
+    .bind(venue_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The registered person whose IIN binding the registry confirmed, with this IIN keyed hash:
+/// a visitor recorded by hash only (an adult relative checked in with an adult) who has
+/// their own account. An unconfirmed binding counts for nothing (it may be a typed IIN).
+pub async fn verified_person_by_hash(
+    conn: &mut Conn,
+    iin_hash: &[u8],
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM people WHERE iin_hash = $1 AND verified_at IS NOT NULL
+         ORDER BY id LIMIT 1",
+    )
+    .bind(iin_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
 /// `(name, region)` of a venue.
 pub async fn venue_name_region(
     conn: &mut Conn,
@@ -449,9 +513,17 @@ pub struct ExportRow {
     pub overlap_to: i64,
 }
 
+/// A visitor without an account (a dependant checked in with an adult) is listed with the
+/// IIN sealed in the family record or the school list; a guard-mode visitor who is nobody's
+/// dependant stays not recoverable.
 pub async fn export_rows(conn: &mut Conn, pcr_id: i64) -> Result<Vec<ExportRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT w.id AS warning_id, w.person_id, p.iin_enc, w.venue_id, v.name AS venue_name,
+        "SELECT w.id AS warning_id, w.person_id,
+                COALESCE(p.iin_enc,
+                    (SELECT m.iin_enc FROM family_members m WHERE m.iin_hash = w.iin_hash),
+                    (SELECT wp.pupil_enc FROM wallet_pupils wp WHERE wp.pupil_hash = w.iin_hash
+                     ORDER BY wp.id LIMIT 1)) AS iin_enc,
+                w.venue_id, v.name AS venue_name,
                 w.day, w.visit_from, w.visit_to, l.overlap_from, l.overlap_to
          FROM exposure_links l
          JOIN exposure_warnings w ON w.id = l.warning_id

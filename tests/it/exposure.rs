@@ -880,3 +880,452 @@ mod cli {
         assert!(out.starts_with("deleted visits 0"), "{out}");
     }
 }
+
+// ---------------------------------------------------------------- dependants
+
+fn child_iin(serial: u16) -> Iin {
+    Iin::synthetic(
+        chrono::NaiveDate::from_ymd_opt(2015, 3, 1).unwrap(),
+        Sex::Female,
+        serial,
+    )
+}
+
+/// A registry link from `adult` to the child `iin`; the adult's binding verified or not.
+async fn link_child(core: &Core, adult: &Person, iin: &Iin, verified: bool) -> Vec<u8> {
+    link(core, adult, iin, verified, "child", "registry").await
+}
+
+async fn link(
+    core: &Core,
+    adult: &Person,
+    iin: &Iin,
+    verified: bool,
+    relation: &str,
+    source: &str,
+) -> Vec<u8> {
+    let hash = core.vault.lookup_hash(Field::Iin, &iin.expose());
+    let mut tx = core.store.begin().await.unwrap();
+    let member = storage::family::upsert_member(
+        &mut tx,
+        &hash,
+        &core.vault.seal(Field::Iin, &iin.expose()),
+        0,
+    )
+    .await
+    .unwrap();
+    storage::family::insert_link(
+        &mut tx,
+        &core.vault.lookup_hash(Field::Iin, &adult.iin.expose()),
+        member,
+        relation,
+        source,
+        &format!("FAM-{}-{}", adult.id, member),
+        &[member as u8],
+        None,
+        0,
+    )
+    .await
+    .unwrap()
+    .expect("a new link");
+    if verified {
+        sqlx::query("UPDATE people SET verified_at = 1 WHERE id = $1")
+            .bind(adult.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    hash
+}
+
+/// A dependant's visit as a group check-in writes it: the IIN hash, no account, no chat,
+/// `group_of` the adult's check-in (`None`: a guard-mode entry of the dependant).
+async fn dependant_visit(
+    core: &Core,
+    venue_id: i64,
+    hash: &[u8],
+    group_of: Option<i64>,
+    entered: i64,
+    left: Option<i64>,
+) -> i64 {
+    let mut tx = core.store.begin().await.unwrap();
+    let code = format!("{:04}", rand::random::<u16>() % 10_000);
+    let id = venues::insert_checkin(
+        &mut tx,
+        &venues::NewCheckin {
+            venue_id,
+            entrance_id: None,
+            person_id: None,
+            iin_hash: Some(hash),
+            chat: None,
+            via: if group_of.is_some() { "link" } else { "guard" },
+            colour: "blue",
+            admitted: true,
+            check_code: &code,
+            entered_at: entered,
+            closes_at: entered + 180 * MIN,
+        },
+    )
+    .await
+    .unwrap()
+    .expect("a free code");
+    if let Some(adult) = group_of {
+        venues::set_group_of(&mut tx, id, adult).await.unwrap();
+    }
+    if let Some(left) = left {
+        sqlx::query("UPDATE checkins SET left_at = $1, left_how = 'exit' WHERE id = $2")
+            .bind(left)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    id
+}
+
+/// The messages of `key` queued to `chat`, in order.
+async fn to_chat(core: &Core, chat: &ChatRef, key: &str) -> Vec<Outbound> {
+    outbox(core)
+        .await
+        .into_iter()
+        .filter(|(c, o)| *c == chat.chat_id && o.text.key() == key)
+        .map(|(_, o)| o)
+        .collect()
+}
+
+/// Hand-computed fixture, all on 10 Nov (Astana time) at the cafe; the positive person P
+/// there 18:30–20:00.
+/// - Adult A (verified) 18:00–19:00 with child K1 (group, 18:00–18:45: exactly 15 minutes
+///   with P) and child K2 (group, 18:00–18:40: 10 minutes, not a co-visit). A second
+///   verified parent B of K1 is not told: A checked K1 in.
+/// - Child K1 again at 19:30, no exit (until 22:30: 30 minutes): same dependant, venue and
+///   day, still one warning, visit 18:00–22:30.
+/// - Child K3 in guard mode (no group) 19:00–20:30, linked to A (verified) and C (not
+///   verified): told to A only.
+/// - Child K4 (group with A) at the cinema, where P never was: nothing.
+///
+/// A's chat gets its own warning and one per dependant; P's withdrawal corrects all three.
+async fn dependants_of_co_visitors(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-12T12:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let cafe = venue(&core, "Cafe", "210540012341").await;
+    let cinema = venue(&core, "Cinema", "210540012341").await;
+    let p = person(&core, 1).await;
+    let a = person(&core, 2).await;
+    let b = person(&core, 3).await;
+    let c = person(&core, 4).await;
+    let (k1, k2, k3, k4) = (
+        child_iin(110),
+        child_iin(130),
+        child_iin(150),
+        child_iin(170),
+    );
+    let h1 = link_child(&core, &a, &k1, true).await;
+    link_child(&core, &b, &k1, true).await;
+    let h2 = link_child(&core, &a, &k2, true).await;
+    let h3 = link_child(&core, &a, &k3, true).await;
+    link_child(&core, &c, &k3, false).await;
+    let h4 = link_child(&core, &a, &k4, true).await;
+
+    visit(
+        &core,
+        cafe,
+        Some(&p),
+        ms("2026-11-10T18:30"),
+        Some(ms("2026-11-10T20:00")),
+        true,
+    )
+    .await;
+    let av = visit(
+        &core,
+        cafe,
+        Some(&a),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T19:00")),
+        true,
+    )
+    .await;
+    dependant_visit(
+        &core,
+        cafe,
+        &h1,
+        Some(av),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T18:45")),
+    )
+    .await;
+    dependant_visit(
+        &core,
+        cafe,
+        &h2,
+        Some(av),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T18:40")),
+    )
+    .await;
+    let av2 = visit(&core, cafe, Some(&a), ms("2026-11-10T19:30"), None, true).await;
+    dependant_visit(&core, cafe, &h1, Some(av2), ms("2026-11-10T19:30"), None).await;
+    dependant_visit(
+        &core,
+        cafe,
+        &h3,
+        None,
+        ms("2026-11-10T19:00"),
+        Some(ms("2026-11-10T20:30")),
+    )
+    .await;
+    let ac = visit(
+        &core,
+        cinema,
+        Some(&a),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T21:00")),
+        true,
+    )
+    .await;
+    dependant_visit(
+        &core,
+        cinema,
+        &h4,
+        Some(ac),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T21:00")),
+    )
+    .await;
+
+    pcr(&core, &p.iin, "LAB-D1", false).await;
+    let r = exposure::run_jobs(&core).await.unwrap();
+    // Co-visitors: A, K1, K3 (K2 only 10 minutes; K4 elsewhere).
+    assert_eq!(r.co_visitors, 3);
+    assert_eq!(
+        r.warned, 3,
+        "A's own warning and one per dependant, in A's chat"
+    );
+    assert_eq!(to_chat(&core, &a.chat, "exposure-warning").await.len(), 1);
+    let dep = to_chat(&core, &a.chat, "exposure-warning-dependant").await;
+    assert_eq!(dep.len(), 2);
+    let by_who: BTreeMap<String, &Outbound> =
+        dep.iter().map(|o| (support::arg(o, "who"), o)).collect();
+    let w1 = by_who[&k1.masked()];
+    assert_eq!(support::arg(w1, "relation"), "child");
+    assert_eq!(support::arg(w1, "venue"), "Cafe");
+    assert_eq!(support::arg(w1, "from"), "18:00");
+    assert_eq!(support::arg(w1, "to"), "22:30");
+    let w3 = by_who[&k3.masked()];
+    assert_eq!(
+        (support::arg(w3, "from"), support::arg(w3, "to")),
+        ("19:00".into(), "20:30".into())
+    );
+    assert!(!by_who.contains_key(&k2.masked()) && !by_who.contains_key(&k4.masked()));
+    for o in &dep {
+        for (name, _) in &o.text.args {
+            assert!(
+                ["relation", "who", "venue", "date", "from", "to"]
+                    .iter()
+                    .any(|k| *k == *name),
+                "nothing about the positive person: {name}"
+            );
+        }
+    }
+    assert!(
+        to_chat(&core, &b.chat, "exposure-warning-dependant")
+            .await
+            .is_empty(),
+        "A checked K1 in"
+    );
+    assert!(
+        to_chat(&core, &c.chat, "exposure-warning-dependant")
+            .await
+            .is_empty(),
+        "C is not verified"
+    );
+    assert!(
+        to_chat(&core, &p.chat, "exposure-warning-dependant")
+            .await
+            .is_empty()
+    );
+    // The sanitary count includes the dependants.
+    let n: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM exposure_warnings WHERE person_id IS NULL")
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(n.0, 2, "one warning per dependant, venue and day");
+
+    // The official contact list has the dependants' IINs (from the family records).
+    let e = exposure::export::export(&core, "LAB-D1", "epi-1")
+        .await
+        .unwrap();
+    assert_eq!((e.rows, e.not_recoverable), (3, 0));
+    for iin in [&a.iin, &k1, &k3] {
+        assert!(e.csv.contains(&format!("{},", iin.expose())), "{}", e.csv);
+    }
+    assert!(!e.csv.contains(&k2.expose()) && !e.csv.contains(&k4.expose()));
+
+    // Fed twice, run again: nothing more.
+    pcr(&core, &p.iin, "LAB-D1", false).await;
+    let r = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(r.warned, 0);
+    assert_eq!(
+        to_chat(&core, &a.chat, "exposure-warning-dependant")
+            .await
+            .len(),
+        2
+    );
+
+    // Withdrawn: a correction each, in A's chat only.
+    pcr(&core, &p.iin, "LAB-D1", true).await;
+    let r = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(r.corrected, 3);
+    let corr = to_chat(&core, &a.chat, "exposure-correction-dependant").await;
+    let mut who: Vec<String> = corr.iter().map(|o| support::arg(o, "who")).collect();
+    who.sort();
+    let mut want = vec![k1.masked(), k3.masked()];
+    want.sort();
+    assert_eq!(who, want);
+    assert!(
+        to_chat(&core, &b.chat, "exposure-correction-dependant")
+            .await
+            .is_empty()
+    );
+    let _ = h4;
+}
+
+mod dependants {
+    ashyq_on_both!(super::dependants_of_co_visitors);
+}
+
+/// The positive case is a child checked in by adult A (18:00–19:00 at the cafe, no account,
+/// found by the IIN hash): A (own visit) and D (18:40–20:00: 20 minutes) are warned; E
+/// (18:50–20:00: 10 minutes) is not; the sibling K2 checked in with A (18:00–19:00) is
+/// warned to A as "your child"; A's adult relative R (consent link, own verified account)
+/// checked in with A (18:00–19:00) is warned in R's own chat and to A as "your relative";
+/// the positive child is never named to anyone.
+async fn dependant_positive(db: &TestDb) {
+    let clock = ManualClock::new(at("2026-11-12T12:00:00+05:00"));
+    let core = support::core(db, &clock).await;
+    let cafe = venue(&core, "Cafe", "210540012341").await;
+    let a = person(&core, 2).await;
+    let d = person(&core, 5).await;
+    let e = person(&core, 6).await;
+    let (k1, k2) = (child_iin(210), child_iin(250));
+    let h1 = link_child(&core, &a, &k1, true).await;
+    let h2 = link_child(&core, &a, &k2, true).await;
+    let r = person(&core, 7).await;
+    let hr = link(&core, &a, &r.iin, true, "relative", "consent").await;
+    sqlx::query("UPDATE people SET verified_at = 1 WHERE id = $1")
+        .bind(r.id)
+        .execute(core.store.pool())
+        .await
+        .unwrap();
+    let av = visit(
+        &core,
+        cafe,
+        Some(&a),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T19:00")),
+        true,
+    )
+    .await;
+    dependant_visit(
+        &core,
+        cafe,
+        &h1,
+        Some(av),
+        ms("2026-11-10T18:00"),
+        Some(ms("2026-11-10T19:00")),
+    )
+    .await;
+    for h in [&h2, &hr] {
+        dependant_visit(
+            &core,
+            cafe,
+            h,
+            Some(av),
+            ms("2026-11-10T18:00"),
+            Some(ms("2026-11-10T19:00")),
+        )
+        .await;
+    }
+    visit(
+        &core,
+        cafe,
+        Some(&d),
+        ms("2026-11-10T18:40"),
+        Some(ms("2026-11-10T20:00")),
+        true,
+    )
+    .await;
+    visit(
+        &core,
+        cafe,
+        Some(&e),
+        ms("2026-11-10T18:50"),
+        Some(ms("2026-11-10T20:00")),
+        true,
+    )
+    .await;
+
+    pcr(&core, &k1, "LAB-K1", false).await;
+    let report = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(report.co_visitors, 4, "A, D, K2 and R");
+    assert_eq!(report.warned, 5, "A, D, R, and A about K2 and R");
+    let mut warned = chats_with(&core, "exposure-warning").await;
+    warned.sort();
+    let mut want = vec![
+        a.chat.chat_id.clone(),
+        d.chat.chat_id.clone(),
+        r.chat.chat_id.clone(),
+    ];
+    want.sort();
+    assert_eq!(warned, want);
+    let dep = to_chat(&core, &a.chat, "exposure-warning-dependant").await;
+    let mut got: Vec<(String, String)> = dep
+        .iter()
+        .map(|o| (support::arg(o, "who"), support::arg(o, "relation")))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (k2.masked(), "child".to_string()),
+        (r.iin.masked(), "relative".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // (A learns the child's own colour from the status notices, not from the exposure job.)
+    for (_, o) in outbox(&core).await {
+        if !o.text.key().starts_with("exposure-") {
+            continue;
+        }
+        for (_, v) in &o.text.args {
+            if let ashyq::i18n::Arg::Str(s) = v {
+                assert_ne!(s, &k1.masked(), "the positive child is never named");
+            }
+        }
+    }
+    let w = to_chat(&core, &d.chat, "exposure-warning").await;
+    assert_eq!(
+        (support::arg(&w[0], "from"), support::arg(&w[0], "to")),
+        ("18:40".into(), "20:00".into())
+    );
+
+    // Withdrawn: R's own correction, and A's for K2 and R.
+    pcr(&core, &k1, "LAB-K1", true).await;
+    let report = exposure::run_jobs(&core).await.unwrap();
+    assert_eq!(report.corrected, 5);
+    assert_eq!(
+        to_chat(&core, &r.chat, "exposure-correction").await.len(),
+        1
+    );
+    assert_eq!(
+        to_chat(&core, &a.chat, "exposure-correction-dependant")
+            .await
+            .len(),
+        2
+    );
+}
+
+mod dependant_is_positive {
+    ashyq_on_both!(super::dependant_positive);
+}

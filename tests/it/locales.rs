@@ -207,6 +207,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("cause", Kind::Sel),
     ("answer", Kind::Sel),
     ("shown", Kind::Sel),
+    ("relation", Kind::Sel),
     ("reason", Kind::Str("кассада кезек")),
     ("category", Kind::Str("Кинотеатр")),
     ("region", Kind::Str("Алматы")),

@@ -20,6 +20,13 @@
 //!    the case's external id for `ashyq exposure export`); the venue's owners get the
 //!    number of warned visitors only when it is at least [`OWNER_MIN_COUNT`].
 //!
+//! 6. A dependant's visit (checked in with an adult: no account, no chat, only the IIN
+//!    hash and `checkins.group_of`) is warned to the adult who checked them in, or, when no
+//!    such adult is still linked and verified, to the dependant's verified adults
+//!    ([`dependant_recipients`]); the dependant is named by the masked IIN only. A dependant
+//!    who is the positive case is found by the IIN hash of their visits like a guard-mode
+//!    visitor.
+//!
 //! A withdrawn result queues a `withdrawn` job: its links are removed, and every warning no
 //! other live case justifies gets a short correction. Nothing here changes anyone's colour:
 //! only epidemiologists designate contacts, through the contacts feed.
@@ -29,12 +36,13 @@ pub mod retention;
 
 use super::{Core, CoreError, Outbound};
 use crate::clock::local_time;
-use crate::domain::Lang;
+use crate::crypto::Field;
+use crate::domain::{Iin, Lang};
 use crate::i18n::Msg;
 use crate::storage::exposure::{self as store, CaseRow, CoVisit, NewWarning};
 use crate::storage::venues::alert_chat;
 use crate::storage::venues::owner_chats;
-use crate::storage::{ChatRef, Conn, Tx};
+use crate::storage::{ChatRef, Conn, Tx, family, people};
 use chrono::{NaiveDate, NaiveTime};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -381,13 +389,64 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
         .collect();
     // Chats of every co-visitor with an account: the new warnings go to them, and those
     // with a chat are the "warned" the owners may count.
-    let mut people: Vec<i64> = found.iter().filter_map(|c| c.person_id).collect();
-    people.sort_unstable();
-    people.dedup();
-    let chats = chats_by_person(tx, &people).await?;
+    let mut persons: Vec<i64> = found.iter().filter_map(|c| c.person_id).collect();
+    // Dependants' visits (no account): the adults to tell, per co-visitor, venue and day.
+    let case_person = people::find_by_iin_hash(tx, &case.iin_hash).await?;
+    let mut dependants: BTreeMap<(String, i64, String), Vec<(i64, String)>> = BTreeMap::new();
+    // A visitor by hash only with a verified account of their own (an adult relative checked
+    // in with an adult) gets the ordinary warning too.
+    let mut own: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
+    for c in found.iter().filter(|c| c.person_id.is_none()) {
+        let Some(hash) = &c.iin_hash else { continue };
+        if let Some(p) = store::verified_person_by_hash(tx, hash).await?
+            && Some(p) != case_person
+        {
+            persons.push(p);
+            own.insert((c.person_key.clone(), c.venue_id, c.day.clone()), p);
+        }
+        let adults =
+            dependant_recipients(tx, hash, c.venue_id, c.visit_from, c.visit_to, case_person)
+                .await?;
+        if !adults.is_empty() {
+            persons.extend(adults.iter().map(|a| a.0));
+            dependants.insert((c.person_key.clone(), c.venue_id, c.day.clone()), adults);
+        }
+    }
+    persons.sort_unstable();
+    persons.dedup();
+    let chats = chats_by_person(tx, &persons).await?;
     for w in &sending {
         let generation = to_send[&w.id];
-        let Some(person) = w.person_id else { continue };
+        let key = (w.person_key.clone(), w.venue_id, w.day.clone());
+        if let (None, Some(adults), Some(hash)) = (w.person_id, dependants.get(&key), &w.iin_hash) {
+            let who = masked_dependant(core, tx, hash).await?;
+            let venue = names.get(&w.venue_id).cloned().unwrap_or_default();
+            for (adult, relation) in adults {
+                for (chat, lang) in chats.get(adult).into_iter().flatten() {
+                    let msg = Outbound::to_chat(
+                        chat.clone(),
+                        *lang,
+                        Msg::new("exposure-warning-dependant")
+                            .arg("relation", relation.clone())
+                            .arg("who", who.clone())
+                            .arg("venue", venue.clone())
+                            .date_of("date", w.visit_from)
+                            .arg("from", local_time(w.visit_from))
+                            .arg("to", local_time(w.visit_to)),
+                    );
+                    let key = format!(
+                        "exp-warn:{}:{generation}:{}:{}",
+                        w.id, chat.channel, chat.chat_id
+                    );
+                    if core.enqueue(tx, chat, &msg, Some(&key), None).await? {
+                        report.warned += 1;
+                    }
+                }
+            }
+        }
+        let Some(person) = w.person_id.or_else(|| own.get(&key).copied()) else {
+            continue;
+        };
         let venue = names.get(&w.venue_id).cloned().unwrap_or_default();
         for (chat, lang) in chats.get(&person).into_iter().flatten() {
             let msg = Outbound::to_chat(
@@ -445,7 +504,15 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
         let advised: BTreeSet<&str> = found
             .iter()
             .filter(|c| c.venue_id == stay.venue_id)
-            .filter(|c| c.person_id.is_some_and(|p| chats.contains_key(&p)))
+            .filter(|c| {
+                let key = (c.person_key.clone(), c.venue_id, c.day.clone());
+                match c.person_id.or_else(|| own.get(&key).copied()) {
+                    Some(p) if chats.contains_key(&p) => true,
+                    _ => dependants
+                        .get(&key)
+                        .is_some_and(|a| a.iter().any(|(p, _)| chats.contains_key(p))),
+                }
+            })
             .map(|c| c.person_key.as_str())
             .collect();
         if advised.len() >= OWNER_MIN_COUNT {
@@ -467,6 +534,47 @@ async fn on_positive(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRepo
         }
     }
     Ok(report)
+}
+
+/// Who is told about the visit of a visitor without an account (a dependant checked in with
+/// an adult, or a guard-mode entry) at `venue_id` that started between `from` and `to`:
+/// `(person id, relation)`. The adult who checked them in for that visit, when that adult is
+/// still linked to them and registry-verified; otherwise every verified adult linked to them
+/// (registry, school list or consent). Never the positive person (`case_person`). Empty for
+/// a visitor who is nobody's dependant; a removed link tells nothing from then on.
+async fn dependant_recipients(
+    conn: &mut Conn,
+    hash: &[u8],
+    venue_id: i64,
+    from: i64,
+    to: i64,
+    case_person: Option<i64>,
+) -> Result<Vec<(i64, String)>, CoreError> {
+    let mut adults = store::dependant_adults(conn, hash, venue_id, from, to).await?;
+    adults.retain(|a| Some(a.person_id) != case_person);
+    let mut seen = BTreeSet::new();
+    // Ordered by person and relation: `child` is kept before `relative`.
+    adults.retain(|a| seen.insert(a.person_id));
+    if adults.iter().any(|a| a.checked_in > 0) {
+        adults.retain(|a| a.checked_in > 0);
+    }
+    Ok(adults
+        .into_iter()
+        .map(|a| (a.person_id, a.relation))
+        .collect())
+}
+
+/// A dependant as the adult may see them: the masked IIN (`•••• •••• 1234`).
+async fn masked_dependant(core: &Core, conn: &mut Conn, hash: &[u8]) -> Result<String, CoreError> {
+    Ok(match family::sealed_iin(conn, hash).await? {
+        Some(sealed) => {
+            let iin = core.vault.open(Field::Iin, &sealed)?;
+            Iin::parse(iin.as_str())
+                .map(|i| i.masked())
+                .unwrap_or_else(|_| "—".into())
+        }
+        None => "—".into(),
+    })
 }
 
 async fn chats_by_person(
@@ -492,12 +600,34 @@ async fn on_withdrawn(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRep
     }
     let ids: Vec<i64> = warned.iter().map(|w| w.id).collect();
     let orphaned: BTreeMap<i64, i64> = store::orphan(tx, &ids, now).await?.into_iter().collect();
-    let people: Vec<i64> = warned
+    let mut persons: Vec<i64> = warned
         .iter()
         .filter(|w| orphaned.contains_key(&w.id))
         .filter_map(|w| w.person_id)
         .collect();
-    let chats = chats_by_person(tx, &people).await?;
+    // Dependants' warnings: the same adults as the warning went to (as they are linked now).
+    let case_person = people::find_by_iin_hash(tx, &case.iin_hash).await?;
+    let mut dependants: BTreeMap<i64, Vec<(i64, String)>> = BTreeMap::new();
+    let mut own: BTreeMap<i64, i64> = BTreeMap::new();
+    for w in warned.iter().filter(|w| orphaned.contains_key(&w.id)) {
+        let (None, Some(hash)) = (w.person_id, &w.iin_hash) else {
+            continue;
+        };
+        if let Some(p) = store::verified_person_by_hash(tx, hash).await?
+            && Some(p) != case_person
+        {
+            persons.push(p);
+            own.insert(w.id, p);
+        }
+        let adults =
+            dependant_recipients(tx, hash, w.venue_id, w.visit_from, w.visit_to, case_person)
+                .await?;
+        persons.extend(adults.iter().map(|a| a.0));
+        dependants.insert(w.id, adults);
+    }
+    persons.sort_unstable();
+    persons.dedup();
+    let chats = chats_by_person(tx, &persons).await?;
     let mut venues: BTreeMap<i64, (String, String)> = BTreeMap::new();
     for w in &warned {
         if !venues.contains_key(&w.venue_id)
@@ -510,11 +640,38 @@ async fn on_withdrawn(core: &Core, tx: &mut Tx, case: &CaseRow) -> Result<JobRep
         let Some(generation) = orphaned.get(&w.id) else {
             continue; // another live case still justifies it
         };
-        let Some(person) = w.person_id else { continue };
         let venue = venues
             .get(&w.venue_id)
             .map(|v| v.0.clone())
             .unwrap_or_default();
+        if let (None, Some(adults), Some(hash)) = (w.person_id, dependants.get(&w.id), &w.iin_hash)
+            && !adults.is_empty()
+        {
+            let who = masked_dependant(core, tx, hash).await?;
+            for (adult, relation) in adults {
+                for (chat, lang) in chats.get(adult).into_iter().flatten() {
+                    let msg = Outbound::to_chat(
+                        chat.clone(),
+                        *lang,
+                        Msg::new("exposure-correction-dependant")
+                            .arg("relation", relation.clone())
+                            .arg("who", who.clone())
+                            .arg("venue", venue.clone())
+                            .date_of("date", w.visit_from),
+                    );
+                    let key = format!(
+                        "exp-corr:{}:{generation}:{}:{}",
+                        w.id, chat.channel, chat.chat_id
+                    );
+                    if core.enqueue(tx, chat, &msg, Some(&key), None).await? {
+                        report.corrected += 1;
+                    }
+                }
+            }
+        }
+        let Some(person) = w.person_id.or_else(|| own.get(&w.id).copied()) else {
+            continue;
+        };
         for (chat, lang) in chats.get(&person).into_iter().flatten() {
             let msg = Outbound::to_chat(
                 chat.clone(),
