@@ -9,6 +9,7 @@ mod iin;
 mod lang;
 mod mask;
 mod phone;
+mod prescription;
 
 pub use code::fold_typed_code;
 pub use duration::{DurationError, parse_duration};
@@ -16,3 +17,4 @@ pub use iin::{Bin, BinError, Iin, IinError, Sex};
 pub use lang::Lang;
 pub use mask::{IIN_MASK, PHONE_MASK, mask_personal};
 pub use phone::{Phone, PhoneError};
+pub use prescription::{ItemError, MAX_QUANTITY, RxItem, RxKind, Unit};

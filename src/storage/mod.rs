@@ -13,6 +13,7 @@ pub mod health;
 pub mod identity;
 pub mod outbox;
 pub mod people;
+pub mod prescriptions;
 pub mod relay;
 pub mod rows;
 pub mod security;
