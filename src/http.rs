@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod guard;
 pub mod identity;
 pub mod occupancy;
+pub mod prescriptions;
 pub mod wallet;
 
 use crate::core::Core;
@@ -44,6 +45,10 @@ pub fn app_with(state: HttpState, limits: &guard::Limits) -> Router {
         .route("/api/v1/pupils", post(wallet::post_pupils))
         .route("/api/v1/identity", post(identity::post_pairs))
         .route("/api/v1/family", post(family::post_family))
+        .route(
+            "/api/v1/prescriptions",
+            post(prescriptions::post_prescriptions),
+        )
         .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))
         .with_state(state);

@@ -60,6 +60,9 @@ pub enum ImportKind {
     Contacts { file: PathBuf },
     /// Social Wallet lists: `pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance`.
     Pupils { file: PathBuf },
+    /// Prescriptions, one row per medicine: `external_id,patient_iin,representative_iin,
+    /// prescriber,issued_on,expires_on,kind,patient_share,inn,form,quantity,unit,withdrawn`.
+    Prescriptions { file: PathBuf },
 }
 
 pub async fn run(settings: &Settings, command: HealthCommand) -> anyhow::Result<()> {
@@ -105,6 +108,9 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
                 ImportKind::Contacts { file } => (Kind::Contacts, file),
                 ImportKind::Pupils { file } => {
                     return super::wallet::import_pupils(core, &file).await;
+                }
+                ImportKind::Prescriptions { file } => {
+                    return super::pharmacy::import_prescriptions(core, &file).await;
                 }
             };
             let handle = std::fs::File::open(&file)?;

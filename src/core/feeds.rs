@@ -467,6 +467,7 @@ pub const SCOPES: &[&str] = &[
     "pupils",
     "identity",
     "family",
+    "prescriptions",
 ];
 
 /// A new API key: the secret (shown once) and what is stored.

@@ -14,6 +14,7 @@ const FEATURES: &[&str] = &[
     "wallet",
     "support",
     "family",
+    "prescriptions",
 ];
 
 /// Modules of the core no feature may name: the router and the dispatcher.

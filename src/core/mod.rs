@@ -15,6 +15,7 @@ pub mod feeds;
 pub mod identity;
 pub mod import;
 pub mod job;
+pub mod prescriptions;
 #[cfg(test)]
 mod layout_tests;
 pub mod registration;
@@ -109,6 +110,8 @@ pub struct Core {
     pub business: business::BusinessSettings,
     /// Social Wallet: holidays, offer lifetime, SMS gateway.
     pub wallet: wallet::WalletSettings,
+    /// Prescriptions: the health authority's chat for disputes.
+    pub prescriptions: prescriptions::PrescriptionSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
     /// The channels' links and limits (the core never decides by a channel's name).
@@ -147,6 +150,7 @@ impl Core {
             support: support::SupportSettings::default(),
             business: business::BusinessSettings::default(),
             wallet: wallet::WalletSettings::default(),
+            prescriptions: prescriptions::PrescriptionSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
             channels: shared::channel::Channels::default(),
@@ -232,6 +236,11 @@ impl Core {
 
     pub fn with_wallet(mut self, wallet: wallet::WalletSettings) -> Self {
         self.wallet = wallet;
+        self
+    }
+
+    pub fn with_prescriptions(mut self, p: prescriptions::PrescriptionSettings) -> Self {
+        self.prescriptions = p;
         self
     }
 

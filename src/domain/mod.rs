@@ -17,4 +17,4 @@ pub use iin::{Bin, BinError, Iin, IinError, Sex};
 pub use lang::Lang;
 pub use mask::{IIN_MASK, PHONE_MASK, mask_personal};
 pub use phone::{Phone, PhoneError};
-pub use prescription::{ItemError, MAX_QUANTITY, RxItem, RxKind, Unit};
+pub use prescription::{ItemError, MAX_NAME_CHARS, MAX_QUANTITY, RxItem, RxKind, Unit};

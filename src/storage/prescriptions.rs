@@ -549,3 +549,12 @@ pub async fn move_dispute(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// A pharmacy's name by id (empty when it is gone).
+pub async fn pharmacy_name(conn: &mut Conn, id: i64) -> Result<String, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM pharmacies WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.0).unwrap_or_default())
+}

@@ -36,7 +36,10 @@ pub fn quick_check_in(core: &Core, event: &Event, scan: Option<&Scan>) -> Option
         Event::Image(_) => {
             let texts = scan?.as_ref().ok()?;
             let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
-            if texts.iter().any(|t| meals.verify(t).is_some()) {
+            if texts
+                .iter()
+                .any(|t| meals.verify(t).is_some() || super::prescriptions::token::is_code(t))
+            {
                 return None;
             }
             let raws: Vec<String> = texts
@@ -247,6 +250,12 @@ pub async fn route(
         return Ok(Route::Business(B::Dialogue(input)));
     }
 
+    // 3a. Prescriptions: `/prescriptions`, pharmacy invites, `rx:` buttons, prescription
+    // codes (photo or typed), and a meal code shown to a pharmacist.
+    if let Some(r) = prescription_route(core, tx, conv, at.chat, &command, &button, event, scan).await? {
+        return Ok(Route::Prescriptions(r));
+    }
+
     // 3. Social Wallet: the comment step, canteen invites, its commands and buttons, meal
     // codes, answers to offers. A chat that only answers offers (SMS) ends here.
     let wallet = wallet_route(core, tx, conv, at.chat, &command, &button, event, scan).await?;
@@ -417,6 +426,59 @@ pub async fn route(
         _ => Route::Hint(Hint::NotUnderstood),
     };
     Ok(route)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prescription_route(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &Conversation,
+    chat: &ChatRef,
+    command: &Option<Command>,
+    button: &Option<Result<Callback, UnknownButton>>,
+    event: &Event,
+    scan: Option<&Scan>,
+) -> Result<Option<PrescriptionRoute>, CoreError> {
+    use super::prescriptions::token::is_code;
+    use PrescriptionRoute as P;
+    match command {
+        Some(Command::Prescriptions) => return Ok(Some(P::List)),
+        Some(Command::Start(StartPayload::PharmacyInvite(secret))) => {
+            return Ok(Some(P::JoinPharmacy(secret.clone())));
+        }
+        _ => {}
+    }
+    match button {
+        Some(Ok(Callback::Rx(b))) => return Ok(Some(P::Button(b.clone()))),
+        Some(Err(UnknownButton {
+            namespace: Some(Namespace::Prescriptions),
+        })) => return Ok(Some(P::StaleButton)),
+        _ => {}
+    }
+    match event {
+        Event::Image(_) => {
+            let Some(Ok(texts)) = scan else {
+                return Ok(None);
+            };
+            if let Some(code) = texts.iter().find(|t| is_code(t)) {
+                return Ok(Some(P::Code(code.clone())));
+            }
+            let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
+            let meal = texts.iter().any(|t| meals.verify(t).is_some());
+            if meal
+                && crate::storage::prescriptions::pharmacy_of(tx, chat)
+                    .await?
+                    .is_some()
+            {
+                return Ok(Some(P::MealCodeAtPharmacy));
+            }
+            Ok(None)
+        }
+        Event::Text(text) if matches!(conv.state, State::Menu | State::Idle) && is_code(text) => {
+            Ok(Some(P::Code(text.clone())))
+        }
+        _ => Ok(None),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

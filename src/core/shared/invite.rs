@@ -24,6 +24,7 @@ pub struct Invite {
 pub enum InviteKind {
     Venue,
     Canteen,
+    Pharmacy,
 }
 
 /// A new invitation of `kind` made at `now_ms`.
@@ -35,6 +36,7 @@ pub fn new_invite(kind: InviteKind, now_ms: i64) -> Invite {
     let payload = match kind {
         InviteKind::Venue => StartPayload::VenueInvite(secret),
         InviteKind::Canteen => StartPayload::CanteenInvite(secret),
+        InviteKind::Pharmacy => StartPayload::PharmacyInvite(secret),
     };
     Invite {
         payload,

@@ -10,5 +10,6 @@ pub mod identity;
 pub mod invite;
 pub mod mask;
 pub mod menu;
+pub mod qr_image;
 pub mod routes;
 pub mod scan;

@@ -2,7 +2,7 @@
 //! feature each names). A vocabulary features share: each feature's entry point takes its
 //! own route enum.
 
-use super::callback::{BusinessButton, SupportButton, WalletButton};
+use super::callback::{BusinessButton, RxButton, SupportButton, WalletButton};
 use crate::core::{Conversation, MediaKind, State};
 use crate::domain::Lang;
 
@@ -18,6 +18,7 @@ pub enum Feature {
     Wallet,
     Support,
     Family,
+    Prescriptions,
     /// Not a feature: a hint and the current step's prompt again (`core::prompt`).
     Hint,
 }
@@ -36,6 +37,7 @@ pub enum Route {
     Support(SupportRoute),
     /// `/family`: the dependants linked by authoritative data.
     Family,
+    Prescriptions(PrescriptionRoute),
     /// Input nobody takes at this step: a hint, then the step's prompt again.
     Hint(Hint),
 }
@@ -221,9 +223,27 @@ impl Route {
             Route::Wallet(_) => Feature::Wallet,
             Route::Support(_) => Feature::Support,
             Route::Family => Feature::Family,
+            Route::Prescriptions(_) => Feature::Prescriptions,
             Route::Hint(_) => Feature::Hint,
         }
     }
+}
+
+/// Prescriptions: the patient's list, pharmacists' invites, codes and buttons, disputes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrescriptionRoute {
+    /// `/prescriptions`.
+    List,
+    /// `/start rxp_…`: a pharmacy's invitation.
+    JoinPharmacy(String),
+    /// A prescription code, in a photo or typed (a pharmacist scans it).
+    Code(String),
+    /// A meal code shown to a pharmacist.
+    MealCodeAtPharmacy,
+    /// `rx:…` buttons.
+    Button(RxButton),
+    /// An unreadable `rx:` button.
+    StaleButton,
 }
 
 /// A check-in recognised from the event alone, before any conversation is read (the

@@ -1,0 +1,580 @@
+//! Pharmacies: set-up and invitations, the pharmacist's scan, the dispensing, the act.
+
+use super::token::{BUTTON_TTL_MINUTES, Checked, RxKeys, minute_of};
+use super::{PrescriptionError, reply, today};
+use crate::core::shared::callback::RxButton;
+use crate::core::shared::menu::button_with;
+use crate::core::{Button, Core, CoreError, Keyboard, Label, Outbound};
+use crate::crypto::Field;
+use crate::domain::{Bin, Iin, Lang, RxKind};
+use crate::i18n::Msg;
+use crate::storage::prescriptions::{self as store, DispensingRow, ItemRow, PrescriptionRow};
+use crate::storage::{ChatRef, Conn, Tx};
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+fn bin(s: &str) -> Result<String, PrescriptionError> {
+    Bin::parse(s)
+        .map(|b| b.as_string())
+        .map_err(|e| PrescriptionError::BadBin(e.to_string()))
+}
+
+/// `ashyq pharmacy set --bin --name`: creates or renames a pharmacy; its id.
+pub async fn set_pharmacy(core: &Core, bin_s: &str, name: &str) -> Result<i64, PrescriptionError> {
+    let bin = bin(bin_s)?;
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() || name.chars().count() > crate::domain::MAX_NAME_CHARS {
+        return Err(PrescriptionError::BadName);
+    }
+    let mut tx = core.store.begin().await?;
+    let id = store::set_pharmacy(&mut tx, &bin, &name, core.now_ms()).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// `ashyq pharmacy invite BIN`: a one-time link (7 days) that makes a chat a pharmacist.
+pub async fn pharmacy_invite(core: &Core, bin_s: &str, bot: &str) -> Result<String, PrescriptionError> {
+    use crate::core::shared::invite::{InviteKind, new_invite};
+    let bin = bin(bin_s)?;
+    let now = core.now_ms();
+    let invite = new_invite(InviteKind::Pharmacy, now);
+    let mut tx = core.store.begin().await?;
+    let pharmacy = store::pharmacy_by_bin(&mut tx, &bin)
+        .await?
+        .ok_or_else(|| PrescriptionError::NoPharmacy(bin.clone()))?;
+    store::insert_invite(&mut tx, pharmacy.id, &invite.hash, now, invite.expires_at_ms).await?;
+    tx.commit().await?;
+    Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
+}
+
+/// `/start rxp_…`: the chat becomes a pharmacist of the invitation's pharmacy. A chat serves
+/// one pharmacy: a pharmacist of another one is refused and the invitation stays unused.
+pub(super) async fn join(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    lang: Lang,
+    secret: &str,
+) -> Result<Vec<Outbound>, CoreError> {
+    let hash = crate::core::shared::invite::invite_hash(secret);
+    let now = core.now_ms();
+    let Some(pharmacy_id) = store::take_invite(tx, &hash, chat, now).await? else {
+        return Ok(reply(lang, Msg::new("rx-invite-invalid")));
+    };
+    if let Some(current) = store::pharmacy_of(tx, chat).await? {
+        if current.id == pharmacy_id {
+            return Ok(reply(
+                lang,
+                Msg::new("rx-joined").arg("pharmacy", current.name),
+            ));
+        }
+        return Err(CoreError::Refused(
+            Msg::new("rx-invite-other-pharmacy").arg("pharmacy", current.name),
+        ));
+    }
+    store::add_staff(tx, pharmacy_id, chat, now).await?;
+    let name = store::pharmacy_of(tx, chat)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    Ok(reply(lang, Msg::new("rx-joined").arg("pharmacy", name)))
+}
+
+/// One medicine as a line of text in `lang` (`left`: what is left of it, when shown).
+pub(super) fn item_line(
+    core: &Core,
+    lang: Lang,
+    inn: &str,
+    form: &str,
+    quantity: i64,
+    unit: &str,
+    left: Option<i64>,
+) -> String {
+    let msg = Msg::new("rx-item-line")
+        .arg("inn", inn.to_string())
+        .arg("form", form.to_string())
+        .num("quantity", quantity)
+        .arg("unit", unit.to_string())
+        .num("left", left.unwrap_or(-1));
+    format!("• {}", core.texts.render(lang, &msg))
+}
+
+pub(super) fn masked_patient(core: &Core, enc: &[u8]) -> Result<String, CoreError> {
+    let plain = core.vault.open(Field::Iin, enc)?;
+    Ok(Iin::parse(&plain).map(|i| i.masked()).unwrap_or_default())
+}
+
+/// The state of a prescription for a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxState {
+    Active,
+    Partly,
+    Used,
+    Expired,
+    Withdrawn,
+}
+
+impl RxState {
+    pub fn of(p: &PrescriptionRow, items: &[ItemRow], today: NaiveDate) -> Self {
+        let left: i64 = items.iter().map(ItemRow::left).sum();
+        let given: i64 = items.iter().map(|i| i.dispensed).sum();
+        if p.withdrawn_at.is_some() {
+            RxState::Withdrawn
+        } else if left == 0 {
+            RxState::Used
+        } else if p.expires_on.as_str() < today.format("%Y-%m-%d").to_string().as_str() {
+            RxState::Expired
+        } else if given > 0 {
+            RxState::Partly
+        } else {
+            RxState::Active
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RxState::Active => "active",
+            RxState::Partly => "partly",
+            RxState::Used => "used",
+            RxState::Expired => "expired",
+            RxState::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// The id a code names, or the refusal for a code that does not work now.
+fn code_of(core: &Core, text: &str) -> Result<i64, Msg> {
+    let keys = RxKeys::new(core.vault.signing_key());
+    let now = core.now_ms();
+    let checked = if RxKeys::looks_like_qr(text) {
+        keys.verify(text, now)
+    } else {
+        keys.verify_typed(text, now)
+    };
+    match checked {
+        Some(Checked::Valid(id)) => Ok(id),
+        Some(Checked::Expired(_)) => Err(Msg::new("rx-code-expired")),
+        None => Err(Msg::new("rx-code-invalid")),
+    }
+}
+
+/// A pharmacist's scan (a photo or a typed code): the prescription's items and what is
+/// left of each, with the dispensing buttons; or a clear refusal.
+pub(super) async fn scan(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    lang: Lang,
+    code: &str,
+) -> Result<Vec<Outbound>, CoreError> {
+    if store::pharmacy_of(tx, chat).await?.is_none() {
+        return Ok(reply(lang, Msg::new("rx-not-pharmacist")));
+    }
+    let id = match code_of(core, code) {
+        Ok(id) => id,
+        Err(msg) => return Ok(reply(lang, msg)),
+    };
+    let Some(p) = store::get(tx, id).await? else {
+        return Ok(reply(lang, Msg::new("rx-code-invalid")));
+    };
+    let items = store::items(tx, id).await?;
+    let state = RxState::of(&p, &items, today(core));
+    let refusal = match state {
+        RxState::Withdrawn => Some("rx-withdrawn"),
+        RxState::Used => Some("rx-used"),
+        RxState::Expired => Some("rx-expired"),
+        RxState::Active | RxState::Partly => None,
+    };
+    if let Some(key) = refusal {
+        return Ok(reply(lang, Msg::new(key).arg("number", p.external_id.clone())));
+    }
+    Ok(vec![card(core, chat, lang, &p, &items)?])
+}
+
+/// The pharmacist's card of a prescription: items, what is left, the buttons.
+fn card(
+    core: &Core,
+    chat: &ChatRef,
+    lang: Lang,
+    p: &PrescriptionRow,
+    items: &[ItemRow],
+) -> Result<Outbound, CoreError> {
+    let keys = RxKeys::new(core.vault.signing_key());
+    let until = minute_of(core.now_ms()) + BUTTON_TTL_MINUTES;
+    let press = |item: i64, quantity: i64| {
+        let mac = keys.button_mac(chat, p.id, p.seq, item, quantity, until);
+        RxButton::Dispense {
+            prescription: p.id,
+            seq: p.seq,
+            item,
+            quantity,
+            until,
+            mac,
+        }
+    };
+    let mut rows: Vec<Vec<Button>> = vec![vec![button_with(
+        Label::Text(Msg::new("rx-give-all")),
+        press(0, 0),
+    )]];
+    let mut lines = Vec::with_capacity(items.len());
+    for i in items {
+        lines.push(item_line(
+            core,
+            lang,
+            &i.inn,
+            &i.form,
+            i.quantity,
+            &i.unit,
+            Some(i.left()),
+        ));
+        if i.left() == 0 {
+            continue;
+        }
+        let give = |q: i64| {
+            button_with(
+                Label::Text(
+                    Msg::new("rx-give-item")
+                        .arg("inn", i.inn.clone())
+                        .num("quantity", q)
+                        .arg("unit", i.unit.clone()),
+                ),
+                press(i.id, q),
+            )
+        };
+        let mut row = vec![give(i.left())];
+        if i.left() > 1 {
+            row.push(give(1));
+        }
+        rows.push(row);
+    }
+    let kind = RxKind::from_stored(&p.kind, p.patient_share).unwrap_or(RxKind::Free);
+    Ok(Outbound::reply(
+        lang,
+        Msg::new("rx-card")
+            .arg("number", p.external_id.clone())
+            .arg("patient", masked_patient(core, &p.patient_enc)?)
+            .arg("kind", kind.as_str())
+            .num("share", i64::from(kind.patient_share()))
+            .arg("expires", p.expires_on.clone())
+            .arg("items", lines.join("\n")),
+    )
+    .with_keyboard(Keyboard::Inline(rows)))
+}
+
+/// A dispensing button as pressed.
+#[derive(Debug, Clone)]
+pub struct ButtonPress {
+    pub prescription: i64,
+    pub seq: i64,
+    pub item: i64,
+    pub quantity: i64,
+    pub until: i64,
+    pub mac: String,
+}
+
+pub(super) async fn on_dispense_button(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    lang: Lang,
+    b: ButtonPress,
+) -> Result<Vec<Outbound>, CoreError> {
+    let keys = RxKeys::new(core.vault.signing_key());
+    if !keys.button_ok(chat, b.prescription, b.seq, b.item, b.quantity, b.until, &b.mac) {
+        return Ok(reply(lang, Msg::new("hint-stale-button")));
+    }
+    if minute_of(core.now_ms()) > b.until {
+        return Ok(reply(lang, Msg::new("rx-scan-again")));
+    }
+    let request = Request {
+        prescription: b.prescription,
+        expected_seq: Some(b.seq),
+        item: (b.item != 0).then_some(b.item),
+        quantity: b.quantity,
+    };
+    match dispense_in(core, tx, chat, &request).await? {
+        Ok(done) => {
+            let mut lines = Vec::new();
+            for (inn, form, unit, q) in &done.given {
+                lines.push(item_line(core, lang, inn, form, *q, unit, None));
+            }
+            let items = store::items(tx, b.prescription).await?;
+            let left: Vec<String> = items
+                .iter()
+                .filter(|i| i.left() > 0)
+                .map(|i| item_line(core, lang, &i.inn, &i.form, i.left(), &i.unit, None))
+                .collect();
+            Ok(reply(
+                lang,
+                Msg::new("rx-dispensed")
+                    .arg("given", lines.join("\n"))
+                    .arg("left", left.join("\n"))
+                    .num("remaining", left.len() as i64),
+            ))
+        }
+        // Nothing written before a refusal is kept.
+        Err(msg) => Err(CoreError::Refused(msg)),
+    }
+}
+
+/// What to dispense.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub prescription: i64,
+    /// The prescription's sequence number the pharmacist saw (a button's); `None` for a
+    /// caller that checks nothing more than the quantities (tests, benchmarks).
+    pub expected_seq: Option<i64>,
+    /// One item, or `None` for everything left.
+    pub item: Option<i64>,
+    /// How much of the item (ignored for everything left).
+    pub quantity: i64,
+}
+
+/// A dispensing done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispensed {
+    pub dispensing_id: i64,
+    pub seq: i64,
+    /// `(inn, form, unit, quantity)`.
+    pub given: Vec<(String, String, String, i64)>,
+    /// Notices queued for the patient's chats.
+    pub notices: usize,
+}
+
+/// The canonical line a dispensing's hash covers.
+pub fn canonical(d: &DispensingRow) -> String {
+    format!(
+        "rx1|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        d.prescription_id, d.seq, d.pharmacy_id, d.pharmacy_bin, d.channel, d.chat_id, d.at, d.day, d.lines
+    )
+}
+
+pub fn hash_of(d: &DispensingRow) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(&d.prev_hash);
+    h.update(canonical(d).as_bytes());
+    h.finalize().to_vec()
+}
+
+/// Checks a prescription's chain of dispensings: the first sequence number that does not
+/// link or recompute, or `None` when it is whole and ends at the prescription's head.
+pub async fn verify_chain(conn: &mut Conn, prescription_id: i64) -> Result<Option<i64>, CoreError> {
+    let Some(p) = store::get(conn, prescription_id).await? else {
+        return Ok(None);
+    };
+    let mut prev = vec![0u8; 32];
+    let mut expected = 1;
+    for d in store::dispensings_of(conn, prescription_id).await? {
+        if d.seq != expected || d.prev_hash != prev || hash_of(&d) != d.hash {
+            return Ok(Some(d.seq));
+        }
+        prev = d.hash.clone();
+        expected += 1;
+    }
+    if prev != p.head_hash {
+        return Ok(Some(expected));
+    }
+    Ok(None)
+}
+
+/// The one dispensing path, inside the caller's transaction: `Err(msg)` is a refusal, and
+/// the caller must roll back what this wrote (the handler does by refusing; [`dispense`]
+/// drops its transaction). The prescription's row is taken first (locked until commit on
+/// PostgreSQL), then each item moves only within what is left
+/// (`UPDATE … WHERE dispensed + q <= quantity`, and a CHECK in the table): no item is ever
+/// dispensed beyond its quantity, whatever runs at the same time.
+pub async fn dispense_in(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    r: &Request,
+) -> Result<Result<Dispensed, Msg>, CoreError> {
+    let Some(pharmacy) = store::pharmacy_of(tx, chat).await? else {
+        return Ok(Err(Msg::new("rx-not-pharmacist")));
+    };
+    let Some((seq, prev_hash)) = store::reserve(tx, r.prescription).await? else {
+        return Ok(Err(match store::get(tx, r.prescription).await? {
+            Some(p) => Msg::new("rx-withdrawn").arg("number", p.external_id),
+            None => Msg::new("rx-code-invalid"),
+        }));
+    };
+    if r.expected_seq.is_some_and(|s| s + 1 != seq) {
+        return Ok(Err(Msg::new("rx-changed")));
+    }
+    let p = store::get(tx, r.prescription)
+        .await?
+        .ok_or_else(|| CoreError::internal("dispensing", "the reserved prescription is gone"))?;
+    let today = today(core);
+    if p.expires_on.as_str() < today.format("%Y-%m-%d").to_string().as_str() {
+        return Ok(Err(Msg::new("rx-expired").arg("number", p.external_id)));
+    }
+    let items = store::items(tx, r.prescription).await?;
+    let wanted: Vec<(&ItemRow, i64)> = match r.item {
+        None => items
+            .iter()
+            .filter(|i| i.left() > 0)
+            .map(|i| (i, i.left()))
+            .collect(),
+        Some(id) => match items.iter().find(|i| i.id == id) {
+            Some(i) if r.quantity > 0 => vec![(i, r.quantity)],
+            _ => return Ok(Err(Msg::new("rx-code-invalid"))),
+        },
+    };
+    if wanted.is_empty() {
+        return Ok(Err(Msg::new("rx-used").arg("number", p.external_id)));
+    }
+    for (i, q) in &wanted {
+        if !store::take_item(tx, r.prescription, i.id, *q).await? {
+            return Ok(Err(Msg::new("rx-beyond")
+                .arg("inn", i.inn.clone())
+                .num("left", i.left())));
+        }
+    }
+    let now = core.now_ms();
+    let lines: Vec<(i64, i64)> = wanted.iter().map(|(i, q)| (i.id, *q)).collect();
+    let mut row = DispensingRow {
+        id: 0,
+        prescription_id: r.prescription,
+        seq,
+        pharmacy_id: pharmacy.id,
+        pharmacy_bin: pharmacy.bin.clone(),
+        channel: chat.channel.clone(),
+        chat_id: chat.chat_id.clone(),
+        at: now,
+        day: today.format("%Y-%m-%d").to_string(),
+        lines: lines
+            .iter()
+            .map(|(i, q)| format!("{i}:{q}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        prev_hash,
+        hash: Vec::new(),
+    };
+    row.hash = hash_of(&row);
+    let id = store::insert_dispensing(tx, &row, &lines).await?;
+    let given: Vec<(String, String, String, i64)> = wanted
+        .iter()
+        .map(|(i, q)| (i.inn.clone(), i.form.clone(), i.unit.clone(), *q))
+        .collect();
+    // The patient (and a child's representative) is told at once, through the outbox, in
+    // this transaction.
+    let mut chats = store::verified_chats(tx, &p.patient_hash).await?;
+    if let Some(rep) = &p.representative_hash {
+        chats.extend(store::verified_chats(tx, rep).await?);
+    }
+    let mut notices = 0;
+    for (to, lang) in chats {
+        let lang = lang
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or(Lang::FALLBACK);
+        let lines: Vec<String> = given
+            .iter()
+            .map(|(inn, form, unit, q)| item_line(core, lang, inn, form, *q, unit, None))
+            .collect();
+        let notice = Outbound::to_chat(
+            to.clone(),
+            lang,
+            Msg::new("rx-dispensed-notice")
+                .arg("pharmacy", pharmacy.name.clone())
+                .arg("number", p.external_id.clone())
+                .date_time("at", now)
+                .arg("items", lines.join("\n")),
+        )
+        .with_keyboard(Keyboard::Inline(vec![vec![button_with(
+            Label::Text(Msg::new("rx-dispute-button")),
+            RxButton::Dispute(id),
+        )]]));
+        let key = format!("rx-dispensed:{id}:{}:{}", to.channel, to.chat_id);
+        if core.enqueue(tx, &to, &notice, Some(&key), None).await? {
+            notices += 1;
+        }
+    }
+    Ok(Ok(Dispensed {
+        dispensing_id: id,
+        seq,
+        given,
+        notices,
+    }))
+}
+
+/// [`dispense_in`] in its own transaction: committed when done, rolled back on a refusal.
+pub async fn dispense(
+    core: &Core,
+    chat: &ChatRef,
+    r: &Request,
+) -> Result<Result<Dispensed, Msg>, CoreError> {
+    let mut tx = core.store.begin().await?;
+    let out = dispense_in(core, &mut tx, chat, r).await?;
+    if out.is_ok() {
+        tx.commit().await?;
+        core.outbox_ready.notify_one();
+    }
+    Ok(out)
+}
+
+/// `ashyq act --pharmacy BIN --month YYYY-MM`: the month's dispensings of a pharmacy, one
+/// CSV line per medicine given, with the prescription's kind and the patient's share.
+pub async fn act(core: &Core, bin_s: &str, month: &str) -> Result<String, PrescriptionError> {
+    let bin = bin(bin_s)?;
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| PrescriptionError::BadMonth)?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or(PrescriptionError::BadMonth)?;
+    let mut conn = core.store.pool().acquire().await?;
+    let pharmacy = store::pharmacy_by_bin(&mut conn, &bin)
+        .await?
+        .ok_or_else(|| PrescriptionError::NoPharmacy(bin.clone()))?;
+    let rows = store::act_lines(
+        &mut conn,
+        &bin,
+        &first.format("%Y-%m-%d").to_string(),
+        &last.format("%Y-%m-%d").to_string(),
+    )
+    .await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| PrescriptionError::Import(e.to_string());
+    w.write_record([
+        "pharmacy_bin",
+        "pharmacy",
+        "time",
+        "day",
+        "prescription",
+        "kind",
+        "patient_share",
+        "inn",
+        "form",
+        "quantity",
+        "unit",
+    ])
+    .map_err(io)?;
+    for (at, day, external_id, kind, share, inn, form, unit, quantity) in rows {
+        let time = chrono::DateTime::from_timestamp_millis(at)
+            .map(|t| {
+                t.with_timezone(&crate::clock::almaty())
+                    .format("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        w.write_record([
+            bin.as_str(),
+            pharmacy.name.as_str(),
+            time.as_str(),
+            day.as_str(),
+            external_id.as_str(),
+            kind.as_str(),
+            share.to_string().as_str(),
+            inn.as_str(),
+            form.as_str(),
+            quantity.to_string().as_str(),
+            unit.as_str(),
+        ])
+        .map_err(io)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| PrescriptionError::Import(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
