@@ -1,42 +1,15 @@
--- Prescriptions at pharmacies (issue 17, items 2-4): the medical information system's
--- prescriptions with their items, pharmacies and their pharmacists (one-time invites),
--- dispensings (each a hash-chained entry of its prescription, never beyond an item's
--- quantity: a CHECK and a conditional UPDATE decide between simultaneous scans), and the
--- patients' disputes. IINs only as keyed hash + sealed value. Days are local
--- (Asia/Almaty) dates 'YYYY-MM-DD'; times BIGINT epoch milliseconds.
-
-CREATE TABLE pharmacies (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    bin TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    created_at BIGINT NOT NULL
-);
-
--- One chat serves one pharmacy (a scan is then unambiguous).
-CREATE TABLE pharmacy_staff (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pharmacy_id BIGINT NOT NULL REFERENCES pharmacies (id),
-    channel TEXT NOT NULL,
-    chat_id TEXT NOT NULL,
-    added_at BIGINT NOT NULL,
-    UNIQUE (channel, chat_id)
-);
-CREATE INDEX pharmacy_staff_pharmacy ON pharmacy_staff (pharmacy_id);
-
-CREATE TABLE pharmacy_invites (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pharmacy_id BIGINT NOT NULL REFERENCES pharmacies (id),
-    token_hash BLOB NOT NULL UNIQUE,
-    created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL,
-    used_at BIGINT,
-    used_channel TEXT,
-    used_chat_id TEXT
-);
+-- Prescriptions at pharmacies (issue 17, items 2-4), the medicine kind of the voucher
+-- engine (0016): the medical information system's prescriptions with their items,
+-- dispensings by pharmacies (engine providers of kind 'pharmacy'; never beyond an item's
+-- quantity: a CHECK and a conditional UPDATE decide between simultaneous scans; each
+-- dispensing is also in the one ledger, `wallet_ledger`, version 2), and the patients'
+-- disputes. IINs only as keyed hash + sealed value. Days are local (Asia/Almaty) dates
+-- 'YYYY-MM-DD'; times BIGINT epoch milliseconds.
 
 -- kind: 'free' (guaranteed volume or insurance) or 'discounted' (patient_share per cent).
 -- A minor's prescription names the representative; either may see it once verified.
--- seq/head_hash: the chain of the prescription's dispensings (row lock on PostgreSQL).
+-- seq: the number of the prescription's last dispensing (its row is taken first: a row
+-- lock on PostgreSQL serialises the dispensings of one prescription).
 CREATE TABLE prescriptions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     external_id TEXT NOT NULL UNIQUE,
@@ -54,8 +27,7 @@ CREATE TABLE prescriptions (
     api_key_id BIGINT,
     created_at BIGINT NOT NULL,
     withdrawn_at BIGINT,
-    seq BIGINT NOT NULL DEFAULT 0,
-    head_hash BLOB NOT NULL
+    seq BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX prescriptions_patient ON prescriptions (patient_hash);
 CREATE INDEX prescriptions_representative ON prescriptions (representative_hash);
@@ -73,20 +45,16 @@ CREATE TABLE prescription_items (
 );
 
 -- One dispensing: a pharmacist of a pharmacy gave these lines at this time.
--- hash = SHA-256(prev_hash || canonical line), chained per prescription (seq).
 CREATE TABLE dispensings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     prescription_id BIGINT NOT NULL REFERENCES prescriptions (id),
     seq BIGINT NOT NULL,
-    pharmacy_id BIGINT NOT NULL REFERENCES pharmacies (id),
+    provider_id BIGINT NOT NULL REFERENCES voucher_providers (id),
     pharmacy_bin TEXT NOT NULL,
     channel TEXT NOT NULL,
     chat_id TEXT NOT NULL,
     at BIGINT NOT NULL,
     day TEXT NOT NULL,
-    lines TEXT NOT NULL,
-    prev_hash BLOB NOT NULL,
-    hash BLOB NOT NULL,
     UNIQUE (prescription_id, seq)
 );
 CREATE INDEX dispensings_pharmacy_day ON dispensings (pharmacy_bin, day);

@@ -6,6 +6,7 @@ use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::core::Core;
 use crate::core::prescriptions::{self, feed};
+use crate::core::vouchers::{ProviderKind, providers};
 use clap::Subcommand;
 use std::sync::Arc;
 
@@ -49,14 +50,17 @@ pub async fn run(settings: &Settings, command: Any) -> anyhow::Result<()> {
 async fn run_with(core: &Core, settings: &Settings, command: Any) -> anyhow::Result<()> {
     match command {
         Any::Pharmacy(PharmacyCommand::Set { bin, name }) => {
-            let id = prescriptions::set_pharmacy(core, &bin, &name).await?;
+            let id = providers::set(core, ProviderKind::Pharmacy, &bin, &name).await?;
             println!("{}", serde_json::json!({"pharmacy_id": id, "bin": bin.trim()}));
         }
         Any::Pharmacy(PharmacyCommand::Invite { bin }) => {
             let bot = settings.bot_username.clone().ok_or_else(|| {
                 anyhow::anyhow!("ASHYQ_BOT_USERNAME is needed for invitation links")
             })?;
-            println!("{}", prescriptions::pharmacy_invite(core, &bin, &bot).await?);
+            println!(
+                "{}",
+                providers::invite(core, ProviderKind::Pharmacy, &bin, &bot).await?
+            );
         }
         Any::Dispute(DisputeCommand::Decide { id, status }) => {
             prescriptions::decide(core, id, &status).await?;

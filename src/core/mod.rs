@@ -26,6 +26,7 @@ pub mod status;
 pub mod status_cache;
 pub mod support;
 pub mod venues;
+pub mod vouchers;
 pub mod wallet;
 
 pub use state::State;

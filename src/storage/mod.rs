@@ -19,6 +19,7 @@ pub mod rows;
 pub mod security;
 pub mod support;
 pub mod venues;
+pub mod vouchers;
 pub mod wallet;
 
 pub use conversations::{ChatRef, ConversationRow};

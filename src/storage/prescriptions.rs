@@ -1,125 +1,9 @@
-//! Prescriptions at pharmacies (migration 0018): prescriptions and their items, pharmacies,
-//! pharmacists and their invites, dispensings (chained per prescription) and disputes.
-//! Personal data only as keyed hash + sealed value.
+//! Prescriptions at pharmacies (migration 0018): prescriptions and their items, dispensings
+//! and disputes. Pharmacies and pharmacists are the voucher engine's providers and
+//! operators (`storage::vouchers`); the ledger is `wallet_ledger`. Personal data only as
+//! keyed hash + sealed value.
 
 use super::{ChatRef, Conn, StoreError};
-
-// ---------------------------------------------------------------- pharmacies
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct PharmacyRow {
-    pub id: i64,
-    pub bin: String,
-    pub name: String,
-}
-
-/// Sets a pharmacy's name, creating it when new; its id.
-pub async fn set_pharmacy(
-    conn: &mut Conn,
-    bin: &str,
-    name: &str,
-    now_ms: i64,
-) -> Result<i64, StoreError> {
-    sqlx::query(
-        "INSERT INTO pharmacies (bin, name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (bin) DO UPDATE SET name = excluded.name",
-    )
-    .bind(bin)
-    .bind(name)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    let (id,): (i64,) = sqlx::query_as("SELECT id FROM pharmacies WHERE bin = $1")
-        .bind(bin)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(id)
-}
-
-pub async fn pharmacy_by_bin(
-    conn: &mut Conn,
-    bin: &str,
-) -> Result<Option<PharmacyRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, PharmacyRow>("SELECT id, bin, name FROM pharmacies WHERE bin = $1")
-            .bind(bin)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
-}
-
-pub async fn insert_invite(
-    conn: &mut Conn,
-    pharmacy_id: i64,
-    token_hash: &[u8],
-    now_ms: i64,
-    expires_at: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO pharmacy_invites (pharmacy_id, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(pharmacy_id)
-    .bind(token_hash)
-    .bind(now_ms)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Uses an invite once: the pharmacy id when it was unused and unexpired.
-pub async fn take_invite(
-    conn: &mut Conn,
-    token_hash: &[u8],
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE pharmacy_invites SET used_at = $1, used_channel = $2, used_chat_id = $3
-         WHERE token_hash = $4 AND used_at IS NULL AND expires_at > $1
-         RETURNING pharmacy_id",
-    )
-    .bind(now_ms)
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(token_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| r.0))
-}
-
-/// The pharmacy a chat works for.
-pub async fn pharmacy_of(conn: &mut Conn, chat: &ChatRef) -> Result<Option<PharmacyRow>, StoreError> {
-    Ok(sqlx::query_as::<_, PharmacyRow>(
-        "SELECT p.id, p.bin, p.name FROM pharmacy_staff s JOIN pharmacies p ON p.id = s.pharmacy_id
-         WHERE s.channel = $1 AND s.chat_id = $2",
-    )
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .fetch_optional(&mut *conn)
-    .await?)
-}
-
-/// Adds a pharmacist (a chat serves one pharmacy: nothing changes when it already does).
-pub async fn add_staff(
-    conn: &mut Conn,
-    pharmacy_id: i64,
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO pharmacy_staff (pharmacy_id, channel, chat_id, added_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (channel, chat_id) DO NOTHING",
-    )
-    .bind(pharmacy_id)
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 // ---------------------------------------------------------------- prescriptions
 
@@ -155,11 +39,10 @@ pub struct PrescriptionRow {
     pub patient_share: i64,
     pub withdrawn_at: Option<i64>,
     pub seq: i64,
-    pub head_hash: Vec<u8>,
 }
 
 const RX_COLUMNS: &str = "id, external_id, patient_hash, patient_enc, representative_hash, \
-    prescriber, issued_on, expires_on, kind, patient_share, withdrawn_at, seq, head_hash";
+    prescriber, issued_on, expires_on, kind, patient_share, withdrawn_at, seq";
 
 /// `(id, content_hash, withdrawn_at)` of the prescription with this external id.
 pub async fn by_external_id(
@@ -186,8 +69,8 @@ pub async fn insert(
     let row: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO prescriptions (external_id, content_hash, patient_hash, patient_enc,
              representative_hash, representative_enc, prescriber, issued_on, expires_on, kind,
-             patient_share, source, api_key_id, created_at, head_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             patient_share, source, api_key_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (external_id) DO NOTHING RETURNING id",
     )
     .bind(&p.external_id)
@@ -204,7 +87,6 @@ pub async fn insert(
     .bind(source)
     .bind(api_key_id)
     .bind(now_ms)
-    .bind(vec![0u8; 32])
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id,)) = row else {
@@ -295,15 +177,16 @@ pub async fn items(conn: &mut Conn, prescription_id: i64) -> Result<Vec<ItemRow>
 // ---------------------------------------------------------------- dispensing
 
 /// Takes the prescription's row (locked until commit on PostgreSQL) and its next sequence
-/// number: `(seq, head_hash)`; `None` when it is withdrawn (or missing).
-pub async fn reserve(conn: &mut Conn, prescription_id: i64) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
-    Ok(sqlx::query_as(
+/// number; `None` when it is withdrawn (or missing).
+pub async fn reserve(conn: &mut Conn, prescription_id: i64) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
         "UPDATE prescriptions SET seq = seq + 1 WHERE id = $1 AND withdrawn_at IS NULL
-         RETURNING seq, head_hash",
+         RETURNING seq",
     )
     .bind(prescription_id)
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?;
+    Ok(row.map(|r| r.0))
 }
 
 /// Counts `quantity` more of an item as dispensed, only within what is left: false when
@@ -331,43 +214,36 @@ pub struct DispensingRow {
     pub id: i64,
     pub prescription_id: i64,
     pub seq: i64,
-    pub pharmacy_id: i64,
+    pub provider_id: i64,
     pub pharmacy_bin: String,
     pub channel: String,
     pub chat_id: String,
     pub at: i64,
     pub day: String,
-    pub lines: String,
-    pub prev_hash: Vec<u8>,
-    pub hash: Vec<u8>,
 }
 
 const DISP_COLUMNS: &str =
-    "id, prescription_id, seq, pharmacy_id, pharmacy_bin, channel, chat_id, at, day, lines, prev_hash, hash";
+    "id, prescription_id, seq, provider_id, pharmacy_bin, channel, chat_id, at, day";
 
-/// Stores a dispensing (its hash computed by the caller), its lines, and moves the
-/// prescription's head.
+/// Stores a dispensing and its lines `(item id, quantity)`.
 pub async fn insert_dispensing(
     conn: &mut Conn,
     d: &DispensingRow,
     lines: &[(i64, i64)],
 ) -> Result<i64, StoreError> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO dispensings (prescription_id, seq, pharmacy_id, pharmacy_bin, channel,
-             chat_id, at, day, lines, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        "INSERT INTO dispensings (prescription_id, seq, provider_id, pharmacy_bin, channel,
+             chat_id, at, day)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(d.prescription_id)
     .bind(d.seq)
-    .bind(d.pharmacy_id)
+    .bind(d.provider_id)
     .bind(&d.pharmacy_bin)
     .bind(&d.channel)
     .bind(&d.chat_id)
     .bind(d.at)
     .bind(&d.day)
-    .bind(&d.lines)
-    .bind(&d.prev_hash)
-    .bind(&d.hash)
     .fetch_one(&mut *conn)
     .await?;
     for (item_id, quantity) in lines {
@@ -380,11 +256,6 @@ pub async fn insert_dispensing(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("UPDATE prescriptions SET head_hash = $1 WHERE id = $2")
-        .bind(&d.hash)
-        .bind(d.prescription_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(id)
 }
 
@@ -423,11 +294,12 @@ pub async fn lines_of(conn: &mut Conn, dispensing_id: i64) -> Result<Vec<LineRow
     .await?)
 }
 
-/// One line of a pharmacy's act: `(at, day, prescription external id, kind, patient share,
-/// inn, form, unit, quantity)`.
-pub type ActLine = (i64, String, String, String, i64, String, String, String, i64);
+/// One line of a pharmacy's act, from the ledger's medicine redemptions: `(ledger seq, at,
+/// day, prescription external id, kind, patient share, item, quantity, unit)`.
+pub type ActLine = (i64, i64, String, String, String, i64, String, i64, String);
 
-/// The dispensings of a pharmacy between two local days (inclusive), line by line.
+/// The medicine redemptions of a pharmacy in the ledger between two local days
+/// (inclusive), with their prescriptions' external id, kind and share.
 pub async fn act_lines(
     conn: &mut Conn,
     pharmacy_bin: &str,
@@ -435,13 +307,12 @@ pub async fn act_lines(
     to_day: &str,
 ) -> Result<Vec<ActLine>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT d.at, d.day, p.external_id, p.kind, p.patient_share, i.inn, i.form, i.unit, l.quantity
-         FROM dispensings d
-         JOIN prescriptions p ON p.id = d.prescription_id
-         JOIN dispensing_lines l ON l.dispensing_id = d.id
-         JOIN prescription_items i ON i.id = l.item_id
-         WHERE d.pharmacy_bin = $1 AND d.day >= $2 AND d.day <= $3
-         ORDER BY d.at, d.id, i.line",
+        "SELECT l.seq, l.at, l.day, p.external_id, p.kind, p.patient_share, l.item, l.quantity,
+                COALESCE(l.detail, '')
+         FROM wallet_ledger l JOIN prescriptions p ON p.id = l.voucher_id
+         WHERE l.version = 2 AND l.voucher_kind = 'medicine' AND l.kind = 'redemption'
+           AND l.provider_bin = $1 AND l.day >= $2 AND l.day <= $3
+         ORDER BY l.seq",
     )
     .bind(pharmacy_bin)
     .bind(from_day)
@@ -550,9 +421,9 @@ pub async fn move_dispute(
     Ok(r.rows_affected() == 1)
 }
 
-/// A pharmacy's name by id (empty when it is gone).
+/// A pharmacy's name by its provider id (empty when it is gone).
 pub async fn pharmacy_name(conn: &mut Conn, id: i64) -> Result<String, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM pharmacies WHERE id = $1")
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM voucher_providers WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;

@@ -784,7 +784,7 @@ pub async fn audit(conn: &mut Conn, a: &Audit<'_>, now_ms: i64) -> Result<(), St
 // ---------------------------------------------------------------- ledger
 
 /// One ledger entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LedgerRow {
     pub seq: i64,
     pub at: i64,
@@ -798,6 +798,17 @@ pub struct LedgerRow {
     pub day: Option<String>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// 1: the meal kind's line (every row before the engine, and meals since); 2: a line
+    /// that names the voucher kind and covers the columns below (migration 0016).
+    pub version: i64,
+    pub voucher_kind: Option<String>,
+    pub provider_bin: Option<String>,
+    pub subject_id: Option<i64>,
+    pub redemption_id: Option<i64>,
+    pub item: Option<String>,
+    pub quantity: Option<i64>,
+    pub amount: Option<i64>,
+    pub detail: Option<String>,
 }
 
 /// Takes the next sequence number and the previous hash. On PostgreSQL the UPDATE locks
@@ -814,8 +825,10 @@ pub async fn ledger_reserve(conn: &mut Conn) -> Result<(i64, Vec<u8>), StoreErro
 pub async fn ledger_insert(conn: &mut Conn, row: &LedgerRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO wallet_ledger (seq, at, kind, voucher_id, offer_id, pupil_id, meal_id,
-            school_bin, supplier_bin, day, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            school_bin, supplier_bin, day, prev_hash, hash, version, voucher_kind,
+            provider_bin, subject_id, redemption_id, item, quantity, amount, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19, $20, $21)",
     )
     .bind(row.seq)
     .bind(row.at)
@@ -829,6 +842,15 @@ pub async fn ledger_insert(conn: &mut Conn, row: &LedgerRow) -> Result<(), Store
     .bind(&row.day)
     .bind(&row.prev_hash)
     .bind(&row.hash)
+    .bind(row.version)
+    .bind(&row.voucher_kind)
+    .bind(&row.provider_bin)
+    .bind(row.subject_id)
+    .bind(row.redemption_id)
+    .bind(&row.item)
+    .bind(row.quantity)
+    .bind(row.amount)
+    .bind(&row.detail)
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE wallet_ledger_head SET hash = $1 WHERE id = 1")
@@ -839,7 +861,8 @@ pub async fn ledger_insert(conn: &mut Conn, row: &LedgerRow) -> Result<(), Store
 }
 
 const LEDGER_COLUMNS: &str = "seq, at, kind, voucher_id, offer_id, pupil_id, meal_id, \
-     school_bin, supplier_bin, day, prev_hash, hash";
+     school_bin, supplier_bin, day, prev_hash, hash, version, voucher_kind, provider_bin, \
+     subject_id, redemption_id, item, quantity, amount, detail";
 
 /// Entries with `seq > after`, in order, at most `limit`.
 pub async fn ledger_page(
@@ -875,7 +898,7 @@ pub async fn ledger_meals_by_school_day(
     Ok(sqlx::query_as(
         "SELECT school_bin, day, COUNT(*) FROM wallet_ledger
          WHERE kind = 'redemption' AND supplier_bin = $1 AND day >= $2 AND day <= $3
-           AND seq <= $4
+           AND seq <= $4 AND COALESCE(voucher_kind, 'meal') = 'meal'
          GROUP BY school_bin, day ORDER BY school_bin, day",
     )
     .bind(supplier_bin)
@@ -884,6 +907,84 @@ pub async fn ledger_meals_by_school_day(
     .bind(up_to_seq)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Entries of one voucher kind, action and provider with `from_day <= day <= to_day` and
+/// `seq <= up_to_seq`, in order: what a kind's act is computed from. Meal entries (version
+/// 1) have no `voucher_kind` and count as `meal`.
+pub async fn ledger_entries_of(
+    conn: &mut Conn,
+    voucher_kind: &str,
+    action: &str,
+    provider_bin: &str,
+    days: (&str, &str),
+    up_to_seq: i64,
+) -> Result<Vec<LedgerRow>, StoreError> {
+    Ok(sqlx::query_as::<_, LedgerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEDGER_COLUMNS} FROM wallet_ledger
+         WHERE COALESCE(voucher_kind, 'meal') = $1 AND kind = $2
+           AND COALESCE(provider_bin, school_bin) = $3 AND day >= $4 AND day <= $5
+           AND seq <= $6
+         ORDER BY seq"
+    )))
+    .bind(voucher_kind)
+    .bind(action)
+    .bind(provider_bin)
+    .bind(days.0)
+    .bind(days.1)
+    .bind(up_to_seq)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Entries with `from_ms <= at < to_ms`, in order, at most `limit` after `after_seq` (the
+/// audit export pages through them).
+pub async fn ledger_between(
+    conn: &mut Conn,
+    from_ms: i64,
+    to_ms: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<LedgerRow>, StoreError> {
+    Ok(sqlx::query_as::<_, LedgerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEDGER_COLUMNS} FROM wallet_ledger
+         WHERE at >= $1 AND at < $2 AND seq > $3 ORDER BY seq LIMIT $4"
+    )))
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+impl Default for LedgerRow {
+    /// An empty version-1 row (the version is never 0).
+    fn default() -> Self {
+        Self {
+            seq: 0,
+            at: 0,
+            kind: String::new(),
+            voucher_id: None,
+            offer_id: None,
+            pupil_id: None,
+            meal_id: None,
+            school_bin: None,
+            supplier_bin: None,
+            day: None,
+            prev_hash: Vec::new(),
+            hash: Vec::new(),
+            version: 1,
+            voucher_kind: None,
+            provider_bin: None,
+            subject_id: None,
+            redemption_id: None,
+            item: None,
+            quantity: None,
+            amount: None,
+            detail: None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------- acts

@@ -206,6 +206,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("mode", Kind::Sel),
     ("cause", Kind::Sel),
     ("answer", Kind::Sel),
+    ("shown", Kind::Sel),
     ("reason", Kind::Str("кассада кезек")),
     ("category", Kind::Str("Кинотеатр")),
     ("region", Kind::Str("Алматы")),
@@ -232,6 +233,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("note", Kind::Str("маска жоқ")),
     ("reference", Kind::Str("A-17")),
     ("year", Kind::Str("2026")),
+    ("provider", Kind::Str("№1 дәріхана")),
     // Variables of texts other branches add (identity, exposure, security), so their texts are
     // rendered by the same checks once merged.
     ("still", Kind::Num),

@@ -30,6 +30,7 @@ mod support_telegram;
 mod telegram;
 mod telegram_business;
 mod telegram_checkin;
+mod vouchers;
 mod wallet;
 mod wallet_cli;
 mod wallet_telegram;

@@ -69,6 +69,22 @@ async fn decide_in(
     if !store::move_dispute(conn, id, d.from_statuses(), d.status(), core.now_ms()).await? {
         return Ok(Some(Err(x.status)));
     }
+    let d_row = store::dispensing(conn, x.dispensing_id).await?;
+    let detail = format!("dispute {id}: {}", d.status());
+    crate::core::vouchers::ledger::append_v2(
+        conn,
+        crate::core::vouchers::VoucherKind::Medicine,
+        crate::core::vouchers::ledger::Action::Decision,
+        &crate::core::vouchers::ledger::EntryV2 {
+            voucher_id: d_row.as_ref().map(|r| r.prescription_id),
+            redemption_id: Some(x.dispensing_id),
+            provider_bin: d_row.as_ref().map(|r| r.pharmacy_bin.as_str()),
+            detail: Some(&detail),
+            ..Default::default()
+        },
+        core.now_ms(),
+    )
+    .await?;
     let to = ChatRef::new(&x.channel, x.chat_id.clone());
     let lang = Lang::from_code(&x.lang).unwrap_or(Lang::FALLBACK);
     let notice = Outbound::to_chat(

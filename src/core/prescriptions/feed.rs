@@ -9,6 +9,8 @@
 
 use super::PrescriptionError;
 use crate::core::feeds::{MAX_BATCH, MAX_ID_CHARS, Rejection, Report, parse_items};
+use crate::core::vouchers::VoucherKind;
+use crate::core::vouchers::ledger::{self, Action, EntryV2};
 use crate::core::{Core, CoreError};
 use crate::crypto::{Field, Vault};
 use crate::domain::{Iin, RxItem, RxKind};
@@ -223,6 +225,27 @@ pub fn validate(
     })))
 }
 
+/// The ledger's line of a prescription issued or withdrawn (no personal data: its id).
+async fn entry(
+    tx: &mut crate::storage::Tx,
+    action: Action,
+    prescription: i64,
+    now: i64,
+) -> Result<(), CoreError> {
+    ledger::append_v2(
+        tx,
+        VoucherKind::Medicine,
+        action,
+        &EntryV2 {
+            voucher_id: Some(prescription),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes validated prescriptions (`(index or line, item)`), [`BATCH`] per transaction.
 pub async fn write(
     core: &Core,
@@ -248,6 +271,7 @@ pub async fn write(
                 (Validated::Withdraw(_), Some((_, _, Some(_)))) => report.duplicates += 1,
                 (Validated::Withdraw(_), Some((id, _, None))) => {
                     store::withdraw(&mut tx, id, now).await?;
+                    entry(&mut tx, Action::Withdrawal, id, now).await?;
                     report.withdrawn += 1;
                 }
                 (Validated::New(p), Some((_, hash, _))) if hash != p.content_hash => report
@@ -259,7 +283,10 @@ pub async fn write(
                 (Validated::New(_), Some(_)) => report.duplicates += 1,
                 (Validated::New(p), None) => {
                     match store::insert(&mut tx, p, source, api_key_id, now).await? {
-                        Some(_) => report.accepted += 1,
+                        Some(id) => {
+                            entry(&mut tx, Action::Issue, id, now).await?;
+                            report.accepted += 1;
+                        }
                         None => report.duplicates += 1,
                     }
                 }

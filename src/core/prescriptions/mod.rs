@@ -5,14 +5,15 @@
 //! - [`patient`]: `/prescriptions` for the registry-verified patient (or, for a child, the
 //!   verified representative): active, partly dispensed, used and expired ones with their
 //!   items and dispensings, "show QR", "I did not receive this".
-//! - [`pharmacy`]: pharmacies and their pharmacists (one-time invites), the scan, the
-//!   dispensing ([`dispense`], the one path: benchmarks and tests call it directly), the
-//!   monthly act.
+//! - [`pharmacy`]: the pharmacist's scan, the dispensing ([`dispense`], the one path:
+//!   benchmarks and tests call it directly), the monthly act from the ledger.
 //! - [`dispute`]: the health authority's decisions (buttons in its chat, or the CLI).
 //!
-//! Until the generic voucher engine lands (branch `wallet-engine`), pharmacies,
-//! pharmacists and the dispensings' hash chain live here in the engine's shape: a
-//! provider with a BIN, operators by invite, one chained entry per dispensing.
+//! The medicine kind of the voucher engine (`core::vouchers`): pharmacies are providers of
+//! kind `pharmacy` and pharmacists their operators (one-time `prv_…` invites, joined
+//! through the wallet), the patient's QR is the engine's short-lived token, and every
+//! issue, withdrawal, dispensing line, complaint and decision is a version-2 entry of the
+//! one ledger.
 
 pub mod feed;
 pub mod token;
@@ -69,6 +70,8 @@ pub enum PrescriptionError {
     BadMove(i64, String, String),
     #[error("the status must be review, upheld or rejected")]
     BadStatus,
+    #[error("the ledger does not verify: {0}")]
+    LedgerBroken(String),
 }
 
 impl From<StoreError> for PrescriptionError {
@@ -102,13 +105,9 @@ pub async fn handle(
 ) -> Result<Vec<Outbound>, CoreError> {
     match route {
         PrescriptionRoute::List => patient::list(ctx).await,
-        PrescriptionRoute::JoinPharmacy(secret) => {
-            pharmacy::join(ctx.core, ctx.tx, ctx.chat, ctx.lang, &secret).await
-        }
         PrescriptionRoute::Code(code) => {
             pharmacy::scan(ctx.core, ctx.tx, ctx.chat, ctx.lang, &code).await
         }
-        PrescriptionRoute::MealCodeAtPharmacy => Ok(reply(ctx.lang, Msg::new("rx-meal-code"))),
         PrescriptionRoute::StaleButton => Ok(reply(ctx.lang, Msg::new("hint-stale-button"))),
         PrescriptionRoute::Button(b) => match b {
             RxButton::List => patient::list(ctx).await,

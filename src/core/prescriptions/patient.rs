@@ -5,7 +5,8 @@
 //! or the representative's.
 
 use super::pharmacy::{RxState, item_line, masked_patient};
-use super::token::{QR_TTL_MINUTES, RxKeys};
+use crate::core::vouchers::qr::{QrKeys, VoucherToken};
+use crate::core::vouchers::{QrLifetime, VoucherKind};
 use super::{reply, today};
 use crate::core::context::Ctx;
 use crate::core::shared::callback::RxButton;
@@ -81,7 +82,7 @@ pub(super) async fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> 
             )]);
         }
         for d in store::dispensings_of(ctx.tx, p.id).await? {
-            let pharmacy = store::pharmacy_name(ctx.tx, d.pharmacy_id).await?;
+            let pharmacy = store::pharmacy_name(ctx.tx, d.provider_id).await?;
             let given: Vec<String> = store::lines_of(ctx.tx, d.id)
                 .await?
                 .iter()
@@ -156,10 +157,19 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
             return Ok(reply(lang, Msg::new("rx-expired").arg("number", p.external_id)));
         }
     }
-    let keys = RxKeys::new(core.vault.signing_key());
-    let now = core.now_ms();
-    let text = keys.sign(p.id, now);
-    let typed = keys.typed_code(p.id, now);
+    let keys = QrKeys::new(core.vault.signing_key());
+    let token = VoucherToken::new(
+        VoucherKind::Medicine,
+        p.id,
+        super::pharmacy::GENERATION,
+        core.now_ms(),
+    );
+    let text = keys.sign(&token);
+    let typed = keys.short_code(&token);
+    let minutes = match VoucherKind::Medicine.spec().qr {
+        QrLifetime::Minutes(m) => m,
+        QrLifetime::Daily => 24 * 60,
+    };
     let png = tokio::task::spawn_blocking(move || crate::core::shared::qr_image::render_png(&text))
         .await
         .map_err(|e| CoreError::internal("QR rendering", e))??;
@@ -169,7 +179,7 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
             Msg::new("rx-qr")
                 .arg("number", p.external_id)
                 .arg("code", typed)
-                .num("minutes", QR_TTL_MINUTES),
+                .num("minutes", minutes),
         )
         .with_attachment(AttachmentKind::Photo, "prescription-qr.png", png),
     ])
@@ -197,7 +207,7 @@ pub(super) async fn dispute(ctx: &mut Ctx<'_>, dispensing_id: i64) -> Result<Vec
     let Some(id) = store::open_dispute(ctx.tx, d.id, chat, lang.code(), now).await? else {
         return Ok(reply(lang, Msg::new("rx-dispute-exists")));
     };
-    let pharmacy = store::pharmacy_name(ctx.tx, d.pharmacy_id).await?;
+    let pharmacy = store::pharmacy_name(ctx.tx, d.provider_id).await?;
     let staff = core.prescriptions.authority_lang();
     let lines_in = |l: Lang, rows: &[store::LineRow]| -> String {
         rows.iter()
@@ -226,6 +236,21 @@ pub(super) async fn dispute(ctx: &mut Ctx<'_>, dispensing_id: i64) -> Result<Vec
             ),
         );
     }
+    crate::core::vouchers::ledger::append_v2(
+        ctx.tx,
+        VoucherKind::Medicine,
+        crate::core::vouchers::ledger::Action::Complaint,
+        &crate::core::vouchers::ledger::EntryV2 {
+            voucher_id: Some(p.id),
+            redemption_id: Some(d.id),
+            provider_bin: Some(&d.pharmacy_bin),
+            day: Some(&d.day),
+            detail: Some(&format!("dispute {id}")),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
     ctx.happened.push(Happened::Complaint {
         user: chat.clone(),
         lang,

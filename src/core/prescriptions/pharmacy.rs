@@ -1,17 +1,21 @@
-//! Pharmacies: set-up and invitations, the pharmacist's scan, the dispensing, the act.
+//! Pharmacies (the voucher engine's providers of kind `pharmacy`; pharmacists are their
+//! operators, invited by `ashyq pharmacy invite`): the scan, the dispensing, the act.
 
-use super::token::{BUTTON_TTL_MINUTES, Checked, RxKeys, minute_of};
+use super::token::{BUTTON_TTL_MINUTES, RxKeys, minute_of};
 use super::{PrescriptionError, reply, today};
 use crate::core::shared::callback::RxButton;
 use crate::core::shared::menu::button_with;
+use crate::core::vouchers::ledger::{self, Action, EntryV2};
+use crate::core::vouchers::qr::QrKeys;
+use crate::core::vouchers::{ProviderKind, VoucherKind, providers};
 use crate::core::{Button, Core, CoreError, Keyboard, Label, Outbound};
 use crate::crypto::Field;
 use crate::domain::{Bin, Iin, Lang, RxKind};
 use crate::i18n::Msg;
 use crate::storage::prescriptions::{self as store, DispensingRow, ItemRow, PrescriptionRow};
-use crate::storage::{ChatRef, Conn, Tx};
+use crate::storage::vouchers::ProviderRow;
+use crate::storage::{ChatRef, Conn, StoreError, Tx};
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
 fn bin(s: &str) -> Result<String, PrescriptionError> {
     Bin::parse(s)
@@ -19,65 +23,12 @@ fn bin(s: &str) -> Result<String, PrescriptionError> {
         .map_err(|e| PrescriptionError::BadBin(e.to_string()))
 }
 
-/// `ashyq pharmacy set --bin --name`: creates or renames a pharmacy; its id.
-pub async fn set_pharmacy(core: &Core, bin_s: &str, name: &str) -> Result<i64, PrescriptionError> {
-    let bin = bin(bin_s)?;
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.is_empty() || name.chars().count() > crate::domain::MAX_NAME_CHARS {
-        return Err(PrescriptionError::BadName);
-    }
-    let mut tx = core.store.begin().await?;
-    let id = store::set_pharmacy(&mut tx, &bin, &name, core.now_ms()).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// `ashyq pharmacy invite BIN`: a one-time link (7 days) that makes a chat a pharmacist.
-pub async fn pharmacy_invite(core: &Core, bin_s: &str, bot: &str) -> Result<String, PrescriptionError> {
-    use crate::core::shared::invite::{InviteKind, new_invite};
-    let bin = bin(bin_s)?;
-    let now = core.now_ms();
-    let invite = new_invite(InviteKind::Pharmacy, now);
-    let mut tx = core.store.begin().await?;
-    let pharmacy = store::pharmacy_by_bin(&mut tx, &bin)
+/// The pharmacy a chat works for (the most recently joined one), or `None`.
+pub async fn pharmacy_of(conn: &mut Conn, chat: &ChatRef) -> Result<Option<ProviderRow>, StoreError> {
+    Ok(providers::of_operator(conn, ProviderKind::Pharmacy, chat)
         .await?
-        .ok_or_else(|| PrescriptionError::NoPharmacy(bin.clone()))?;
-    store::insert_invite(&mut tx, pharmacy.id, &invite.hash, now, invite.expires_at_ms).await?;
-    tx.commit().await?;
-    Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
-}
-
-/// `/start rxp_…`: the chat becomes a pharmacist of the invitation's pharmacy. A chat serves
-/// one pharmacy: a pharmacist of another one is refused and the invitation stays unused.
-pub(super) async fn join(
-    core: &Core,
-    tx: &mut Tx,
-    chat: &ChatRef,
-    lang: Lang,
-    secret: &str,
-) -> Result<Vec<Outbound>, CoreError> {
-    let hash = crate::core::shared::invite::invite_hash(secret);
-    let now = core.now_ms();
-    let Some(pharmacy_id) = store::take_invite(tx, &hash, chat, now).await? else {
-        return Ok(reply(lang, Msg::new("rx-invite-invalid")));
-    };
-    if let Some(current) = store::pharmacy_of(tx, chat).await? {
-        if current.id == pharmacy_id {
-            return Ok(reply(
-                lang,
-                Msg::new("rx-joined").arg("pharmacy", current.name),
-            ));
-        }
-        return Err(CoreError::Refused(
-            Msg::new("rx-invite-other-pharmacy").arg("pharmacy", current.name),
-        ));
-    }
-    store::add_staff(tx, pharmacy_id, chat, now).await?;
-    let name = store::pharmacy_of(tx, chat)
-        .await?
-        .map(|p| p.name)
-        .unwrap_or_default();
-    Ok(reply(lang, Msg::new("rx-joined").arg("pharmacy", name)))
+        .into_iter()
+        .next())
 }
 
 /// One medicine as a line of text in `lang` (`left`: what is left of it, when shown).
@@ -142,20 +93,19 @@ impl RxState {
     }
 }
 
-/// The id a code names, or the refusal for a code that does not work now.
+/// The generation of every prescription's code (a prescription has no reissue: its code
+/// is short-lived anyway).
+pub const GENERATION: i64 = 1;
+
+/// The prescription a code names (the engine's token of kind `Medicine`), or the refusal
+/// for a code that does not work now: expired, another kind's (a meal QR), not genuine.
 fn code_of(core: &Core, text: &str) -> Result<i64, Msg> {
-    let keys = RxKeys::new(core.vault.signing_key());
-    let now = core.now_ms();
-    let checked = if RxKeys::looks_like_qr(text) {
-        keys.verify(text, now)
-    } else {
-        keys.verify_typed(text, now)
-    };
-    match checked {
-        Some(Checked::Valid(id)) => Ok(id),
-        Some(Checked::Expired(_)) => Err(Msg::new("rx-code-expired")),
-        None => Err(Msg::new("rx-code-invalid")),
-    }
+    let keys = QrKeys::new(core.vault.signing_key());
+    keys.check(text, VoucherKind::Medicine, core.now_ms(), |k, _| {
+        (k == VoucherKind::Medicine).then_some(GENERATION)
+    })
+    .map(|t| t.voucher_id)
+    .map_err(|r| r.msg())
 }
 
 /// A pharmacist's scan (a photo or a typed code): the prescription's items and what is
@@ -167,7 +117,7 @@ pub(super) async fn scan(
     lang: Lang,
     code: &str,
 ) -> Result<Vec<Outbound>, CoreError> {
-    if store::pharmacy_of(tx, chat).await?.is_none() {
+    if pharmacy_of(tx, chat).await?.is_none() {
         return Ok(reply(lang, Msg::new("rx-not-pharmacist")));
     }
     let id = match code_of(core, code) {
@@ -341,42 +291,6 @@ pub struct Dispensed {
     pub notices: usize,
 }
 
-/// The canonical line a dispensing's hash covers.
-pub fn canonical(d: &DispensingRow) -> String {
-    format!(
-        "rx1|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-        d.prescription_id, d.seq, d.pharmacy_id, d.pharmacy_bin, d.channel, d.chat_id, d.at, d.day, d.lines
-    )
-}
-
-pub fn hash_of(d: &DispensingRow) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(&d.prev_hash);
-    h.update(canonical(d).as_bytes());
-    h.finalize().to_vec()
-}
-
-/// Checks a prescription's chain of dispensings: the first sequence number that does not
-/// link or recompute, or `None` when it is whole and ends at the prescription's head.
-pub async fn verify_chain(conn: &mut Conn, prescription_id: i64) -> Result<Option<i64>, CoreError> {
-    let Some(p) = store::get(conn, prescription_id).await? else {
-        return Ok(None);
-    };
-    let mut prev = vec![0u8; 32];
-    let mut expected = 1;
-    for d in store::dispensings_of(conn, prescription_id).await? {
-        if d.seq != expected || d.prev_hash != prev || hash_of(&d) != d.hash {
-            return Ok(Some(d.seq));
-        }
-        prev = d.hash.clone();
-        expected += 1;
-    }
-    if prev != p.head_hash {
-        return Ok(Some(expected));
-    }
-    Ok(None)
-}
-
 /// The one dispensing path, inside the caller's transaction: `Err(msg)` is a refusal, and
 /// the caller must roll back what this wrote (the handler does by refusing; [`dispense`]
 /// drops its transaction). The prescription's row is taken first (locked until commit on
@@ -389,10 +303,10 @@ pub async fn dispense_in(
     chat: &ChatRef,
     r: &Request,
 ) -> Result<Result<Dispensed, Msg>, CoreError> {
-    let Some(pharmacy) = store::pharmacy_of(tx, chat).await? else {
+    let Some(pharmacy) = pharmacy_of(tx, chat).await? else {
         return Ok(Err(Msg::new("rx-not-pharmacist")));
     };
-    let Some((seq, prev_hash)) = store::reserve(tx, r.prescription).await? else {
+    let Some(seq) = store::reserve(tx, r.prescription).await? else {
         return Ok(Err(match store::get(tx, r.prescription).await? {
             Some(p) => Msg::new("rx-withdrawn").arg("number", p.external_id),
             None => Msg::new("rx-code-invalid"),
@@ -432,25 +346,18 @@ pub async fn dispense_in(
     }
     let now = core.now_ms();
     let lines: Vec<(i64, i64)> = wanted.iter().map(|(i, q)| (i.id, *q)).collect();
-    let mut row = DispensingRow {
+    let day = today.format("%Y-%m-%d").to_string();
+    let row = DispensingRow {
         id: 0,
         prescription_id: r.prescription,
         seq,
-        pharmacy_id: pharmacy.id,
+        provider_id: pharmacy.id,
         pharmacy_bin: pharmacy.bin.clone(),
         channel: chat.channel.clone(),
         chat_id: chat.chat_id.clone(),
         at: now,
-        day: today.format("%Y-%m-%d").to_string(),
-        lines: lines
-            .iter()
-            .map(|(i, q)| format!("{i}:{q}"))
-            .collect::<Vec<_>>()
-            .join(","),
-        prev_hash,
-        hash: Vec::new(),
+        day: day.clone(),
     };
-    row.hash = hash_of(&row);
     let id = store::insert_dispensing(tx, &row, &lines).await?;
     let given: Vec<(String, String, String, i64)> = wanted
         .iter()
@@ -490,6 +397,28 @@ pub async fn dispense_in(
             notices += 1;
         }
     }
+    // The ledger last (its head stays locked until commit on PostgreSQL): one version-2
+    // redemption line per medicine given, all with the dispensing's id.
+    for (inn, form, unit, q) in &given {
+        let item = format!("{inn}, {form}");
+        ledger::append_v2(
+            tx,
+            VoucherKind::Medicine,
+            Action::Redemption,
+            &EntryV2 {
+                voucher_id: Some(r.prescription),
+                redemption_id: Some(id),
+                provider_bin: Some(&pharmacy.bin),
+                day: Some(&day),
+                item: Some(&item),
+                quantity: Some(*q),
+                detail: Some(unit),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    }
     Ok(Ok(Dispensed {
         dispensing_id: id,
         seq,
@@ -524,9 +453,14 @@ pub async fn act(core: &Core, bin_s: &str, month: &str) -> Result<String, Prescr
         .and_then(|d| d.pred_opt())
         .ok_or(PrescriptionError::BadMonth)?;
     let mut conn = core.store.pool().acquire().await?;
-    let pharmacy = store::pharmacy_by_bin(&mut conn, &bin)
+    let pharmacy = providers::by_bin(&mut conn, ProviderKind::Pharmacy, &bin)
         .await?
         .ok_or_else(|| PrescriptionError::NoPharmacy(bin.clone()))?;
+    // No act from a broken ledger.
+    let verification = ledger::verify(&mut conn).await?;
+    if let Some(p) = verification.first_problem {
+        return Err(PrescriptionError::LedgerBroken(p.to_string()));
+    }
     let rows = store::act_lines(
         &mut conn,
         &bin,
@@ -539,18 +473,18 @@ pub async fn act(core: &Core, bin_s: &str, month: &str) -> Result<String, Prescr
     w.write_record([
         "pharmacy_bin",
         "pharmacy",
+        "ledger_seq",
         "time",
         "day",
         "prescription",
         "kind",
         "patient_share",
-        "inn",
-        "form",
+        "item",
         "quantity",
         "unit",
     ])
     .map_err(io)?;
-    for (at, day, external_id, kind, share, inn, form, unit, quantity) in rows {
+    for (seq, at, day, external_id, kind, share, item, quantity, unit) in rows {
         let time = chrono::DateTime::from_timestamp_millis(at)
             .map(|t| {
                 t.with_timezone(&crate::clock::almaty())
@@ -561,13 +495,13 @@ pub async fn act(core: &Core, bin_s: &str, month: &str) -> Result<String, Prescr
         w.write_record([
             bin.as_str(),
             pharmacy.name.as_str(),
+            seq.to_string().as_str(),
             time.as_str(),
             day.as_str(),
             external_id.as_str(),
             kind.as_str(),
             share.to_string().as_str(),
-            inn.as_str(),
-            form.as_str(),
+            item.as_str(),
             quantity.to_string().as_str(),
             unit.as_str(),
         ])

@@ -38,7 +38,7 @@ pub fn quick_check_in(core: &Core, event: &Event, scan: Option<&Scan>) -> Option
             let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
             if texts
                 .iter()
-                .any(|t| meals.verify(t).is_some() || super::prescriptions::token::is_code(t))
+                .any(|t| meals.verify(t).is_some() || t.trim().starts_with(super::vouchers::qr::PREFIX))
             {
                 return None;
             }
@@ -252,7 +252,7 @@ pub async fn route(
 
     // 3a. Prescriptions: `/prescriptions`, pharmacy invites, `rx:` buttons, prescription
     // codes (photo or typed), and a meal code shown to a pharmacist.
-    if let Some(r) = prescription_route(core, tx, conv, at.chat, &command, &button, event, scan).await? {
+    if let Some(r) = prescription_route(tx, conv, at.chat, &command, &button, event, scan).await? {
         return Ok(Route::Prescriptions(r));
     }
 
@@ -428,9 +428,7 @@ pub async fn route(
     Ok(route)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn prescription_route(
-    core: &Core,
     tx: &mut Tx,
     conv: &Conversation,
     chat: &ChatRef,
@@ -439,13 +437,10 @@ async fn prescription_route(
     event: &Event,
     scan: Option<&Scan>,
 ) -> Result<Option<PrescriptionRoute>, CoreError> {
-    use super::prescriptions::token::is_code;
+    use super::vouchers::qr;
     use PrescriptionRoute as P;
     match command {
         Some(Command::Prescriptions) => return Ok(Some(P::List)),
-        Some(Command::Start(StartPayload::PharmacyInvite(secret))) => {
-            return Ok(Some(P::JoinPharmacy(secret.clone())));
-        }
         _ => {}
     }
     match button {
@@ -455,30 +450,27 @@ async fn prescription_route(
         })) => return Ok(Some(P::StaleButton)),
         _ => {}
     }
-    match event {
-        Event::Image(_) => {
-            let Some(Ok(texts)) = scan else {
-                return Ok(None);
-            };
-            if let Some(code) = texts.iter().find(|t| is_code(t)) {
-                return Ok(Some(P::Code(code.clone())));
-            }
-            let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
-            let meal = texts.iter().any(|t| meals.verify(t).is_some());
-            if meal
-                && crate::storage::prescriptions::pharmacy_of(tx, chat)
-                    .await?
-                    .is_some()
-            {
-                return Ok(Some(P::MealCodeAtPharmacy));
-            }
-            Ok(None)
-        }
+    // A voucher code (an engine token, typed or not, or a meal code) shown to a pharmacist.
+    let is_code = |t: &str| {
+        t.trim().starts_with(qr::PREFIX)
+            || qr::parse_short_code(t).is_some()
+            || qr::looks_like_meal_code(t)
+    };
+    let candidate = match event {
+        Event::Image(_) => match scan {
+            Some(Ok(texts)) => texts.iter().find(|t| is_code(t)).cloned(),
+            _ => None,
+        },
         Event::Text(text) if matches!(conv.state, State::Menu | State::Idle) && is_code(text) => {
-            Ok(Some(P::Code(text.clone())))
+            Some(text.clone())
         }
-        _ => Ok(None),
-    }
+        _ => None,
+    };
+    let Some(code) = candidate else {
+        return Ok(None);
+    };
+    let pharmacist = super::prescriptions::pharmacy_of(tx, chat).await?.is_some();
+    Ok(pharmacist.then_some(P::Code(code)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -517,6 +509,9 @@ async fn wallet_route(
     match command {
         Some(Command::Start(StartPayload::CanteenInvite(secret))) => {
             return Ok(Some(W::JoinCanteen(secret.clone())));
+        }
+        Some(Command::Start(StartPayload::ProviderInvite(secret))) => {
+            return Ok(Some(W::JoinProvider(secret.clone())));
         }
         Some(Command::Wallet) => return Ok(Some(W::List)),
         Some(Command::Qr) => return Ok(Some(W::TodaysCodes)),

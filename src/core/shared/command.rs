@@ -9,8 +9,8 @@ pub enum StartPayload {
     VenueInvite(String),
     /// `cnt_…`: a school canteen's one-time operator invitation (the secret).
     CanteenInvite(String),
-    /// `rxp_…`: a pharmacy's one-time pharmacist invitation (the secret).
-    PharmacyInvite(String),
+    /// `prv_…`: a voucher provider's (pharmacy, club) one-time operator invitation.
+    ProviderInvite(String),
     /// Anything else: a venue code's token (verified by the check-in).
     VenueToken(String),
 }
@@ -19,8 +19,8 @@ pub enum StartPayload {
 pub const VENUE_INVITE_PREFIX: &str = "inv_";
 /// Prefix of a canteen invitation's payload.
 pub const CANTEEN_INVITE_PREFIX: &str = "cnt_";
-/// Prefix of a pharmacy invitation's payload.
-pub const PHARMACY_INVITE_PREFIX: &str = "rxp_";
+/// Prefix of another voucher provider's invitation.
+pub const PROVIDER_INVITE_PREFIX: &str = "prv_";
 
 impl StartPayload {
     pub fn parse(arg: &str) -> Self {
@@ -31,8 +31,8 @@ impl StartPayload {
             StartPayload::VenueInvite(s.to_string())
         } else if let Some(s) = arg.strip_prefix(CANTEEN_INVITE_PREFIX) {
             StartPayload::CanteenInvite(s.to_string())
-        } else if let Some(s) = arg.strip_prefix(PHARMACY_INVITE_PREFIX) {
-            StartPayload::PharmacyInvite(s.to_string())
+        } else if let Some(s) = arg.strip_prefix(PROVIDER_INVITE_PREFIX) {
+            StartPayload::ProviderInvite(s.to_string())
         } else {
             StartPayload::VenueToken(arg.to_string())
         }
@@ -44,7 +44,7 @@ impl StartPayload {
             StartPayload::Empty => String::new(),
             StartPayload::VenueInvite(s) => format!("{VENUE_INVITE_PREFIX}{s}"),
             StartPayload::CanteenInvite(s) => format!("{CANTEEN_INVITE_PREFIX}{s}"),
-            StartPayload::PharmacyInvite(s) => format!("{PHARMACY_INVITE_PREFIX}{s}"),
+            StartPayload::ProviderInvite(s) => format!("{PROVIDER_INVITE_PREFIX}{s}"),
             StartPayload::VenueToken(t) => t.clone(),
         }
     }
@@ -124,7 +124,7 @@ mod tests {
             ("", StartPayload::Empty),
             ("inv_abc", StartPayload::VenueInvite("abc".into())),
             ("cnt_xyz", StartPayload::CanteenInvite("xyz".into())),
-            ("rxp_q1", StartPayload::PharmacyInvite("q1".into())),
+            ("prv_xyz", StartPayload::ProviderInvite("xyz".into())),
             ("AAAABBBB", StartPayload::VenueToken("AAAABBBB".into())),
         ];
         for (arg, want) in cases {

@@ -1,5 +1,5 @@
 //! One-time invitations, one implementation for every kind (venue staff, canteen
-//! operators): a random secret carried by a deep link's start payload, of which only the
+//! operators, operators of other voucher providers): a random secret carried by a deep link's start payload, of which only the
 //! SHA-256 is stored (in the inviting feature's table), valid for a week.
 
 use super::command::StartPayload;
@@ -24,7 +24,9 @@ pub struct Invite {
 pub enum InviteKind {
     Venue,
     Canteen,
-    Pharmacy,
+    /// An operator of a voucher provider other than a canteen (pharmacy, club):
+    /// `core::vouchers::providers`.
+    Provider,
 }
 
 /// A new invitation of `kind` made at `now_ms`.
@@ -36,7 +38,7 @@ pub fn new_invite(kind: InviteKind, now_ms: i64) -> Invite {
     let payload = match kind {
         InviteKind::Venue => StartPayload::VenueInvite(secret),
         InviteKind::Canteen => StartPayload::CanteenInvite(secret),
-        InviteKind::Pharmacy => StartPayload::PharmacyInvite(secret),
+        InviteKind::Provider => StartPayload::ProviderInvite(secret),
     };
     Invite {
         payload,
@@ -70,5 +72,8 @@ mod tests {
         assert_eq!(StartPayload::parse(&a.payload.encode()), a.payload);
         assert!(a.payload.encode().starts_with("inv_"));
         assert!(b.payload.encode().starts_with("cnt_"));
+        let c = new_invite(InviteKind::Provider, 1_000);
+        assert!(c.payload.encode().starts_with("prv_"));
+        assert_eq!(StartPayload::parse(&c.payload.encode()), c.payload);
     }
 }

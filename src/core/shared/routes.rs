@@ -152,6 +152,8 @@ pub enum DialogueInput {
 pub enum WalletRoute {
     /// `/start cnt_…`.
     JoinCanteen(String),
+    /// `/start prv_…`: an operator of a voucher provider (pharmacy, club) joins.
+    JoinProvider(String),
     /// `/wallet`.
     List,
     /// `/qr`.
@@ -234,12 +236,9 @@ impl Route {
 pub enum PrescriptionRoute {
     /// `/prescriptions`.
     List,
-    /// `/start rxp_…`: a pharmacy's invitation.
-    JoinPharmacy(String),
-    /// A prescription code, in a photo or typed (a pharmacist scans it).
+    /// A voucher code shown to a pharmacist, in a photo or typed (a prescription's, or
+    /// another kind's: a meal QR at a pharmacy gets its answer).
     Code(String),
-    /// A meal code shown to a pharmacist.
-    MealCodeAtPharmacy,
     /// `rx:…` buttons.
     Button(RxButton),
     /// An unreadable `rx:` button.

@@ -315,6 +315,36 @@ pub(super) async fn join_canteen(
     ))
 }
 
+/// An operator of a pharmacy or club joins by its one-time invite (`/start prv_…`).
+pub(super) async fn join_provider(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    lang: Lang,
+    secret: &str,
+) -> Result<Vec<Outbound>, CoreError> {
+    use crate::core::vouchers::providers;
+    let now = core.now_ms();
+    let Some(p) = providers::join(tx, chat, secret, now).await? else {
+        audit(
+            core,
+            tx,
+            "provider_join",
+            "invalid_invite",
+            chat,
+            (None, None, None),
+        )
+        .await?;
+        return Ok(reply(lang, Msg::new("voucher-provider-invite-invalid")));
+    };
+    Ok(reply(
+        lang,
+        Msg::new("voucher-provider-joined")
+            .arg("provider", p.name)
+            .arg("kind", p.kind),
+    ))
+}
+
 pub(super) async fn menu(
     core: &Core,
     tx: &mut Tx,

@@ -1,201 +1,21 @@
-//! The append-only ledger of the Social Wallet and the monthly acts built from it.
+//! The meal kind's acts, built from the one ledger of the voucher engine.
 //!
-//! Every change (offer, consent, refusal, activation, redemption, revocation) appends one
-//! entry in the transaction of the change. An entry's hash is
-//! `SHA-256(previous hash || canonical line)`, the canonical line being every column but the
-//! hashes, so editing, inserting or deleting a row breaks the chain where it happened;
-//! [`verify`] names the first such row. The head row (`wallet_ledger_head`) holds the last
-//! sequence number and hash: appends take it with an UPDATE, which on PostgreSQL locks it
-//! until commit, so two transactions never chain onto the same entry.
+//! The ledger itself (appends, both line versions, verification) is the engine's:
+//! `core::vouchers::ledger`, re-exported here so the wallet's callers keep their names
+//! (`ledger::append`, `ledger::Kind` = the engine's `Action`). Meal entries keep the
+//! version-1 line they always had.
 
 use super::WalletError;
 use crate::core::Core;
+pub use crate::core::vouchers::ledger::{
+    Action as Kind, Entry, Problem, Verification, append, canonical, hash_of, verify,
+};
 use crate::domain::Lang;
 use crate::i18n::{Msg, tenge};
-use crate::storage::wallet::{self as store, ActRow, LedgerRow};
-use crate::storage::{Conn, StoreError};
+use crate::storage::wallet::{self as store, ActRow};
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-
-/// What kind of change an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Offer,
-    Consent,
-    Refusal,
-    Activation,
-    Redemption,
-    Revocation,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Offer => "offer",
-            Kind::Consent => "consent",
-            Kind::Refusal => "refusal",
-            Kind::Activation => "activation",
-            Kind::Redemption => "redemption",
-            Kind::Revocation => "revocation",
-        }
-    }
-}
-
-/// One change to record.
-#[derive(Debug, Clone, Default)]
-pub struct Entry<'a> {
-    pub voucher_id: Option<i64>,
-    pub offer_id: Option<i64>,
-    pub pupil_id: Option<i64>,
-    pub meal_id: Option<i64>,
-    pub school_bin: Option<&'a str>,
-    pub supplier_bin: Option<&'a str>,
-    pub day: Option<&'a str>,
-}
-
-fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map_or(String::new(), ToString::to_string)
-}
-
-/// The line an entry's hash covers: every column except the hashes.
-pub fn canonical(row: &LedgerRow) -> String {
-    format!(
-        "v1|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-        row.seq,
-        row.at,
-        row.kind,
-        opt(&row.voucher_id),
-        opt(&row.offer_id),
-        opt(&row.pupil_id),
-        opt(&row.meal_id),
-        opt(&row.school_bin),
-        opt(&row.supplier_bin),
-        opt(&row.day),
-    )
-}
-
-pub fn hash_of(prev_hash: &[u8], row: &LedgerRow) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(prev_hash);
-    h.update(canonical(row).as_bytes());
-    h.finalize().to_vec()
-}
-
-/// Appends an entry in the caller's transaction; returns its sequence number.
-pub async fn append(
-    conn: &mut Conn,
-    kind: Kind,
-    entry: &Entry<'_>,
-    now_ms: i64,
-) -> Result<i64, StoreError> {
-    let (seq, prev_hash) = store::ledger_reserve(conn).await?;
-    let mut row = LedgerRow {
-        seq,
-        at: now_ms,
-        kind: kind.as_str().to_string(),
-        voucher_id: entry.voucher_id,
-        offer_id: entry.offer_id,
-        pupil_id: entry.pupil_id,
-        meal_id: entry.meal_id,
-        school_bin: entry.school_bin.map(str::to_string),
-        supplier_bin: entry.supplier_bin.map(str::to_string),
-        day: entry.day.map(str::to_string),
-        prev_hash,
-        hash: Vec::new(),
-    };
-    row.hash = hash_of(&row.prev_hash, &row);
-    store::ledger_insert(conn, &row).await?;
-    Ok(seq)
-}
-
-/// The first row where the chain breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "problem", content = "seq", rename_all = "snake_case")]
-pub enum Problem {
-    /// The row's content no longer matches its hash (or it was re-hashed after an edit,
-    /// so the next row no longer links to it).
-    Edited(i64),
-    /// A row that was not appended through the head.
-    Inserted(i64),
-    /// The row with this number is missing.
-    Deleted(i64),
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Problem::Edited(s) => write!(f, "row {s} was edited"),
-            Problem::Inserted(s) => write!(f, "row {s} was inserted"),
-            Problem::Deleted(s) => write!(f, "row {s} was deleted"),
-        }
-    }
-}
-
-/// The result of a verification.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Verification {
-    pub entries: i64,
-    pub head_seq: i64,
-    pub head_hash: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_problem: Option<Problem>,
-}
-
-/// Walks the whole chain and names the first edited, inserted or deleted row.
-pub async fn verify(conn: &mut Conn) -> Result<Verification, StoreError> {
-    let (head_seq, head_hash) = store::ledger_head(conn).await?;
-    let mut prev_hash = vec![0u8; 32];
-    let mut prev_seq = 0i64;
-    let mut entries = 0i64;
-    let mut problem = None;
-    'pages: loop {
-        let page = store::ledger_page(conn, prev_seq, 1000).await?;
-        if page.is_empty() {
-            break;
-        }
-        for row in page {
-            entries += 1;
-            if row.seq > head_seq {
-                problem = Some(Problem::Inserted(row.seq));
-                break 'pages;
-            }
-            if row.seq != prev_seq + 1 {
-                problem = Some(Problem::Deleted(prev_seq + 1));
-                break 'pages;
-            }
-            if hash_of(&row.prev_hash, &row) != row.hash {
-                problem = Some(Problem::Edited(row.seq));
-                break 'pages;
-            }
-            if row.prev_hash != prev_hash {
-                // The row is intact but does not link to its predecessor: the predecessor
-                // was altered and re-hashed (or this row's link was rewritten).
-                problem = Some(Problem::Edited(if prev_seq == 0 {
-                    row.seq
-                } else {
-                    prev_seq
-                }));
-                break 'pages;
-            }
-            prev_hash = row.hash;
-            prev_seq = row.seq;
-        }
-    }
-    if problem.is_none() {
-        if prev_seq < head_seq {
-            problem = Some(Problem::Deleted(prev_seq + 1));
-        } else if prev_seq > 0 && prev_hash != head_hash {
-            problem = Some(Problem::Edited(prev_seq));
-        }
-    }
-    Ok(Verification {
-        entries,
-        head_seq,
-        head_hash: hex::encode(&head_hash),
-        first_problem: problem,
-    })
-}
 
 // ---------------------------------------------------------------- acts
 
@@ -426,31 +246,6 @@ fn totals_of(csv: &str) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn canonical_lines_cover_every_column_and_hashes_chain() {
-        let row = LedgerRow {
-            seq: 3,
-            at: 1000,
-            kind: "redemption".into(),
-            voucher_id: Some(7),
-            meal_id: Some(9),
-            school_bin: Some("210540012341".into()),
-            day: Some("2026-11-23".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            canonical(&row),
-            "v1|3|1000|redemption|7|||9|210540012341||2026-11-23"
-        );
-        let a = hash_of(&[0u8; 32], &row);
-        assert_ne!(a, hash_of(&[1u8; 32], &row));
-        let edited = LedgerRow {
-            meal_id: Some(10),
-            ..row.clone()
-        };
-        assert_ne!(a, hash_of(&[0u8; 32], &edited));
-    }
 
     #[test]
     fn months_parse_strictly_and_money_prints_tenge() {

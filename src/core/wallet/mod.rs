@@ -228,6 +228,7 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
             Ok(reply(lang, Msg::new("wallet-comment-skipped")))
         }
         WalletRoute::JoinCanteen(secret) => join_canteen(core, tx, chat, lang, &secret).await,
+        WalletRoute::JoinProvider(secret) => join_provider(core, tx, chat, lang, &secret).await,
         WalletRoute::List => wallet_list(core, tx, conv, chat, lang).await,
         WalletRoute::TodaysCodes => todays_codes(core, tx, conv, chat, lang).await,
         WalletRoute::Meals => meals(core, tx, chat, lang).await,
