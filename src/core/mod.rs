@@ -447,6 +447,7 @@ impl Core {
             ("family", "cmd-family"),
             ("qr", "cmd-qr"),
             ("meals", "cmd-meals"),
+            ("prescriptions", "cmd-prescriptions"),
             ("menu", "cmd-menu"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),

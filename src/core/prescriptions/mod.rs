@@ -94,6 +94,11 @@ pub fn today(core: &Core) -> NaiveDate {
         .date_naive()
 }
 
+/// A stored local day (`YYYY-MM-DD`) as a date for a text.
+fn day_of(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
 fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
     vec![Outbound::reply(lang, msg)]
 }

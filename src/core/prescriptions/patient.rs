@@ -99,7 +99,7 @@ pub(super) async fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> 
                     .date_time("at", d.at)
                     .arg("pharmacy", pharmacy.clone())
                     .arg("items", given.join("\n"))
-                    .arg("dispute", dispute.clone()),
+                    .arg("dispute_status", dispute.clone()),
             ));
             if dispute == "none" {
                 buttons.push(vec![button_with(
@@ -114,14 +114,14 @@ pub(super) async fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> 
         }
         let kind = RxKind::from_stored(&p.kind, p.patient_share).unwrap_or(RxKind::Free);
         let msg = Msg::new("rx-list-entry")
-            .arg("number", p.external_id.clone())
+            .arg("rx", p.external_id.clone())
             .arg("patient", masked_patient(core, &p.patient_enc)?)
             .arg("state", state.code())
             .arg("kind", kind.as_str())
             .num("share", i64::from(kind.patient_share()))
             .arg("prescriber", p.prescriber.clone())
-            .arg("issued", p.issued_on.clone())
-            .arg("expires", p.expires_on.clone())
+            .date("issued", super::day_of(&p.issued_on))
+            .date("expires", super::day_of(&p.expires_on))
             .arg("items", lines.join("\n"))
             .arg("history", history.join("\n"))
             .num("dispensings", history.len() as i64);
@@ -150,11 +150,11 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
     match state {
         RxState::Active | RxState::Partly => {}
         RxState::Withdrawn => {
-            return Ok(reply(lang, Msg::new("rx-withdrawn").arg("number", p.external_id)));
+            return Ok(reply(lang, Msg::new("rx-withdrawn").arg("rx", p.external_id)));
         }
-        RxState::Used => return Ok(reply(lang, Msg::new("rx-used").arg("number", p.external_id))),
+        RxState::Used => return Ok(reply(lang, Msg::new("rx-used").arg("rx", p.external_id))),
         RxState::Expired => {
-            return Ok(reply(lang, Msg::new("rx-expired").arg("number", p.external_id)));
+            return Ok(reply(lang, Msg::new("rx-expired").arg("rx", p.external_id)));
         }
     }
     let keys = QrKeys::new(core.vault.signing_key());
@@ -177,7 +177,7 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
         Outbound::reply(
             lang,
             Msg::new("rx-qr")
-                .arg("number", p.external_id)
+                .arg("rx", p.external_id)
                 .arg("code", typed)
                 .num("minutes", minutes),
         )
@@ -219,7 +219,7 @@ pub(super) async fn dispute(ctx: &mut Ctx<'_>, dispensing_id: i64) -> Result<Vec
     let summary = |l: Lang| {
         Msg::new("rx-dispute-summary")
             .num("dispute", id)
-            .arg("number", p.external_id.clone())
+            .arg("rx", p.external_id.clone())
             .arg("pharmacy", pharmacy.clone())
             .arg("bin", d.pharmacy_bin.clone())
             .date_time("at", d.at)

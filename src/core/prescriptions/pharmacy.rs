@@ -41,12 +41,14 @@ pub(super) fn item_line(
     unit: &str,
     left: Option<i64>,
 ) -> String {
-    let msg = Msg::new("rx-item-line")
-        .arg("inn", inn.to_string())
-        .arg("form", form.to_string())
-        .num("quantity", quantity)
-        .arg("unit", unit.to_string())
-        .num("left", left.unwrap_or(-1));
+    let msg = match left {
+        None => Msg::new("rx-item"),
+        Some(left) => Msg::new("rx-item-left").num("left", left),
+    }
+    .arg("inn", inn.to_string())
+    .arg("form", form.to_string())
+    .num("quantity", quantity)
+    .arg("unit", unit.to_string());
     format!("• {}", core.texts.render(lang, &msg))
 }
 
@@ -136,7 +138,7 @@ pub(super) async fn scan(
         RxState::Active | RxState::Partly => None,
     };
     if let Some(key) = refusal {
-        return Ok(reply(lang, Msg::new(key).arg("number", p.external_id.clone())));
+        return Ok(reply(lang, Msg::new(key).arg("rx", p.external_id.clone())));
     }
     Ok(vec![card(core, chat, lang, &p, &items)?])
 }
@@ -201,11 +203,11 @@ fn card(
     Ok(Outbound::reply(
         lang,
         Msg::new("rx-card")
-            .arg("number", p.external_id.clone())
+            .arg("rx", p.external_id.clone())
             .arg("patient", masked_patient(core, &p.patient_enc)?)
             .arg("kind", kind.as_str())
             .num("share", i64::from(kind.patient_share()))
-            .arg("expires", p.expires_on.clone())
+            .date("expires", super::day_of(&p.expires_on))
             .arg("items", lines.join("\n")),
     )
     .with_keyboard(Keyboard::Inline(rows)))
@@ -258,7 +260,7 @@ pub(super) async fn on_dispense_button(
                 lang,
                 Msg::new("rx-dispensed")
                     .arg("given", lines.join("\n"))
-                    .arg("left", left.join("\n"))
+                    .arg("rest", left.join("\n"))
                     .num("remaining", left.len() as i64),
             ))
         }
@@ -308,7 +310,7 @@ pub async fn dispense_in(
     };
     let Some(seq) = store::reserve(tx, r.prescription).await? else {
         return Ok(Err(match store::get(tx, r.prescription).await? {
-            Some(p) => Msg::new("rx-withdrawn").arg("number", p.external_id),
+            Some(p) => Msg::new("rx-withdrawn").arg("rx", p.external_id),
             None => Msg::new("rx-code-invalid"),
         }));
     };
@@ -320,7 +322,7 @@ pub async fn dispense_in(
         .ok_or_else(|| CoreError::internal("dispensing", "the reserved prescription is gone"))?;
     let today = today(core);
     if p.expires_on.as_str() < today.format("%Y-%m-%d").to_string().as_str() {
-        return Ok(Err(Msg::new("rx-expired").arg("number", p.external_id)));
+        return Ok(Err(Msg::new("rx-expired").arg("rx", p.external_id)));
     }
     let items = store::items(tx, r.prescription).await?;
     let wanted: Vec<(&ItemRow, i64)> = match r.item {
@@ -335,7 +337,7 @@ pub async fn dispense_in(
         },
     };
     if wanted.is_empty() {
-        return Ok(Err(Msg::new("rx-used").arg("number", p.external_id)));
+        return Ok(Err(Msg::new("rx-used").arg("rx", p.external_id)));
     }
     for (i, q) in &wanted {
         if !store::take_item(tx, r.prescription, i.id, *q).await? {
@@ -384,7 +386,7 @@ pub async fn dispense_in(
             lang,
             Msg::new("rx-dispensed-notice")
                 .arg("pharmacy", pharmacy.name.clone())
-                .arg("number", p.external_id.clone())
+                .arg("rx", p.external_id.clone())
                 .date_time("at", now)
                 .arg("items", lines.join("\n")),
         )

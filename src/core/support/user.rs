@@ -266,7 +266,7 @@ pub async fn complaint_ticket(
     let Some(chat) = core.support.chat.clone() else {
         return Ok(Vec::new());
     };
-    let category = "medicines";
+    let category = "voucher";
     let id = tickets::open(tx, user, category, lang.code(), core.now_ms()).await?;
     let staff = core.support.staff_lang;
     Ok(vec![
