@@ -18,6 +18,7 @@ mod identity;
 mod locales;
 mod migrations;
 mod privacy;
+mod prescriptions;
 mod privacy_wallet;
 mod qr_dev_set;
 mod replicas;

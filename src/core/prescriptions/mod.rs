@@ -27,7 +27,7 @@ pub use pharmacy::*;
 
 use super::context::Ctx;
 use super::shared::callback::RxButton;
-use super::shared::routes::PrescriptionRoute;
+use super::shared::routes::PrescriptionsRoute;
 use super::{Core, CoreError, Outbound};
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -106,15 +106,15 @@ fn reply(lang: Lang, msg: Msg) -> Vec<Outbound> {
 /// The feature's entry point.
 pub async fn handle(
     ctx: &mut Ctx<'_>,
-    route: PrescriptionRoute,
+    route: PrescriptionsRoute,
 ) -> Result<Vec<Outbound>, CoreError> {
     match route {
-        PrescriptionRoute::List => patient::list(ctx).await,
-        PrescriptionRoute::Code(code) => {
+        PrescriptionsRoute::List => patient::list(ctx).await,
+        PrescriptionsRoute::Code(code) => {
             pharmacy::scan(ctx.core, ctx.tx, ctx.chat, ctx.lang, &code).await
         }
-        PrescriptionRoute::StaleButton => Ok(reply(ctx.lang, Msg::new("hint-stale-button"))),
-        PrescriptionRoute::Button(b) => match b {
+        PrescriptionsRoute::StaleButton => Ok(reply(ctx.lang, Msg::new("hint-stale-button"))),
+        PrescriptionsRoute::Button(b) => match b {
             RxButton::List => patient::list(ctx).await,
             RxButton::Qr(id) => patient::qr(ctx, id).await,
             RxButton::Dispute(id) => patient::dispute(ctx, id).await,

@@ -436,9 +436,9 @@ async fn prescription_route(
     button: &Option<Result<Callback, UnknownButton>>,
     event: &Event,
     scan: Option<&Scan>,
-) -> Result<Option<PrescriptionRoute>, CoreError> {
+) -> Result<Option<PrescriptionsRoute>, CoreError> {
     use super::vouchers::qr;
-    use PrescriptionRoute as P;
+    use PrescriptionsRoute as P;
     match command {
         Some(Command::Prescriptions) => return Ok(Some(P::List)),
         _ => {}

@@ -37,7 +37,7 @@ pub enum Route {
     Support(SupportRoute),
     /// `/family`: the dependants linked by authoritative data.
     Family,
-    Prescriptions(PrescriptionRoute),
+    Prescriptions(PrescriptionsRoute),
     /// Input nobody takes at this step: a hint, then the step's prompt again.
     Hint(Hint),
 }
@@ -233,7 +233,7 @@ impl Route {
 
 /// Prescriptions: the patient's list, pharmacists' invites, codes and buttons, disputes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PrescriptionRoute {
+pub enum PrescriptionsRoute {
     /// `/prescriptions`.
     List,
     /// A voucher code shown to a pharmacist, in a photo or typed (a prescription's, or
