@@ -318,7 +318,7 @@ async fn a_patient_shows_a_qr_and_a_pharmacist_dispenses_in_parts(db: &TestDb) {
     assert_eq!(pharmacist.button(&buttons(&out[0])[0]).await, ["rx-dispensed"]);
     let dispensed = scalar(
         &core.store,
-        &format!("SELECT SUM(dispensed) FROM prescription_items WHERE prescription_id = {rx1}"),
+        &format!("SELECT CAST(SUM(dispensed) AS BIGINT) FROM prescription_items WHERE prescription_id = {rx1}"),
     )
     .await;
     assert_eq!(dispensed, 5);
@@ -528,7 +528,7 @@ async fn a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_qua
     assert_eq!(dispensed, 30);
     assert_eq!(count(&core.store, "dispensings").await, 30);
     assert_eq!(
-        scalar(&core.store, "SELECT SUM(quantity) FROM dispensing_lines").await,
+        scalar(&core.store, "SELECT CAST(SUM(quantity) AS BIGINT) FROM dispensing_lines").await,
         30
     );
     let mut conn = core.store.pool().acquire().await.unwrap();
