@@ -17,7 +17,7 @@
 //! `BENCH_POSTGRES_URL` (or `TEST_POSTGRES_URL`) names a server where a scratch database is
 //! created and dropped; without it SQLite runs alone. Environment: `BENCH_RX` (N, 4 000),
 //! `BENCH_PHARMACIES` (P, 4), `BENCH_CLIENTS` (C, 16), `BENCH_PHOTOS` (M, 300),
-//! `BENCH_PHOTO_CLIENTS` (K, 4). Under `cargo test --all-targets` a smoke run (N = 60, M = 10).
+//! `BENCH_PHOTO_CLIENTS` (K, 4), `BENCH_SQLITE=0` (PostgreSQL only). Under `cargo test --all-targets` a smoke run (N = 60, M = 10).
 //!
 //! Run: `BENCH_POSTGRES_URL=postgres://… cargo bench --bench pharmacy -- --bench`
 
@@ -43,8 +43,12 @@ const NOW: &str = "2026-11-23T10:00:00+05:00";
 
 fn patient(n: usize) -> String {
     Iin::synthetic(
-        NaiveDate::from_ymd_opt(1960 + (n % 40) as i32, 1 + (n % 12) as u32, 1 + (n % 27) as u32)
-            .unwrap(),
+        NaiveDate::from_ymd_opt(
+            1960 + (n % 40) as i32,
+            1 + (n % 12) as u32,
+            1 + (n % 27) as u32,
+        )
+        .unwrap(),
         if n.is_multiple_of(2) {
             Sex::Female
         } else {
@@ -92,7 +96,9 @@ async fn feed_prescriptions(core: &Core, n: usize) -> Vec<i64> {
         }));
     }
     for chunk in items.chunks(feed::BATCH) {
-        let r = feed::ingest(core, chunk.to_vec(), None).await.expect("feed");
+        let r = feed::ingest(core, chunk.to_vec(), None)
+            .await
+            .expect("feed");
         assert!(r.rejected.is_empty(), "{:?}", r.rejected.first());
     }
     let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM prescriptions ORDER BY id")
@@ -105,9 +111,14 @@ async fn feed_prescriptions(core: &Core, n: usize) -> Vec<i64> {
 /// P pharmacies, C pharmacist chats spread over them (joined by the real invite).
 async fn pharmacists(core: &Arc<Core>, pharmacies: usize, clients: usize) -> Vec<ChatRef> {
     for p in 0..pharmacies {
-        providers::set(core, ProviderKind::Pharmacy, &bin(p), &format!("Pharmacy {p}"))
-            .await
-            .expect("pharmacy");
+        providers::set(
+            core,
+            ProviderKind::Pharmacy,
+            &bin(p),
+            &format!("Pharmacy {p}"),
+        )
+        .await
+        .expect("pharmacy");
     }
     let mut chats = Vec::new();
     for c in 0..clients {
@@ -206,7 +217,9 @@ async fn dispensings(label: &str, url: &str, n: usize, pharmacies: usize, client
     .await;
     assert_eq!((d, open, lines), (n as i64, 0, n as i64));
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let v = ashyq::core::vouchers::ledger::verify(&mut conn).await.unwrap();
+    let v = ashyq::core::vouchers::ledger::verify(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v.first_problem, None);
     println!(
         "{label}: checked: {d} dispensings, every item fully dispensed, {lines} ledger lines, ledger verifies ({} entries)",
@@ -309,8 +322,12 @@ fn main() {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
-        dispensings("SQLite", &sqlite("d.db"), n, pharmacies, clients).await;
-        photos("SQLite", &sqlite("p.db"), m, photo_clients).await;
+        if std::env::var("BENCH_SQLITE").is_ok_and(|v| v == "0") {
+            println!("\nSQLite: skipped (BENCH_SQLITE=0)");
+        } else {
+            dispensings("SQLite", &sqlite("d.db"), n, pharmacies, clients).await;
+            photos("SQLite", &sqlite("p.db"), m, photo_clients).await;
+        }
         match pg.as_deref() {
             Some(admin) => {
                 let (name, url) = scratch_db(admin, "rx_bench").await;
@@ -320,7 +337,9 @@ fn main() {
                 photos("PostgreSQL", &url, m, photo_clients).await;
                 drop_db(admin, &name).await;
             }
-            None => println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped"),
+            None => {
+                println!("\nPostgreSQL: BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set, skipped")
+            }
         }
     });
 }

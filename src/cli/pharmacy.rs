@@ -51,7 +51,10 @@ async fn run_with(core: &Core, settings: &Settings, command: Any) -> anyhow::Res
     match command {
         Any::Pharmacy(PharmacyCommand::Set { bin, name }) => {
             let id = providers::set(core, ProviderKind::Pharmacy, &bin, &name).await?;
-            println!("{}", serde_json::json!({"pharmacy_id": id, "bin": bin.trim()}));
+            println!(
+                "{}",
+                serde_json::json!({"pharmacy_id": id, "bin": bin.trim()})
+            );
         }
         Any::Pharmacy(PharmacyCommand::Invite { bin }) => {
             let bot = settings.bot_username.clone().ok_or_else(|| {
@@ -64,7 +67,10 @@ async fn run_with(core: &Core, settings: &Settings, command: Any) -> anyhow::Res
         }
         Any::Dispute(DisputeCommand::Decide { id, status }) => {
             prescriptions::decide(core, id, &status).await?;
-            println!("{}", serde_json::json!({"dispute": id, "status": status.trim()}));
+            println!(
+                "{}",
+                serde_json::json!({"dispute": id, "status": status.trim()})
+            );
         }
     }
     Ok(())

@@ -36,7 +36,11 @@ pub enum WalletCommand {
     /// of a pharmacy (`--pharmacy BIN`: its dispensings, CSV).
     Act {
         /// The supplier's BIN.
-        #[arg(long, required_unless_present = "pharmacy", conflicts_with = "pharmacy")]
+        #[arg(
+            long,
+            required_unless_present = "pharmacy",
+            conflicts_with = "pharmacy"
+        )]
         supplier: Option<String>,
         /// A pharmacy's BIN: the month's dispensings with quantities.
         #[arg(long)]

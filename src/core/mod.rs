@@ -15,9 +15,9 @@ pub mod feeds;
 pub mod identity;
 pub mod import;
 pub mod job;
-pub mod prescriptions;
 #[cfg(test)]
 mod layout_tests;
+pub mod prescriptions;
 pub mod registration;
 pub mod route;
 pub mod shared;

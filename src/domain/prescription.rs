@@ -226,10 +226,7 @@ mod tests {
         ] {
             assert_eq!(RxItem::parse("A", "B", q, "g"), Err(e), "{q}");
         }
-        assert_eq!(
-            RxItem::parse("", "B", "1", "g"),
-            Err(ItemError::EmptyInn)
-        );
+        assert_eq!(RxItem::parse("", "B", "1", "g"), Err(ItemError::EmptyInn));
         assert_eq!(
             RxItem::parse("A", " \t", "1", "g"),
             Err(ItemError::EmptyForm)

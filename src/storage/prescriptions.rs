@@ -122,12 +122,14 @@ pub async fn withdraw(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool, Sto
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<PrescriptionRow>, StoreError> {
-    Ok(sqlx::query_as::<_, PrescriptionRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {RX_COLUMNS} FROM prescriptions WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, PrescriptionRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {RX_COLUMNS} FROM prescriptions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
+    )
 }
 
 /// The prescriptions of a person as patient or representative, newest first.
@@ -136,15 +138,17 @@ pub async fn of_person(
     iin_hash: &[u8],
     limit: i64,
 ) -> Result<Vec<PrescriptionRow>, StoreError> {
-    Ok(sqlx::query_as::<_, PrescriptionRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {RX_COLUMNS} FROM prescriptions
+    Ok(
+        sqlx::query_as::<_, PrescriptionRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {RX_COLUMNS} FROM prescriptions
          WHERE (patient_hash = $1 OR representative_hash = $1) AND withdrawn_at IS NULL
          ORDER BY issued_on DESC, id DESC LIMIT $2"
-    )))
-    .bind(iin_hash)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+        )))
+        .bind(iin_hash)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -260,24 +264,28 @@ pub async fn insert_dispensing(
 }
 
 pub async fn dispensing(conn: &mut Conn, id: i64) -> Result<Option<DispensingRow>, StoreError> {
-    Ok(sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {DISP_COLUMNS} FROM dispensings WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {DISP_COLUMNS} FROM dispensings WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
+    )
 }
 
 pub async fn dispensings_of(
     conn: &mut Conn,
     prescription_id: i64,
 ) -> Result<Vec<DispensingRow>, StoreError> {
-    Ok(sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {DISP_COLUMNS} FROM dispensings WHERE prescription_id = $1 ORDER BY seq"
-    )))
-    .bind(prescription_id)
-    .fetch_all(&mut *conn)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {DISP_COLUMNS} FROM dispensings WHERE prescription_id = $1 ORDER BY seq"
+        )))
+        .bind(prescription_id)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
 }
 
 /// `(dispensing_id, inn, form, unit, quantity)` of a dispensing's lines.
@@ -406,7 +414,10 @@ pub async fn move_dispute(
     to: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let (a, b) = (from.first().copied().unwrap_or(""), from.get(1).copied().unwrap_or(""));
+    let (a, b) = (
+        from.first().copied().unwrap_or(""),
+        from.get(1).copied().unwrap_or(""),
+    );
     let r = sqlx::query(
         "UPDATE prescription_disputes SET status = $1, updated_at = $2
          WHERE id = $3 AND status IN ($4, $5)",

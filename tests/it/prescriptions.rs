@@ -203,11 +203,20 @@ async fn the_feed_takes_good_prescriptions_and_reports_bad_ones(db: &TestDb) {
     .await;
     assert_eq!(report.withdrawn, 1, "{report:?}");
     assert_eq!(report.rejected.len(), 1, "{report:?}");
-    let report = ingest(&core, vec![item("RX-3", &child(2), Some(&adult(2)), metformin(10))]).await;
-    assert!(report.rejected[0].reason.contains("withdrawn"), "{report:?}");
+    let report = ingest(
+        &core,
+        vec![item("RX-3", &child(2), Some(&adult(2)), metformin(10))],
+    )
+    .await;
+    assert!(
+        report.rejected[0].reason.contains("withdrawn"),
+        "{report:?}"
+    );
     // Issues and withdrawals are in the one ledger, which verifies.
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let v = ashyq::core::vouchers::ledger::verify(&mut conn).await.unwrap();
+    let v = ashyq::core::vouchers::ledger::verify(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v.first_problem, None);
     assert_eq!(v.by_kind.get("medicine"), Some(&3), "{v:?}");
 
@@ -280,7 +289,10 @@ async fn a_patient_shows_a_qr_and_a_pharmacist_dispenses_in_parts(db: &TestDb) {
     assert_eq!(keys(&out), ["rx-list-entry"]);
     assert_eq!(buttons(&out[0]), [format!("rx:qr:{rx2}")]);
     // Someone else's prescription gets no QR.
-    assert_eq!(parent.button(&format!("rx:qr:{rx1}")).await, ["rx-not-yours"]);
+    assert_eq!(
+        parent.button(&format!("rx:qr:{rx1}")).await,
+        ["rx-not-yours"]
+    );
 
     let out = patient.send(Event::Button(format!("rx:qr:{rx1}"))).await;
     assert_eq!(keys(&out), ["rx-qr"]);
@@ -315,7 +327,10 @@ async fn a_patient_shows_a_qr_and_a_pharmacist_dispenses_in_parts(db: &TestDb) {
     // A new scan, everything left.
     let out = pharmacist.send(Event::Text(code.clone())).await;
     assert_eq!(keys(&out), ["rx-card"]);
-    assert_eq!(pharmacist.button(&buttons(&out[0])[0]).await, ["rx-dispensed"]);
+    assert_eq!(
+        pharmacist.button(&buttons(&out[0])[0]).await,
+        ["rx-dispensed"]
+    );
     let dispensed = scalar(
         &core.store,
         &format!("SELECT CAST(SUM(dispensed) AS BIGINT) FROM prescription_items WHERE prescription_id = {rx1}"),
@@ -357,21 +372,32 @@ async fn a_patient_shows_a_qr_and_a_pharmacist_dispenses_in_parts(db: &TestDb) {
     // Withdrawn: a fresh code answers so.
     let out = parent.send(Event::Button(format!("rx:qr:{rx2}"))).await;
     let fresh = arg(&out[0], "code");
-    ingest(&core, vec![json!({"external_id": "RX-2", "withdrawn": true})]).await;
+    ingest(
+        &core,
+        vec![json!({"external_id": "RX-2", "withdrawn": true})],
+    )
+    .await;
     assert_eq!(pharmacist.text(&fresh).await, ["rx-withdrawn"]);
     // Someone who is not a pharmacist typing a code is not taken for one.
     assert_ne!(patient.text(&fresh).await, ["rx-card"]);
 
     // Every dispensing line is in the ledger, which verifies, and the act lists them.
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let v = ashyq::core::vouchers::ledger::verify(&mut conn).await.unwrap();
+    let v = ashyq::core::vouchers::ledger::verify(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v.first_problem, None);
     drop(conn);
-    let act = prescriptions::act(&core, PHARMACY_A, "2026-11").await.unwrap();
+    let act = prescriptions::act(&core, PHARMACY_A, "2026-11")
+        .await
+        .unwrap();
     let lines: Vec<&str> = act.lines().collect();
     // Header, Metformin 1, then Metformin 2 and Insulin 2.
     assert_eq!(lines.len(), 4, "{act}");
-    assert!(lines[1].contains(",RX-1,discounted,30,\"Metformin, tablets 500 mg\",1,pieces"), "{act}");
+    assert!(
+        lines[1].contains(",RX-1,discounted,30,\"Metformin, tablets 500 mg\",1,pieces"),
+        "{act}"
+    );
     assert!(lines[3].contains("Insulin"), "{act}");
     assert!(!act.contains(&adult(1)));
     core.store.close().await;
@@ -406,13 +432,19 @@ async fn a_dispute_reaches_the_authority_and_the_desk_and_its_decisions_the_pati
     let d = done.dispensing_id;
 
     // Someone else's dispensing: refused, nothing written.
-    assert_eq!(other.button(&format!("rx:x:{d}")).await, ["rx-dispute-not-yours"]);
+    assert_eq!(
+        other.button(&format!("rx:x:{d}")).await,
+        ["rx-dispute-not-yours"]
+    );
     assert_eq!(count(&core.store, "prescription_disputes").await, 0);
 
     let out = patient.send(Event::Button(format!("rx:x:{d}"))).await;
     assert_eq!(keys(&out), ["rx-dispute-opened"]);
     let dispute = arg(&out[0], "dispute");
-    assert_eq!(patient.button(&format!("rx:x:{d}")).await, ["rx-dispute-exists"]);
+    assert_eq!(
+        patient.button(&format!("rx:x:{d}")).await,
+        ["rx-dispute-exists"]
+    );
     // The authority's chat: pharmacy, time, items, no IIN; decision buttons.
     let authority = ChatRef::new("test", "health-authority");
     let queued = queued_for(&core.store, &authority).await;
@@ -462,7 +494,9 @@ async fn a_dispute_reaches_the_authority_and_the_desk_and_its_decisions_the_pati
     let out = patient.send(command("prescriptions", "")).await;
     assert!(buttons(&out[0]).is_empty(), "{:?}", buttons(&out[0]));
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let v = ashyq::core::vouchers::ledger::verify(&mut conn).await.unwrap();
+    let v = ashyq::core::vouchers::ledger::verify(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v.first_problem, None);
     // issue, redemption, complaint, review, upheld.
     assert_eq!(v.by_kind.get("medicine"), Some(&5), "{v:?}");
@@ -474,9 +508,7 @@ mod disputes {
     );
 }
 
-async fn a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_quantity(
-    db: &TestDb,
-) {
+async fn a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_quantity(db: &TestDb) {
     let clock = ManualClock::new(at(NOW));
     let core = rx_core(db, &clock).await;
     ingest(&core, vec![item("RX-1", &adult(1), None, metformin(30))]).await;
@@ -528,11 +560,17 @@ async fn a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_qua
     assert_eq!(dispensed, 30);
     assert_eq!(count(&core.store, "dispensings").await, 30);
     assert_eq!(
-        scalar(&core.store, "SELECT CAST(SUM(quantity) AS BIGINT) FROM dispensing_lines").await,
+        scalar(
+            &core.store,
+            "SELECT CAST(SUM(quantity) AS BIGINT) FROM dispensing_lines"
+        )
+        .await,
         30
     );
     let mut conn = core.store.pool().acquire().await.unwrap();
-    let v = ashyq::core::vouchers::ledger::verify(&mut conn).await.unwrap();
+    let v = ashyq::core::vouchers::ledger::verify(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v.first_problem, None);
     assert_eq!(v.by_kind.get("medicine"), Some(&31), "{v:?}");
 }

@@ -22,7 +22,7 @@ impl DisputeDecision {
     }
 
     /// The statuses a dispute may come from.
-    fn from_statuses(self) -> &'static [&'static str] {
+    fn moves_from(self) -> &'static [&'static str] {
         match self {
             DisputeDecision::Review => &["open"],
             DisputeDecision::Upheld | DisputeDecision::Rejected => &["open", "review"],
@@ -52,7 +52,11 @@ pub fn decision_keyboard(id: i64, status: &str) -> Keyboard {
         row.push(b("rx-decide-upheld", DisputeDecision::Upheld));
         row.push(b("rx-decide-rejected", DisputeDecision::Rejected));
     }
-    Keyboard::Inline(if row.is_empty() { Vec::new() } else { vec![row] })
+    Keyboard::Inline(if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![row]
+    })
 }
 
 /// Moves a dispute in the caller's transaction: the patient's notice, or `None` when the
@@ -66,7 +70,7 @@ async fn decide_in(
     let Some(x) = store::dispute(conn, id).await? else {
         return Ok(None);
     };
-    if !store::move_dispute(conn, id, d.from_statuses(), d.status(), core.now_ms()).await? {
+    if !store::move_dispute(conn, id, d.moves_from(), d.status(), core.now_ms()).await? {
         return Ok(Some(Err(x.status)));
     }
     let d_row = store::dispensing(conn, x.dispensing_id).await?;
@@ -121,7 +125,9 @@ pub(super) async fn decide_from_chat(
         None => Ok(reply(lang, Msg::new("hint-stale-button"))),
         Some(Err(status)) => Ok(reply(
             lang,
-            Msg::new("rx-dispute-already").num("dispute", id).arg("status", status),
+            Msg::new("rx-dispute-already")
+                .num("dispute", id)
+                .arg("status", status),
         )),
         Some(Ok(())) => Ok(vec![
             Outbound::reply(

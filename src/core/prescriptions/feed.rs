@@ -131,8 +131,8 @@ pub fn validate(
         .filter(|s| !s.is_empty())
     {
         Some(r) => {
-            let r = Iin::parse(r)
-                .map_err(|e| format!("representative_iin is not a valid IIN: {e}"))?;
+            let r =
+                Iin::parse(r).map_err(|e| format!("representative_iin is not a valid IIN: {e}"))?;
             if r.expose() == patient.expose() {
                 return Err("representative_iin is the patient's own IIN".into());
             }
@@ -144,7 +144,9 @@ pub fn validate(
         None => None,
     };
     if patient.age_on(today) < ADULT_AGE && representative.is_none() {
-        return Err("the patient is a minor: representative_iin (a parent or guardian) is required".into());
+        return Err(
+            "the patient is a minor: representative_iin (a parent or guardian) is required".into(),
+        );
     }
     let prescriber: String = item
         .prescriber
@@ -274,9 +276,11 @@ pub async fn write(
                     entry(&mut tx, Action::Withdrawal, id, now).await?;
                     report.withdrawn += 1;
                 }
-                (Validated::New(p), Some((_, hash, _))) if hash != p.content_hash => report
-                    .rejected
-                    .push(reject("external_id is already stored with different content")),
+                (Validated::New(p), Some((_, hash, _))) if hash != p.content_hash => {
+                    report.rejected.push(reject(
+                        "external_id is already stored with different content",
+                    ))
+                }
                 (Validated::New(_), Some((_, _, Some(_)))) => report.rejected.push(reject(
                     "this prescription was withdrawn; send it again under a new external_id",
                 )),

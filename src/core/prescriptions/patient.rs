@@ -5,13 +5,13 @@
 //! or the representative's.
 
 use super::pharmacy::{RxState, item_line, masked_patient};
-use crate::core::vouchers::qr::{QrKeys, VoucherToken};
-use crate::core::vouchers::{QrLifetime, VoucherKind};
 use super::{reply, today};
 use crate::core::context::Ctx;
 use crate::core::shared::callback::RxButton;
 use crate::core::shared::events::Happened;
 use crate::core::shared::menu::button_with;
+use crate::core::vouchers::qr::{QrKeys, VoucherToken};
+use crate::core::vouchers::{QrLifetime, VoucherKind};
 use crate::core::{AttachmentKind, CoreError, Keyboard, Label, Outbound};
 use crate::domain::{Lang, RxKind};
 use crate::i18n::Msg;
@@ -27,15 +27,9 @@ async fn verified(ctx: &mut Ctx<'_>) -> Result<Result<Vec<u8>, Vec<Outbound>>, C
     let Some(person_id) = ctx.conv.person_id else {
         return Ok(Err(reply(lang, Msg::new("hint-register-first"))));
     };
-    if let Some(out) = crate::core::shared::identity::gate(
-        ctx.core,
-        ctx.tx,
-        ctx.conv,
-        ctx.chat,
-        lang,
-        ctx.prompt,
-    )
-    .await?
+    if let Some(out) =
+        crate::core::shared::identity::gate(ctx.core, ctx.tx, ctx.conv, ctx.chat, lang, ctx.prompt)
+            .await?
     {
         return Ok(Err(out));
     }
@@ -70,7 +64,17 @@ pub(super) async fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> 
         let state = RxState::of(&p, &items, today);
         let lines: Vec<String> = items
             .iter()
-            .map(|i| item_line(core, lang, &i.inn, &i.form, i.quantity, &i.unit, Some(i.left())))
+            .map(|i| {
+                item_line(
+                    core,
+                    lang,
+                    &i.inn,
+                    &i.form,
+                    i.quantity,
+                    &i.unit,
+                    Some(i.left()),
+                )
+            })
             .collect();
         let disputes = store::disputes_of(ctx.tx, p.id).await?;
         let mut history = Vec::new();
@@ -93,14 +97,16 @@ pub(super) async fn list(ctx: &mut Ctx<'_>) -> Result<Vec<Outbound>, CoreError> 
                 .find(|(id, _)| *id == d.id)
                 .map(|(_, s)| s.clone())
                 .unwrap_or_else(|| "none".into());
-            history.push(core.texts.render(
-                lang,
-                &Msg::new("rx-history-line")
-                    .date_time("at", d.at)
-                    .arg("pharmacy", pharmacy.clone())
-                    .arg("items", given.join("\n"))
-                    .arg("dispute_status", dispute.clone()),
-            ));
+            history.push(
+                core.texts.render(
+                    lang,
+                    &Msg::new("rx-history-line")
+                        .date_time("at", d.at)
+                        .arg("pharmacy", pharmacy.clone())
+                        .arg("items", given.join("\n"))
+                        .arg("dispute_status", dispute.clone()),
+                ),
+            );
             if dispute == "none" {
                 buttons.push(vec![button_with(
                     Label::Text(
@@ -150,7 +156,10 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
     match state {
         RxState::Active | RxState::Partly => {}
         RxState::Withdrawn => {
-            return Ok(reply(lang, Msg::new("rx-withdrawn").arg("rx", p.external_id)));
+            return Ok(reply(
+                lang,
+                Msg::new("rx-withdrawn").arg("rx", p.external_id),
+            ));
         }
         RxState::Used => return Ok(reply(lang, Msg::new("rx-used").arg("rx", p.external_id))),
         RxState::Expired => {
@@ -188,7 +197,10 @@ pub(super) async fn qr(ctx: &mut Ctx<'_>, id: i64) -> Result<Vec<Outbound>, Core
 /// "I did not receive this": a dispute to the health authority's chat and a support
 /// ticket (through `Happened::Complaint`), with the pharmacy, the time and the items and no
 /// IIN. Only on a dispensing of the person's own prescription, once.
-pub(super) async fn dispute(ctx: &mut Ctx<'_>, dispensing_id: i64) -> Result<Vec<Outbound>, CoreError> {
+pub(super) async fn dispute(
+    ctx: &mut Ctx<'_>,
+    dispensing_id: i64,
+) -> Result<Vec<Outbound>, CoreError> {
     let hash = match verified(ctx).await? {
         Ok(h) => h,
         Err(out) => return Ok(out),
@@ -231,9 +243,8 @@ pub(super) async fn dispute(ctx: &mut Ctx<'_>, dispensing_id: i64) -> Result<Vec
     )];
     if let Some(authority) = core.prescriptions.authority_chat.clone() {
         out.push(
-            Outbound::to_chat(authority, staff, summary(staff)).with_keyboard(
-                super::dispute::decision_keyboard(id, "open"),
-            ),
+            Outbound::to_chat(authority, staff, summary(staff))
+                .with_keyboard(super::dispute::decision_keyboard(id, "open")),
         );
     }
     crate::core::vouchers::ledger::append_v2(

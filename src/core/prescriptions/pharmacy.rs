@@ -24,7 +24,10 @@ fn bin(s: &str) -> Result<String, PrescriptionError> {
 }
 
 /// The pharmacy a chat works for (the most recently joined one), or `None`.
-pub async fn pharmacy_of(conn: &mut Conn, chat: &ChatRef) -> Result<Option<ProviderRow>, StoreError> {
+pub async fn pharmacy_of(
+    conn: &mut Conn,
+    chat: &ChatRef,
+) -> Result<Option<ProviderRow>, StoreError> {
     Ok(providers::of_operator(conn, ProviderKind::Pharmacy, chat)
         .await?
         .into_iter()
@@ -232,7 +235,15 @@ pub(super) async fn on_dispense_button(
     b: ButtonPress,
 ) -> Result<Vec<Outbound>, CoreError> {
     let keys = RxKeys::new(core.vault.signing_key());
-    if !keys.button_ok(chat, b.prescription, b.seq, b.item, b.quantity, b.until, &b.mac) {
+    if !keys.button_ok(
+        chat,
+        b.prescription,
+        b.seq,
+        b.item,
+        b.quantity,
+        b.until,
+        &b.mac,
+    ) {
         return Ok(reply(lang, Msg::new("hint-stale-button")));
     }
     if minute_of(core.now_ms()) > b.until {

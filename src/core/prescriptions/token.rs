@@ -84,7 +84,6 @@ impl RxKeys {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

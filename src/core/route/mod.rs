@@ -36,10 +36,9 @@ pub fn quick_check_in(core: &Core, event: &Event, scan: Option<&Scan>) -> Option
         Event::Image(_) => {
             let texts = scan?.as_ref().ok()?;
             let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
-            if texts
-                .iter()
-                .any(|t| meals.verify(t).is_some() || t.trim().starts_with(super::vouchers::qr::PREFIX))
-            {
+            if texts.iter().any(|t| {
+                meals.verify(t).is_some() || t.trim().starts_with(super::vouchers::qr::PREFIX)
+            }) {
                 return None;
             }
             let raws: Vec<String> = texts
@@ -439,9 +438,8 @@ async fn prescription_route(
 ) -> Result<Option<PrescriptionsRoute>, CoreError> {
     use super::vouchers::qr;
     use PrescriptionsRoute as P;
-    match command {
-        Some(Command::Prescriptions) => return Ok(Some(P::List)),
-        _ => {}
+    if let Some(Command::Prescriptions) = command {
+        return Ok(Some(P::List));
     }
     match button {
         Some(Ok(Callback::Rx(b))) => return Ok(Some(P::Button(b.clone()))),
