@@ -580,3 +580,89 @@ mod concurrency {
         super::a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_quantity
     );
 }
+
+async fn post(
+    router: &axum::Router,
+    auth: Option<&str>,
+    body: Value,
+) -> (axum::http::StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::post("/api/v1/prescriptions")
+        .header("content-type", "application/json");
+    if let Some(k) = auth {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let res = router
+        .clone()
+        .oneshot(req.body(axum::body::Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn the_http_feed_needs_its_scope_and_answers_per_item(db: &TestDb) {
+    use axum::http::StatusCode;
+    let clock = ManualClock::new(at(NOW));
+    let core = rx_core(db, &clock).await;
+    let key = ashyq::core::feeds::create_api_key(&core, "mis", &["prescriptions".into()])
+        .await
+        .unwrap();
+    let lab = ashyq::core::feeds::create_api_key(&core, "lab", &["pcr".into()])
+        .await
+        .unwrap();
+    let app = ashyq::http::app(ashyq::http::HttpState {
+        store: core.store.clone(),
+        telegram: false,
+        core: Some(core.clone()),
+    });
+    let body = json!({"items": [
+        item("RX-1", &adult(1), None, metformin(60)),
+        item("RX-2", &child(1), None, metformin(60)),
+        {"external_id": "RX-3", "unknown": 1},
+    ]});
+    assert_eq!(
+        post(&app, None, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(&app, Some(&lab.secret), body.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, answer) = post(&app, Some(&key.secret), body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["accepted"], 1);
+    assert_eq!(answer["rejected"], 2);
+    let rejected: Vec<i64> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rejected, [1, 2]);
+    // The IIN is never echoed.
+    assert!(!answer.to_string().contains(&child(1)));
+    // A retry of the good item is a duplicate; a withdrawal answers 200.
+    let (status, answer) = post(
+        &app,
+        Some(&key.secret),
+        json!({"items": [item("RX-1", &adult(1), None, metformin(60)),
+                         {"external_id": "RX-1", "withdrawn": true}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        (answer["duplicates"].clone(), answer["withdrawn"].clone()),
+        (json!(1), json!(1))
+    );
+    core.store.close().await;
+}
+
+mod http_feed {
+    ashyq_on_both!(super::the_http_feed_needs_its_scope_and_answers_per_item);
+}
