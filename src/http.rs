@@ -43,6 +43,7 @@ pub fn app_with(state: HttpState, limits: &guard::Limits) -> Router {
         .route("/api/v1/openapi.json", get(feeds::openapi))
         .route("/api/v1/occupancy", get(occupancy::get_occupancy))
         .route("/api/v1/pupils", post(wallet::post_pupils))
+        .route("/api/v1/clubs", post(wallet::post_clubs))
         .route("/api/v1/identity", post(identity::post_pairs))
         .route("/api/v1/family", post(family::post_family))
         .route(

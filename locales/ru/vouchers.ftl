@@ -17,3 +17,32 @@ voucher-qr-wrong-kind = ⛔ Это код другого ваучера ({ $show
     }). Попросите QR-код этого ваучера.
 voucher-qr-expired = ⛔ Срок этого QR-кода истёк (возможно, это снимок экрана). Попросите владельца открыть новый QR-код в кошельке.
 voucher-qr-invalid = ⛔ Этот код недействителен: его создал не Социальный кошелёк.
+
+# The wallet in the main menu, the morning QR (issue 17 item 6).
+menu-wallet = 👛 Социальный кошелёк
+wallet-morning-button-on = 🌅 Присылать QR-код каждое учебное утро
+wallet-morning-button-off = Не присылать QR-код по утрам
+wallet-morning-on = Готово: каждый учебный день в 07:00 в этот чат будет приходить QR-код питания вашего ребёнка (ИИН { $child }). Чтобы отключить, нажмите кнопку в /wallet.
+wallet-morning-off = QR-код по утрам больше не присылается (ИИН { $child }).
+wallet-morning-qr = 🌅 Доброе утро! QR-код питания вашего ребёнка на сегодня (ИИН { $child }, школа: { $school }), действует только { $date }. Код для ввода: { $code }.
+
+# Club vouchers (issue 17 item 5).
+club-voucher = 🎨 Ваучер на кружок: ребёнок (ИИН { $child }), кружок: { $club }. Занятий в месяц: { $sessions }; осталось в этом месяце: { $left }. Статус: { $status ->
+        [offered] ожидает ответа
+        [active] активен
+       *[declined] отклонён
+    }.
+club-accept-button = ✅ Принять
+club-decline-button = Отказаться
+club-accepted = Ваучер принят: ребёнок (ИИН { $child }), кружок: { $club }, занятий в месяц: { $sessions }. Перед занятием откройте QR-код ребёнка в /wallet.
+club-declined = Вы отказались от ваучера на кружок (ИИН { $child }, кружок: { $club }).
+club-already-answered = На это предложение уже ответили.
+club-qr-button = QR-код для кружка
+club-qr = QR-код вашего ребёнка (ИИН { $child }) для кружка «{ $club }». Действует до { $time }, только на это занятие. Код для ввода: { $code }.
+club-session-marked = ✅ ЗАНЯТИЕ ОТМЕЧЕНО: ребёнок (ИИН { $child }). Занятие в этом месяце: { $number } из { $sessions }; осталось: { $left }.
+club-session-notice = Ваш ребёнок (ИИН { $child }) пришёл на занятие: { $club }, время: { $time }. Занятие в этом месяце: { $number } из { $sessions }; осталось: { $left }.
+club-not-operator = Этот чат не оператор кружка. Попросите у кружка приглашение.
+club-not-accepted = ⛔ Родитель не принял этот ваучер.
+club-another-club = ⛔ ДРУГОЙ КРУЖОК: этот ваучер предназначен для другого кружка ({ $club }).
+club-already-today = ⛔ УЖЕ ОТМЕЧЕНО СЕГОДНЯ (в { $time }). Одно занятие в день.
+club-none-left = ⛔ Занятия этого месяца закончились (в месяц: { $sessions }). В следующем месяце откроются новые.

@@ -39,7 +39,7 @@ pub enum ApikeyAction {
     Create {
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: pcr, contacts, occupancy, pupils, identity.
+        /// Comma-separated scopes: pcr, contacts, occupancy, pupils, clubs, identity.
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
@@ -63,6 +63,8 @@ pub enum ImportKind {
     /// Prescriptions, one row per medicine: `external_id,patient_iin,representative_iin,
     /// prescriber,issued_on,expires_on,kind,patient_share,inn,form,quantity,unit,withdrawn`.
     Prescriptions { file: PathBuf },
+    /// Club voucher lists: `pupil_iin,club_bin,sessions_per_month,parent_iin,parent_phone`.
+    Clubs { file: PathBuf },
 }
 
 pub async fn run(settings: &Settings, command: HealthCommand) -> anyhow::Result<()> {
@@ -111,6 +113,17 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
                 }
                 ImportKind::Prescriptions { file } => {
                     return super::pharmacy::import_prescriptions(core, &file).await;
+                }
+                ImportKind::Clubs { file } => {
+                    let handle = std::fs::File::open(&file)?;
+                    let report =
+                        crate::core::wallet::import_clubs(core, std::io::BufReader::new(handle))
+                            .await?;
+                    for r in &report.rejected {
+                        eprintln!("line {}: {}", r.index, r.reason);
+                    }
+                    println!("{}", serde_json::to_string(&report)?);
+                    return Ok(());
                 }
             };
             let handle = std::fs::File::open(&file)?;

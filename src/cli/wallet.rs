@@ -32,6 +32,16 @@ pub enum WalletCommand {
         #[command(subcommand)]
         action: LedgerAction,
     },
+    /// Clubs (club vouchers): set up, operators' invitations, the monthly act.
+    Club {
+        #[command(subcommand)]
+        action: ClubAction,
+    },
+    /// The Social Wallet's audit: every action of every actor, personal data masked.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// The monthly act of completed work of a supplier (CSV and HTML) from the ledger, or
     /// of a pharmacy (`--pharmacy BIN`: its dispensings, CSV).
     Act {
@@ -98,9 +108,49 @@ pub enum SupplierAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ClubAction {
+    /// Set a club's name (created when new).
+    Set {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// A one-time invitation link (7 days) that makes a chat an operator of the club.
+    Invite { bin: String },
+    /// The club's act for a month (`YYYY-MM`): sessions per child from the ledger, as CSV on
+    /// standard output and a JSON summary on stderr.
+    Act {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        month: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// CSV of every Social Wallet action (ledger entries of every kind and refused
+    /// attempts) from one local day to another, both included; chats and IINs masked.
+    /// Prints a JSON summary on stderr.
+    Export {
+        /// The first day, `YYYY-MM-DD` (Astana time).
+        #[arg(long)]
+        from: String,
+        /// The last day, `YYYY-MM-DD`.
+        #[arg(long)]
+        to: String,
+        /// Write the CSV here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerAction {
-    /// Check the hash chain; prints JSON and fails naming the first edited, inserted or
-    /// deleted row.
+    /// Check the hash chain of every voucher kind (version-1 meal lines and version-2
+    /// lines); prints JSON with the entries per kind and fails naming the first edited,
+    /// inserted or deleted row.
     Verify,
 }
 
@@ -176,6 +226,46 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             if let Some(p) = v.first_problem {
                 anyhow::bail!("the ledger does not verify: {p}");
             }
+        }
+        WalletCommand::Club { action } => {
+            use crate::core::vouchers::{ProviderKind, providers};
+            match action {
+                ClubAction::Set { bin, name } => {
+                    let id = providers::set(core, ProviderKind::Club, &bin, &name).await?;
+                    println!("{}", serde_json::json!({"bin": bin, "provider_id": id}));
+                }
+                ClubAction::Invite { bin } => {
+                    let bot = settings.bot_username.clone().ok_or_else(|| {
+                        anyhow::anyhow!("set ASHYQ_BOT_USERNAME to make invitation links")
+                    })?;
+                    println!(
+                        "{}",
+                        providers::invite(core, ProviderKind::Club, &bin, &bot).await?
+                    );
+                }
+                ClubAction::Act { bin, month } => {
+                    let act = wallet::club_act(core, &bin, &month).await?;
+                    print!("{}", act.csv);
+                    eprintln!("{}", serde_json::to_string(&act)?);
+                }
+            }
+        }
+        WalletCommand::Audit {
+            action: AuditAction::Export { from, to, out },
+        } => {
+            use crate::core::vouchers::audit;
+            let (from, to) = (audit::parse_day(&from)?, audit::parse_day(&to)?);
+            let summary = match out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    audit::export(core, from, to, &mut file).await?
+                }
+                None => {
+                    let mut stdout = std::io::stdout();
+                    audit::export(core, from, to, &mut stdout).await?
+                }
+            };
+            eprintln!("{}", serde_json::to_string(&summary)?);
         }
         WalletCommand::Act {
             supplier: _,

@@ -465,6 +465,7 @@ pub const SCOPES: &[&str] = &[
     "contacts",
     "occupancy",
     "pupils",
+    "clubs",
     "identity",
     "family",
     "prescriptions",

@@ -49,6 +49,7 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(super::business::monitor::OwnerNotices),
         Arc::new(super::status::Notifier),
         Arc::new(super::status::PruneChanges),
+        Arc::new(super::wallet::MorningQr),
     ]
 }
 

@@ -67,6 +67,51 @@ pub(super) async fn post_pupils(
     }
 }
 
+/// `POST /api/v1/clubs`: `{"items": [{"pupil_iin", "club_bin", "sessions_per_month",
+/// "parent_iin", "parent_phone"}]}` (API key with scope `clubs`); answers like
+/// `/api/v1/pupils`.
+pub(super) async fn post_clubs(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(core) = state.core.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the API is not enabled");
+    };
+    let key = match authorise(&core, &headers, "clubs").await {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let items = match read_batch(body).await {
+        Ok(i) => i,
+        Err(r) => return *r,
+    };
+    match crate::core::wallet::import_club_json(&core, items, key).await {
+        Ok(report) => {
+            let status = if report.rejected.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let body = json!({
+                "accepted": report.accepted,
+                "offered": report.offered,
+                "duplicates": report.duplicates,
+                "rejected": report.rejected.len(),
+                "items": report.rejected,
+            });
+            (status, Json(body)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "clubs batch failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the batch could not be stored completely; send it again (stored rows are not duplicated)",
+            )
+        }
+    }
+}
+
 /// An inbound SMS (sender, at most a few segments of text, an id) fits in 4 KiB.
 pub const MAX_SMS_BODY_BYTES: usize = 4 * 1024;
 

@@ -6,6 +6,7 @@
 //! (`&mut *tx`); a confirmation is sent only after that transaction commits.
 
 pub mod business;
+pub mod clubs;
 pub mod conversations;
 pub mod exposure;
 pub mod family;

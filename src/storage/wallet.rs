@@ -1,5 +1,5 @@
 //! Social Wallet storage: schools and suppliers, pupils with their eligibility decision,
-//! offers, vouchers, meals, ratings, menus, canteen staff and invites, the hash-chained
+//! offers, vouchers, meals, ratings, menus, the morning QR, the hash-chained
 //! ledger, stored acts and the audit of refusals. Personal data only as keyed hash + sealed
 //! value.
 
@@ -37,7 +37,7 @@ pub async fn school(conn: &mut Conn, id: i64) -> Result<Option<SchoolRow>, Store
 
 /// The school's id, creating it (named by its BIN) when the lists name it first.
 pub async fn ensure_school(conn: &mut Conn, bin: &str, now_ms: i64) -> Result<i64, StoreError> {
-    sqlx::query(
+    let created = sqlx::query(
         "INSERT INTO wallet_schools (bin, name, created_at) VALUES ($1, $1, $2)
          ON CONFLICT (bin) DO NOTHING",
     )
@@ -45,6 +45,10 @@ pub async fn ensure_school(conn: &mut Conn, bin: &str, now_ms: i64) -> Result<i6
     .bind(now_ms)
     .execute(&mut *conn)
     .await?;
+    if created.rows_affected() == 1 {
+        // Its canteen, the provider that redeems the school's meal vouchers.
+        super::vouchers::ensure_provider(conn, "canteen", bin, now_ms).await?;
+    }
     let (id,): (i64,) = sqlx::query_as("SELECT id FROM wallet_schools WHERE bin = $1")
         .bind(bin)
         .fetch_one(&mut *conn)
@@ -70,6 +74,7 @@ pub async fn set_school(
     .bind(id)
     .execute(&mut *conn)
     .await?;
+    super::vouchers::rename_provider(conn, "canteen", bin, name).await?;
     Ok(id)
 }
 
@@ -397,11 +402,13 @@ pub struct VoucherRow {
     pub school_bin: String,
     pub school_name: String,
     pub supplier_bin: Option<String>,
+    /// The parent asked for the QR each school morning.
+    pub morning_qr: i64,
 }
 
 const VOUCHER_SELECT: &str = "SELECT v.id, v.pupil_id, v.school_id, v.channel, v.chat_id, \
      v.opened_at, v.valid_until, v.activated_at, v.generation, v.revoked_at, p.grade, \
-     p.pupil_enc, s.bin AS school_bin, s.name AS school_name, s.supplier_bin \
+     p.pupil_enc, s.bin AS school_bin, s.name AS school_name, s.supplier_bin, v.morning_qr \
      FROM wallet_vouchers v JOIN wallet_pupils p ON p.id = v.pupil_id \
      JOIN wallet_schools s ON s.id = v.school_id";
 
@@ -671,66 +678,19 @@ pub async fn menu(
     Ok(row.map(|r| r.0))
 }
 
-// ---------------------------------------------------------------- canteen staff
+// ---------------------------------------------------------------- canteens
 
-pub async fn insert_canteen_invite(
-    conn: &mut Conn,
-    school_id: i64,
-    token_hash: &[u8],
-    now_ms: i64,
-    expires_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO canteen_invites (school_id, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(school_id)
-    .bind(token_hash)
-    .bind(now_ms)
-    .bind(expires_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+// A school's canteen is a provider of kind `canteen` of the voucher engine
+// (`storage::vouchers`, migration 0017), found by the school's BIN; its operators and
+// invites are the engine's.
 
-/// Uses an invite once: the school id when it was unused and unexpired.
-pub async fn take_canteen_invite(
+/// The canteen provider of a school (created with the school, named like it).
+pub async fn canteen_provider(
     conn: &mut Conn,
-    token_hash: &[u8],
-    chat: &ChatRef,
+    school: &SchoolRow,
     now_ms: i64,
-) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE canteen_invites SET used_at = $1, used_channel = $2, used_chat_id = $3
-         WHERE token_hash = $4 AND used_at IS NULL AND expires_at > $1
-         RETURNING school_id",
-    )
-    .bind(now_ms)
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(token_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| r.0))
-}
-
-pub async fn add_canteen_staff(
-    conn: &mut Conn,
-    school_id: i64,
-    chat: &ChatRef,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO canteen_staff (school_id, channel, chat_id, added_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (school_id, channel, chat_id) DO UPDATE SET removed_at = NULL",
-    )
-    .bind(school_id)
-    .bind(&chat.channel)
-    .bind(&chat.chat_id)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+) -> Result<i64, StoreError> {
+    super::vouchers::ensure_provider(conn, "canteen", &school.bin, now_ms).await
 }
 
 /// The schools where a chat is a canteen operator, most recently joined first.
@@ -739,8 +699,9 @@ pub async fn canteen_schools(
     chat: &ChatRef,
 ) -> Result<Vec<SchoolRow>, StoreError> {
     Ok(sqlx::query_as::<_, SchoolRow>(
-        "SELECT s.id, s.bin, s.name, s.supplier_bin FROM canteen_staff c
-         JOIN wallet_schools s ON s.id = c.school_id
+        "SELECT s.id, s.bin, s.name, s.supplier_bin FROM provider_staff c
+         JOIN voucher_providers p ON p.id = c.provider_id AND p.kind = 'canteen'
+         JOIN wallet_schools s ON s.bin = p.bin
          WHERE c.channel = $1 AND c.chat_id = $2 AND c.removed_at IS NULL
          ORDER BY c.added_at DESC, c.id DESC",
     )
@@ -748,6 +709,51 @@ pub async fn canteen_schools(
     .bind(&chat.chat_id)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+// ---------------------------------------------------------------- the morning QR
+
+/// Sets a voucher's morning-QR opt-in.
+pub async fn set_morning_qr(conn: &mut Conn, id: i64, on: bool) -> Result<(), StoreError> {
+    sqlx::query("UPDATE wallet_vouchers SET morning_qr = $1 WHERE id = $2")
+        .bind(i64::from(on))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Active opted-in vouchers not yet given their morning QR on `day`, lowest id first.
+pub async fn morning_due(
+    conn: &mut Conn,
+    day: &str,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<VoucherRow>, StoreError> {
+    Ok(sqlx::query_as::<_, VoucherRow>(sqlx::AssertSqlSafe(format!(
+        "{VOUCHER_SELECT} WHERE v.morning_qr = 1 AND v.activated_at IS NOT NULL
+           AND v.revoked_at IS NULL AND v.valid_until > $1
+           AND (v.morning_sent_day IS NULL OR v.morning_sent_day <> $2)
+         ORDER BY v.id LIMIT $3"
+    )))
+    .bind(now_ms)
+    .bind(day)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Claims a voucher's morning QR of `day` once: `false` when it was already claimed.
+pub async fn claim_morning(conn: &mut Conn, id: i64, day: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE wallet_vouchers SET morning_sent_day = $1
+         WHERE id = $2 AND (morning_sent_day IS NULL OR morning_sent_day <> $1)",
+    )
+    .bind(day)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 // ---------------------------------------------------------------- audit
@@ -985,6 +991,105 @@ impl Default for LedgerRow {
             detail: None,
         }
     }
+}
+
+// ---------------------------------------------------------------- the audit export
+
+/// A ledger entry with the chats that acted in it, for the audit export: the canteen
+/// operator of a meal, the recipient of an offer, the chat of a voucher.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LedgerActorRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub version: i64,
+    pub voucher_kind: Option<String>,
+    pub voucher_id: Option<i64>,
+    pub offer_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    pub redemption_id: Option<i64>,
+    pub provider_bin: Option<String>,
+    pub supplier_bin: Option<String>,
+    pub day: Option<String>,
+    pub item: Option<String>,
+    pub quantity: Option<i64>,
+    pub amount: Option<i64>,
+    pub meal_channel: Option<String>,
+    pub meal_chat: Option<String>,
+    pub offer_channel: Option<String>,
+    pub offer_chat: Option<String>,
+    pub voucher_channel: Option<String>,
+    pub voucher_chat: Option<String>,
+}
+
+/// Ledger entries with `from_ms <= at < to_ms` after `after_seq`, at most `limit`, with
+/// their actors (meal kind: joined from meals, offers, vouchers).
+pub async fn ledger_actors_between(
+    conn: &mut Conn,
+    from_ms: i64,
+    to_ms: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<LedgerActorRow>, StoreError> {
+    Ok(sqlx::query_as::<_, LedgerActorRow>(
+        "SELECT l.seq, l.at, l.kind, l.version, l.voucher_kind, l.voucher_id, l.offer_id,
+            COALESCE(l.subject_id, l.pupil_id) AS subject_id,
+            COALESCE(l.redemption_id, l.meal_id) AS redemption_id,
+            COALESCE(l.provider_bin, l.school_bin) AS provider_bin, l.supplier_bin, l.day,
+            l.item, l.quantity, l.amount,
+            m.operator_channel AS meal_channel, m.operator_chat_id AS meal_chat,
+            o.channel AS offer_channel, o.chat_id AS offer_chat,
+            v.channel AS voucher_channel, v.chat_id AS voucher_chat
+         FROM wallet_ledger l
+         LEFT JOIN wallet_meals m ON l.version = 1 AND m.id = l.meal_id
+         LEFT JOIN wallet_offers o ON l.version = 1 AND o.id = l.offer_id
+         LEFT JOIN wallet_vouchers v ON l.version = 1 AND v.id = l.voucher_id
+         WHERE l.at >= $1 AND l.at < $2 AND l.seq > $3
+         ORDER BY l.seq LIMIT $4",
+    )
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// A line of `wallet_audit` (refusals and other notable actions).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub action: String,
+    pub outcome: String,
+    pub channel: Option<String>,
+    pub chat_id: Option<String>,
+    pub offer_id: Option<i64>,
+    pub voucher_id: Option<i64>,
+    pub school_bin: Option<String>,
+}
+
+/// Audit lines with `from_ms <= at < to_ms` after `after_id`, at most `limit`.
+pub async fn audit_between(
+    conn: &mut Conn,
+    from_ms: i64,
+    to_ms: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(sqlx::query_as::<_, AuditRow>(
+        "SELECT a.id, a.at, a.action, a.outcome, a.channel, a.chat_id, a.offer_id,
+            a.voucher_id, s.bin AS school_bin
+         FROM wallet_audit a LEFT JOIN wallet_schools s ON s.id = a.school_id
+         WHERE a.at >= $1 AND a.at < $2 AND a.id > $3
+         ORDER BY a.id LIMIT $4",
+    )
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 // ---------------------------------------------------------------- acts

@@ -254,6 +254,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("prescriber", Kind::Str("Иванова А. Б.")),
     ("patient", Kind::Str("•••• 0017")),
     ("pharmacy", Kind::Str("Дәрі-дәрмек")),
+    ("club", Kind::Str("Шахмат үйірмесі")),
+    ("sessions", Kind::Num),
     // Variables of texts other branches add (identity, exposure, security), so their texts are
     // rendered by the same checks once merged.
     ("still", Kind::Num),

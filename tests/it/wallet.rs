@@ -23,15 +23,15 @@ use std::sync::{Arc, Mutex};
 use support::{Chat, SECRET, TestDb, arg, at, buttons, command, count, keys};
 use tower::ServiceExt;
 
-const SCHOOL: &str = "210540012341";
-const SCHOOL2: &str = "190940001116";
-const SUPPLIER: &str = "051040001237";
-const PHONE_A: &str = "+77011110001";
-const PHONE_B: &str = "+77011110002";
+pub(crate) const SCHOOL: &str = "210540012341";
+pub(crate) const SCHOOL2: &str = "190940001116";
+pub(crate) const SUPPLIER: &str = "051040001237";
+pub(crate) const PHONE_A: &str = "+77011110001";
+pub(crate) const PHONE_B: &str = "+77011110002";
 const PHONE_C: &str = "+77011110003";
 const SMS_SECRET: &str = "gateway-secret-7";
 /// Monday.
-const MONDAY: &str = "2026-11-23T10:00:00+05:00";
+pub(crate) const MONDAY: &str = "2026-11-23T10:00:00+05:00";
 
 fn iin(y: i32, m: u32, d: u32, serial: u16) -> String {
     Iin::synthetic(
@@ -46,21 +46,29 @@ fn iin(y: i32, m: u32, d: u32, serial: u16) -> String {
     .expose()
 }
 
-fn parent(n: u16) -> String {
+pub(crate) fn parent(n: u16) -> String {
     iin(1985, 4, 10, 100 + n)
 }
 
-fn pupil(n: u16) -> String {
+pub(crate) fn pupil(n: u16) -> String {
     iin(2016, 2, 1 + u32::from(n % 27), 200 + n)
 }
 
-fn row(pupil: &str, grade: u8, school: &str, parent: &str, phone: &str, aid: &str) -> String {
+pub(crate) fn row(
+    pupil: &str,
+    grade: u8,
+    school: &str,
+    parent: &str,
+    phone: &str,
+    aid: &str,
+) -> String {
     format!("{pupil},{grade},{school},{parent},{phone},{aid}\n")
 }
 
-const HEADER: &str = "pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance\n";
+pub(crate) const HEADER: &str =
+    "pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance\n";
 
-async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
+pub(crate) async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
     let store = Store::open(&db.url).await.expect("open store");
     Arc::new(
         Core::new(
@@ -76,7 +84,7 @@ async fn wallet_core(db: &TestDb, clock: &ManualClock) -> Arc<Core> {
     )
 }
 
-async fn import(core: &Core, csv: &str) -> eligibility::ImportReport {
+pub(crate) async fn import(core: &Core, csv: &str) -> eligibility::ImportReport {
     eligibility::import_csv(
         core,
         std::io::Cursor::new(csv.to_string().into_bytes()),
@@ -86,7 +94,7 @@ async fn import(core: &Core, csv: &str) -> eligibility::ImportReport {
     .expect("import")
 }
 
-async fn register(core: &Arc<Core>, id: &str, phone: &str, iin: &str) -> Chat {
+pub(crate) async fn register(core: &Arc<Core>, id: &str, phone: &str, iin: &str) -> Chat {
     let chat = Chat::new(core, id, Some("ru"));
     assert_eq!(chat.command("start").await, ["consent-text"]);
     assert_eq!(chat.button("consent:yes").await, ["phone-prompt"]);
@@ -100,7 +108,7 @@ async fn register(core: &Arc<Core>, id: &str, phone: &str, iin: &str) -> Chat {
     chat
 }
 
-async fn queued_for(store: &Store, chat: &ChatRef) -> Vec<Outbound> {
+pub(crate) async fn queued_for(store: &Store, chat: &ChatRef) -> Vec<Outbound> {
     let mut conn = store.pool().acquire().await.unwrap();
     outbox::due_for_chat(&mut conn, chat, i64::MAX)
         .await
@@ -144,7 +152,7 @@ async fn effects(store: &Store) -> Vec<i64> {
         "wallet_ledger",
         "outbox",
         "wallet_ratings",
-        "canteen_staff",
+        "provider_staff",
     ] {
         out.push(count(store, t).await);
     }
@@ -165,7 +173,12 @@ async fn effects(store: &Store) -> Vec<i64> {
     out
 }
 
-async fn post(router: &Router, path: &str, auth: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn post(
+    router: &Router,
+    path: &str,
+    auth: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut req = Request::post(path).header("content-type", "application/json");
     if let Some(k) = auth {
         req = req.header("authorization", format!("Bearer {k}"));
@@ -183,7 +196,7 @@ async fn post(router: &Router, path: &str, auth: Option<&str>, body: Value) -> (
     )
 }
 
-fn router(core: &Arc<Core>) -> Router {
+pub(crate) fn router(core: &Arc<Core>) -> Router {
     ashyq::http::app(ashyq::http::HttpState {
         store: core.store.clone(),
         telegram: false,
@@ -540,7 +553,7 @@ mod offers {
 
 /// Imports, offers and accepts: parent A has pupils 1 (school), 2 (school 2), 3 (school);
 /// returns A's chat and the voucher ids in pupil order.
-async fn families(core: &Arc<Core>) -> (Chat, Vec<i64>) {
+pub(crate) async fn families(core: &Arc<Core>) -> (Chat, Vec<i64>) {
     wallet::set_supplier(core, SUPPLIER, "Taza Tagam LLP", "850.00")
         .await
         .unwrap();
@@ -564,13 +577,13 @@ async fn families(core: &Arc<Core>) -> (Chat, Vec<i64>) {
 }
 
 /// Presses "Activate" (or another voucher button) and returns the reply with the QR.
-async fn press(chat: &Chat, data: &str) -> Outbound {
+pub(crate) async fn press(chat: &Chat, data: &str) -> Outbound {
     let out = chat.send(Event::Button(data.into())).await;
     assert_eq!(out.len(), 1, "{:?}", keys(&out));
     out.into_iter().next().unwrap()
 }
 
-fn qr_text(o: &Outbound) -> String {
+pub(crate) fn qr_text(o: &Outbound) -> String {
     let a = o.attachment.as_ref().expect("a QR picture");
     assert_eq!(a.kind, ashyq::core::AttachmentKind::Photo);
     let texts = ashyq::qr::decode(&a.bytes, &ashyq::qr::Limits::default()).unwrap();
@@ -578,7 +591,7 @@ fn qr_text(o: &Outbound) -> String {
     texts[0].clone()
 }
 
-async fn operator(core: &Arc<Core>, id: &str, school: &str) -> Chat {
+pub(crate) async fn operator(core: &Arc<Core>, id: &str, school: &str) -> Chat {
     let link = wallet::canteen_invite(core, school, "ashyq_bot")
         .await
         .unwrap();
@@ -598,7 +611,7 @@ async fn operator(core: &Arc<Core>, id: &str, school: &str) -> Chat {
     op
 }
 
-async fn redeem_photo(op: &Chat, qr: &str) -> Outbound {
+pub(crate) async fn redeem_photo(op: &Chat, qr: &str) -> Outbound {
     let out = op.send(Event::Image(support::images::qr_png(qr))).await;
     assert_eq!(out.len(), 1, "{:?}", keys(&out));
     out.into_iter().next().unwrap()

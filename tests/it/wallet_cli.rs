@@ -152,6 +152,35 @@ fn wallet_commands() {
     assert!(stored_csv.starts_with("school_bin,school,day,meals,unit_price,amount"));
     assert!(d.join("acts/act-051040001237-2025-10.html").exists());
 
+    // The audit export of every action: offers written by the CLI today, masked.
+    let today = chrono::Utc::now()
+        .with_timezone(&ashyq::clock::almaty())
+        .date_naive()
+        .to_string();
+    let (ok, out, err) = ashyq(
+        d,
+        &["audit", "export", "--from", "2020-01-01", "--to", &today],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("at,source,ref,voucher_kind,action"),
+        "{out}"
+    );
+    assert!(
+        out.contains(",ledger,") && out.contains(",meal,offer,"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("+7701555") && !out.contains("7701555000"),
+        "{out}"
+    );
+    assert!(err.contains("\"ledger_rows\""), "{err}");
+    let (ok, _, err) = ashyq(
+        d,
+        &["audit", "export", "--from", "2026-13-01", "--to", &today],
+    );
+    assert!(!ok && err.contains("YYYY-MM-DD"), "{err}");
+
     let (ok, out, err) = ashyq(d, &["school", "invite", "210540012341"]);
     assert!(ok, "{err}");
     assert!(

@@ -408,6 +408,7 @@ pub async fn route(
         (State::Menu, Event::Text(text), _) => match menu_choice(core, lang, text) {
             Some("menu-checkin") => Route::CheckIn(C::Instructions),
             Some("menu-status") => Route::Status,
+            Some("menu-wallet") => Route::Wallet(W::List),
             Some("menu-me") => Route::Registration(R::Me),
             Some("menu-lang") => Route::Registration(R::LanguagePrompt),
             Some("menu-help") => Route::Registration(R::MenuHelp),
@@ -530,10 +531,21 @@ async fn wallet_route(
             let Some(Ok(texts)) = scan else {
                 return Ok(None);
             };
-            Ok(texts
+            if let Some(code) = texts.iter().find(|t| keys.verify(t).is_some()) {
+                // A club's operator (not a canteen's) is told it is a meal code.
+                if club_operator_only(tx, chat).await? {
+                    return Ok(Some(W::ClubAttend(code.clone())));
+                }
+                return Ok(Some(W::Redeem(code.clone())));
+            }
+            if let Some(code) = texts
                 .iter()
-                .find(|t| keys.verify(t).is_some())
-                .map(|code| W::Redeem(code.clone())))
+                .find(|t| super::wallet::looks_like_voucher_code(t))
+                && club_operator(tx, chat).await?
+            {
+                return Ok(Some(W::ClubAttend(code.clone())));
+            }
+            Ok(None)
         }
         Event::Text(text) => {
             if let Some(answer) = super::wallet::parse_answer(text) {
@@ -552,10 +564,32 @@ async fn wallet_route(
             {
                 return Ok(Some(W::Redeem(text.clone())));
             }
+            if (typed || super::wallet::looks_like_voucher_code(text))
+                && matches!(conv.state, State::Menu | State::Idle)
+                && club_operator(tx, chat).await?
+            {
+                return Ok(Some(W::ClubAttend(text.clone())));
+            }
             Ok(None)
         }
         _ => Ok(None),
     }
+}
+
+/// Whether the chat operates for a club (voucher engine providers).
+async fn club_operator(tx: &mut Tx, chat: &ChatRef) -> Result<bool, CoreError> {
+    use crate::core::vouchers::{ProviderKind, providers};
+    Ok(!providers::of_operator(tx, ProviderKind::Club, chat)
+        .await?
+        .is_empty())
+}
+
+/// Whether the chat operates for a club and for no canteen.
+async fn club_operator_only(tx: &mut Tx, chat: &ChatRef) -> Result<bool, CoreError> {
+    Ok(club_operator(tx, chat).await?
+        && crate::storage::wallet::canteen_schools(tx, chat)
+            .await?
+            .is_empty())
 }
 
 #[cfg(test)]

@@ -175,6 +175,12 @@ pub enum WalletButton {
     Reissue(i64),
     /// `wl:rate:MEAL:N`: meal MEAL rated N.
     Rate { meal: i64, rating: i64 },
+    /// `wl:am:ID:1` / `wl:am:ID:0`: the QR of voucher ID each school morning, or no more.
+    Morning { voucher: i64, on: bool },
+    /// `wl:cl:ID:1` / `wl:cl:ID:0`: club voucher ID accepted or declined.
+    ClubAnswer { voucher: i64, accept: bool },
+    /// `wl:cq:ID`: the child's QR of club voucher ID.
+    ClubQr(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +273,13 @@ impl fmt::Display for Callback {
                 WalletButton::Qr(id) => write!(f, "wl:qr:{id}"),
                 WalletButton::Reissue(id) => write!(f, "wl:new:{id}"),
                 WalletButton::Rate { meal, rating } => write!(f, "wl:rate:{meal}:{rating}"),
+                WalletButton::Morning { voucher, on } => {
+                    write!(f, "wl:am:{voucher}:{}", u8::from(*on))
+                }
+                WalletButton::ClubAnswer { voucher, accept } => {
+                    write!(f, "wl:cl:{voucher}:{}", u8::from(*accept))
+                }
+                WalletButton::ClubQr(id) => write!(f, "wl:cq:{id}"),
             },
             Callback::Rx(b) => match b {
                 RxButton::List => f.write_str("rx:ls"),
@@ -379,6 +392,23 @@ fn parse_v0(data: &str) -> Result<Callback, UnknownButton> {
                 (Some(meal), Some(rating)) => Some(WalletButton::Rate { meal, rating }),
                 _ => None,
             },
+            ["am", v, b] => match (id(v), *b) {
+                (Some(voucher), "1") => Some(WalletButton::Morning { voucher, on: true }),
+                (Some(voucher), "0") => Some(WalletButton::Morning { voucher, on: false }),
+                _ => None,
+            },
+            ["cl", v, b] => match (id(v), *b) {
+                (Some(voucher), "1") => Some(WalletButton::ClubAnswer {
+                    voucher,
+                    accept: true,
+                }),
+                (Some(voucher), "0") => Some(WalletButton::ClubAnswer {
+                    voucher,
+                    accept: false,
+                }),
+                _ => None,
+            },
+            ["cq", n] => id(n).map(WalletButton::ClubQr),
             _ => None,
         }
         .map(Callback::Wallet),
@@ -547,6 +577,11 @@ mod tests {
         "wl:qr:9",
         "wl:new:9",
         "wl:rate:15:4",
+        "wl:am:9:1",
+        "wl:am:9:0",
+        "wl:cl:9:1",
+        "wl:cl:9:0",
+        "wl:cq:9",
         "support:cat:business",
         "support:exit",
         "support:faq:yes",

@@ -8,7 +8,7 @@ use crate::i18n::Msg;
 pub const MENU: &[&[&str]] = &[
     &["menu-status", "menu-checkin"],
     &["menu-me", "menu-lang", "menu-support"],
-    &["menu-help", "menu-forget"],
+    &["menu-wallet", "menu-help", "menu-forget"],
 ];
 
 /// The main menu as a reply keyboard.

@@ -173,6 +173,8 @@ pub enum WalletRoute {
     AnswerHelp,
     /// A meal code in a photo (verified) or typed by a canteen operator.
     Redeem(String),
+    /// A voucher code (engine QR or typed) from a club's operator: a session attended.
+    ClubAttend(String),
     /// The comment after a rating.
     Comment {
         meal_id: i64,

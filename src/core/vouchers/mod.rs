@@ -22,6 +22,7 @@
 //! This is a shared module: it names no feature. The recipe "adding a voucher kind" is in
 //! docs/ARCHITECTURE.md.
 
+pub mod audit;
 pub mod ledger;
 pub mod providers;
 pub mod qr;
@@ -242,6 +243,8 @@ pub enum VoucherError {
     BadProviderKind(String),
     #[error("the date must be YYYY-MM-DD: {0:?}")]
     BadDate(String),
+    #[error("writing the export: {0}")]
+    Io(String),
 }
 
 impl From<crate::storage::StoreError> for VoucherError {

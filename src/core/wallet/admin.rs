@@ -81,8 +81,16 @@ pub async fn canteen_invite(
     let school = store::school_by_bin(&mut tx, &school_bin)
         .await?
         .ok_or_else(|| WalletError::NoSchool(school_bin.clone()))?;
-    store::insert_canteen_invite(&mut tx, school.id, &invite.hash, now, invite.expires_at_ms)
-        .await?;
+    // The school's canteen is a provider of the voucher engine; its invites are the engine's.
+    let provider = store::canteen_provider(&mut tx, &school, now).await?;
+    crate::storage::vouchers::insert_invite(
+        &mut tx,
+        provider,
+        &invite.hash,
+        now,
+        invite.expires_at_ms,
+    )
+    .await?;
     tx.commit().await?;
     Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
 }

@@ -283,60 +283,38 @@ pub(super) async fn notify_parent(
     Ok(())
 }
 
-pub(super) async fn join_canteen(
-    core: &Core,
-    tx: &mut Tx,
-    chat: &ChatRef,
-    lang: Lang,
-    secret: &str,
-) -> Result<Vec<Outbound>, CoreError> {
-    let now = core.now_ms();
-    let hash = crate::core::shared::invite::invite_hash(secret);
-    let Some(school_id) = store::take_canteen_invite(tx, &hash, chat, now).await? else {
-        audit(
-            core,
-            tx,
-            "canteen_join",
-            "invalid_invite",
-            chat,
-            (None, None, None),
-        )
-        .await?;
-        return Ok(reply(lang, Msg::new("canteen-invite-invalid")));
-    };
-    store::add_canteen_staff(tx, school_id, chat, now).await?;
-    let name = store::school(tx, school_id)
-        .await?
-        .map(|s| s.name)
-        .unwrap_or_default();
-    Ok(reply(
-        lang,
-        Msg::new("canteen-invite-accepted").arg("school", name),
-    ))
-}
-
-/// An operator of a pharmacy or club joins by its one-time invite (`/start prv_…`).
+/// An operator joins a provider by its one-time invite: a school's canteen (`/start cnt_…`)
+/// or a pharmacy or club (`/start prv_…`), through the voucher engine
+/// (`vouchers::providers::join`). A used, expired or unknown invite writes only its audit
+/// line.
 pub(super) async fn join_provider(
     core: &Core,
     tx: &mut Tx,
     chat: &ChatRef,
     lang: Lang,
     secret: &str,
+    canteen_link: bool,
 ) -> Result<Vec<Outbound>, CoreError> {
-    use crate::core::vouchers::providers;
+    use crate::core::vouchers::{ProviderKind, providers};
     let now = core.now_ms();
     let Some(p) = providers::join(tx, chat, secret, now).await? else {
-        audit(
-            core,
-            tx,
-            "provider_join",
-            "invalid_invite",
-            chat,
-            (None, None, None),
-        )
-        .await?;
-        return Ok(reply(lang, Msg::new("voucher-provider-invite-invalid")));
+        let (action, key) = if canteen_link {
+            ("canteen_join", "canteen-invite-invalid")
+        } else {
+            ("provider_join", "voucher-provider-invite-invalid")
+        };
+        audit(core, tx, action, "invalid_invite", chat, (None, None, None)).await?;
+        return Ok(reply(lang, Msg::new(key)));
     };
+    if providers::kind_of(&p) == Some(ProviderKind::Canteen) {
+        let name = store::school_by_bin(tx, &p.bin)
+            .await?
+            .map_or(p.name, |s| s.name);
+        return Ok(reply(
+            lang,
+            Msg::new("canteen-invite-accepted").arg("school", name),
+        ));
+    }
     Ok(reply(
         lang,
         Msg::new("voucher-provider-joined")

@@ -5,8 +5,15 @@
 //! - here: answers `N#1` / `N#2`, `/wallet` (activation, the child's daily QR, reissue),
 //!   canteen operators (invites, redemption by photo or short code, `/menu`), the parents'
 //!   meal notices with ratings, `/meals`.
-//! - [`ledger`]: the hash-chained ledger every change appends to, its verification and the
-//!   monthly acts.
+//! - [`ledger`]: the meal kind's monthly acts over the voucher engine's one ledger
+//!   (`core::vouchers::ledger`, re-exported).
+//! - `club`: club vouchers, the second kind on the engine (lists, acceptance, the child's
+//!   short-lived QR, attendance, the monthly act).
+//! - `morning`: the child's QR each school morning for parents who opted in ([`MorningQr`]).
+//!
+//! School meals are the first kind of the voucher engine (`core::vouchers`): schools'
+//! canteens are its providers (kind `canteen`), their operators join through its invites,
+//! the ledger is its ledger (meal entries keep their version-1 line).
 //!
 //! The conversation calls [`intercept`] before the check-in; everything wallet is decided
 //! here. The redemption path is one function, [`redeem`] (benchmarks call it directly).
@@ -18,12 +25,20 @@ pub mod token;
 
 mod admin;
 mod canteen;
+mod club;
 mod consent;
+mod morning;
 mod parent;
 mod rating;
 pub use admin::*;
 pub use canteen::*;
+pub use club::{
+    Attendance, CLUB_COLUMNS, ClubAct, ClubImportReport, club_act, club_attend, club_attend_once,
+    import_club_json, import_clubs, looks_like_voucher_code,
+};
+use club::{club_answer, club_list, club_qr};
 use consent::*;
+pub use morning::{MORNING_AT, MorningQr, send_morning_codes};
 pub use parent::*;
 use rating::*;
 
@@ -227,8 +242,12 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
             conv.state = resume(conv);
             Ok(reply(lang, Msg::new("wallet-comment-skipped")))
         }
-        WalletRoute::JoinCanteen(secret) => join_canteen(core, tx, chat, lang, &secret).await,
-        WalletRoute::JoinProvider(secret) => join_provider(core, tx, chat, lang, &secret).await,
+        WalletRoute::JoinCanteen(secret) => {
+            join_provider(core, tx, chat, lang, &secret, true).await
+        }
+        WalletRoute::JoinProvider(secret) => {
+            join_provider(core, tx, chat, lang, &secret, false).await
+        }
         WalletRoute::List => {
             let mut out = wallet_list(core, tx, conv, chat, lang).await?;
             with_prescriptions_button(&mut out);
@@ -243,6 +262,10 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
             answer_offer(core, tx, chat, lang, number, accept).await
         }
         WalletRoute::AnswerHelp => Ok(reply(lang, Msg::new("wallet-answer-help"))),
+        WalletRoute::ClubAttend(code) => {
+            let r = club_attend(core, tx, chat, &code).await?;
+            Ok(reply(lang, r.msg()))
+        }
         WalletRoute::Redeem(code) => {
             let r = redeem_in(core, tx, chat, &code).await?;
             Ok(reply(lang, r.msg()))

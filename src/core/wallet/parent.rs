@@ -47,13 +47,15 @@ pub(super) async fn wallet_list(
     core: &Core,
     tx: &mut Tx,
     conv: &Conversation,
-    chat: &ChatRef,
+    _chat: &ChatRef,
     lang: Lang,
 ) -> Result<Vec<Outbound>, CoreError> {
-    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+    let Some((phone, iin)) = parent_of(tx, conv).await? else {
         return Ok(reply(lang, Msg::new("wallet-register-first")));
     };
-    if vouchers.is_empty() {
+    let vouchers = store::vouchers_of_parent(tx, &phone, &iin).await?;
+    let club_vouchers = club_list(core, tx, &phone, &iin, lang).await?;
+    if vouchers.is_empty() && club_vouchers.is_empty() {
         return Ok(reply(lang, Msg::new("wallet-none")));
     }
     let now = core.now_ms();
@@ -74,6 +76,7 @@ pub(super) async fn wallet_list(
                     Label::Text(Msg::new("wallet-reissue-button")),
                     WalletButton::Reissue(v.id),
                 ),
+                morning_button(v),
             ],
             _ => Vec::new(),
         };
@@ -90,7 +93,21 @@ pub(super) async fn wallet_list(
             o.with_keyboard(Keyboard::Inline(vec![buttons]))
         });
     }
+    out.extend(club_vouchers);
     Ok(out)
+}
+
+/// "Send the QR every school morning" (or "stop") for an active voucher.
+fn morning_button(v: &VoucherRow) -> Button {
+    let on = v.morning_qr == 0;
+    button(
+        Label::Text(Msg::new(if on {
+            "wallet-morning-button-on"
+        } else {
+            "wallet-morning-button-off"
+        })),
+        WalletButton::Morning { voucher: v.id, on },
+    )
 }
 
 /// The QR picture of a text, drawn on the blocking pool: 8 pixels a module, quiet zone 4.
@@ -172,6 +189,13 @@ pub(super) async fn on_button(
         WalletButton::Activate(id) => voucher_action(core, tx, conv, chat, lang, "act", id).await,
         WalletButton::Qr(id) => voucher_action(core, tx, conv, chat, lang, "qr", id).await,
         WalletButton::Reissue(id) => voucher_action(core, tx, conv, chat, lang, "new", id).await,
+        WalletButton::Morning { voucher, on } => {
+            morning_opt_in(core, tx, conv, chat, lang, voucher, on).await
+        }
+        WalletButton::ClubAnswer { voucher, accept } => {
+            club_answer(core, tx, conv, chat, lang, voucher, accept).await
+        }
+        WalletButton::ClubQr(id) => club_qr(core, tx, conv, chat, lang, id).await,
         // Outside the comment step.
         WalletButton::SkipComment => Ok(reply(lang, Msg::new("hint-stale-button"))),
     }
@@ -252,4 +276,50 @@ pub(super) async fn voucher_action(
         }
         _ => Ok(reply(lang, Msg::new("wallet-voucher-unavailable"))),
     }
+}
+
+/// The parent opts in to (or out of) the child's meal QR each school morning
+/// (`MorningQr`). Only a parent of the voucher's pupil, for an active voucher; the QR goes to
+/// this chat from then on (its notices are claimed like a QR request's).
+pub(super) async fn morning_opt_in(
+    core: &Core,
+    tx: &mut Tx,
+    conv: &Conversation,
+    chat: &ChatRef,
+    lang: Lang,
+    id: i64,
+    on: bool,
+) -> Result<Vec<Outbound>, CoreError> {
+    let Some(vouchers) = parent_vouchers(tx, conv, chat).await? else {
+        return Ok(reply(lang, Msg::new("wallet-register-first")));
+    };
+    let now = core.now_ms();
+    let Some(v) = vouchers.into_iter().find(|v| v.id == id) else {
+        audit(
+            core,
+            tx,
+            "morning",
+            "not_parent",
+            chat,
+            (None, Some(id), None),
+        )
+        .await?;
+        return Ok(reply(lang, Msg::new("wallet-voucher-unavailable")));
+    };
+    let status = status_of(&v, now);
+    if status != "active" {
+        audit(core, tx, "morning", status, chat, (None, Some(id), None)).await?;
+        return Ok(reply(lang, Msg::new("wallet-voucher-unavailable")));
+    }
+    crate::core::shared::identity::claim_notices(tx, &v, chat).await?;
+    store::set_morning_qr(tx, v.id, on).await?;
+    Ok(reply(
+        lang,
+        Msg::new(if on {
+            "wallet-morning-on"
+        } else {
+            "wallet-morning-off"
+        })
+        .arg("child", child(core, &v.pupil_enc)?),
+    ))
 }
