@@ -19,6 +19,7 @@ mod identity;
 mod locales;
 mod migrations;
 mod prescriptions;
+mod prescriptions_cli;
 mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;
