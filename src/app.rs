@@ -319,17 +319,13 @@ fn loops(core: &Arc<Core>, config: &AppConfig, aitu: Option<&Arc<Aitu>>) -> Vec<
     if config.jobs {
         // The core's jobs (`core::job::all`), two leader locks as before: automatic check-out
         // with its reminders and owners' notices under `checkout`; colours that change by
-        // themselves and the change log's pruning under `status-notifier`; the parents'
-        // morning meal QR under `wallet-morning-qr`. Each job still runs on its own task.
-        let mut groups: Vec<(&str, Vec<Arc<dyn crate::core::job::Job>>)> = vec![
-            ("checkout", Vec::new()),
-            ("status-notifier", Vec::new()),
-            ("wallet-morning-qr", Vec::new()),
-        ];
+        // themselves, the change log's pruning and the parents' morning meal QR under
+        // `status-notifier`. Each job still runs on its own task.
+        let mut groups: Vec<(&str, Vec<Arc<dyn crate::core::job::Job>>)> =
+            vec![("checkout", Vec::new()), ("status-notifier", Vec::new())];
         for job in crate::core::job::all() {
             let group = match job.name() {
                 "checkout" | "business-notices" => 0,
-                "wallet-morning-qr" => 2,
                 _ => 1,
             };
             groups[group].1.push(job);

@@ -81,7 +81,7 @@ async fn club_sessions(db: &TestDb) {
     );
     let lines: Vec<usize> = report.rejected.iter().map(|r| r.index).collect();
     assert_eq!(lines, [3, 4, 5], "{:?}", report.rejected);
-    let again = import(&core, &list(&[good.clone()])).await;
+    let again = import(&core, &list(std::slice::from_ref(&good))).await;
     assert_eq!((again.accepted, again.duplicates), (0, 1));
     let changed = import(&core, &list(&[(pupil(1), CLUB, "8", parent(1), PHONE_A)])).await;
     assert_eq!(changed.rejected.len(), 1, "a changed row is refused");

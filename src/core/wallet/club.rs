@@ -282,9 +282,8 @@ async fn offer_club(core: &Core, tx: &mut Tx, id: i64) -> Result<bool, CoreError
         .unwrap_or(Lang::FALLBACK);
     let msg = Outbound::to_chat(to.clone(), lang, club_voucher_msg(core, &v, None)?)
         .with_keyboard(Keyboard::Inline(vec![answer_buttons(v.id)]));
-    Ok(core
-        .enqueue(tx, &to, &msg, Some(&format!("club-offer:{id}")), None)
-        .await?)
+    core.enqueue(tx, &to, &msg, Some(&format!("club-offer:{id}")), None)
+        .await
 }
 
 fn answer_buttons(id: i64) -> Vec<Button> {
