@@ -4,9 +4,9 @@
 //!    `prescriptions::dispense(core, pharmacist_chat, request)`: N prescriptions (one
 //!    medicine each, quantity 10) fed through the real feed (`feed::ingest`), P pharmacies,
 //!    C pharmacists dispensing concurrently, each call "everything left" of the next
-//!    prescription. Counted afterwards: dispensings = N, every item fully dispensed, one
-//!    ledger redemption line per dispensing, one notice per dispensing for the registered
-//!    patients, and the ledger verifies.
+//!    prescription. Then the ledger's copy (`prescriptions::chain_all`, what the `rx-ledger`
+//!    job does every second) is timed. Counted afterwards: dispensings = N, every item fully
+//!    dispensed, one ledger redemption line per dispensing, and the ledger verifies.
 //! 2. **Latency of a QR photo to the pharmacist's answer**: M patients' QR codes (the
 //!    engine's `SV…` token) drawn as PNG (the wallet's own drawing, 8 pixels a module) are
 //!    sent as `Event::Image` from a pharmacist's chat through `Core::handle` (decode on the
@@ -209,6 +209,16 @@ async fn dispensings(label: &str, url: &str, n: usize, pharmacies: usize, client
             n
         }
     };
+    // The ledger's copy: what the chaining job does every second, here all at once.
+    let t = Instant::now();
+    let chained = prescriptions::chain_all(&core).await.expect("chain");
+    let chain_secs = t.elapsed().as_secs_f64();
+    println!(
+        "{label}: ledger chaining of {chained} dispensings in {chain_secs:.2} s = {:.0}/s ({} per transaction; load {})",
+        chained as f64 / chain_secs,
+        prescriptions::CHAIN_BATCH,
+        load_average()
+    );
     let d = count("SELECT COUNT(*) FROM dispensings").await;
     let open = count("SELECT COUNT(*) FROM prescription_items WHERE dispensed <> quantity").await;
     let lines = count(

@@ -44,7 +44,9 @@ CREATE TABLE prescription_items (
     UNIQUE (prescription_id, line)
 );
 
--- One dispensing: a pharmacist of a pharmacy gave these lines at this time.
+-- One dispensing: a pharmacist of a pharmacy gave these lines at this time. The ledger's
+-- copy (one version-2 redemption line per medicine) is appended by the one chaining job
+-- after the dispensing committed; ledger_seq is its last line (0 while being chained).
 CREATE TABLE dispensings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     prescription_id BIGINT NOT NULL REFERENCES prescriptions (id),
@@ -55,9 +57,11 @@ CREATE TABLE dispensings (
     chat_id TEXT NOT NULL,
     at BIGINT NOT NULL,
     day TEXT NOT NULL,
+    ledger_seq BIGINT,
     UNIQUE (prescription_id, seq)
 );
 CREATE INDEX dispensings_pharmacy_day ON dispensings (pharmacy_bin, day);
+CREATE INDEX dispensings_unchained ON dispensings (id) WHERE ledger_seq IS NULL;
 
 CREATE TABLE dispensing_lines (
     dispensing_id BIGINT NOT NULL REFERENCES dispensings (id),

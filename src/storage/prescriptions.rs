@@ -288,6 +288,39 @@ pub async fn dispensings_of(
     )
 }
 
+/// Dispensings whose ledger lines are not appended yet, oldest first.
+pub async fn unchained(conn: &mut Conn, limit: i64) -> Result<Vec<DispensingRow>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {DISP_COLUMNS} FROM dispensings WHERE ledger_seq IS NULL ORDER BY id LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    )
+}
+
+/// Claims a dispensing for chaining (its row locked until commit on PostgreSQL); false when
+/// another pass chained it already.
+pub async fn claim_chain(conn: &mut Conn, id: i64) -> Result<bool, StoreError> {
+    let r =
+        sqlx::query("UPDATE dispensings SET ledger_seq = 0 WHERE id = $1 AND ledger_seq IS NULL")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the ledger line a dispensing was chained up to.
+pub async fn set_chained(conn: &mut Conn, id: i64, ledger_seq: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE dispensings SET ledger_seq = $1 WHERE id = $2")
+        .bind(ledger_seq)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// `(dispensing_id, inn, form, unit, quantity)` of a dispensing's lines.
 pub type LineRow = (i64, String, String, String, i64);
 

@@ -567,6 +567,17 @@ async fn a_hundred_concurrent_dispensings_at_two_pharmacies_never_exceed_the_qua
         .await,
         30
     );
+    // The ledger's copy follows by the chaining job (here called directly): one line each.
+    assert_eq!(
+        scalar(
+            &core.store,
+            "SELECT COUNT(*) FROM dispensings WHERE ledger_seq IS NULL"
+        )
+        .await,
+        30
+    );
+    assert_eq!(prescriptions::chain_all(&core).await.unwrap(), 30);
+    assert_eq!(prescriptions::chain_all(&core).await.unwrap(), 0);
     let mut conn = core.store.pool().acquire().await.unwrap();
     let v = ashyq::core::vouchers::ledger::verify(&mut conn)
         .await

@@ -30,7 +30,12 @@ fn ashyq(dir: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 fn iin(y: i32, serial: u16) -> String {
-    Iin::synthetic(NaiveDate::from_ymd_opt(y, 1, 15).unwrap(), Sex::Male, serial).expose()
+    Iin::synthetic(
+        NaiveDate::from_ymd_opt(y, 1, 15).unwrap(),
+        Sex::Male,
+        serial,
+    )
+    .expose()
 }
 
 #[test]
@@ -53,18 +58,31 @@ fn prescription_commands() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["accepted"], 1, "{out}");
     assert_eq!(v["rejected"], 2, "{out}");
-    assert!(err.contains("line 4:") && err.contains("representative_iin"), "{err}");
+    assert!(
+        err.contains("line 4:") && err.contains("representative_iin"),
+        "{err}"
+    );
     assert!(err.contains("line 5:") && err.contains("quantity"), "{err}");
     assert!(!err.contains(&iin(2019, 3)), "{err}");
     // A re-run writes nothing twice.
     let (ok, out, _) = ashyq(d, &["import", "prescriptions", "rx.csv"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!((v["accepted"].clone(), v["duplicates"].clone()), (0.into(), 1.into()));
+    assert_eq!(
+        (v["accepted"].clone(), v["duplicates"].clone()),
+        (0.into(), 1.into())
+    );
 
     let (ok, out, err) = ashyq(
         d,
-        &["pharmacy", "set", "--bin", "210540012341", "--name", "Дәрі-дәрмек"],
+        &[
+            "pharmacy",
+            "set",
+            "--bin",
+            "210540012341",
+            "--name",
+            "Дәрі-дәрмек",
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("pharmacy_id"), "{out}");
@@ -76,12 +94,24 @@ fn prescription_commands() {
 
     let (ok, out, err) = ashyq(
         d,
-        &["act", "--pharmacy", "210540012341", "--month", "2026-11", "--out", "acts"],
+        &[
+            "act",
+            "--pharmacy",
+            "210540012341",
+            "--month",
+            "2026-11",
+            "--out",
+            "acts",
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("\"lines\":0"), "{out}");
-    let act = std::fs::read_to_string(d.join("acts/act-pharmacy-210540012341-2026-11.csv")).unwrap();
-    assert!(act.starts_with("pharmacy_bin,pharmacy,ledger_seq,"), "{act}");
+    let act =
+        std::fs::read_to_string(d.join("acts/act-pharmacy-210540012341-2026-11.csv")).unwrap();
+    assert!(
+        act.starts_with("pharmacy_bin,pharmacy,ledger_seq,"),
+        "{act}"
+    );
 
     let (ok, _, err) = ashyq(d, &["dispute", "decide", "7", "--status", "upheld"]);
     assert!(!ok && err.contains("no dispute 7"), "{err}");

@@ -247,6 +247,8 @@ pub(super) async fn dispute(
                 .with_keyboard(super::dispute::decision_keyboard(id, "open")),
         );
     }
+    // The dispensing's own lines before the complaint about it.
+    super::pharmacy::chain_one(ctx.tx, &d).await?;
     crate::core::vouchers::ledger::append_v2(
         ctx.tx,
         VoucherKind::Medicine,

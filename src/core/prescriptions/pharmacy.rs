@@ -410,34 +410,97 @@ pub async fn dispense_in(
             notices += 1;
         }
     }
-    // The ledger last (its head stays locked until commit on PostgreSQL): one version-2
-    // redemption line per medicine given, all with the dispensing's id.
-    for (inn, form, unit, q) in &given {
-        let item = format!("{inn}, {form}");
-        ledger::append_v2(
-            tx,
-            VoucherKind::Medicine,
-            Action::Redemption,
-            &EntryV2 {
-                voucher_id: Some(r.prescription),
-                redemption_id: Some(id),
-                provider_bin: Some(&pharmacy.bin),
-                day: Some(&day),
-                item: Some(&item),
-                quantity: Some(*q),
-                detail: Some(unit),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-    }
     Ok(Ok(Dispensed {
         dispensing_id: id,
         seq,
         given,
         notices,
     }))
+}
+
+/// Appends the ledger lines of one dispensing (one version-2 redemption line per medicine,
+/// all with the dispensing's id) in the caller's transaction, unless it is chained already.
+pub async fn chain_one(conn: &mut Conn, d: &DispensingRow) -> Result<bool, CoreError> {
+    if !store::claim_chain(conn, d.id).await? {
+        return Ok(false);
+    }
+    let mut last = 0;
+    for (_, inn, form, unit, q) in store::lines_of(conn, d.id).await? {
+        let item = format!("{inn}, {form}");
+        last = ledger::append_v2(
+            conn,
+            VoucherKind::Medicine,
+            Action::Redemption,
+            &EntryV2 {
+                voucher_id: Some(d.prescription_id),
+                redemption_id: Some(d.id),
+                provider_bin: Some(&d.pharmacy_bin),
+                day: Some(&d.day),
+                item: Some(&item),
+                quantity: Some(q),
+                detail: Some(&unit),
+                ..Default::default()
+            },
+            d.at,
+        )
+        .await?;
+    }
+    store::set_chained(conn, d.id, last).await?;
+    Ok(true)
+}
+
+/// The ledger's copy of the dispensings: appends the lines of up to `limit` dispensings not
+/// chained yet, oldest first, in one transaction (so the ledger head's lock and the WAL
+/// flush are shared by the batch, not taken by every dispensing). Run by the
+/// [`ChainDispensings`] job every second, and before an act. Returns how many it chained.
+pub async fn chain(core: &Core, limit: i64) -> Result<usize, CoreError> {
+    let mut tx = core.store.begin().await?;
+    let mut done = 0;
+    for d in store::unchained(&mut tx, limit).await? {
+        if chain_one(&mut tx, &d).await? {
+            done += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Chains every dispensing not chained yet.
+pub async fn chain_all(core: &Core) -> Result<usize, CoreError> {
+    let mut total = 0;
+    loop {
+        let n = chain(core, CHAIN_BATCH).await?;
+        total += n;
+        if n < CHAIN_BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Dispensings chained per transaction.
+pub const CHAIN_BATCH: i64 = 500;
+
+/// The job that keeps the ledger's copy of the dispensings up to date (leader-run with the
+/// status notifier's group).
+#[derive(Debug, Clone, Copy)]
+pub struct ChainDispensings;
+
+impl crate::core::job::Job for ChainDispensings {
+    fn name(&self) -> &'static str {
+        "rx-ledger"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
+    fn run_due<'a>(
+        &'a self,
+        core: &'a Core,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::core::job::JobFuture<'a, Result<usize, CoreError>> {
+        Box::pin(chain_all(core))
+    }
 }
 
 /// [`dispense_in`] in its own transaction: committed when done, rolled back on a refusal.
@@ -465,6 +528,8 @@ pub async fn act(core: &Core, bin_s: &str, month: &str) -> Result<String, Prescr
         .checked_add_months(chrono::Months::new(1))
         .and_then(|d| d.pred_opt())
         .ok_or(PrescriptionError::BadMonth)?;
+    // Every dispensing in the ledger first.
+    chain_all(core).await?;
     let mut conn = core.store.pool().acquire().await?;
     let pharmacy = providers::by_bin(&mut conn, ProviderKind::Pharmacy, &bin)
         .await?
