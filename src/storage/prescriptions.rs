@@ -288,20 +288,22 @@ pub async fn dispensings_of(
     )
 }
 
-/// Dispensings whose ledger lines are not appended yet, oldest first.
-pub async fn unchained(conn: &mut Conn, limit: i64) -> Result<Vec<DispensingRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, DispensingRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {DISP_COLUMNS} FROM dispensings WHERE ledger_seq IS NULL ORDER BY id LIMIT $1"
-        )))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?,
+/// Claims up to `limit` dispensings not chained yet (oldest first; on PostgreSQL their rows
+/// stay locked until commit, so a concurrent pass skips or waits for them): marks them
+/// `ledger_seq = 0` in this transaction. Returns how many.
+pub async fn claim_unchained(conn: &mut Conn, limit: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "UPDATE dispensings SET ledger_seq = 0 WHERE id IN
+           (SELECT id FROM dispensings WHERE ledger_seq IS NULL ORDER BY id LIMIT $1)
+         AND ledger_seq IS NULL",
     )
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
 }
 
-/// Claims a dispensing for chaining (its row locked until commit on PostgreSQL); false when
-/// another pass chained it already.
+/// Claims one dispensing for chaining; false when it is chained (or being chained) already.
 pub async fn claim_chain(conn: &mut Conn, id: i64) -> Result<bool, StoreError> {
     let r =
         sqlx::query("UPDATE dispensings SET ledger_seq = 0 WHERE id = $1 AND ledger_seq IS NULL")
@@ -311,11 +313,27 @@ pub async fn claim_chain(conn: &mut Conn, id: i64) -> Result<bool, StoreError> {
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the ledger line a dispensing was chained up to.
-pub async fn set_chained(conn: &mut Conn, id: i64, ledger_seq: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE dispensings SET ledger_seq = $1 WHERE id = $2")
+/// One line to chain: `(dispensing id, prescription id, pharmacy BIN, day, at, inn, form,
+/// unit, quantity)`.
+pub type ChainLine = (i64, i64, String, String, i64, String, String, String, i64);
+
+/// The lines of the dispensings claimed in this transaction, in dispensing and line order.
+pub async fn claimed_lines(conn: &mut Conn) -> Result<Vec<ChainLine>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.prescription_id, d.pharmacy_bin, d.day, d.at, i.inn, i.form, i.unit, l.quantity
+         FROM dispensings d
+         JOIN dispensing_lines l ON l.dispensing_id = d.id
+         JOIN prescription_items i ON i.id = l.item_id
+         WHERE d.ledger_seq = 0 ORDER BY d.id, i.line",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records the ledger line by which the claimed dispensings are chained.
+pub async fn set_claimed_chained(conn: &mut Conn, ledger_seq: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE dispensings SET ledger_seq = $1 WHERE ledger_seq = 0")
         .bind(ledger_seq)
-        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(())

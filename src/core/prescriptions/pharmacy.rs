@@ -418,51 +418,58 @@ pub async fn dispense_in(
     }))
 }
 
-/// Appends the ledger lines of one dispensing (one version-2 redemption line per medicine,
-/// all with the dispensing's id) in the caller's transaction, unless it is chained already.
-pub async fn chain_one(conn: &mut Conn, d: &DispensingRow) -> Result<bool, CoreError> {
-    if !store::claim_chain(conn, d.id).await? {
-        return Ok(false);
-    }
+/// Appends the ledger lines of the dispensings claimed in this transaction (one version-2
+/// redemption line per medicine, with the dispensing's id) and marks them chained.
+async fn chain_claimed(conn: &mut Conn) -> Result<(), CoreError> {
     let mut last = 0;
-    for (_, inn, form, unit, q) in store::lines_of(conn, d.id).await? {
+    for (dispensing, prescription, bin, day, at, inn, form, unit, q) in
+        store::claimed_lines(conn).await?
+    {
         let item = format!("{inn}, {form}");
         last = ledger::append_v2(
             conn,
             VoucherKind::Medicine,
             Action::Redemption,
             &EntryV2 {
-                voucher_id: Some(d.prescription_id),
-                redemption_id: Some(d.id),
-                provider_bin: Some(&d.pharmacy_bin),
-                day: Some(&d.day),
+                voucher_id: Some(prescription),
+                redemption_id: Some(dispensing),
+                provider_bin: Some(&bin),
+                day: Some(&day),
                 item: Some(&item),
                 quantity: Some(q),
                 detail: Some(&unit),
                 ..Default::default()
             },
-            d.at,
+            at,
         )
         .await?;
     }
-    store::set_chained(conn, d.id, last).await?;
+    store::set_claimed_chained(conn, last).await?;
+    Ok(())
+}
+
+/// Chains one dispensing in the caller's transaction, unless it is chained already (a
+/// complaint about it is appended after its own lines).
+pub async fn chain_one(conn: &mut Conn, d: &DispensingRow) -> Result<bool, CoreError> {
+    if !store::claim_chain(conn, d.id).await? {
+        return Ok(false);
+    }
+    chain_claimed(conn).await?;
     Ok(true)
 }
 
-/// The ledger's copy of the dispensings: appends the lines of up to `limit` dispensings not
-/// chained yet, oldest first, in one transaction (so the ledger head's lock and the WAL
-/// flush are shared by the batch, not taken by every dispensing). Run by the
-/// [`ChainDispensings`] job every second, and before an act. Returns how many it chained.
+/// The ledger's copy of the dispensings: claims up to `limit` dispensings not chained yet
+/// (one statement), appends their lines and marks them, in one transaction, so the ledger
+/// head's lock and the WAL flush are shared by the batch instead of taken by every
+/// dispensing. Run by the [`ChainDispensings`] job every second, and before an act.
 pub async fn chain(core: &Core, limit: i64) -> Result<usize, CoreError> {
     let mut tx = core.store.begin().await?;
-    let mut done = 0;
-    for d in store::unchained(&mut tx, limit).await? {
-        if chain_one(&mut tx, &d).await? {
-            done += 1;
-        }
+    let n = store::claim_unchained(&mut tx, limit).await?;
+    if n > 0 {
+        chain_claimed(&mut tx).await?;
     }
     tx.commit().await?;
-    Ok(done)
+    Ok(n as usize)
 }
 
 /// Chains every dispensing not chained yet.
