@@ -218,3 +218,19 @@ pub async fn providers_of_chat(
         .await?,
     )
 }
+
+/// The provider kinds a chat operates for (distinct, sorted): what the router asks before
+/// deciding whose a presented code is.
+pub async fn kinds_of_chat(conn: &mut Conn, chat: &ChatRef) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT p.kind FROM provider_staff s
+         JOIN voucher_providers p ON p.id = s.provider_id
+         WHERE s.channel = $1 AND s.chat_id = $2 AND s.removed_at IS NULL
+         ORDER BY p.kind",
+    )
+    .bind(&chat.channel)
+    .bind(&chat.chat_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

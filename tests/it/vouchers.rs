@@ -93,6 +93,18 @@ async fn providers_and_invites(db: &TestDb) {
         operator_of(&core, ProviderKind::Pharmacy, "ph-1").await,
         [PHARMACY]
     );
+    // A meal QR photographed by a pharmacist is not the canteen's to answer (the pharmacy's
+    // route says it is a meal code); by a chat that operates nowhere, it still is.
+    let meal = MealKeys::new(core.vault.signing_key()).sign(&MealToken {
+        voucher_id: 1,
+        generation: 1,
+        day: at(NOW).date_naive(),
+    });
+    let photo = || ashyq::core::Event::Image(support::images::qr_png(&meal));
+    let out = keys(&Chat::new(&core, "ph-1", Some("ru")).send(photo()).await);
+    assert!(!out.iter().any(|k| k.starts_with("wallet-")), "{out:?}");
+    let out = keys(&Chat::new(&core, "nobody", Some("ru")).send(photo()).await);
+    assert_eq!(out, ["wallet-redeem-not-operator"]);
 
     // The invite works once: a second chat (or an operator of another pharmacy) gets a
     // clear answer and no seat.

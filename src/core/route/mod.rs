@@ -532,11 +532,19 @@ async fn wallet_route(
                 return Ok(None);
             };
             if let Some(code) = texts.iter().find(|t| keys.verify(t).is_some()) {
-                // A club's operator (not a canteen's) is told it is a meal code.
-                if club_operator_only(tx, chat).await? {
-                    return Ok(Some(W::ClubAttend(code.clone())));
-                }
-                return Ok(Some(W::Redeem(code.clone())));
+                // A canteen's operator redeems; anybody who operates for no provider is told
+                // so by the canteen's path. A club's operator is told by the club's path that
+                // it is a meal code; another provider's operator (a pharmacy's) is left to
+                // that kind's route, which answers the same (`voucher-qr-wrong-kind`).
+                let kinds = crate::storage::vouchers::kinds_of_chat(tx, chat).await?;
+                let has = |k: &str| kinds.iter().any(|x| x == k);
+                return Ok(if kinds.is_empty() || has("canteen") {
+                    Some(W::Redeem(code.clone()))
+                } else if has("club") {
+                    Some(W::ClubAttend(code.clone()))
+                } else {
+                    None
+                });
             }
             if let Some(code) = texts
                 .iter()
@@ -582,14 +590,6 @@ async fn club_operator(tx: &mut Tx, chat: &ChatRef) -> Result<bool, CoreError> {
     Ok(!providers::of_operator(tx, ProviderKind::Club, chat)
         .await?
         .is_empty())
-}
-
-/// Whether the chat operates for a club and for no canteen.
-async fn club_operator_only(tx: &mut Tx, chat: &ChatRef) -> Result<bool, CoreError> {
-    Ok(club_operator(tx, chat).await?
-        && crate::storage::wallet::canteen_schools(tx, chat)
-            .await?
-            .is_empty())
 }
 
 #[cfg(test)]
