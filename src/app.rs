@@ -34,6 +34,7 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
         .with_support(settings.support.clone())
         .with_business(settings.business.clone())
         .with_wallet(settings.wallet.clone())
+        .with_prescriptions(settings.prescriptions.clone())
         .with_exposure(settings.exposure.clone())
         .with_checkin_lanes(settings.checkin_lanes);
     // Telegram's pace per bot, shared by the replicas through the database (crate::pace).

@@ -4,6 +4,7 @@ mod exposure;
 mod health;
 mod identity;
 mod keys;
+mod pharmacy;
 mod wallet;
 
 use crate::adapters::terminal::{self, TerminalOptions};
@@ -96,6 +97,16 @@ pub enum Command {
     /// Social Wallet: vouchers, schools, suppliers, the ledger, acts.
     #[command(flatten)]
     Wallet(wallet::WalletCommand),
+    /// Pharmacies: name, pharmacists' invitations.
+    Pharmacy {
+        #[command(subcommand)]
+        command: pharmacy::PharmacyCommand,
+    },
+    /// Patients' disputes of dispensings: the health authority's decisions.
+    Dispute {
+        #[command(subcommand)]
+        command: pharmacy::DisputeCommand,
+    },
     /// The identity table (phone ↔ IIN pairs of the mobile citizens database).
     Identity {
         #[command(subcommand)]
@@ -659,6 +670,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(command) => {
             init_logging("warn");
             wallet::run(&settings, command).await
+        }
+        Command::Pharmacy { command } => {
+            init_logging("warn");
+            pharmacy::run(&settings, pharmacy::Any::Pharmacy(command)).await
+        }
+        Command::Dispute { command } => {
+            init_logging("warn");
+            pharmacy::run(&settings, pharmacy::Any::Dispute(command)).await
         }
         Command::Identity { command } => {
             init_logging("warn");

@@ -55,6 +55,9 @@ pub struct Settings {
     /// Social Wallet: `WALLET_HOLIDAYS`, `WALLET_OFFER_DAYS`, `SMS_WEBHOOK_URL`,
     /// `SMS_WEBHOOK_SECRET`.
     pub wallet: crate::core::wallet::WalletSettings,
+    /// Prescriptions: `HEALTH_AUTHORITY_CHAT_ID` (the Telegram chat where the health
+    /// authority decides patients' disputes).
+    pub prescriptions: crate::core::prescriptions::PrescriptionSettings,
     /// The identity registry: `IDENTITY_REGISTRY` (`table` | `http`), `IDENTITY_URL`,
     /// `IDENTITY_KEY`, `IDENTITY_TIMEOUT_MS`, `IDENTITY_RETRIES` (see `crate::identity`).
     pub identity: crate::identity::IdentitySettings,
@@ -102,6 +105,12 @@ impl Settings {
                 .unwrap_or(crate::core::checkin::lane::DEFAULT_LANES),
             business: business_settings(&var),
             wallet: wallet_settings(&var),
+            prescriptions: crate::core::prescriptions::PrescriptionSettings {
+                authority_chat: var("HEALTH_AUTHORITY_CHAT_ID")
+                    .filter(|v| v.trim().parse::<i64>().is_ok())
+                    .map(|v| crate::storage::ChatRef::new("telegram", v.trim())),
+                ..Default::default()
+            },
             identity: crate::identity::IdentitySettings::from_vars(&var)
                 .unwrap_or_else(crate::identity::IdentitySettings::invalid),
             exposure: crate::core::exposure::ExposureSettings::from_vars(&var),
@@ -284,6 +293,7 @@ mod tests {
             checkin_lanes: 0,
             business: Default::default(),
             wallet: Default::default(),
+            prescriptions: Default::default(),
             identity: Default::default(),
             exposure: Default::default(),
             telegram_pace: Default::default(),

@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod guard;
 pub mod identity;
 pub mod occupancy;
+pub mod prescriptions;
 pub mod venue_page;
 pub mod wallet;
 
@@ -47,6 +48,10 @@ pub fn app_with(state: HttpState, limits: &guard::Limits) -> Router {
         .route("/api/v1/clubs", post(wallet::post_clubs))
         .route("/api/v1/identity", post(identity::post_pairs))
         .route("/api/v1/family", post(family::post_family))
+        .route(
+            "/api/v1/prescriptions",
+            post(prescriptions::post_prescriptions),
+        )
         .route("/api/v1/sms/inbound", post(wallet::sms_inbound))
         .route("/v/{token}", get(venue_page::venue_page))
         .layer(DefaultBodyLimit::max(feeds::MAX_BODY_BYTES))

@@ -18,6 +18,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/kk/business.ftl")),
             ("wallet.ftl", include_str!("../locales/kk/wallet.ftl")),
             ("vouchers.ftl", include_str!("../locales/kk/vouchers.ftl")),
+            (
+                "prescriptions.ftl",
+                include_str!("../locales/kk/prescriptions.ftl"),
+            ),
             ("dates.ftl", include_str!("../locales/kk/dates.ftl")),
             ("act.ftl", include_str!("../locales/kk/act.ftl")),
             ("aitu.ftl", include_str!("../locales/kk/aitu.ftl")),
@@ -42,6 +46,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/ru/business.ftl")),
             ("wallet.ftl", include_str!("../locales/ru/wallet.ftl")),
             ("vouchers.ftl", include_str!("../locales/ru/vouchers.ftl")),
+            (
+                "prescriptions.ftl",
+                include_str!("../locales/ru/prescriptions.ftl"),
+            ),
             ("dates.ftl", include_str!("../locales/ru/dates.ftl")),
             ("act.ftl", include_str!("../locales/ru/act.ftl")),
             ("aitu.ftl", include_str!("../locales/ru/aitu.ftl")),
@@ -66,6 +74,10 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 3] = [
             ("business.ftl", include_str!("../locales/en/business.ftl")),
             ("wallet.ftl", include_str!("../locales/en/wallet.ftl")),
             ("vouchers.ftl", include_str!("../locales/en/vouchers.ftl")),
+            (
+                "prescriptions.ftl",
+                include_str!("../locales/en/prescriptions.ftl"),
+            ),
             ("dates.ftl", include_str!("../locales/en/dates.ftl")),
             ("act.ftl", include_str!("../locales/en/act.ftl")),
             ("aitu.ftl", include_str!("../locales/en/aitu.ftl")),

@@ -60,6 +60,9 @@ pub enum ImportKind {
     Contacts { file: PathBuf },
     /// Social Wallet lists: `pupil_iin,grade,school_bin,parent_iin,parent_phone,social_assistance`.
     Pupils { file: PathBuf },
+    /// Prescriptions, one row per medicine: `external_id,patient_iin,representative_iin,
+    /// prescriber,issued_on,expires_on,kind,patient_share,inn,form,quantity,unit,withdrawn`.
+    Prescriptions { file: PathBuf },
     /// Club voucher lists: `pupil_iin,club_bin,sessions_per_month,parent_iin,parent_phone`.
     Clubs { file: PathBuf },
 }
@@ -107,6 +110,9 @@ async fn run_with(core: &crate::core::Core, command: HealthCommand) -> anyhow::R
                 ImportKind::Contacts { file } => (Kind::Contacts, file),
                 ImportKind::Pupils { file } => {
                     return super::wallet::import_pupils(core, &file).await;
+                }
+                ImportKind::Prescriptions { file } => {
+                    return super::pharmacy::import_prescriptions(core, &file).await;
                 }
                 ImportKind::Clubs { file } => {
                     let handle = std::fs::File::open(&file)?;

@@ -42,11 +42,19 @@ pub enum WalletCommand {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// The monthly act of completed work of a supplier (CSV and HTML) from the ledger.
+    /// The monthly act of completed work of a supplier (CSV and HTML) from the ledger, or
+    /// of a pharmacy (`--pharmacy BIN`: its dispensings, CSV).
     Act {
         /// The supplier's BIN.
+        #[arg(
+            long,
+            required_unless_present = "pharmacy",
+            conflicts_with = "pharmacy"
+        )]
+        supplier: Option<String>,
+        /// A pharmacy's BIN: the month's dispensings with quantities.
         #[arg(long)]
-        supplier: String,
+        pharmacy: Option<String>,
         /// The month, `YYYY-MM`.
         #[arg(long)]
         month: String,
@@ -268,10 +276,28 @@ async fn run_with(core: &Core, settings: &Settings, command: WalletCommand) -> a
             eprintln!("{}", serde_json::to_string(&summary)?);
         }
         WalletCommand::Act {
-            supplier,
+            supplier: _,
+            pharmacy: Some(pharmacy),
             month,
             out,
         } => {
+            let csv = crate::core::prescriptions::act(core, &pharmacy, &month).await?;
+            std::fs::create_dir_all(&out)?;
+            let path = out.join(format!("act-pharmacy-{}-{month}.csv", pharmacy.trim()));
+            std::fs::write(&path, &csv)?;
+            let lines = csv.lines().count().saturating_sub(1);
+            println!(
+                "{}",
+                serde_json::json!({"pharmacy_bin": pharmacy.trim(), "month": month, "lines": lines, "csv": path.display().to_string()})
+            );
+        }
+        WalletCommand::Act {
+            supplier,
+            pharmacy: None,
+            month,
+            out,
+        } => {
+            let supplier = supplier.unwrap_or_default();
             let act = ledger::act(core, supplier.trim(), &month).await?;
             std::fs::create_dir_all(&out)?;
             let base = format!("act-{}-{}", act.supplier_bin, act.month);

@@ -9,7 +9,8 @@ use super::route::{self, Hint, Route};
 use super::shared::events::Happened;
 use super::{
     Conversation, Core, CoreError, Event, Keyboard, MAX_TEXT_CHARS, MediaKind, Outbound, Recipient,
-    State, business, checkin, family, keywords, registration, status, support, wallet,
+    State, business, checkin, family, keywords, prescriptions, registration, status, support,
+    wallet,
 };
 use crate::domain::Lang;
 use crate::i18n::Msg;
@@ -77,6 +78,7 @@ pub(super) async fn step(
         Route::Support(r) => support::handle(&mut ctx, r).await?,
         Route::Family(r) => family::handle(&mut ctx, r).await?,
         Route::Keyword(r) => keywords::handle(&mut ctx, r).await?,
+        Route::Prescriptions(r) => prescriptions::handle(&mut ctx, r).await?,
         Route::Hint(h) => ctx.refuse(hint(h)),
     };
     while !ctx.happened.is_empty() {
@@ -126,6 +128,11 @@ async fn listen(ctx: &mut Ctx<'_>, happened: Happened) -> Result<Vec<Outbound>, 
             checkin::after_registration(ctx).await
         }
         Happened::RegistrationNeeded => Ok(registration::start(ctx)),
+        Happened::Complaint {
+            user,
+            lang,
+            summary,
+        } => support::complaint_ticket(ctx.core, ctx.tx, &user, lang, summary).await,
     }
 }
 

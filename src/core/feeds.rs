@@ -496,6 +496,7 @@ pub const SCOPES: &[&str] = &[
     "clubs",
     "identity",
     "family",
+    "prescriptions",
 ];
 
 /// A new API key: the secret (shown once) and what is stored.

@@ -50,6 +50,7 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(super::status::Notifier),
         Arc::new(super::status::PruneChanges),
         Arc::new(super::wallet::MorningQr),
+        Arc::new(super::prescriptions::ChainDispensings),
     ]
 }
 

@@ -16,6 +16,7 @@ const FEATURES: &[&str] = &[
     "support",
     "family",
     "keywords",
+    "prescriptions",
 ];
 
 /// Modules of the core no feature may name: the router and the dispatcher.

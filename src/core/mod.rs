@@ -18,6 +18,7 @@ pub mod job;
 pub mod keywords;
 #[cfg(test)]
 mod layout_tests;
+pub mod prescriptions;
 pub mod registration;
 pub mod route;
 pub mod shared;
@@ -111,6 +112,8 @@ pub struct Core {
     pub business: business::BusinessSettings,
     /// Social Wallet: holidays, offer lifetime, SMS gateway.
     pub wallet: wallet::WalletSettings,
+    /// Prescriptions: the health authority's chat for disputes.
+    pub prescriptions: prescriptions::PrescriptionSettings,
     /// Batched check-ins (see [`checkin::lane`]).
     pub checkin_lanes: checkin::lane::Lanes,
     /// The channels' links and limits (the core never decides by a channel's name).
@@ -151,6 +154,7 @@ impl Core {
             support: support::SupportSettings::default(),
             business: business::BusinessSettings::default(),
             wallet: wallet::WalletSettings::default(),
+            prescriptions: prescriptions::PrescriptionSettings::default(),
             status_cache: None,
             checkin_lanes: checkin::lane::Lanes::default(),
             channels: shared::channel::Channels::default(),
@@ -255,6 +259,11 @@ impl Core {
 
     pub fn with_wallet(mut self, wallet: wallet::WalletSettings) -> Self {
         self.wallet = wallet;
+        self
+    }
+
+    pub fn with_prescriptions(mut self, p: prescriptions::PrescriptionSettings) -> Self {
+        self.prescriptions = p;
         self
     }
 
@@ -522,6 +531,7 @@ impl Core {
             ("family", "cmd-family"),
             ("qr", "cmd-qr"),
             ("meals", "cmd-meals"),
+            ("prescriptions", "cmd-prescriptions"),
             ("menu", "cmd-menu"),
             ("lang", "cmd-lang"),
             ("forget", "cmd-forget"),

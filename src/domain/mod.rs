@@ -10,6 +10,7 @@ mod iin;
 mod lang;
 mod mask;
 mod phone;
+mod prescription;
 
 pub use chat::ChatRef;
 pub use code::fold_typed_code;
@@ -18,3 +19,4 @@ pub use iin::{Bin, BinError, Iin, IinError, Sex};
 pub use lang::Lang;
 pub use mask::{IIN_MASK, PHONE_MASK, mask_personal};
 pub use phone::{Phone, PhoneError};
+pub use prescription::{ItemError, MAX_NAME_CHARS, MAX_QUANTITY, RxItem, RxKind, Unit};

@@ -80,6 +80,18 @@ pub const SPECS: &[Spec] = &[
         ],
     },
     Spec {
+        table: "prescriptions",
+        key: KeyCols::Id("id"),
+        hashes: &[
+            ("patient_hash", Field::Iin),
+            ("representative_hash", Field::Iin),
+        ],
+        sealed: &[
+            ("patient_enc", Field::Iin),
+            ("representative_enc", Field::Iin),
+        ],
+    },
+    Spec {
         table: "club_vouchers",
         key: KeyCols::Id("id"),
         hashes: &[

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod outbox;
 pub mod pace;
 pub mod people;
+pub mod prescriptions;
 pub mod relay;
 pub mod rows;
 pub mod security;

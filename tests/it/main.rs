@@ -20,6 +20,8 @@ mod keys;
 mod locales;
 mod migrations;
 mod poster_page;
+mod prescriptions;
+mod prescriptions_cli;
 mod privacy;
 mod privacy_wallet;
 mod qr_dev_set;

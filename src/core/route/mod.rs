@@ -36,7 +36,9 @@ pub fn quick_check_in(core: &Core, event: &Event, scan: Option<&Scan>) -> Option
         Event::Image(_) => {
             let texts = scan?.as_ref().ok()?;
             let meals = super::wallet::token::MealKeys::new(core.vault.signing_key());
-            if texts.iter().any(|t| meals.verify(t).is_some()) {
+            if texts.iter().any(|t| {
+                meals.verify(t).is_some() || t.trim().starts_with(super::vouchers::qr::PREFIX)
+            }) {
                 return None;
             }
             let raws: Vec<String> = texts
@@ -262,6 +264,12 @@ pub async fn route(
             _ => DialogueInput::Other,
         };
         return Ok(Route::Business(B::Dialogue(input)));
+    }
+
+    // 3a. Prescriptions: `/prescriptions`, pharmacy invites, `rx:` buttons, prescription
+    // codes (photo or typed), and a meal code shown to a pharmacist.
+    if let Some(r) = prescription_route(tx, conv, at.chat, &command, &button, event, scan).await? {
+        return Ok(Route::Prescriptions(r));
     }
 
     // 3. Social Wallet: the comment step, canteen invites, its commands and buttons, meal
@@ -498,6 +506,50 @@ fn keyword_route(event: &Event) -> KeywordRoute {
         Keyword::Language(l) => KeywordRoute::Language(l),
         Keyword::Unknown => KeywordRoute::Unknown,
     }
+}
+
+async fn prescription_route(
+    tx: &mut Tx,
+    conv: &Conversation,
+    chat: &ChatRef,
+    command: &Option<Command>,
+    button: &Option<Result<Callback, UnknownButton>>,
+    event: &Event,
+    scan: Option<&Scan>,
+) -> Result<Option<PrescriptionsRoute>, CoreError> {
+    use super::vouchers::qr;
+    use PrescriptionsRoute as P;
+    if let Some(Command::Prescriptions) = command {
+        return Ok(Some(P::List));
+    }
+    match button {
+        Some(Ok(Callback::Rx(b))) => return Ok(Some(P::Button(b.clone()))),
+        Some(Err(UnknownButton {
+            namespace: Some(Namespace::Prescriptions),
+        })) => return Ok(Some(P::StaleButton)),
+        _ => {}
+    }
+    // A voucher code (an engine token, typed or not, or a meal code) shown to a pharmacist.
+    let is_code = |t: &str| {
+        t.trim().starts_with(qr::PREFIX)
+            || qr::parse_short_code(t).is_some()
+            || qr::looks_like_meal_code(t)
+    };
+    let candidate = match event {
+        Event::Image(_) => match scan {
+            Some(Ok(texts)) => texts.iter().find(|t| is_code(t)).cloned(),
+            _ => None,
+        },
+        Event::Text(text) if matches!(conv.state, State::Menu | State::Idle) && is_code(text) => {
+            Some(text.clone())
+        }
+        _ => None,
+    };
+    let Some(code) = candidate else {
+        return Ok(None);
+    };
+    let pharmacist = super::prescriptions::pharmacy_of(tx, chat).await?.is_some();
+    Ok(pharmacist.then_some(P::Code(code)))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -26,6 +26,7 @@ pub enum Namespace {
     Wallet,
     Support,
     Family,
+    Prescriptions,
 }
 
 /// The pressed button, decoded.
@@ -47,6 +48,58 @@ pub enum Callback {
     Support(SupportButton),
     /// `fam:…`: dependants (adult relatives' consent, removals).
     Family(FamilyButton),
+    /// `rx:…`: prescriptions, pharmacies, disputes.
+    Rx(RxButton),
+}
+
+/// A dispute's next status chosen by the health authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeDecision {
+    Review,
+    Upheld,
+    Rejected,
+}
+
+impl DisputeDecision {
+    pub fn code(self) -> &'static str {
+        match self {
+            DisputeDecision::Review => "r",
+            DisputeDecision::Upheld => "u",
+            DisputeDecision::Rejected => "x",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s {
+            "r" => Some(DisputeDecision::Review),
+            "u" => Some(DisputeDecision::Upheld),
+            "x" => Some(DisputeDecision::Rejected),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RxButton {
+    /// `rx:ls`: the patient's prescriptions (the wallet's button).
+    List,
+    /// `rx:qr:ID`: a fresh QR of prescription ID.
+    Qr(i64),
+    /// `rx:d:ID:SEQ:ITEM:Q:UNTIL:MAC`: a pharmacist dispenses Q of item ITEM (0: everything
+    /// left) of prescription ID as seen at its sequence SEQ; valid until minute UNTIL; MAC
+    /// binds it to the chat that scanned the code.
+    Dispense {
+        prescription: i64,
+        seq: i64,
+        item: i64,
+        quantity: i64,
+        until: i64,
+        mac: String,
+    },
+    /// `rx:x:ID`: "I did not receive this" for dispensing ID.
+    Dispute(i64),
+    /// `rx:v:ID:r|u|x`: the health authority moves dispute ID.
+    Decide(i64, DisputeDecision),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +308,23 @@ impl fmt::Display for Callback {
                 }
                 WalletButton::ClubQr(id) => write!(f, "wl:cq:{id}"),
             },
+            Callback::Rx(b) => match b {
+                RxButton::List => f.write_str("rx:ls"),
+                RxButton::Qr(id) => write!(f, "rx:qr:{id}"),
+                RxButton::Dispense {
+                    prescription,
+                    seq,
+                    item,
+                    quantity,
+                    until,
+                    mac,
+                } => write!(
+                    f,
+                    "rx:d:{prescription}:{seq}:{item}:{quantity}:{until}:{mac}"
+                ),
+                RxButton::Dispute(id) => write!(f, "rx:x:{id}"),
+                RxButton::Decide(id, d) => write!(f, "rx:v:{id}:{}", d.code()),
+            },
             Callback::Support(b) => match b {
                 SupportButton::Category(code) => write!(f, "support:cat:{code}"),
                 SupportButton::Exit => f.write_str("support:exit"),
@@ -309,6 +379,7 @@ fn namespace(prefix: &str) -> Option<Namespace> {
         "wl" => Namespace::Wallet,
         "support" => Namespace::Support,
         "fam" => Namespace::Family,
+        "rx" => Namespace::Prescriptions,
         _ => return None,
     })
 }
@@ -396,6 +467,34 @@ fn parse_v0(data: &str) -> Result<Callback, UnknownButton> {
             _ => None,
         }
         .map(Callback::Support),
+        ["rx", rest @ ..] => match rest {
+            ["ls"] => Some(RxButton::List),
+            ["qr", n] => id(n).map(RxButton::Qr),
+            ["d", p, s, i, q, u, m]
+                if !m.is_empty() && m.len() <= 16 && m.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                match (id(p), id(s), id(i), id(q), id(u)) {
+                    (Some(prescription), Some(seq), Some(item), Some(quantity), Some(until)) => {
+                        Some(RxButton::Dispense {
+                            prescription,
+                            seq,
+                            item,
+                            quantity,
+                            until,
+                            mac: m.to_string(),
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            ["x", n] => id(n).map(RxButton::Dispute),
+            ["v", n, d] => match (id(n), DisputeDecision::from_code(d)) {
+                (Some(n), Some(d)) => Some(RxButton::Decide(n, d)),
+                _ => None,
+            },
+            _ => None,
+        }
+        .map(Callback::Rx),
         _ => None,
     };
     parsed.ok_or(UnknownButton { namespace: ns })
@@ -468,6 +567,12 @@ impl From<WalletButton> for Callback {
 impl From<FamilyButton> for Callback {
     fn from(b: FamilyButton) -> Self {
         Callback::Family(b)
+    }
+}
+
+impl From<RxButton> for Callback {
+    fn from(b: RxButton) -> Self {
+        Callback::Rx(b)
     }
 }
 
@@ -658,6 +763,40 @@ mod tests {
             let s = cb.to_string();
             assert!(s.len() <= 64, "{s} is longer than Telegram allows");
             assert_eq!(s.parse::<Callback>().unwrap(), cb);
+        }
+    }
+
+    #[test]
+    fn prescription_buttons_round_trip_within_telegram_limits() {
+        let longest = Callback::Rx(RxButton::Dispense {
+            prescription: 99_999_999,
+            seq: 9_999,
+            item: 999_999_999,
+            quantity: 100_000,
+            until: 99_999_999,
+            mac: "0123456789ab".into(),
+        });
+        for cb in [
+            longest.clone(),
+            Callback::Rx(RxButton::List),
+            Callback::Rx(RxButton::Qr(5)),
+            Callback::Rx(RxButton::Dispute(8)),
+            Callback::Rx(RxButton::Decide(3, DisputeDecision::Upheld)),
+            Callback::Rx(RxButton::Decide(3, DisputeDecision::Review)),
+            Callback::Rx(RxButton::Decide(3, DisputeDecision::Rejected)),
+        ] {
+            let s = cb.to_string();
+            assert!(s.len() <= 64, "{s}");
+            assert_eq!(s.parse::<Callback>().unwrap(), cb, "{s}");
+        }
+        for bad in ["rx:d:1:2:3:4:5:zz", "rx:v:1:q", "rx:qr:x", "rx:nope"] {
+            assert_eq!(
+                bad.parse::<Callback>(),
+                Err(UnknownButton {
+                    namespace: Some(Namespace::Prescriptions)
+                }),
+                "{bad}"
+            );
         }
     }
 }

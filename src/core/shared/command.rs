@@ -82,6 +82,8 @@ pub enum Command {
     Family(String),
     Qr,
     Meals,
+    /// `/prescriptions`: the patient's prescriptions.
+    Prescriptions,
     // Businesses.
     Business,
     Violation(String),
@@ -110,6 +112,7 @@ impl Command {
             "family" => Command::Family(arg.trim().to_string()),
             "qr" => Command::Qr,
             "meals" => Command::Meals,
+            "prescriptions" | "rx" => Command::Prescriptions,
             "business" => Command::Business,
             "violation" => Command::Violation(arg.to_string()),
             "venues" => Command::Venues,

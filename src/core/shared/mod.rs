@@ -12,5 +12,6 @@ pub mod keyword;
 pub mod mask;
 pub mod menu;
 pub mod otp;
+pub mod qr_image;
 pub mod routes;
 pub mod scan;

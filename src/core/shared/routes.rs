@@ -2,7 +2,7 @@
 //! feature each names). A vocabulary features share: each feature's entry point takes its
 //! own route enum.
 
-use super::callback::{BusinessButton, SupportButton, WalletButton};
+use super::callback::{BusinessButton, RxButton, SupportButton, WalletButton};
 use crate::core::{Conversation, MediaKind, State};
 use crate::domain::Lang;
 
@@ -19,6 +19,7 @@ pub enum Feature {
     Support,
     Family,
     Keywords,
+    Prescriptions,
     /// Not a feature: a hint and the current step's prompt again (`core::prompt`).
     Hint,
 }
@@ -39,6 +40,7 @@ pub enum Route {
     Family(FamilyRoute),
     /// A keyword on a channel without a dialogue (SMS): `STATUS`, `HELP`, a language.
     Keyword(KeywordRoute),
+    Prescriptions(PrescriptionsRoute),
     /// Input nobody takes at this step: a hint, then the step's prompt again.
     Hint(Hint),
 }
@@ -275,9 +277,24 @@ impl Route {
             Route::Support(_) => Feature::Support,
             Route::Family(_) => Feature::Family,
             Route::Keyword(_) => Feature::Keywords,
+            Route::Prescriptions(_) => Feature::Prescriptions,
             Route::Hint(_) => Feature::Hint,
         }
     }
+}
+
+/// Prescriptions: the patient's list, pharmacists' invites, codes and buttons, disputes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrescriptionsRoute {
+    /// `/prescriptions`.
+    List,
+    /// A voucher code shown to a pharmacist, in a photo or typed (a prescription's, or
+    /// another kind's: a meal QR at a pharmacy gets its answer).
+    Code(String),
+    /// `rx:…` buttons.
+    Button(RxButton),
+    /// An unreadable `rx:` button.
+    StaleButton,
 }
 
 /// A check-in recognised from the event alone, before any conversation is read (the

@@ -252,6 +252,38 @@ pub(super) fn topic_relay(ticket: i64, category: Option<&str>) -> Relay {
     }
 }
 
+/// A ticket opened for a user by another feature's event (`Happened::Complaint`, e.g. a
+/// disputed dispensing): the operators get the new-ticket notice and `summary` in the
+/// ticket's topic and answer through it as usual; the user's conversation stays where it
+/// was. Nothing happens without a support chat.
+pub async fn complaint_ticket(
+    core: &Core,
+    tx: &mut Tx,
+    user: &ChatRef,
+    lang: Lang,
+    summary: Msg,
+) -> Result<Vec<Outbound>, CoreError> {
+    let Some(chat) = core.support.chat.clone() else {
+        return Ok(Vec::new());
+    };
+    let category = "voucher";
+    let id = tickets::open(tx, user, category, lang.code(), core.now_ms()).await?;
+    let staff = core.support.staff_lang;
+    Ok(vec![
+        Outbound::to_chat(
+            chat.clone(),
+            staff,
+            Msg::new("support-op-new-ticket")
+                .num("ticket", id)
+                .arg("category", category)
+                .arg("language", lang.native_name())
+                .arg("registered", "yes"),
+        )
+        .with_relay(topic_relay(id, Some(category))),
+        Outbound::to_chat(chat, staff, summary).with_relay(topic_relay(id, Some(category))),
+    ])
+}
+
 pub(super) async fn open_ticket(
     core: &Core,
     tx: &mut Tx,

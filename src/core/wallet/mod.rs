@@ -245,7 +245,11 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
         WalletRoute::JoinProvider(secret) => {
             join_provider(core, tx, chat, lang, &secret, false).await
         }
-        WalletRoute::List => wallet_list(core, tx, conv, chat, lang).await,
+        WalletRoute::List => {
+            let mut out = wallet_list(core, tx, conv, chat, lang).await?;
+            with_prescriptions_button(&mut out);
+            Ok(out)
+        }
         WalletRoute::TodaysCodes => todays_codes(core, tx, conv, chat, lang).await,
         WalletRoute::Meals => meals(core, tx, chat, lang).await,
         WalletRoute::Menu(arg) => menu(core, tx, chat, lang, &arg).await,
@@ -263,6 +267,23 @@ pub async fn handle(ctx: &mut Ctx<'_>, route: WalletRoute) -> Result<Vec<Outboun
             let r = redeem_in(core, tx, chat, &code).await?;
             Ok(reply(lang, r.msg()))
         }
+    }
+}
+
+/// The wallet's way to the patient's prescriptions (`core::prescriptions`, by its button):
+/// a row under the last message of `/wallet`.
+fn with_prescriptions_button(out: &mut [Outbound]) {
+    let Some(last) = out.last_mut() else {
+        return;
+    };
+    let row = vec![crate::core::shared::menu::button_with(
+        Label::Text(Msg::new("rx-wallet-button")),
+        crate::core::shared::callback::RxButton::List,
+    )];
+    match &mut last.keyboard {
+        Keyboard::Inline(rows) => rows.push(row),
+        k @ (Keyboard::Keep | Keyboard::Remove) => *k = Keyboard::Inline(vec![row]),
+        Keyboard::Reply(_) => {}
     }
 }
 

@@ -126,36 +126,7 @@ pub async fn qr_png(text: String) -> Result<Vec<u8>, CoreError> {
 }
 
 pub(super) fn render_qr_png(text: &str) -> Result<Vec<u8>, CoreError> {
-    let fail = |e: String| CoreError::internal("QR rendering", e);
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| fail(e.to_string()))?;
-    let n = code.width();
-    let colors = code.to_colors();
-    let (px, quiet) = (8usize, 4usize);
-    let side = (n + 2 * quiet) * px;
-    let mut pixels = vec![255u8; side * side];
-    for y in 0..n {
-        for x in 0..n {
-            if colors[y * n + x] == qrcode::Color::Dark {
-                for dy in 0..px {
-                    let row = ((y + quiet) * px + dy) * side;
-                    let start = row + (x + quiet) * px;
-                    pixels[start..start + px].fill(0);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| fail(e.to_string()))?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(out)
+    crate::core::shared::qr_image::render_png(text)
 }
 
 /// Today's code of a voucher: the QR text and the short code.
