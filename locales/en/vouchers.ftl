@@ -9,6 +9,8 @@ voucher-provider-joined = This chat is now an operator: { $kind ->
        *[other] school canteen
     } ({ $provider }). Send a photo of a voucher's QR code or type its code.
 voucher-provider-invite-invalid = This invitation is invalid: it expired or was already used. Ask for a new one.
+voucher-provider-already-operator = This chat is already an operator of this pharmacy ({ $provider }). Nothing has changed; the invitation was not used.
+voucher-provider-operates-elsewhere = ⛔ This chat is an operator of another pharmacy ({ $current }). An operator works for one pharmacy only, so the invitation to { $provider } was not accepted and remains unused. To move, first ask the administrator to remove you from your current pharmacy.
 voucher-qr-wrong-kind = ⛔ This is the code of another voucher ({ $shown ->
         [meal] school meals
         [medicine] medicines on prescription

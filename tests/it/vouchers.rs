@@ -175,6 +175,109 @@ mod provider_invites {
     ashyq_on_both!(super::providers_and_invites);
 }
 
+async fn unused_invites(core: &Core) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM provider_invites WHERE used_at IS NULL")
+            .fetch_one(core.store.pool())
+            .await
+            .unwrap();
+    n
+}
+
+/// Issue 17, bad input: a pharmacist of one pharmacy using another's invite is refused with
+/// a clear answer and nothing written (the invite stays unused for the right person); the
+/// same pharmacy's invite again says they are already its operator. Clubs keep allowing
+/// several providers per operator.
+async fn a_pharmacist_of_one_pharmacy_cannot_use_anothers_invite(db: &TestDb) {
+    let clock = ManualClock::new(at(NOW));
+    let core = engine_core(db, &clock).await;
+    for (kind, bin, name) in [
+        (ProviderKind::Pharmacy, PHARMACY, "Дәріхана №1"),
+        (ProviderKind::Pharmacy, PHARMACY2, "Аптека №2"),
+        (ProviderKind::Club, CLUB, "Шахмат үйірмесі"),
+    ] {
+        providers::set(&core, kind, bin, name).await.unwrap();
+    }
+    let invite = |kind, bin| {
+        let core = core.clone();
+        async move {
+            secret_of(
+                &providers::invite(&core, kind, bin, "ashyq_bot")
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    let first = invite(ProviderKind::Pharmacy, PHARMACY).await;
+    assert_eq!(
+        join(&core, "ph-a", &first).await,
+        ["voucher-provider-joined"]
+    );
+    assert_eq!(unused_invites(&core).await, 0);
+
+    // Pharmacy 2's invite, used by pharmacy 1's pharmacist: refused, named, nothing written.
+    let other = invite(ProviderKind::Pharmacy, PHARMACY2).await;
+    let chat = Chat::new(&core, "ph-a", Some("ru"));
+    let out = chat.send(command("start", &other)).await;
+    assert_eq!(keys(&out), ["voucher-provider-operates-elsewhere"]);
+    assert_eq!(support::arg(&out[0], "current"), "Дәріхана №1");
+    assert_eq!(support::arg(&out[0], "provider"), "Аптека №2");
+    assert_eq!(
+        operator_of(&core, ProviderKind::Pharmacy, "ph-a").await,
+        [PHARMACY]
+    );
+    assert_eq!(unused_invites(&core).await, 1);
+    // Sending it twice (an update arriving again) changes nothing either.
+    assert_eq!(
+        join(&core, "ph-a", &other).await,
+        ["voucher-provider-operates-elsewhere"]
+    );
+    assert_eq!(unused_invites(&core).await, 1);
+
+    // A fresh invite of their own pharmacy: already an operator, the invite stays unused.
+    let again = invite(ProviderKind::Pharmacy, PHARMACY).await;
+    let out = chat.send(command("start", &again)).await;
+    assert_eq!(keys(&out), ["voucher-provider-already-operator"]);
+    assert_eq!(support::arg(&out[0], "provider"), "Дәріхана №1");
+    assert_eq!(unused_invites(&core).await, 2);
+    assert_eq!(
+        operator_of(&core, ProviderKind::Pharmacy, "ph-a").await,
+        [PHARMACY]
+    );
+
+    // Both invites still work for the people they were meant for.
+    assert_eq!(
+        join(&core, "ph-b", &other).await,
+        ["voucher-provider-joined"]
+    );
+    assert_eq!(
+        join(&core, "ph-c", &again).await,
+        ["voucher-provider-joined"]
+    );
+    assert_eq!(
+        operator_of(&core, ProviderKind::Pharmacy, "ph-b").await,
+        [PHARMACY2]
+    );
+    assert_eq!(
+        operator_of(&core, ProviderKind::Pharmacy, "ph-c").await,
+        [PHARMACY]
+    );
+    assert_eq!(unused_invites(&core).await, 0);
+
+    // Another kind is not "another pharmacy": the pharmacist may also run a club.
+    let club = invite(ProviderKind::Club, CLUB).await;
+    assert_eq!(
+        join(&core, "ph-a", &club).await,
+        ["voucher-provider-joined"]
+    );
+    assert_eq!(operator_of(&core, ProviderKind::Club, "ph-a").await, [CLUB]);
+    core.store.close().await;
+}
+
+mod pharmacist_of_another_pharmacy {
+    ashyq_on_both!(super::a_pharmacist_of_one_pharmacy_cannot_use_anothers_invite);
+}
+
 async fn append_v1(core: &Core, action: Action, voucher: i64) {
     let mut tx = core.store.begin().await.unwrap();
     ledger::append(

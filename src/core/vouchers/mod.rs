@@ -68,6 +68,13 @@ impl ProviderKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
     }
 
+    /// Whether an operator works for one provider of this kind only: a pharmacist of one
+    /// pharmacy using another's invite is refused (the dispensing answers name one
+    /// pharmacy). Canteens and clubs keep allowing several.
+    pub fn one_provider_per_operator(self) -> bool {
+        matches!(self, ProviderKind::Pharmacy)
+    }
+
     /// The voucher kind this provider redeems.
     pub fn voucher_kind(self) -> VoucherKind {
         match self {

@@ -70,20 +70,51 @@ pub async fn invite(
     Ok(core.channels.deep_link_for(bot, &invite.payload.encode()))
 }
 
-/// Uses an invitation's secret in the caller's transaction: the provider the chat now
-/// operates for, or `None` when the invite is unknown, used (by anyone, also by an operator
-/// of another provider) or expired. Nothing is written then.
+/// What using an invitation came to.
+#[derive(Debug, Clone)]
+pub enum Joined {
+    /// The chat now operates for this provider.
+    Joined(ProviderRow),
+    /// The chat already operates for this very provider (pharmacies): nothing to do.
+    Already(ProviderRow),
+    /// The chat operates for `current`, another provider of the invite's kind, and the kind
+    /// allows one provider per operator (pharmacies): refused.
+    OperatesElsewhere {
+        invited: ProviderRow,
+        current: ProviderRow,
+    },
+}
+
+/// Uses an invitation's secret in the caller's transaction: `None` when the invite is
+/// unknown, used (by anyone) or expired, and nothing is written then. For a kind whose
+/// operators work for one provider only ([`ProviderKind::one_provider_per_operator`]), a
+/// chat that already operates for a provider of that kind is not joined
+/// ([`Joined::Already`], [`Joined::OperatesElsewhere`]); the invite has been marked used in
+/// `conn` then, so the caller must refuse (`CoreError::Refused` rolls it back and the
+/// invite stays unused).
 pub async fn join(
     conn: &mut Conn,
     chat: &ChatRef,
     secret: &str,
     now_ms: i64,
-) -> Result<Option<ProviderRow>, StoreError> {
+) -> Result<Option<Joined>, StoreError> {
     let Some(provider) = store::take_invite(conn, &invite_hash(secret), chat, now_ms).await? else {
         return Ok(None);
     };
+    if let Some(kind) = kind_of(&provider).filter(|k| k.one_provider_per_operator()) {
+        let current = of_operator(conn, kind, chat).await?;
+        if current.iter().any(|p| p.id == provider.id) {
+            return Ok(Some(Joined::Already(provider)));
+        }
+        if let Some(current) = current.into_iter().next() {
+            return Ok(Some(Joined::OperatesElsewhere {
+                invited: provider,
+                current,
+            }));
+        }
+    }
     store::add_staff(conn, provider.id, chat, now_ms).await?;
-    Ok(Some(provider))
+    Ok(Some(Joined::Joined(provider)))
 }
 
 /// The providers of `kind` a chat operates for, most recently joined first (empty: not an

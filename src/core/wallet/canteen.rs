@@ -291,9 +291,10 @@ pub(super) async fn join_provider(
     secret: &str,
     canteen_link: bool,
 ) -> Result<Vec<Outbound>, CoreError> {
+    use crate::core::vouchers::providers::Joined;
     use crate::core::vouchers::{ProviderKind, providers};
     let now = core.now_ms();
-    let Some(p) = providers::join(tx, chat, secret, now).await? else {
+    let Some(joined) = providers::join(tx, chat, secret, now).await? else {
         let (action, key) = if canteen_link {
             ("canteen_join", "canteen-invite-invalid")
         } else {
@@ -301,6 +302,22 @@ pub(super) async fn join_provider(
         };
         audit(core, tx, action, "invalid_invite", chat, (None, None, None)).await?;
         return Ok(reply(lang, Msg::new(key)));
+    };
+    let p = match joined {
+        Joined::Joined(p) => p,
+        // Refusals roll back the invite's use: it stays unused for the right person.
+        Joined::Already(p) => {
+            return Err(CoreError::Refused(
+                Msg::new("voucher-provider-already-operator").arg("provider", p.name),
+            ));
+        }
+        Joined::OperatesElsewhere { invited, current } => {
+            return Err(CoreError::Refused(
+                Msg::new("voucher-provider-operates-elsewhere")
+                    .arg("provider", invited.name)
+                    .arg("current", current.name),
+            ));
+        }
     };
     if providers::kind_of(&p) == Some(ProviderKind::Canteen) {
         let name = store::school_by_bin(tx, &p.bin)
