@@ -220,6 +220,8 @@ pub(super) async fn openapi() -> Json<Value> {
 pub fn openapi_document() -> Value {
     let mut doc = feeds_document();
     super::identity::extend_openapi(&mut doc);
+    super::prescriptions::extend_openapi(&mut doc);
+    super::wallet::extend_openapi(&mut doc);
     doc
 }
 

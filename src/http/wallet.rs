@@ -207,3 +207,52 @@ pub(super) async fn sms_inbound(
         }
     }
 }
+
+/// Adds `POST /api/v1/clubs` (scope `clubs`) to the OpenAPI document: the club list's
+/// items, their answer and errors.
+pub fn extend_openapi(doc: &mut serde_json::Value) {
+    let err = json!({"$ref": "#/components/schemas/Error"});
+    let result = json!({"$ref": "#/components/schemas/ClubListResult"});
+    doc["paths"]["/api/v1/clubs"] = json!({
+        "post": {
+            "summary": "Post a club list: children with N sessions a month at a club (scope `clubs`)",
+            "description": "Each row is written on its own (a bad one is reported, the others are written). The same child at the same club twice in one batch is refused the second time; the same row again is a duplicate; a changed row for a child already listed at the club is refused. A registered parent gets the offer at once. Same validation as `ashyq import clubs FILE.csv`.",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": false, "required": ["items"],
+                "properties": {"items": {"type": "array", "minItems": 1, "maxItems": crate::core::feeds::MAX_BATCH, "items": {"$ref": "#/components/schemas/ClubListItem"}}}
+            }}}},
+            "responses": {
+                "200": {"description": "every row was stored or already was", "content": {"application/json": {"schema": result}}},
+                "400": {"description": "malformed JSON or unknown top-level field", "content": {"application/json": {"schema": err}}},
+                "401": {"description": "missing or invalid API key", "content": {"application/json": {"schema": err}}},
+                "403": {"description": "the API key lacks the `clubs` scope", "content": {"application/json": {"schema": err}}},
+                "413": {"description": "too many items or too large a body", "content": {"application/json": {"schema": err}}},
+                "422": {"description": "an empty batch, or some rows rejected (the others were stored; see `items`)", "content": {"application/json": {"schema": result}}},
+                "503": {"description": "the batch could not be stored completely; send it again (stored rows are not duplicated)", "content": {"application/json": {"schema": err}}}
+            }
+        }
+    });
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["ClubListItem"] = json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["pupil_iin", "club_bin", "sessions_per_month", "parent_iin", "parent_phone"],
+        "properties": {
+            "pupil_iin": {"type": "string", "pattern": "^[0-9]{12}$", "description": "the child's IIN (valid check digit)"},
+            "club_bin": {"type": "string", "pattern": "^[0-9]{12}$", "description": "the club's BIN (set up with `ashyq club set`)"},
+            "sessions_per_month": {"type": ["integer", "string"], "minimum": 1, "maximum": 31, "description": "sessions a month, 1..31; unused sessions do not carry over"},
+            "parent_iin": {"type": "string", "pattern": "^[0-9]{12}$", "description": "the parent's IIN, not the child's"},
+            "parent_phone": {"type": "string", "description": "the parent's phone in any common written form"}
+        }
+    });
+    schemas["ClubListResult"] = json!({
+        "type": "object", "required": ["accepted", "offered", "duplicates", "rejected", "items"],
+        "properties": {
+            "accepted": {"type": "integer", "description": "new rows stored"},
+            "offered": {"type": "integer", "description": "offers sent at once to registered parents"},
+            "duplicates": {"type": "integer", "description": "rows already stored (nothing written)"},
+            "rejected": {"type": "integer"},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}}
+        }
+    });
+}

@@ -491,6 +491,99 @@ mod feeds_http {
     ashyq_on_both!(super::feeds_flow);
 }
 
+/// Every `$ref` in `v` (recursively).
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+fn property_names(doc: &Value, schema: &str) -> Vec<String> {
+    let mut names: Vec<String> = doc["components"]["schemas"][schema]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {schema} has properties"))
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+/// The OpenAPI document describes every POST feed (issue 17 adds prescriptions and club
+/// lists) with its scope, body and answers; every `$ref` resolves; the described fields are
+/// the ones the feeds read.
+#[test]
+fn openapi_describes_every_feed() {
+    let doc = ashyq::http::feeds::openapi_document();
+    for (path, scope) in [
+        ("/api/v1/pcr-results", "pcr"),
+        ("/api/v1/contacts", "contacts"),
+        ("/api/v1/identity", "identity"),
+        ("/api/v1/prescriptions", "prescriptions"),
+        ("/api/v1/clubs", "clubs"),
+    ] {
+        let op = &doc["paths"][path]["post"];
+        assert!(op.is_object(), "{path} is described");
+        let summary = op["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(&format!("scope `{scope}`")),
+            "{path}: {summary}"
+        );
+        assert_eq!(op["requestBody"]["required"], true, "{path}");
+        let body = &op["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(body["required"], json!(["items"]), "{path}");
+        for status in ["200", "400", "401", "403", "413", "422", "503"] {
+            assert!(
+                op["responses"][status].is_object(),
+                "{path} answers {status}"
+            );
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 10);
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("local ref {r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} resolves"
+        );
+    }
+    // The prescription schemas name exactly the feed's fields (the CSV header is the same
+    // set, flattened: one row per medicine).
+    let mut rx = property_names(&doc, "Prescription");
+    rx.retain(|n| n != "items");
+    rx.extend(property_names(&doc, "Medicine"));
+    rx.sort();
+    let mut columns: Vec<String> = ashyq::core::prescriptions::feed::COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    columns.sort();
+    assert_eq!(rx, columns);
+    assert_eq!(
+        doc["components"]["schemas"]["Medicine"]["properties"]["unit"]["enum"],
+        json!(["pieces", "packs", "ml", "g"])
+    );
+    let mut club: Vec<String> = ashyq::core::wallet::CLUB_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    club.sort();
+    assert_eq!(property_names(&doc, "ClubListItem"), club);
+}
+
 #[tokio::test]
 async fn feeds_answer_503_without_a_core_and_a_huge_body_413() {
     let db = TestDb::sqlite().await;
