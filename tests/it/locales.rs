@@ -236,6 +236,7 @@ const KINDS: &[(&str, Kind)] = &[
     ("year", Kind::Str("2026")),
     ("messenger", Kind::Str("Telegram")),
     ("provider", Kind::Str("№1 дәріхана")),
+    ("current", Kind::Str("Аптека №2")),
     ("rx", Kind::Str("RX-2026-000123")),
     ("share", Kind::Num),
     ("quantity", Kind::Num),
