@@ -375,9 +375,7 @@ pub(super) async fn answer_by_number(
     };
     Ok(Some(reply(
         lang,
-        Msg::new(key)
-            .num("number", number)
-            .arg("club", v.club_name),
+        Msg::new(key).num("number", number).arg("club", v.club_name),
     )))
 }
 
