@@ -407,7 +407,7 @@ async fn club_offers_by_sms(db: &TestDb) {
     }
     let r = last(b.clone()).await;
     assert_eq!(r.text.key(), "club-accepted-sms");
-    assert_eq!(arg(&r, "club"), "Chess club");
+    assert_eq!(arg(&r, "number"), "1");
     assert_eq!(answers().await, [Some("yes".to_string()), None]);
     // A second answer changes nothing.
     send(PHONE_B, "1#2", "s2").await;

@@ -458,10 +458,9 @@ fn sms_texts() -> Vec<Msg> {
             .num("number", 12)
             .arg("child", child),
     );
-    // Club offers answered by SMS (the club's name as the list may give it).
-    let club = "«Жас шахматшы» балалар шахмат үйірмесі";
+    // Club offers answered by SMS.
     for key in ["club-accepted-sms", "club-declined-sms"] {
-        out.push(Msg::new(key).num("number", 12).arg("club", club));
+        out.push(Msg::new(key).num("number", 12));
     }
     out.push(
         Msg::new("wallet-consent-accepted-sms")

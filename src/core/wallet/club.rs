@@ -373,10 +373,7 @@ pub(super) async fn answer_by_number(
     } else {
         "club-declined-sms"
     };
-    Ok(Some(reply(
-        lang,
-        Msg::new(key).num("number", number).arg("club", v.club_name),
-    )))
+    Ok(Some(reply(lang, Msg::new(key).num("number", number))))
 }
 
 fn answer_buttons(id: i64) -> Vec<Button> {
