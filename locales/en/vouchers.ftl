@@ -48,3 +48,6 @@ club-not-accepted = ⛔ The parent has not accepted this voucher.
 club-another-club = ⛔ ANOTHER CLUB: this voucher is for another club ({ $club }).
 club-already-today = ⛔ ALREADY MARKED TODAY (at { $time }). One session a day.
 club-none-left = ⛔ This month's sessions are used up (a month: { $sessions }). New ones open next month.
+club-offer-sms = Social Wallet: free club sessions for your child (IIN { $child }): { $club }, sessions a month: { $sessions }. Reply { $number }#1 to accept or { $number }#2 to decline (free of charge).
+club-accepted-sms = Thank you! The club voucher of offer №{ $number } is accepted. For the child's QR code, register in the Ashyq bot with this phone number.
+club-declined-sms = You declined offer №{ $number } (a club voucher). No voucher was opened.

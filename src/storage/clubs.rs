@@ -210,3 +210,46 @@ pub async fn sessions_in(
             .await?;
     Ok((n, today.map(|t| t.0)))
 }
+
+/// Gives the club offer `id` the recipient's next short number (the `N` of `N#1`), in the
+/// one numbering of the recipient's offers (meal offers' `wallet_offers.number` too).
+/// `None` when the offer already has a number.
+pub async fn number_offer(
+    conn: &mut Conn,
+    id: i64,
+    to: &ChatRef,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE club_vouchers SET offer_channel = $1, offer_chat_id = $2,
+             offer_number = (SELECT COALESCE(MAX(n), 0) + 1 FROM (
+                SELECT number AS n FROM wallet_offers WHERE channel = $1 AND chat_id = $2
+                UNION ALL
+                SELECT offer_number AS n FROM club_vouchers
+                WHERE offer_channel = $1 AND offer_chat_id = $2) AS numbers)
+         WHERE id = $3 AND offer_number IS NULL RETURNING offer_number",
+    )
+    .bind(&to.channel)
+    .bind(&to.chat_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The club offer numbered `number` for the recipient `to`.
+pub async fn offer_by_number(
+    conn: &mut Conn,
+    to: &ChatRef,
+    number: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM club_vouchers
+         WHERE offer_channel = $1 AND offer_chat_id = $2 AND offer_number = $3",
+    )
+    .bind(&to.channel)
+    .bind(&to.chat_id)
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}

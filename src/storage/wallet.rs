@@ -324,7 +324,8 @@ pub struct OfferRow {
     pub answer: Option<String>,
 }
 
-/// Creates the offer of a pupil with the next short number of the recipient; `None` when the
+/// Creates the offer of a pupil with the next short number of the recipient (one numbering
+/// with club offers by SMS, `clubs::number_offer`); `None` when the
 /// pupil already has one.
 pub async fn insert_offer(
     conn: &mut Conn,
@@ -335,8 +336,13 @@ pub async fn insert_offer(
 ) -> Result<Option<(i64, i64)>, StoreError> {
     let row: Option<(i64, i64)> = sqlx::query_as(
         "INSERT INTO wallet_offers (pupil_id, number, channel, chat_id, created_at, expires_at)
-         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, $5 FROM wallet_offers
-         WHERE channel = $2 AND chat_id = $3
+         SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM (
+                SELECT number AS n FROM wallet_offers WHERE channel = $2 AND chat_id = $3
+                UNION ALL
+                SELECT offer_number AS n FROM club_vouchers
+                WHERE offer_channel = $2 AND offer_chat_id = $3) AS numbers),
+             $2, $3, $4, $5
+         WHERE TRUE
          ON CONFLICT (pupil_id) DO NOTHING RETURNING id, number",
     )
     .bind(pupil_id)

@@ -7,7 +7,8 @@
 
 use crate::support;
 use crate::wallet::{
-    MONDAY, PHONE_A, PHONE_B, parent, pupil, qr_text, queued_for, register, wallet_core,
+    HEADER, MONDAY, PHONE_A, PHONE_B, SCHOOL, SMS_SECRET, parent, pupil, qr_text, queued_for,
+    register, row, sms_chat, wallet_core,
 };
 
 use ashyq::clock::{Clock, ManualClock};
@@ -326,4 +327,118 @@ mod http {
 
 mod simultaneous {
     ashyq_on_both!(super::simultaneous_scans);
+}
+
+/// A parent without a chat: club offers go by SMS in the one numbering of the recipient's
+/// offers (meal offers' too) and are answered `N#1` / `N#2` by SMS, as meal offers are.
+async fn club_offers_by_sms(db: &TestDb) {
+    let clock = ManualClock::new(at(MONDAY));
+    let core = wallet_core(db, &clock).await;
+    providers::set(&core, ProviderKind::Club, CLUB, "Chess club")
+        .await
+        .unwrap();
+    providers::set(&core, ProviderKind::Club, CLUB2, "Dombra club")
+        .await
+        .unwrap();
+    let report = import(
+        &core,
+        &list(&[
+            (pupil(1), CLUB, "3", parent(2), PHONE_B),
+            (pupil(2), CLUB2, "4", parent(2), PHONE_B),
+        ]),
+    )
+    .await;
+    assert_eq!((report.accepted, report.offered), (2, 2));
+    // A meal offer to the same number afterwards takes the next number.
+    let mut csv = HEADER.to_string();
+    csv += &row(&pupil(3), 2, SCHOOL, &parent(2), PHONE_B, "0");
+    crate::wallet::import(&core, &csv).await;
+    let meals = wallet::campaign::offer(&core, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(meals.sms, 1);
+    let b = sms_chat(&core, PHONE_B);
+    let queued = queued_for(&core.store, &b).await;
+    assert_eq!(
+        keys(&queued),
+        ["club-offer-sms", "club-offer-sms", "wallet-offer"]
+    );
+    let numbers: Vec<String> = queued.iter().map(|o| arg(o, "number")).collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
+    assert_eq!(arg(&queued[1], "club"), "Dombra club");
+    assert!(buttons(&queued[0]).is_empty(), "no buttons by SMS");
+    // Re-importing the list offers nothing twice.
+    let again = import(&core, &list(&[(pupil(1), CLUB, "3", parent(2), PHONE_B)])).await;
+    assert_eq!((again.duplicates, again.offered), (1, 0));
+    assert_eq!(queued_for(&core.store, &b).await.len(), 3);
+
+    let app = crate::wallet::router(&core);
+    let send = |from: &str, text: &str, id: &str| {
+        let (app, body) = (
+            app.clone(),
+            serde_json::json!({"from": from, "text": text, "id": id}),
+        );
+        async move {
+            let (status, _) =
+                crate::wallet::post(&app, "/api/v1/sms/inbound", Some(SMS_SECRET), body).await;
+            assert_eq!(status.as_u16(), 200);
+        }
+    };
+    let last = |chat: ChatRef| {
+        let core = core.clone();
+        async move { queued_for(&core.store, &chat).await.pop().expect("a reply") }
+    };
+    let answers = || async {
+        let rows: Vec<(Option<String>,)> =
+            sqlx::query_as("SELECT answer FROM club_vouchers ORDER BY id")
+                .fetch_all(core.store.pool())
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    // Another number answering B's offer 1: unknown, nothing changes.
+    send("+77019999999", "1#1", "s0").await;
+    let other = last(sms_chat(&core, "+77019999999")).await;
+    assert_eq!(other.text.key(), "wallet-offer-unknown");
+    assert_eq!(answers().await, [None, None]);
+    // Accepted by SMS, once even when the gateway redelivers.
+    for _ in 0..2 {
+        send(PHONE_B, "1 # 1", "s1").await;
+    }
+    let r = last(b.clone()).await;
+    assert_eq!(r.text.key(), "club-accepted-sms");
+    assert_eq!(arg(&r, "number"), "1");
+    assert_eq!(answers().await, [Some("yes".to_string()), None]);
+    // A second answer changes nothing.
+    send(PHONE_B, "1#2", "s2").await;
+    let r = last(b.clone()).await;
+    assert_eq!(r.text.key(), "wallet-offer-answered");
+    assert_eq!(arg(&r, "answer"), "accepted");
+    assert_eq!(answers().await, [Some("yes".to_string()), None]);
+    // Declined by SMS.
+    send(PHONE_B, "2#2", "s3").await;
+    assert_eq!(last(b.clone()).await.text.key(), "club-declined-sms");
+    assert_eq!(
+        answers().await,
+        [Some("yes".to_string()), Some("no".to_string())]
+    );
+    // The meal offer 3 is still the meal's.
+    send(PHONE_B, "3#1", "s4").await;
+    assert_eq!(
+        last(b.clone()).await.text.key(),
+        "wallet-consent-accepted-sms"
+    );
+    send(PHONE_B, "4#1", "s5").await;
+    assert_eq!(last(b.clone()).await.text.key(), "wallet-offer-unknown");
+    // The ledger: two club offers, one consent, one refusal.
+    let mut conn = core.store.pool().acquire().await.unwrap();
+    let v = ledger::verify(&mut conn).await.unwrap();
+    assert_eq!(v.first_problem, None);
+    assert_eq!(v.by_kind.get("club"), Some(&4), "{v:?}");
+    drop(conn);
+    core.store.close().await;
+}
+
+mod by_sms {
+    ashyq_on_both!(super::club_offers_by_sms);
 }

@@ -458,6 +458,10 @@ fn sms_texts() -> Vec<Msg> {
             .num("number", 12)
             .arg("child", child),
     );
+    // Club offers answered by SMS.
+    for key in ["club-accepted-sms", "club-declined-sms"] {
+        out.push(Msg::new(key).num("number", 12));
+    }
     out.push(
         Msg::new("wallet-consent-accepted-sms")
             .num("number", 12)

@@ -29,7 +29,7 @@ pub(crate) const SUPPLIER: &str = "051040001237";
 pub(crate) const PHONE_A: &str = "+77011110001";
 pub(crate) const PHONE_B: &str = "+77011110002";
 const PHONE_C: &str = "+77011110003";
-const SMS_SECRET: &str = "gateway-secret-7";
+pub(crate) const SMS_SECRET: &str = "gateway-secret-7";
 /// Monday.
 pub(crate) const MONDAY: &str = "2026-11-23T10:00:00+05:00";
 
@@ -119,7 +119,7 @@ pub(crate) async fn queued_for(store: &Store, chat: &ChatRef) -> Vec<Outbound> {
         .collect()
 }
 
-fn sms_chat(core: &Core, phone: &str) -> ChatRef {
+pub(crate) fn sms_chat(core: &Core, phone: &str) -> ChatRef {
     ChatRef::new(
         ashyq::adapters::sms::CHANNEL,
         hex::encode(core.vault.lookup_hash(Field::Phone, phone)),

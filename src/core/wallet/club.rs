@@ -30,7 +30,7 @@ pub const CLUB_COLUMNS: [&str; 5] = [
 pub struct ClubImportReport {
     pub accepted: u64,
     pub duplicates: u64,
-    /// Offers queued to a registered parent's chat.
+    /// Offers queued: to a registered parent's chat, else by SMS to the list's phone.
     pub offered: u64,
     pub rejected: Vec<Rejection>,
 }
@@ -249,7 +249,7 @@ async fn import_club_items(
                         now,
                     )
                     .await?;
-                    if offer_club(core, &mut tx, id).await? {
+                    if offer_club(core, &mut tx, id, &v.parent_phone_enc).await? {
                         report.offered += 1;
                     }
                 }
@@ -268,22 +268,112 @@ async fn import_club_items(
     Ok(report)
 }
 
-/// Queues the offer to the parent's registered chat (by the list's phone), if there is one.
-async fn offer_club(core: &Core, tx: &mut Tx, id: i64) -> Result<bool, CoreError> {
+/// Queues the offer to the parent's registered chat (by the list's phone) with its buttons,
+/// or, when the parent has no chat, by SMS to the list's phone with a number in the
+/// recipient's one numbering of offers (meal offers' too), answered `N#1` / `N#2`
+/// (`answer_by_number`). `false` when nothing was queued.
+async fn offer_club(
+    core: &Core,
+    tx: &mut Tx,
+    id: i64,
+    phone_enc: &[u8],
+) -> Result<bool, CoreError> {
     let Some(v) = clubs::voucher(tx, id).await? else {
         return Ok(false);
     };
-    let Some((to, lang)) = store::chat_of_phone(tx, &v.parent_phone_hash).await? else {
+    let dedupe = format!("club-offer:{id}");
+    if let Some((to, lang)) = store::chat_of_phone(tx, &v.parent_phone_hash).await? {
+        let lang = lang
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or(Lang::FALLBACK);
+        let msg = Outbound::to_chat(to.clone(), lang, club_voucher_msg(core, &v, None)?)
+            .with_keyboard(Keyboard::Inline(vec![answer_buttons(v.id)]));
+        return core.enqueue(tx, &to, &msg, Some(&dedupe), None).await;
+    }
+    let to = ChatRef::new(
+        &core.channels.phone_channel,
+        hex::encode(&v.parent_phone_hash),
+    );
+    store::put_sms_number(tx, &to.chat_id, phone_enc, core.now_ms()).await?;
+    let Some(number) = clubs::number_offer(tx, v.id, &to).await? else {
         return Ok(false);
     };
-    let lang = lang
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or(Lang::FALLBACK);
-    let msg = Outbound::to_chat(to.clone(), lang, club_voucher_msg(core, &v, None)?)
-        .with_keyboard(Keyboard::Inline(vec![answer_buttons(v.id)]));
-    core.enqueue(tx, &to, &msg, Some(&format!("club-offer:{id}")), None)
-        .await
+    let lang = crate::core::chat_lang(tx, &to).await?;
+    let msg = Outbound::to_chat(
+        to.clone(),
+        lang,
+        Msg::new("club-offer-sms")
+            .num("number", number)
+            .arg("child", child(core, &v.pupil_enc)?)
+            .arg("club", v.club_name.clone())
+            .num("sessions", v.sessions_per_month),
+    );
+    core.enqueue(tx, &to, &msg, Some(&dedupe), None).await
+}
+
+/// An `N#1` / `N#2` answer that is no meal offer's: the club offer numbered `N` for this
+/// chat, if any. The offer went to this number only, so the sender is the list's parent.
+/// `None` when this chat has no club offer `N`.
+pub(super) async fn answer_by_number(
+    core: &Core,
+    tx: &mut Tx,
+    chat: &ChatRef,
+    lang: Lang,
+    number: i64,
+    accept: bool,
+) -> Result<Option<Vec<Outbound>>, CoreError> {
+    let Some(id) = clubs::offer_by_number(tx, chat, number).await? else {
+        return Ok(None);
+    };
+    let v = clubs::voucher(tx, id)
+        .await?
+        .ok_or_else(|| CoreError::internal("club answer", "the numbered offer is missing"))?;
+    let now = core.now_ms();
+    if !clubs::answer(tx, v.id, accept, chat, now).await? {
+        audit(
+            core,
+            tx,
+            "club_answer",
+            "already_answered",
+            chat,
+            (None, Some(v.id), None),
+        )
+        .await?;
+        let answer = if v.answer.as_deref() == Some("yes") {
+            "accepted"
+        } else {
+            "declined"
+        };
+        return Ok(Some(reply(
+            lang,
+            Msg::new("wallet-offer-answered")
+                .num("number", number)
+                .arg("answer", answer),
+        )));
+    }
+    vledger::append_v2(
+        tx,
+        VoucherKind::Club,
+        if accept {
+            Action::Consent
+        } else {
+            Action::Refusal
+        },
+        &EntryV2 {
+            voucher_id: Some(v.id),
+            provider_bin: Some(&v.club_bin),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let key = if accept {
+        "club-accepted-sms"
+    } else {
+        "club-declined-sms"
+    };
+    Ok(Some(reply(lang, Msg::new(key).num("number", number))))
 }
 
 fn answer_buttons(id: i64) -> Vec<Button> {

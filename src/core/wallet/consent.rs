@@ -1,4 +1,6 @@
 //! Answers to offers (`N#1`, `N#2`, the buttons): consent or refusal, the voucher opened.
+//! A number that is no meal offer's may be a club offer's (`club::answer_by_number`): one
+//! numbering and one parser for both kinds.
 
 use super::*;
 
@@ -12,6 +14,9 @@ pub(super) async fn answer_offer(
 ) -> Result<Vec<Outbound>, CoreError> {
     let now = core.now_ms();
     let Some(offer) = store::offer_by_number(tx, chat, number).await? else {
+        if let Some(out) = club::answer_by_number(core, tx, chat, lang, number, accept).await? {
+            return Ok(out);
+        }
         audit(
             core,
             tx,
