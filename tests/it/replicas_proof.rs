@@ -1,14 +1,18 @@
 //! Issue 16, proof under faults: two `ashyq serve` processes (real processes, PostgreSQL,
-//! Telegram by webhook, Aitu polling on) behind a round-robin front receive registrations and
-//! check-ins from a fake Telegram while the leader delivers outbox messages; optionally
-//! `kill -9` of one replica in the middle and a restart. The front retries an update that got
+//! Telegram by webhook, Aitu polling on) behind a round-robin front receive registrations,
+//! check-ins and redemptions from a fake Telegram while the leader delivers outbox messages;
+//! optionally `kill -9` of one replica in the middle and a restart. The front retries an update that got
 //! no 200 at the other replica (as Telegram delivers again), so every update is acknowledged
-//! in the end. It prints what it measured and fails on a lost or twice-made effect, a lost
-//! reply, a reply or outbox message sent twice beyond the documented window, or no takeover.
+//! in the end. Redemptions: every 5th person has a prescription fed over HTTP
+//! (`POST /api/v1/prescriptions`, 2 pieces); after the person's own updates a pharmacist chat
+//! of their own joins the pharmacy by invitation and presses two dispense buttons of one
+//! piece each (signed as the card signs them, the second after the first's sequence number):
+//! each dispensing must happen once, nothing over-dispensed or lost. It prints what it
+//! measured and fails on a lost or twice-made effect, a lost reply, a reply or outbox message sent twice beyond the documented window, or no takeover.
 //!
 //! - smoke (default test run, PostgreSQL only): `proof_smoke`, 20 people, no kill;
 //! - the full run: `PROOF_PEOPLE=1000 cargo test --release --test it replicas_proof::proof_under_faults -- --ignored --nocapture`
-//!   (1 000 people × 10 updates = 10 000 updates; `PROOF_KILL=0` for the run without a kill).
+//!   (1 000 people × 10 updates + 200 pharmacists × 3 = 10 600 updates; `PROOF_KILL=0` for the run without a kill).
 //!
 //! The window: an update in flight at the killed replica may have committed and sent its
 //! reply without its 200 reaching the front; its redelivery sends the kept reply again. An
