@@ -1,14 +1,18 @@
 //! Issue 16, proof under faults: two `ashyq serve` processes (real processes, PostgreSQL,
-//! Telegram by webhook, Aitu polling on) behind a round-robin front receive registrations and
-//! check-ins from a fake Telegram while the leader delivers outbox messages; optionally
-//! `kill -9` of one replica in the middle and a restart. The front retries an update that got
+//! Telegram by webhook, Aitu polling on) behind a round-robin front receive registrations,
+//! check-ins and redemptions from a fake Telegram while the leader delivers outbox messages;
+//! optionally `kill -9` of one replica in the middle and a restart. The front retries an update that got
 //! no 200 at the other replica (as Telegram delivers again), so every update is acknowledged
-//! in the end. It prints what it measured and fails on a lost or twice-made effect, a lost
-//! reply, a reply or outbox message sent twice beyond the documented window, or no takeover.
+//! in the end. Redemptions: every 5th person has a prescription fed over HTTP
+//! (`POST /api/v1/prescriptions`, 2 pieces); after the person's own updates a pharmacist chat
+//! of their own joins the pharmacy by invitation and presses two dispense buttons of one
+//! piece each (signed as the card signs them, the second after the first's sequence number):
+//! each dispensing must happen once, nothing over-dispensed or lost. It prints what it
+//! measured and fails on a lost or twice-made effect, a lost reply, a reply or outbox message sent twice beyond the documented window, or no takeover.
 //!
 //! - smoke (default test run, PostgreSQL only): `proof_smoke`, 20 people, no kill;
 //! - the full run: `PROOF_PEOPLE=1000 cargo test --release --test it replicas_proof::proof_under_faults -- --ignored --nocapture`
-//!   (1 000 people × 10 updates = 10 000 updates; `PROOF_KILL=0` for the run without a kill).
+//!   (1 000 people × 10 updates + 200 pharmacists × 3 = 10 600 updates; `PROOF_KILL=0` for the run without a kill).
 //!
 //! The window: an update in flight at the killed replica may have committed and sent its
 //! reply without its 200 reaching the front; its redelivery sends the kept reply again. An
@@ -19,6 +23,8 @@ use crate::support;
 
 use ashyq::clock::ManualClock;
 use ashyq::core::checkin::admin;
+use ashyq::core::prescriptions::token::{RxKeys, minute_of};
+use ashyq::core::vouchers::{ProviderKind, providers};
 use ashyq::core::{Core, Outbound};
 use ashyq::domain::{Iin, Lang, Sex};
 use ashyq::i18n::Msg;
@@ -45,6 +51,15 @@ const REPLIES: usize = 5 + CHECKINS;
 const AT_ONCE: usize = 160;
 const USER0: i64 = 810_000_000;
 const OUTBOX0: i64 = 820_000_000;
+/// Every `RX_EVERY`-th person has a prescription (one item, `RX_QUANTITY` pieces) that a
+/// pharmacist of their own chat dispenses over the webhook: the join by invitation, then one
+/// piece per dispense button, `RX_QUANTITY` presses.
+const RX_EVERY: usize = 5;
+const RX_QUANTITY: i64 = 2;
+const PHARM0: i64 = 830_000_000;
+const PHARMACY: &str = "190940001116";
+/// Replies a pharmacist gets: "joined", then "dispensed" per press.
+const PHARM_REPLIES: usize = 1 + RX_QUANTITY as usize;
 
 struct Replica {
     child: tokio::process::Child,
@@ -217,6 +232,38 @@ fn updates_of(p: usize, iin: &str, phone: &str, tokens: &[String]) -> Vec<(i64, 
         .collect()
 }
 
+/// A pharmacist's updates: the join by the invitation's payload, then the dispense buttons
+/// the card would carry (signed with the replicas' key: the test holds it), one piece each,
+/// the prescription's sequence number going up by one per dispensing.
+fn pharmacist_updates(p: usize, payload: &str, rx: &Rx, key: &[u8; 32]) -> Vec<(i64, String)> {
+    let user = PHARM0 + p as i64;
+    let id = |step: usize| (p * 16 + 10 + step + 1) as i64;
+    let chat = ChatRef::new("telegram", user.to_string());
+    let keys = RxKeys::new(key);
+    let mut out = vec![text(id(0), user, &format!("/start {payload}"))];
+    for seq in 0..RX_QUANTITY {
+        let mac = keys.button_mac(&chat, rx.id, seq, rx.item, 1, rx.until);
+        let data = format!("rx:d:{}:{seq}:{}:1:{}:{mac}", rx.id, rx.item, rx.until);
+        out.push(
+            json!({"update_id": id(1 + seq as usize), "callback_query": {
+            "id": format!("rx{p}-{seq}"), "chat_instance": "ci", "from": from(user),
+            "message": {"message_id": 1, "date": 1_790_000_000,
+                        "chat": {"id": user, "type": "private", "first_name": "T"}, "text": "…"},
+            "data": data}}),
+        );
+    }
+    out.into_iter()
+        .map(|u| (u["update_id"].as_i64().unwrap(), u.to_string()))
+        .collect()
+}
+
+#[derive(Clone)]
+struct Rx {
+    id: i64,
+    item: i64,
+    until: i64,
+}
+
 /// Distinct IINs: a birth date per person modulo 336 days, serials ten apart (a serial
 /// without a check digit moves to the next one).
 fn iin_of(p: usize) -> String {
@@ -328,6 +375,61 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
         idle[1]
     );
 
+    // Prescriptions fed over HTTP (every RX_EVERY-th person), a pharmacy, invitations.
+    let rx_people: Vec<usize> = (0..people).filter(|p| p % RX_EVERY == 0).collect();
+    let key = ashyq::core::feeds::create_api_key(&seed, "mis", &["prescriptions".into()])
+        .await
+        .expect("api key");
+    let today = chrono::Utc::now().date_naive();
+    let batch: Vec<Value> = rx_people
+        .iter()
+        .map(|&p| {
+            json!({
+                "external_id": format!("PROOF-RX-{p}"),
+                "patient_iin": iin_of(p),
+                "prescriber": "Иванова А. Б.",
+                "issued_on": (today - chrono::Days::new(1)).to_string(),
+                "expires_on": (today + chrono::Days::new(30)).to_string(),
+                "kind": "free",
+                "items": [{"inn": "Metformin", "form": "tablets 500 mg",
+                           "quantity": RX_QUANTITY, "unit": "pieces"}],
+            })
+        })
+        .collect();
+    let fed = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/prescriptions", second.address))
+        .bearer_auth(&key.secret)
+        .json(&json!({ "items": batch }))
+        .send()
+        .await
+        .expect("feed answered");
+    assert_eq!(fed.status().as_u16(), 200, "{:?}", fed.text().await);
+    providers::set(&seed, ProviderKind::Pharmacy, PHARMACY, "Дәрі-дәрмек")
+        .await
+        .unwrap();
+    let until = minute_of(chrono::Utc::now().timestamp_millis()) + 120;
+    let mut pharmacists: HashMap<usize, Vec<(i64, String)>> = HashMap::new();
+    for &p in &rx_people {
+        let (id, item): (i64, i64) = sqlx::query_as(
+            "SELECT p.id, i.id FROM prescriptions p JOIN prescription_items i ON i.prescription_id = p.id
+             WHERE p.external_id = $1",
+        )
+        .bind(format!("PROOF-RX-{p}"))
+        .fetch_one(seed.store.pool())
+        .await
+        .expect("prescription stored");
+        let link = providers::invite(&seed, ProviderKind::Pharmacy, PHARMACY, BOT)
+            .await
+            .unwrap();
+        let payload = link.rsplit("start=").next().unwrap().to_string();
+        let rx = Rx { id, item, until };
+        pharmacists.insert(
+            p,
+            pharmacist_updates(p, &payload, &rx, seed.vault.signing_key()),
+        );
+    }
+    let pharmacists = Arc::new(pharmacists);
+
     let front = Arc::new(Front {
         replicas: Mutex::new(vec![
             Some(first.address.clone()),
@@ -339,7 +441,7 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
         acked: AtomicUsize::new(0),
         retries: AtomicUsize::new(0),
     });
-    let total = people * (4 + CHECKINS);
+    let total = people * (4 + CHECKINS) + rx_people.len() * (1 + RX_QUANTITY as usize);
     let peak = Arc::new(Mutex::new(0u64));
     let pids = Arc::new(Mutex::new(vec![first.pid, second.pid]));
     let sampling = {
@@ -364,15 +466,21 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     let load = {
         let front = front.clone();
         let tokens = tokens.clone();
+        let pharmacists = pharmacists.clone();
         tokio::spawn(async move {
             use futures::StreamExt;
             futures::stream::iter(0..people)
                 .for_each_concurrent(AT_ONCE, |p| {
                     let front = front.clone();
                     let updates = updates_of(p, &iin_of(p), &phone_of(p), &tokens);
+                    let pharmacist = pharmacists.get(&p).cloned().unwrap_or_default();
                     async move {
                         for (id, body) in updates {
                             front.deliver(id, USER0 + p as i64, body).await;
+                        }
+                        // The patient is registered: the pharmacist dispenses.
+                        for (id, body) in pharmacist {
+                            front.deliver(id, PHARM0 + p as i64, body).await;
                         }
                     }
                 })
@@ -474,6 +582,22 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     let persons = scalar(&seed, "SELECT COUNT(*) FROM people").await as usize;
     let checkins = scalar(&seed, "SELECT COUNT(*) FROM checkins").await as usize;
     let processed = scalar(&seed, "SELECT COUNT(*) FROM processed_updates").await as usize;
+    let dispensings = scalar(&seed, "SELECT COUNT(*) FROM dispensings").await as usize;
+    let dispensed = scalar(
+        &seed,
+        "SELECT CAST(COALESCE(SUM(dispensed), 0) AS BIGINT) FROM prescription_items",
+    )
+    .await;
+    let over = scalar(
+        &seed,
+        "SELECT COUNT(*) FROM prescription_items WHERE dispensed > quantity",
+    )
+    .await;
+    let dispense_lines = scalar(
+        &seed,
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM dispensing_lines",
+    )
+    .await;
     let outbox_sent = scalar(
         &seed,
         "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
@@ -490,11 +614,32 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     }
     let window: HashSet<i64> = window.into_iter().collect();
     let (mut lost, mut twice, mut twice_outside) = (0usize, 0usize, 0usize);
+    // A patient also gets a notice (by the outbox) per dispensing.
+    let (mut notices_twice, mut pharm_lost) = (0usize, 0usize);
     for p in 0..people {
         let chat = USER0 + p as i64;
+        let notices = if p % RX_EVERY == 0 {
+            RX_QUANTITY as usize
+        } else {
+            0
+        };
         let got = per_chat.get(&chat).copied().unwrap_or(0);
-        lost += REPLIES.saturating_sub(got);
-        let extra = got.saturating_sub(REPLIES);
+        lost += (REPLIES + notices).saturating_sub(got);
+        let extra = got.saturating_sub(REPLIES + notices);
+        if notices > 0 {
+            notices_twice += extra;
+            continue;
+        }
+        twice += extra;
+        if !window.contains(&chat) {
+            twice_outside += extra;
+        }
+    }
+    for &p in &rx_people {
+        let chat = PHARM0 + p as i64;
+        let got = per_chat.get(&chat).copied().unwrap_or(0);
+        pharm_lost += PHARM_REPLIES.saturating_sub(got);
+        let extra = got.saturating_sub(PHARM_REPLIES);
         twice += extra;
         if !window.contains(&chat) {
             twice_outside += extra;
@@ -523,11 +668,19 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
         people * CHECKINS
     );
     eprintln!(
+        "PROOF redemptions: prescriptions {} × {RX_QUANTITY} pieces, dispensings {dispensings}/{}, \
+         dispensed {dispensed} (ledger lines {dispense_lines}), items over-dispensed {over}; \
+         pharmacist replies lost {pharm_lost}; patient notices/replies twice {notices_twice}",
+        rx_people.len(),
+        rx_people.len() * RX_QUANTITY as usize
+    );
+    eprintln!(
         "PROOF replies: lost {lost}, sent twice {twice} (window: {} updates in flight at the killed replica; beyond it {twice_outside})",
         window.len()
     );
     eprintln!(
-        "PROOF outbox: {outbox_sent}/{outbox_rows} rows sent, lost {outbox_lost}, sent twice {outbox_twice} (window: {outbox_window} answered but not marked at the kill)"
+        "PROOF outbox: {outbox_sent}/{} rows sent (notices and dispensing notices), lost {outbox_lost}, sent twice {outbox_twice} (window: {outbox_window} answered but not marked at the kill)",
+        outbox_rows + rx_people.len() * RX_QUANTITY as usize
     );
     eprintln!(
         "PROOF memory: idle VmRSS {:.1} / {:.1} MiB; peak VmRSS under load {:.1} MiB; VmHWM now {:.1} / {:.1} MiB; loadavg {}",
@@ -564,11 +717,22 @@ async fn run(people: usize, outbox_rows: usize, kill: bool) {
     assert_eq!(persons, people, "each registration once");
     assert_eq!(checkins, people * CHECKINS, "each check-in once");
     assert_eq!(processed, total);
+    let want = rx_people.len() * RX_QUANTITY as usize;
+    assert_eq!(dispensings, want, "each dispensing once");
+    assert_eq!(dispensed, want as i64, "no piece lost or dispensed twice");
+    assert_eq!(dispense_lines, want as i64);
+    assert_eq!(over, 0, "no item over-dispensed");
+    assert_eq!(pharm_lost, 0, "every pharmacist update answered");
+    assert!(
+        notices_twice <= window.len() + outbox_window,
+        "patient messages twice beyond the windows"
+    );
     assert_eq!(lost, 0, "every update answered");
     assert_eq!(twice_outside, 0, "no reply twice beyond the window");
     assert!(twice <= window.len());
     assert_eq!(outbox_lost, 0);
-    assert_eq!(outbox_sent, outbox_rows);
+    // The proof's notices and the patients' dispensing notices.
+    assert_eq!(outbox_sent, outbox_rows + want);
     assert!(
         outbox_twice <= outbox_window,
         "outbox twice beyond the window"
