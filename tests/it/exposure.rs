@@ -125,7 +125,11 @@ async fn visit(
     admitted: bool,
 ) -> i64 {
     let mut tx = core.store.begin().await.unwrap();
-    let code = format!("{:04}", rand::random::<u16>() % 10_000);
+    // Distinct per visit: codes are unique per venue and local date (a random one collided).
+    let code = format!(
+        "{:04}",
+        NEXT_CODE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000
+    );
     let hash;
     let (person_id, iin_hash) = match who {
         Some(p) => (Some(p.id), None),
@@ -950,7 +954,11 @@ async fn dependant_visit(
     left: Option<i64>,
 ) -> i64 {
     let mut tx = core.store.begin().await.unwrap();
-    let code = format!("{:04}", rand::random::<u16>() % 10_000);
+    // Distinct per visit: codes are unique per venue and local date (a random one collided).
+    let code = format!(
+        "{:04}",
+        NEXT_CODE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000
+    );
     let id = venues::insert_checkin(
         &mut tx,
         &venues::NewCheckin {
@@ -1329,3 +1337,6 @@ async fn dependant_positive(db: &TestDb) {
 mod dependant_is_positive {
     ashyq_on_both!(super::dependant_positive);
 }
+
+/// Check codes of the fixtures' visits, distinct within a run.
+static NEXT_CODE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
