@@ -71,6 +71,33 @@ impl Progress for indicatif::ProgressBar {
     }
 }
 
+/// A CSV reader over `input` (a header row, trimmed cells, rows of any length) and where
+/// each of `columns` stands in its header: every column present, no other, in any order.
+/// Every CSV import reads its file through this.
+pub fn csv_with_columns<R: Read>(
+    input: R,
+    columns: &[&str],
+) -> Result<(csv::Reader<R>, Vec<usize>), ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let header = reader.headers()?.clone();
+    let names: Vec<&str> = header.iter().collect();
+    let positions: Option<Vec<usize>> = columns
+        .iter()
+        .map(|c| names.iter().position(|n| n == c))
+        .collect();
+    match positions {
+        Some(p) if names.len() == columns.len() => Ok((reader, p)),
+        _ => Err(ImportError::Header {
+            expected: columns.join(","),
+            found: names.join(","),
+        }),
+    }
+}
+
 /// A progress bar over the file's bytes on stderr (hidden when stderr is not a terminal).
 pub fn progress_bar(total_bytes: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total_bytes);
@@ -111,27 +138,7 @@ pub async fn import_csv<R: Read + Send + 'static>(
     input: R,
     progress: &dyn Progress,
 ) -> Result<Report, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let header = reader.headers()?.clone();
-    let expected = kind.columns();
-    let names: Vec<&str> = header.iter().collect();
-    let positions: Option<Vec<usize>> = expected
-        .iter()
-        .map(|c| names.iter().position(|n| n == c))
-        .collect();
-    let positions = match positions {
-        Some(p) if names.len() == expected.len() => p,
-        _ => {
-            return Err(ImportError::Header {
-                expected: expected.join(","),
-                found: names.join(","),
-            });
-        }
-    };
+    let (reader, positions) = csv_with_columns(input, kind.columns())?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(2);
     let vault = core.vault.clone();
     let now = core.clock.now();

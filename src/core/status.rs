@@ -312,22 +312,7 @@ pub async fn on_records_changed(
     let mut queued = 0;
     for (person_id, hash) in health::people_by_iin_hashes(conn, &hashes).await? {
         let (pcr_rows, contact_rows) = records_of(&core.vault, conn, &hash).await?;
-        let old_pcr: Vec<PcrRecord> = pcr_rows
-            .iter()
-            .filter(|r| !changes.new_pcr.contains(&r.id))
-            .map(|r| {
-                let mut rec = pcr_record(r);
-                if changes.withdrawn_pcr.contains(&r.id) {
-                    rec.withdrawn = false;
-                }
-                rec
-            })
-            .collect();
-        let old_contacts: Vec<ContactRecord> = contact_rows
-            .iter()
-            .filter(|r| !changes.new_contacts.contains(&r.id))
-            .filter_map(contact_record)
-            .collect();
+        let (old_pcr, old_contacts) = records_before(changes, &pcr_rows, &contact_rows);
         let (pcr, contacts) = engine_records(&pcr_rows, &contact_rows);
         let before = status::evaluate(&old_pcr, &old_contacts, now);
         let after = status::evaluate(&pcr, &contacts, now);
@@ -338,6 +323,31 @@ pub async fn on_records_changed(
     }
     queued += dependants_changed(core, conn, changes, &hashes).await?;
     Ok(queued)
+}
+
+/// The records as they were before `changes`: new ones left out, withdrawn ones still in.
+fn records_before(
+    changes: &Changes,
+    pcr_rows: &[PcrRow],
+    contact_rows: &[ContactRow],
+) -> (Vec<PcrRecord>, Vec<ContactRecord>) {
+    let pcr = pcr_rows
+        .iter()
+        .filter(|r| !changes.new_pcr.contains(&r.id))
+        .map(|r| {
+            let mut rec = pcr_record(r);
+            if changes.withdrawn_pcr.contains(&r.id) {
+                rec.withdrawn = false;
+            }
+            rec
+        })
+        .collect();
+    let contacts = contact_rows
+        .iter()
+        .filter(|r| !changes.new_contacts.contains(&r.id))
+        .filter_map(contact_record)
+        .collect();
+    (pcr, contacts)
 }
 
 /// A dependant's records changed: each verified adult linked to them is told a changed
@@ -357,22 +367,7 @@ async fn dependants_changed(
     let mut queued = 0;
     for (member, adults) in adults {
         let (pcr_rows, contact_rows) = records_of(&core.vault, conn, &member).await?;
-        let old_pcr: Vec<PcrRecord> = pcr_rows
-            .iter()
-            .filter(|r| !changes.new_pcr.contains(&r.id))
-            .map(|r| {
-                let mut rec = pcr_record(r);
-                if changes.withdrawn_pcr.contains(&r.id) {
-                    rec.withdrawn = false;
-                }
-                rec
-            })
-            .collect();
-        let old_contacts: Vec<ContactRecord> = contact_rows
-            .iter()
-            .filter(|r| !changes.new_contacts.contains(&r.id))
-            .filter_map(contact_record)
-            .collect();
+        let (old_pcr, old_contacts) = records_before(changes, &pcr_rows, &contact_rows);
         let (pcr, contacts) = engine_records(&pcr_rows, &contact_rows);
         let before = family::watch_get(conn, &member)
             .await?

@@ -360,30 +360,12 @@ type Grouped = (Vec<(usize, PrescriptionItem)>, Vec<Rejection>);
 /// Reads the CSV into prescriptions (by first line), rejecting unreadable rows and
 /// prescriptions whose rows disagree.
 pub fn read_csv<R: Read>(input: R) -> Result<Grouped, PrescriptionError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| PrescriptionError::Import(e.to_string()))?
-        .clone();
-    let names: Vec<&str> = header.iter().collect();
-    let positions: Option<Vec<usize>> = COLUMNS
-        .iter()
-        .map(|c| names.iter().position(|n| n == c))
-        .collect();
-    let positions = match positions {
-        Some(p) if names.len() == COLUMNS.len() => p,
-        _ => {
-            return Err(PrescriptionError::Import(format!(
-                "the header must be `{}` (found `{}`)",
-                COLUMNS.join(","),
-                names.join(",")
-            )));
-        }
-    };
+    let (mut reader, positions) =
+        crate::core::import::csv_with_columns(input, &COLUMNS).map_err(|e| match e {
+            // The csv error as it reads, without `ImportError`'s "CSV:" prefix.
+            crate::core::import::ImportError::Csv(e) => PrescriptionError::Import(e.to_string()),
+            e => PrescriptionError::Import(e.to_string()),
+        })?;
     let mut groups: Vec<(usize, PrescriptionItem, Option<String>)> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut rejected = Vec::new();

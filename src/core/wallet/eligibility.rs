@@ -237,30 +237,12 @@ pub async fn import_csv<R: Read + Send + 'static>(
 type Validated = (Vec<(usize, NewPupil)>, Vec<Rejection>);
 
 fn read_csv<R: Read>(input: R, vault: &Vault, today: NaiveDate) -> Result<Validated, WalletError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| WalletError::Import(e.to_string()))?
-        .clone();
-    let names: Vec<&str> = header.iter().collect();
-    let positions: Option<Vec<usize>> = COLUMNS
-        .iter()
-        .map(|c| names.iter().position(|n| n == c))
-        .collect();
-    let positions = match positions {
-        Some(p) if names.len() == COLUMNS.len() => p,
-        _ => {
-            return Err(WalletError::Import(format!(
-                "the header must be `{}` (found `{}`)",
-                COLUMNS.join(","),
-                names.join(",")
-            )));
-        }
-    };
+    let (mut reader, positions) =
+        crate::core::import::csv_with_columns(input, &COLUMNS).map_err(|e| match e {
+            // The csv error as it reads, without `ImportError`'s "CSV:" prefix.
+            crate::core::import::ImportError::Csv(e) => WalletError::Import(e.to_string()),
+            e => WalletError::Import(e.to_string()),
+        })?;
     let mut items = Vec::new();
     let mut rejected = Vec::new();
     let mut record = csv::StringRecord::new();
