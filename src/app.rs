@@ -41,11 +41,10 @@ pub async fn build_core(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let pace = settings.telegram_pace;
     let store = core.store.clone();
     core = core
-        .with_pace(SendPace::new(
-            pace::TELEGRAM,
-            pace.per_second,
-            Some(store.clone()),
-        ))
+        .with_pace(
+            SendPace::new(pace::TELEGRAM, pace.per_second, Some(store.clone()))
+                .with_cap(pace.max_per_second),
+        )
         .with_pace(SendPace::new(
             pace::TELEGRAM_PAID,
             pace.paid_per_second,

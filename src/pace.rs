@@ -7,9 +7,19 @@
 //! in memory. A replica that cannot reach the database paces on its own meanwhile. Slots
 //! are wall-clock microseconds of the reserving replica: replicas' clocks must agree (NTP)
 //! to well under one slot.
+//!
+//! Slots alone keep the mean, not every second: a sender that wakes late (a busy machine, a
+//! slow network) sends next to the following slot's message. So a pace may also have a
+//! **cap** ([`SendPace::with_cap`]; Telegram's: 30): a message holds a place in the pace's
+//! one-second window ([`Permit`]) from the moment it may go until the messenger answered it,
+//! and for one second after that answer. The messenger receives each message between those
+//! two moments, so any second of its clock sees at most `cap` messages, however late the
+//! senders wake or the network delivers. The places are rows of `send_window` on PostgreSQL
+//! (every replica counts them under the pace row's lock), in memory on SQLite.
 
+use crate::storage::pace::Place;
 use crate::storage::{Backend, Store};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +38,9 @@ pub struct PaceSettings {
     pub per_second: f64,
     /// `TELEGRAM_PAID_RATE_PER_SECOND`: paid broadcasts (default and most: 1 000).
     pub paid_per_second: f64,
+    /// `TELEGRAM_MAX_PER_SECOND`: the most messages any one second may see (default 30,
+    /// Telegram's limit; never below `per_second` rounded up).
+    pub max_per_second: u32,
 }
 
 impl Default for PaceSettings {
@@ -35,6 +48,7 @@ impl Default for PaceSettings {
         Self {
             per_second: 29.0,
             paid_per_second: 1000.0,
+            max_per_second: 30,
         }
     }
 }
@@ -48,15 +62,27 @@ impl PaceSettings {
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .unwrap_or(default)
         };
+        let per_second = rate("TELEGRAM_RATE_PER_SECOND", d.per_second);
+        let max = var("TELEGRAM_MAX_PER_SECOND")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(d.max_per_second);
         Self {
-            per_second: rate("TELEGRAM_RATE_PER_SECOND", d.per_second),
+            per_second,
             paid_per_second: rate("TELEGRAM_PAID_RATE_PER_SECOND", d.paid_per_second).min(1000.0),
+            max_per_second: max.max(per_second.ceil() as u32),
         }
     }
 }
 
 /// How late after its slot a sender may still send (µs).
 pub const LATE_US: i64 = 100_000;
+
+/// The window a pace's cap counts in (µs): one second.
+pub const WINDOW_US: i64 = 1_000_000;
+
+/// How long a message in flight holds its place at most when its sender never says it was
+/// answered (a replica that died mid-request): longer than any request's timeout.
+pub const LEASE_US: i64 = 30_000_000;
 
 /// One pace: a rate and where its slots are reserved.
 pub struct SendPace {
@@ -65,6 +91,85 @@ pub struct SendPace {
     store: Option<Store>,
     /// The next free slot when reserved in this process (SQLite, or the database is down).
     local: Mutex<i64>,
+    /// The most messages in any one-second window (none: slots only).
+    cap: Option<i64>,
+    /// The window's places when kept in this process (SQLite, or the database is down).
+    window: Arc<Mutex<LocalWindow>>,
+}
+
+/// The places of a window kept in memory: `(id, started, answered)`.
+#[derive(Default)]
+struct LocalWindow {
+    next_id: u64,
+    places: VecDeque<(u64, i64, Option<i64>)>,
+}
+
+impl LocalWindow {
+    fn take(&mut self, now_us: i64, cap: i64) -> Result<u64, i64> {
+        // Places that no longer count are forgotten (started before the lease and answered
+        // more than a window ago, or never answered within the lease).
+        self.places.retain(|&(_, started, done)| match done {
+            Some(d) => d > now_us - WINDOW_US,
+            None => started > now_us - LEASE_US,
+        });
+        if self.places.len() as i64 >= cap {
+            let first_done = self.places.iter().filter_map(|p| p.2).min();
+            return Err(first_done.map_or(now_us + 5_000, |d| d + WINDOW_US));
+        }
+        self.next_id += 1;
+        self.places.push_back((self.next_id, now_us, None));
+        Ok(self.next_id)
+    }
+
+    fn leave(&mut self, id: u64, done_us: i64) {
+        if let Some(place) = self.places.iter_mut().find(|p| p.0 == id) {
+            place.2 = Some(done_us);
+        }
+    }
+}
+
+/// A message's place in its pace's window: keep it until the messenger answered (or the
+/// request failed), then drop it; the place frees one window later.
+#[must_use = "a place is held until the message was answered"]
+pub struct Permit {
+    held: Option<Held>,
+}
+
+enum Held {
+    Local(Arc<Mutex<LocalWindow>>, u64),
+    Shared(Store, i64),
+}
+
+impl Permit {
+    /// No place: the pace has no cap (or there is no pace).
+    pub fn none() -> Self {
+        Self { held: None }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let done = now_us();
+        match self.held.take() {
+            None => {}
+            Some(Held::Local(window, id)) => window.lock().expect("pace window").leave(id, done),
+            Some(Held::Shared(store, id)) => {
+                // Recorded in the background; until it lands (or, should it never, until
+                // the lease ends) the place counts as in flight: more careful, not less.
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move {
+                        let left = async {
+                            let mut conn = store.pool().acquire().await?;
+                            crate::storage::pace::leave_place(&mut conn, id, done).await
+                        };
+                        if let Err(e) = left.await {
+                            tracing::warn!(error = %e, "send window: answer not recorded (its place frees at the lease)");
+                        }
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl SendPace {
@@ -77,7 +182,45 @@ impl SendPace {
             interval_us: (1_000_000.0 / per_second).round().max(1.0) as i64,
             store: store.filter(|s| s.backend() == Backend::Postgres),
             local: Mutex::new(0),
+            cap: None,
+            window: Arc::default(),
         }
+    }
+
+    /// At most `cap` messages in any one-second window (see the module's notes).
+    pub fn with_cap(mut self, cap: u32) -> Self {
+        self.cap = Some(i64::from(cap.max(1)));
+        self
+    }
+
+    /// The cap, when the pace has one.
+    pub fn cap(&self) -> Option<i64> {
+        self.cap
+    }
+
+    /// Takes a place in the window, or says when to look again.
+    async fn take_place(&self, cap: i64) -> Result<Held, i64> {
+        let now_us = now_us();
+        if let Some(store) = &self.store {
+            let taken = async {
+                let mut tx = store.begin().await?;
+                let place = crate::storage::pace::take_place(
+                    &mut tx, &self.name, now_us, cap, WINDOW_US, LEASE_US,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok::<_, crate::storage::StoreError>(place)
+            };
+            match taken.await {
+                Ok(Place::Taken(id)) => return Ok(Held::Shared(store.clone(), id)),
+                Ok(Place::FullUntil(at)) => return Err(at),
+                Err(e) => {
+                    tracing::warn!(pace = %self.name, error = %e, "shared send window unavailable: counting locally")
+                }
+            }
+        }
+        let taken = self.window.lock().expect("pace window").take(now_us, cap);
+        taken.map(|id| Held::Local(self.window.clone(), id))
     }
 
     /// Messages a second.
@@ -115,10 +258,11 @@ impl SendPace {
         self.reserve_locally(now_us)
     }
 
-    /// Waits for the next slot. A sender that wakes up more than [`LATE_US`] after its slot
-    /// (a stalled process) takes a new slot instead (up to three times), so the slots missed
-    /// during a stall are not sent in one burst afterwards.
-    pub async fn wait(&self) {
+    /// Waits for the next slot, then (with a cap) for a place in the window: keep the
+    /// permit until the messenger answered. A sender that wakes up more than [`LATE_US`]
+    /// after its slot (a stalled process) takes a new slot instead (up to three times), so
+    /// the slots missed during a stall are not sent in one burst afterwards.
+    pub async fn wait(&self) -> Permit {
         for _ in 0..3 {
             let slot = self.reserve().await;
             let ahead = slot - now_us();
@@ -126,7 +270,19 @@ impl SendPace {
                 tokio::time::sleep(Duration::from_micros(ahead as u64)).await;
             }
             if now_us() - slot <= LATE_US.max(self.interval_us) {
-                return;
+                break;
+            }
+        }
+        let Some(cap) = self.cap else {
+            return Permit::none();
+        };
+        loop {
+            match self.take_place(cap).await {
+                Ok(held) => return Permit { held: Some(held) },
+                Err(at) => {
+                    let ahead = (at - now_us()).clamp(1_000, WINDOW_US);
+                    tokio::time::sleep(Duration::from_micros(ahead as u64)).await;
+                }
             }
         }
     }
@@ -154,10 +310,12 @@ impl Paces {
         self.0.get(name)
     }
 
-    /// Waits for the next slot of `name`'s pace (at once when it has none).
-    pub async fn wait(&self, name: &str) {
-        if let Some(pace) = self.get(name) {
-            pace.wait().await;
+    /// Waits for the next slot of `name`'s pace (at once when it has none); keep the permit
+    /// until the messenger answered.
+    pub async fn wait(&self, name: &str) -> Permit {
+        match self.get(name) {
+            Some(pace) => pace.wait().await,
+            None => Permit::none(),
         }
     }
 }
@@ -187,5 +345,45 @@ mod tests {
         assert_eq!(pace.reserve_locally(later), later);
         assert_eq!(pace.reserve_locally(later), later + 50_000);
         assert!((pace.rate() - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_window_holds_a_place_from_the_start_until_a_second_after_the_answer() {
+        let mut w = LocalWindow::default();
+        let t = 10_000_000;
+        let a = w.take(t, 2).unwrap();
+        let b = w.take(t + 10, 2).unwrap();
+        // Both in flight: full, and no answer to count from yet.
+        assert_eq!(w.take(t + 20, 2), Err(t + 20 + 5_000));
+        w.leave(b, t + 300_000);
+        w.leave(a, t + 400_000);
+        // Answered: the first answer frees its place one window after it.
+        assert_eq!(w.take(t + 500_000, 2), Err(t + 300_000 + WINDOW_US));
+        assert_eq!(w.take(t + 1_299_999, 2), Err(t + 300_000 + WINDOW_US));
+        assert!(w.take(t + 1_300_000, 2).is_ok());
+        assert!(w.take(t + 1_300_001, 2).is_err());
+        assert!(w.take(t + 1_400_000, 2).is_ok());
+        // A place never answered frees at the lease.
+        let mut w = LocalWindow::default();
+        w.take(t, 1).unwrap();
+        assert!(w.take(t + LEASE_US - 1, 1).is_err());
+        assert!(w.take(t + LEASE_US, 1).is_ok());
+    }
+
+    #[test]
+    fn the_cap_is_never_below_the_rate() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(PaceSettings::from_vars(&vars(&[])).max_per_second, 30);
+        let s = PaceSettings::from_vars(&vars(&[("TELEGRAM_RATE_PER_SECOND", "45.5")]));
+        assert_eq!(s.max_per_second, 46);
+        let s = PaceSettings::from_vars(&vars(&[("TELEGRAM_MAX_PER_SECOND", "25")]));
+        assert_eq!((s.per_second, s.max_per_second), (29.0, 29));
     }
 }

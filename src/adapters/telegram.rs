@@ -756,8 +756,10 @@ async fn send_raw(
         if paid {
             request = request.allow_paid_broadcast(true);
         }
-        core.pace.wait(pace).await;
-        match request.await {
+        let permit = core.pace.wait(pace).await;
+        let copied = request.await;
+        drop(permit);
+        match copied {
             Ok(id) => return Ok(id),
             Err(e @ RequestError::Api(_)) if !thread_gone(&e) => {
                 // The original is gone or cannot be copied: the text says what it was.
@@ -786,7 +788,7 @@ async fn send_raw(
                 if paid {
                     request = request.allow_paid_broadcast(true);
                 }
-                core.pace.wait(pace).await;
+                let _permit = core.pace.wait(pace).await;
                 request.await?
             }
             AttachmentKind::Document => {
@@ -803,7 +805,7 @@ async fn send_raw(
                 if paid {
                     request = request.allow_paid_broadcast(true);
                 }
-                core.pace.wait(pace).await;
+                let _permit = core.pace.wait(pace).await;
                 request.await?
             }
         };
@@ -821,7 +823,7 @@ async fn send_raw(
     if paid {
         request = request.allow_paid_broadcast(true);
     }
-    core.pace.wait(pace).await;
+    let _permit = core.pace.wait(pace).await;
     request.await.map(|m| m.id)
 }
 

@@ -192,6 +192,7 @@ impl Aitu {
                 settings.rate_per_second,
                 Some(core.store.clone()),
             )
+            .with_cap(settings.rate_per_second.ceil() as u32)
         });
         Ok(Arc::new(Self {
             api,
@@ -385,10 +386,13 @@ impl Aitu {
             },
         };
         for part in outbound::render(&self.core.texts, to, message, file) {
-            if let Some(pace) = &self.pace {
-                pace.wait().await;
-            }
-            if let Err(e) = self.api.send(&[api::Command::SendMessage(part)]).await {
+            let permit = match &self.pace {
+                Some(pace) => pace.wait().await,
+                None => crate::pace::Permit::none(),
+            };
+            let sent = self.api.send(&[api::Command::SendMessage(part)]).await;
+            drop(permit);
+            if let Err(e) = sent {
                 tracing::warn!(error = %e, "aitu: send failed");
                 if let ApiError::Status {
                     status: 429,
