@@ -95,6 +95,11 @@ pub struct SendPace {
     cap: Option<i64>,
     /// The window's places when kept in this process (SQLite, or the database is down).
     window: Arc<Mutex<LocalWindow>>,
+    /// One sender of this process at a time asks the window (the others queue here, not
+    /// on the pace row's lock with a pool connection each).
+    turn: tokio::sync::Mutex<()>,
+    /// Consecutive failures to reach the shared window.
+    failures: std::sync::atomic::AtomicU32,
 }
 
 /// The places of a window kept in memory: `(id, started, answered)`.
@@ -184,6 +189,8 @@ impl SendPace {
             local: Mutex::new(0),
             cap: None,
             window: Arc::default(),
+            turn: tokio::sync::Mutex::new(()),
+            failures: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -211,9 +218,21 @@ impl SendPace {
                 tx.commit().await?;
                 Ok::<_, crate::storage::StoreError>(place)
             };
+            use std::sync::atomic::Ordering::Relaxed;
             match taken.await {
-                Ok(Place::Taken(id)) => return Ok(Held::Shared(store.clone(), id)),
-                Ok(Place::FullUntil(at)) => return Err(at),
+                Ok(place) => {
+                    self.failures.store(0, Relaxed);
+                    return match place {
+                        Place::Taken(id) => Ok(Held::Shared(store.clone(), id)),
+                        Place::FullUntil(at) => Err(at),
+                    };
+                }
+                // A passing failure is waited out (counting alone would let every replica
+                // send a whole cap); after a second of failures this replica counts alone.
+                Err(e) if self.failures.fetch_add(1, Relaxed) < 20 => {
+                    tracing::debug!(pace = %self.name, error = %e, "shared send window: retrying");
+                    return Err(now_us + 50_000);
+                }
                 Err(e) => {
                     tracing::warn!(pace = %self.name, error = %e, "shared send window unavailable: counting locally")
                 }
@@ -276,6 +295,7 @@ impl SendPace {
         let Some(cap) = self.cap else {
             return Permit::none();
         };
+        let _turn = self.turn.lock().await;
         loop {
             match self.take_place(cap).await {
                 Ok(held) => return Permit { held: Some(held) },
@@ -294,9 +314,58 @@ fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
+/// A messenger's limits per chat, kept in this process: at most one message a second to a
+/// chat, and in a group at most `per_minute_group` a minute (Telegram: 20). Each send
+/// reserves its moment in its chat's queue, so a chat's messages keep their order and
+/// spacing however many tasks send to it. (A chat's messages come from one replica at a
+/// time: its conversation is locked while an update is handled, its outbox rows are claimed
+/// together.)
+pub struct ChatSpacing {
+    per_minute_group: usize,
+    chats: Mutex<HashMap<String, VecDeque<std::time::Instant>>>,
+}
+
+impl Default for ChatSpacing {
+    fn default() -> Self {
+        Self {
+            per_minute_group: 20,
+            chats: Mutex::default(),
+        }
+    }
+}
+
+impl ChatSpacing {
+    /// Reserves the next moment `chat` may receive a message at or after `now`.
+    fn reserve(&self, chat: &str, group: bool, now: std::time::Instant) -> std::time::Instant {
+        const SECOND: Duration = Duration::from_secs(1);
+        const MINUTE: Duration = Duration::from_secs(60);
+        let mut chats = self.chats.lock().expect("chat spacing");
+        if chats.len() > 10_000 {
+            // Forget chats whose last message is more than a minute old.
+            chats.retain(|_, sent| sent.back().is_some_and(|&t| t + MINUTE > now));
+        }
+        let sent = chats.entry(chat.to_string()).or_default();
+        let mut at = sent.back().map_or(now, |&last| (last + SECOND).max(now));
+        if group && sent.len() >= self.per_minute_group {
+            at = at.max(sent[sent.len() - self.per_minute_group] + MINUTE);
+        }
+        while sent.front().is_some_and(|&t| t + MINUTE <= at) {
+            sent.pop_front();
+        }
+        sent.push_back(at);
+        at
+    }
+
+    /// Waits until `chat` may receive the next message.
+    pub async fn wait(&self, chat: &str, group: bool) {
+        let at = self.reserve(chat, group, std::time::Instant::now());
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
 /// The paces of a core by name; a name without a pace is not paced (tests, SMS).
 #[derive(Clone, Default)]
-pub struct Paces(Arc<HashMap<String, Arc<SendPace>>>);
+pub struct Paces(Arc<HashMap<String, Arc<SendPace>>>, Arc<ChatSpacing>);
 
 impl Paces {
     pub fn with(mut self, pace: SendPace) -> Self {
@@ -308,6 +377,11 @@ impl Paces {
 
     pub fn get(&self, name: &str) -> Option<&Arc<SendPace>> {
         self.0.get(name)
+    }
+
+    /// The per-chat limits of this process.
+    pub fn chats(&self) -> &ChatSpacing {
+        &self.1
     }
 
     /// Waits for the next slot of `name`'s pace (at once when it has none); keep the permit
@@ -368,6 +442,23 @@ mod tests {
         w.take(t, 1).unwrap();
         assert!(w.take(t + LEASE_US - 1, 1).is_err());
         assert!(w.take(t + LEASE_US, 1).is_ok());
+    }
+
+    #[test]
+    fn a_chat_gets_one_message_a_second_and_a_group_twenty_a_minute() {
+        let spacing = ChatSpacing::default();
+        let t = std::time::Instant::now();
+        let s = Duration::from_secs(1);
+        let user: Vec<_> = (0..3).map(|_| spacing.reserve("u", false, t)).collect();
+        assert_eq!(user, [t, t + s, t + 2 * s]);
+        // Another chat is not held up by the first.
+        assert_eq!(spacing.reserve("v", false, t), t);
+        // A quiet chat sends at once again.
+        assert_eq!(spacing.reserve("u", false, t + 10 * s), t + 10 * s);
+        // A group: one a second for 20, then the 21st a minute after the first.
+        let group: Vec<_> = (0..21).map(|_| spacing.reserve("g", true, t)).collect();
+        assert_eq!(group[19], t + 19 * s);
+        assert_eq!(group[20], t + 60 * s);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub fn profile() -> ChannelProfile {
     }
 }
 
-/// The bot as handlers see it: Telegram's limits respected by the Throttle adaptor.
+/// The bot as handlers see it. Messages are sent through the inner bot, under the bot's
+/// shared pace and the per-chat limits of `crate::pace` (`send_raw`); the Throttle adaptor
+/// still paces whatever else a handler sends.
 pub type TgBot = Throttle<Bot>;
 
 /// Builds the client from `TELOXIDE_TOKEN` and `TELOXIDE_API_URL` (a local Bot API server or
@@ -737,6 +739,13 @@ async fn send_raw(
         crate::pace::TELEGRAM
     };
     let markup = markup(texts, message.lang, &message.keyboard);
+    // Telegram's limits per chat first (one a second, twenty a minute in a group), then the
+    // bot's shared pace. The requests go to the inner bot: the Throttle adaptor releases its
+    // queue every 250 ms, in bunches that no pace could smooth (docs/OPERATIONS.md).
+    let spacing = core.pace.chats();
+    let chat_key = chat.0.to_string();
+    spacing.wait(&chat_key, !chat.is_user()).await;
+    let bot = bot.inner();
     if let Some(source) = relay.copy.as_ref().filter(|s| s.chat.channel == CHANNEL)
         && let (Ok(from), Ok(id)) = (
             source.chat.chat_id.parse::<i64>(),
@@ -812,6 +821,7 @@ async fn send_raw(
         if fits {
             return Ok(sent.id);
         }
+        spacing.wait(&chat_key, !chat.is_user()).await;
     }
     let mut request = bot.send_message(chat, text);
     if let Some(t) = thread {

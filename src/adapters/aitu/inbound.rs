@@ -212,15 +212,15 @@ pub fn classify(envelope: Envelope) -> Result<Incoming, Skip> {
             let Some(phone) = f.private_phone() else {
                 return Err(Skip::NotForCore("form without a phone".into()));
             };
-            // The account's own number, posted by the client after the user confirmed
-            // (`send_private_data`, legacy); own only in the sender's private dialog.
-            let own =
-                f.dialog.kind == "USER" && f.sender.as_ref().is_some_and(|s| s.id == f.dialog.id);
+            // The account's number, posted by the client after the user confirmed
+            // (`send_private_data`, legacy). Only a `RegisteredContact` of the sender proves
+            // a number here; this one is taken as if typed, so a code by SMS proves it
+            // (`ChannelProfile::typed_phone_by_code`).
             Ok(Incoming {
                 update_id,
                 chat: chat_ref(&f.dialog),
                 dialog: f.dialog,
-                kind: Kind::Event(Event::Contact { phone, own }),
+                kind: Kind::Event(Event::Text(phone)),
                 relay: None,
             })
         }
@@ -380,11 +380,9 @@ mod tests {
                 "additionalMetadata": meta}),
             )
         };
-        assert!(matches!(event(form(ME)), Event::Contact { own: true, .. }));
-        assert!(matches!(
-            event(form(OTHER)),
-            Event::Contact { own: false, .. }
-        ));
+        // Never proof of its own: the number as typed (a code by SMS follows).
+        assert_eq!(event(form(ME)), Event::Text("+77011234567".into()));
+        assert_eq!(event(form(OTHER)), Event::Text("+77011234567".into()));
         let edited = parse_update(&json!({"type": "MessageEdited", "updateId": "u5",
             "messageId": "m", "dialog": {"type": "USER", "id": ME}, "content": "x"}));
         assert_eq!(event(edited), Event::Edited);

@@ -200,6 +200,22 @@ impl FakeAitu {
         )
     }
 
+    /// The account's number posted by the client after `send_private_data` (legacy).
+    pub fn private_phone(&self, user: &str, phone: &str) -> Value {
+        let meta = json!({"data_template_result": phone.trim_start_matches('+'),
+            "private_data": {"type": "phone_number",
+                "value": {"phone_number": phone, "metadata": "auth"}},
+            "hidden_metadata": ""});
+        let update = json!({
+            "type": "FormMessageSent", "updateId": self.next_id(), "formId": "",
+            "dialog": Self::peer(user), "sender": Self::peer(user), "message": phone,
+            "messageId": format!("pd-{}", self.next_id()),
+            "additionalMetadata": meta.to_string()
+        });
+        self.push_raw(update.clone());
+        update
+    }
+
     /// A press on the inline button with `metadata` of the last message that carries one
     /// (panics when the bot never sent such a button to `user`).
     pub fn press(&self, user: &str, metadata: &str) -> Value {
