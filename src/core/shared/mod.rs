@@ -15,3 +15,4 @@ pub mod otp;
 pub mod qr_image;
 pub mod routes;
 pub mod scan;
+pub mod signed;

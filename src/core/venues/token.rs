@@ -261,7 +261,7 @@ fn is_token_shaped(s: &str) -> bool {
 }
 
 /// The short-code alphabet: digits and capitals without 0/O, 1/I/L.
-pub const SHORT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const SHORT_ALPHABET: &[u8] = crate::core::shared::signed::ALPHABET;
 const SHORT_LEN: usize = 7;
 
 /// A fresh random short code in its canonical form (`K7P-2QX9`).

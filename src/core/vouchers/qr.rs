@@ -22,22 +22,17 @@
 //! recognises its shape so another kind's provider can answer "this is a school-meal code".
 
 use super::{QrLifetime, VoucherKind};
+use crate::core::shared::signed::{self, CodeKey, base31};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 2;
 const BODY_LEN: usize = 1 + 1 + 4 + 2 + 4;
-const MAC_LEN: usize = 16;
-const TOKEN_BYTES: usize = BODY_LEN + MAC_LEN;
 /// The prefix of an engine voucher QR's text.
 pub const PREFIX: &str = "SV";
 /// Characters after the prefix.
-pub const TOKEN_CHARS: usize = 38;
+pub const TOKEN_CHARS: usize = signed::sealed_chars(BODY_LEN);
 /// The meal kind's daily code: its prefix and length after it (`wallet::token`).
 const MEAL_PREFIX: &str = "SW";
 const MEAL_TOKEN_CHARS: usize = 36;
@@ -45,7 +40,7 @@ const MEAL_TOKEN_CHARS: usize = 36;
 const MEAL_SHORT_CHARS: usize = 11;
 
 /// The short-code alphabet (the same as the venues' and meals'): no 0/O, 1/I/L.
-pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const ALPHABET: &[u8] = signed::ALPHABET;
 const ID_CHARS: usize = 6;
 const MINUTE_CHARS: usize = 2;
 const MAC_CHARS: usize = 6;
@@ -131,34 +126,20 @@ impl Refusal {
 }
 
 /// The keys of voucher codes, derived from the vault's signing key.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct QrKeys {
-    key: [u8; 32],
-}
-
-impl std::fmt::Debug for QrKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("QrKeys(…)")
-    }
+    key: CodeKey,
 }
 
 /// A typed code in canonical form: `(canonical, voucher id, minute modulo 961)`, or `None`
 /// when the text is not shaped like one (case, spaces and dashes forgiven).
 pub fn parse_short_code(input: &str) -> Option<(String, i64, i64)> {
     let raw = crate::domain::fold_typed_code(input);
-    if raw.len() != ID_CHARS + MINUTE_CHARS + MAC_CHARS
-        || !raw.bytes().all(|b| ALPHABET.contains(&b))
-    {
+    if raw.len() != ID_CHARS + MINUTE_CHARS + MAC_CHARS || !signed::in_alphabet(&raw) {
         return None;
     }
-    let digits = |s: &str| {
-        s.bytes().try_fold(0i64, |n, b| {
-            let d = ALPHABET.iter().position(|a| *a == b)? as i64;
-            Some(n * ALPHABET.len() as i64 + d)
-        })
-    };
-    let id = digits(&raw[..ID_CHARS])?;
-    let minute = digits(&raw[ID_CHARS..ID_CHARS + MINUTE_CHARS])?;
+    let id = signed::parse_base31(&raw[..ID_CHARS])?;
+    let minute = signed::parse_base31(&raw[ID_CHARS..ID_CHARS + MINUTE_CHARS])?;
     Some((
         format!(
             "{}-{}-{}",
@@ -171,15 +152,6 @@ pub fn parse_short_code(input: &str) -> Option<(String, i64, i64)> {
     ))
 }
 
-fn base31(mut n: u64, width: usize) -> String {
-    let mut out = vec![ALPHABET[0]; width];
-    for c in out.iter_mut().rev() {
-        *c = ALPHABET[(n % ALPHABET.len() as u64) as usize];
-        n /= ALPHABET.len() as u64;
-    }
-    String::from_utf8(out).expect("ASCII")
-}
-
 /// Whether a text has the shape of a school meal's daily code (QR text or typed).
 pub fn looks_like_meal_code(text: &str) -> bool {
     let t = text.trim();
@@ -190,23 +162,14 @@ pub fn looks_like_meal_code(text: &str) -> bool {
                 .is_ok_and(|b| b.first() == Some(&1));
     }
     let raw = crate::domain::fold_typed_code(t);
-    raw.len() == MEAL_SHORT_CHARS && raw.bytes().all(|b| ALPHABET.contains(&b))
+    raw.len() == MEAL_SHORT_CHARS && signed::in_alphabet(&raw)
 }
 
 impl QrKeys {
     pub fn new(signing_key: &[u8; 32]) -> Self {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(signing_key).expect("any key length");
-        mac.update(b"voucher-qr/v2");
         Self {
-            key: mac.finalize().into_bytes().into(),
+            key: CodeKey::derive(signing_key, b"voucher-qr/v2"),
         }
-    }
-
-    fn mac(&self, label: &[u8], body: &[u8]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).expect("any key length");
-        mac.update(label);
-        mac.update(body);
-        mac.finalize().into_bytes().into()
     }
 
     fn body(t: &VoucherToken) -> [u8; BODY_LEN] {
@@ -221,70 +184,35 @@ impl QrKeys {
 
     /// The QR text of a code.
     pub fn sign(&self, t: &VoucherToken) -> String {
-        let body = Self::body(t);
-        let mac = self.mac(b"qr:", &body);
-        let mut bytes = [0u8; TOKEN_BYTES];
-        bytes[..BODY_LEN].copy_from_slice(&body);
-        bytes[BODY_LEN..].copy_from_slice(&mac[..MAC_LEN]);
-        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+        self.key.seal(PREFIX, &Self::body(t))
     }
 
     /// The typed form of the same code.
     pub fn short_code(&self, t: &VoucherToken) -> String {
-        let check = self.check_chars(&Self::body(t));
         format!(
             "{}-{}-{}",
             base31(t.voucher_id as u64, ID_CHARS),
             base31(t.minute.rem_euclid(MINUTE_PERIOD) as u64, MINUTE_CHARS),
-            String::from_utf8_lossy(&check)
+            self.key.check_chars(&Self::body(t), MAC_CHARS)
         )
-    }
-
-    /// Check characters drawn without modulo bias: a MAC byte below 248 (= 8 × 31) modulo 31,
-    /// more MAC blocks when needed.
-    fn check_chars(&self, body: &[u8; BODY_LEN]) -> Vec<u8> {
-        const LIMIT: u8 = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-        let mut out = Vec::with_capacity(MAC_CHARS);
-        let mut block = 0u8;
-        while out.len() < MAC_CHARS {
-            let mut input = body.to_vec();
-            if block > 0 {
-                input.push(block);
-            }
-            let mac = self.mac(b"code:", &input);
-            out.extend(
-                mac.iter()
-                    .filter(|b| **b < LIMIT)
-                    .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()])
-                    .take(MAC_CHARS - out.len()),
-            );
-            block = block.wrapping_add(1);
-        }
-        out
     }
 
     /// Reads a QR text at `now_ms`: valid, expired, a meal code's shape, or invalid.
     pub fn read(&self, text: &str, now_ms: i64) -> Presented {
-        let Some(raw) = text.trim().strip_prefix(PREFIX) else {
+        if !text.trim().starts_with(PREFIX) {
             return if looks_like_meal_code(text) {
                 Presented::MealCode
             } else {
                 Presented::Invalid
             };
+        }
+        let Some(bytes) = self
+            .key
+            .open(PREFIX, text, BODY_LEN)
+            .filter(|b| b[0] == VERSION)
+        else {
+            return Presented::Invalid;
         };
-        if raw.len() != TOKEN_CHARS {
-            return Presented::Invalid;
-        }
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(raw) else {
-            return Presented::Invalid;
-        };
-        if bytes.len() != TOKEN_BYTES || bytes[0] != VERSION {
-            return Presented::Invalid;
-        }
-        let mac = self.mac(b"qr:", &bytes[..BODY_LEN]);
-        if !bool::from(mac[..MAC_LEN].ct_eq(&bytes[BODY_LEN..])) {
-            return Presented::Invalid;
-        }
         let Some(kind) = VoucherKind::from_code(bytes[1]) else {
             return Presented::Invalid;
         };
@@ -386,6 +314,19 @@ mod tests {
 
     fn gen1(_: VoucherKind, _: i64) -> Option<i64> {
         Some(1)
+    }
+
+    #[test]
+    fn codes_are_those_made_before_the_shared_signing_module() {
+        // Made by the code of commit 08dad3a (before `core::shared::signed`), same key.
+        let qr = QrKeys::new(&[5u8; 32]);
+        let v = VoucherToken::new(VoucherKind::Medicine, 654_321, 2, 1_796_000_000_000);
+        assert_eq!(qr.sign(&v), "SVAgIACfvxAAIByL8VdV7d2rpuF9Hcxp72DQirEg");
+        assert_eq!(qr.short_code(&v), "22QYW6-5E-D2VBPY");
+        assert_eq!(
+            qr.read(&qr.sign(&v), 1_796_000_000_000),
+            Presented::Valid(v)
+        );
     }
 
     #[test]

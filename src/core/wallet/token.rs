@@ -17,26 +17,18 @@
 //! character is equally likely (a byte of 248 or more is skipped; more MAC blocks follow when
 //! needed): 31⁶ ≈ 8.9 × 10⁸ codes per voucher and day, and failed attempts are throttled.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::core::shared::signed::{self, CodeKey};
 use chrono::{Datelike, NaiveDate, Weekday};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
-
-type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 1;
 const BODY_LEN: usize = 1 + 4 + 2 + 4;
-const MAC_LEN: usize = 16;
-const TOKEN_BYTES: usize = BODY_LEN + MAC_LEN;
 /// The prefix of a meal QR's text.
 pub const PREFIX: &str = "SW";
 /// Characters after the prefix.
-pub const TOKEN_CHARS: usize = 36;
+pub const TOKEN_CHARS: usize = signed::sealed_chars(BODY_LEN);
 
 /// The short-code alphabet (the same as the venues'): no 0/O, 1/I/L.
-pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const ALPHABET: &[u8] = signed::ALPHABET;
 const ID_CHARS: usize = 5;
 const MAC_CHARS: usize = 6;
 
@@ -49,15 +41,9 @@ pub struct MealToken {
 }
 
 /// The keys of the meal codes, derived from the vault's signing key.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct MealKeys {
-    key: [u8; 32],
-}
-
-impl std::fmt::Debug for MealKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MealKeys(…)")
-    }
+    key: CodeKey,
 }
 
 fn day_number(day: NaiveDate) -> u32 {
@@ -66,18 +52,9 @@ fn day_number(day: NaiveDate) -> u32 {
 
 impl MealKeys {
     pub fn new(signing_key: &[u8; 32]) -> Self {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(signing_key).expect("any key length");
-        mac.update(b"wallet-qr/v1");
         Self {
-            key: mac.finalize().into_bytes().into(),
+            key: CodeKey::derive(signing_key, b"wallet-qr/v1"),
         }
-    }
-
-    fn mac(&self, label: &[u8], body: &[u8]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).expect("any key length");
-        mac.update(label);
-        mac.update(body);
-        mac.finalize().into_bytes().into()
     }
 
     fn body(t: &MealToken) -> [u8; BODY_LEN] {
@@ -91,26 +68,13 @@ impl MealKeys {
 
     /// The QR text of a voucher's code for one day.
     pub fn sign(&self, t: &MealToken) -> String {
-        let body = Self::body(t);
-        let mac = self.mac(b"qr:", &body);
-        let mut bytes = [0u8; TOKEN_BYTES];
-        bytes[..BODY_LEN].copy_from_slice(&body);
-        bytes[BODY_LEN..].copy_from_slice(&mac[..MAC_LEN]);
-        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+        self.key.seal(PREFIX, &Self::body(t))
     }
 
     /// Checks a QR text: `None` when it is not a valid meal code (shape or signature).
     pub fn verify(&self, text: &str) -> Option<MealToken> {
-        let raw = text.trim().strip_prefix(PREFIX)?;
-        if raw.len() != TOKEN_CHARS {
-            return None;
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        if bytes.len() != TOKEN_BYTES || bytes[0] != VERSION {
-            return None;
-        }
-        let mac = self.mac(b"qr:", &bytes[..BODY_LEN]);
-        if !bool::from(mac[..MAC_LEN].ct_eq(&bytes[BODY_LEN..])) {
+        let bytes = self.key.open(PREFIX, text, BODY_LEN)?;
+        if bytes[0] != VERSION {
             return None;
         }
         let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
@@ -125,45 +89,17 @@ impl MealKeys {
 
     /// The typed form of the same code: `K7P2Q-X9M4C`.
     pub fn short_code(&self, t: &MealToken) -> String {
-        let mut id = t.voucher_id as u64;
-        let mut id_chars = [b'2'; ID_CHARS];
-        for c in id_chars.iter_mut().rev() {
-            *c = ALPHABET[(id % ALPHABET.len() as u64) as usize];
-            id /= ALPHABET.len() as u64;
-        }
-        let mac_chars = self.check_chars(&Self::body(t));
         format!(
             "{}-{}",
-            String::from_utf8_lossy(&id_chars),
-            String::from_utf8_lossy(&mac_chars)
+            signed::base31(t.voucher_id as u64, ID_CHARS),
+            self.key.check_chars(&Self::body(t), MAC_CHARS)
         )
-    }
-
-    /// The check characters of a body, drawn without modulo bias (see the module's notes).
-    fn check_chars(&self, body: &[u8; BODY_LEN]) -> Vec<u8> {
-        const LIMIT: u8 = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-        let mut out = Vec::with_capacity(MAC_CHARS);
-        let mut block = 0u8;
-        while out.len() < MAC_CHARS {
-            let mut input = body.to_vec();
-            if block > 0 {
-                input.push(block);
-            }
-            let mac = self.mac(b"code:", &input);
-            out.extend(
-                mac.iter()
-                    .filter(|b| **b < LIMIT)
-                    .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()])
-                    .take(MAC_CHARS - out.len()),
-            );
-            block = block.wrapping_add(1);
-        }
-        out
     }
 
     /// Whether `code` (canonical form) is the code of this voucher, generation and day,
     /// compared in constant time.
     pub fn short_code_matches(&self, code: &str, t: &MealToken) -> bool {
+        use subtle::ConstantTimeEq;
         bool::from(self.short_code(t).as_bytes().ct_eq(code.as_bytes()))
     }
 }
@@ -172,14 +108,10 @@ impl MealKeys {
 /// text is not shaped like one (case, spaces and dashes forgiven).
 pub fn parse_short_code(input: &str) -> Option<(String, i64)> {
     let raw = crate::domain::fold_typed_code(input);
-    if raw.len() != ID_CHARS + MAC_CHARS || !raw.bytes().all(|b| ALPHABET.contains(&b)) {
+    if raw.len() != ID_CHARS + MAC_CHARS || !signed::in_alphabet(&raw) {
         return None;
     }
-    let mut id: i64 = 0;
-    for b in raw[..ID_CHARS].bytes() {
-        let digit = ALPHABET.iter().position(|a| *a == b)? as i64;
-        id = id * ALPHABET.len() as i64 + digit;
-    }
+    let id = signed::parse_base31(&raw[..ID_CHARS])?;
     Some((format!("{}-{}", &raw[..ID_CHARS], &raw[ID_CHARS..]), id))
 }
 
@@ -232,6 +164,23 @@ pub fn parse_holidays(text: &str) -> Result<Vec<NaiveDate>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_those_made_before_the_shared_signing_module() {
+        // Made by the code of commit 08dad3a (before `core::shared::signed`), same key.
+        let meal = MealKeys::new(&[5u8; 32]);
+        let m = MealToken {
+            voucher_id: 123_456,
+            generation: 3,
+            day: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        };
+        assert_eq!(meal.sign(&m), "SWAQAB4kAAAwALSnUTMpehzp-fvzlees_RVtxp");
+        assert_eq!(meal.short_code(&m), "266GG-WJQWQE");
+        assert_eq!(
+            meal.verify("SWAQAB4kAAAwALSnUTMpehzp-fvzlees_RVtxp"),
+            Some(m)
+        );
+    }
 
     fn keys() -> MealKeys {
         MealKeys::new(&[9u8; 32])
