@@ -39,7 +39,8 @@ impl CodeKey {
         }
     }
 
-    fn mac(&self, label: &[u8], body: &[u8]) -> [u8; 32] {
+    /// HMAC-SHA256 of `label ‖ body` under this key.
+    pub fn mac(&self, label: &[u8], body: &[u8]) -> [u8; 32] {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).expect("any key length");
         mac.update(label);
         mac.update(body);
