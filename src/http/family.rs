@@ -29,24 +29,7 @@ pub(super) async fn post_family(
     };
     let total = items.len();
     match crate::core::family::ingest(&core, items, Some(key)).await {
-        Ok(report) => {
-            let mut body = json!({
-                "accepted": report.accepted,
-                "duplicates": report.duplicates,
-                "removed": report.withdrawn,
-                "rejected": report.rejected.len(),
-                "items": report.rejected,
-            });
-            if report.rejected.is_empty() {
-                (StatusCode::OK, Json(body)).into_response()
-            } else {
-                body["error"] = json!(format!(
-                    "{} of {total} items rejected; the other items were processed",
-                    report.rejected.len()
-                ));
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
-            }
-        }
+        Ok(report) => super::feeds::respond_as(total, report, "removed"),
         Err(e) => {
             tracing::error!(error = %e, "family batch failed");
             (

@@ -132,11 +132,17 @@ pub(super) fn parse_batch(body: Result<Bytes, BodyError>) -> Early<Vec<Value>> {
 }
 
 fn respond(total: usize, report: Report) -> Response {
+    respond_as(total, report, "withdrawn")
+}
+
+/// A feed batch's answer: 200 with the counts, or 422 naming how many items were rejected
+/// (the others were processed); `withdrawn_key` names the count of withdrawn items.
+pub(crate) fn respond_as(total: usize, report: Report, withdrawn_key: &str) -> Response {
     let body = |error: Option<String>| {
         let mut v = json!({
             "accepted": report.accepted,
             "duplicates": report.duplicates,
-            "withdrawn": report.withdrawn,
+            withdrawn_key: report.withdrawn,
             "rejected": report.rejected.len(),
             "items": report.rejected,
         });
